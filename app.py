@@ -1,0 +1,42 @@
+"""Oodaloo console: the router and the frame every page shares.
+
+The frame: the QuickBooks OAuth return (handled before navigation), the in-process scheduler
+(started once per process), the company picker, the freshness badge and "Sync now". Everything
+else lives in pages/ (thin) and the packages they call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # pages import their shared helpers as ``pages._state`` etc.
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from pages import _frame  # noqa: E402
+
+st.set_page_config(page_title="Oodaloo — cash runway", page_icon=":material/savings:", layout="wide")
+
+_frame.handle_oauth_return()
+_frame.start_scheduler()
+
+PAGES = {
+    "Company": [
+        st.Page(ROOT / "pages/runway.py", title="Runway", icon=":material/trending_up:", default=True),
+        st.Page(ROOT / "pages/console.py", title="Cash Console", icon=":material/payments:"),
+    ],
+    "Firm": [st.Page(ROOT / "pages/firm.py", title="All companies", icon=":material/apartment:")],
+    "Data": [
+        st.Page(ROOT / "pages/data.py", title="Data & audit", icon=":material/fact_check:"),
+        st.Page(ROOT / "pages/digest.py", title="Digest", icon=":material/picture_as_pdf:"),
+        st.Page(ROOT / "pages/settings.py", title="Settings", icon=":material/settings:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+_frame.sidebar(firm_page=page.url_path == "firm")
+_frame.badge()
+page.run()

@@ -1,0 +1,27 @@
+"""``make bench``: run every area's benchmark in turn (each prints its own figures)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+AREAS = ("demo", "sandbox", "sync", "runway", "actions", "ui", "digest")
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(AREAS)
+    for area in chosen:
+        try:
+            module = importlib.import_module(f"bench.{area}")
+        except ModuleNotFoundError:
+            continue
+        print(f"\n=== bench {area} ===", flush=True)
+        started = time.perf_counter()
+        module.main()
+        print(f"=== {area} done in {time.perf_counter() - started:.1f} s ===", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,126 @@
+"""Console render times through AppTest (the script as a browser session runs it, without the
+browser): each company page warm (views cached by store version) against the same page cold
+(caches cleared) in the same run, and the firm grid of a 500-company firm.
+
+    python -m bench.ui [--companies 12] [--firm-companies 500] [--repeat 5] [--data-dir D]
+
+Writes the figures under "## ui" in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["runway", "console", "data", "settings", "digest"]
+
+
+def build_firm(data_dir: Path, companies: int, scale: float = 1.0) -> float:
+    """Demo firm -> connect -> full sync, as `oodaloo demo` + `oodaloo sync --all` do; seconds taken."""
+    from oodaloo.config import load_settings
+    from sandbox.demo import build_demo_firm
+    from sync.engine import sync_all
+    from sync.oauth import connect_sandbox_companies
+
+    started = time.perf_counter()
+    settings = load_settings(data_dir=data_dir)
+    if not settings.sandbox_path.exists():
+        build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today,
+                        companies=companies, scale=scale)
+        connect_sandbox_companies(settings)
+        sync_all(settings)
+    return time.perf_counter() - started
+
+
+def render_ms(page: str, realm_id: str | None, *, cold: bool) -> float:
+    """Milliseconds for one full run of the app on ``page`` (cold: every cache cleared first)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["realm_id"] = realm_id or "__all__"
+    at.run()  # lands on the default page; the measured run is the switch to ``page``
+    if cold:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    started = time.perf_counter()
+    if page == "runway":
+        at.run()
+    else:
+        at.switch_page(f"pages/{page}.py").run()
+    elapsed = (time.perf_counter() - started) * 1000
+    if at.exception:
+        raise RuntimeError(f"{page} raised: {at.exception[0].value}")
+    return elapsed
+
+
+def measure(data_dir: Path, pages: list[str], realm_id: str | None, repeat: int) -> dict[str, tuple[float, float]]:
+    """page -> (cold ms, warm median ms)."""
+    os.environ["OODALOO_DATA_DIR"] = str(data_dir)
+    out: dict[str, tuple[float, float]] = {}
+    for page in pages:
+        cold = render_ms(page, realm_id, cold=True)
+        warm = statistics.median(render_ms(page, realm_id, cold=False) for _ in range(repeat))
+        out[page] = (cold, warm)
+    return out
+
+
+def write_section(lines: list[str]) -> None:
+    """Replace (or add) the '## ui' section of docs/benchmarks.md."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    head, _, rest = text.partition("\n## ui\n")
+    tail = rest[rest.index("\n## "):] if "\n## " in rest else ""
+    path.write_text(head.rstrip() + "\n\n## ui\n" + "\n".join(lines) + "\n" + tail)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.ui")
+    parser.add_argument("--companies", type=int, default=12)
+    parser.add_argument("--firm-companies", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data-dir", type=Path, help="reuse a built firm (else built in a temp dir)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
+    sys.path.insert(0, str(ROOT))
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from oodaloo.config import load_settings
+    from sync.connections import list_companies
+
+    with tempfile.TemporaryDirectory() as tmp:
+        small = args.data_dir or Path(tmp) / "demo"
+        small.mkdir(parents=True, exist_ok=True)
+        built = build_firm(small, args.companies)
+        realm = list_companies(load_settings(data_dir=small))[0].realm_id
+        company = measure(small, PAGES, realm, args.repeat)
+        big = Path(tmp) / "firm"
+        big.mkdir()
+        built_big = build_firm(big, args.firm_companies)
+        firm = measure(big, ["firm"], None, args.repeat)
+
+    lines = [
+        f"AppTest full-script runs (app frame + page), 2 cores; warm = views cached by store version, cold = caches "
+        f"cleared in the same run. Demo firm of {args.companies} companies (built + synced in {built:.1f} s); "
+        f"firm grid on {args.firm_companies} companies (built + synced in {built_big:.1f} s). Median of {args.repeat}.",
+        "",
+        "| page | cold ms | warm ms | cold/warm | target |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for page, (cold, warm) in {**company, **firm}.items():
+        target = "< 1000 ms" if page == "firm" else "< 300 ms"
+        lines.append(f"| {page} | {cold:.0f} | {warm:.0f} | {cold / warm:.1f}x | {target} |")
+    print("\n".join(lines))
+    if not args.no_write:
+        write_section(lines)
+
+
+if __name__ == "__main__":
+    main()

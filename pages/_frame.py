@@ -1,0 +1,207 @@
+"""The frame around every page: OAuth return, scheduler, company picker, freshness badge, Sync now.
+
+Only calls into ``sync`` (oauth, freshness, queue, scheduler); no logic of its own beyond layout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from pages import _state
+
+FLASH_KEY = "flash"
+PENDING_REALM = "pending_realm"
+GOTO_KEY = "goto_page"
+SYNC_COOLDOWN_SECONDS = 30
+
+
+# ---- OAuth return ----------------------------------------------------------------------
+
+
+def handle_oauth_return() -> None:
+    """Intuit (or the sandbox) redirects back with ?code&state&realmId: finish the connect.
+
+    The ``state`` is checked and consumed server-side by ``sync.oauth.complete_connect`` (the
+    redirect opens a new browser session, so session state cannot hold it). The query params are
+    cleared first so that a refresh cannot replay the code.
+    """
+    params = st.query_params.to_dict()
+    if "code" not in params and "error" not in params:
+        return
+    st.query_params.clear()
+    if "error" in params:
+        _flash("warning", "The QuickBooks connection was not completed (it was cancelled or refused).")
+        return
+    code, state, realm_id = params.get("code", ""), params.get("state", ""), params.get("realmId", "")
+    if not (code and state and realm_id):
+        _flash("error", "The QuickBooks redirect was incomplete (code, state or company missing).")
+        return
+    try:
+        from sync.oauth import complete_connect
+
+        company = complete_connect(_state.settings(), code, state, realm_id)
+    except Exception as exc:  # noqa: BLE001 - shown as a short sentence + details
+        _flash("error", "QuickBooks could not be connected. Start the connection again from Settings.", exc)
+        return
+    st.cache_data.clear()  # the company list changed
+    st.session_state[PENDING_REALM] = realm_id
+    _flash("success", f"Connected {getattr(company, 'name', None) or realm_id}. Its first sync is queued.")
+    _queue_sync([realm_id], reason="connected")
+
+
+def _flash(kind: str, message: str, exc: BaseException | None = None) -> None:
+    detail = None if exc is None else f"{type(exc).__name__}: {exc}"
+    st.session_state[FLASH_KEY] = {"kind": kind, "message": message, "detail": detail}
+
+
+def show_flash() -> None:
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if not flash:
+        return
+    getattr(st, flash["kind"])(flash["message"])
+    if flash.get("detail"):
+        with st.expander("Details"):
+            st.code(flash["detail"])
+
+
+# ---- scheduler -------------------------------------------------------------------------
+
+
+def _shutdown(scheduler: Any) -> None:
+    if getattr(scheduler, "running", False):
+        scheduler.shutdown(wait=False)
+
+
+@st.cache_resource(show_spinner=False, on_release=_shutdown)
+def _scheduler(data_dir: str) -> Any:
+    """One background scheduler per process and data directory (not per session or rerun)."""
+    from sync.scheduler import build_scheduler
+
+    scheduler = build_scheduler(_state.settings(), background=True)
+    if not scheduler.running:
+        scheduler.start()
+    return scheduler
+
+
+def start_scheduler() -> None:
+    """Keep the data fresh in-process; a missing or failing scheduler never blocks the console."""
+    try:
+        _scheduler(str(_state.settings().data_dir))
+    except Exception:  # noqa: BLE001 - the badge shows staleness; the next rerun tries again
+        st.session_state["scheduler_down"] = True
+    else:
+        st.session_state["scheduler_down"] = False
+
+
+# ---- sidebar: picker and Sync now ------------------------------------------------------
+
+
+def sidebar(*, firm_page: bool) -> None:
+    """Company picker ("All companies" opens the firm view) and "Sync now"."""
+    names = _state.company_names()
+    pending = st.session_state.pop(PENDING_REALM, None)
+    if pending is not None:
+        st.session_state[_state.REALM_KEY] = pending
+    options = [_state.ALL_COMPANIES, *names]
+    current = st.session_state.get(_state.REALM_KEY)
+    if current not in options:
+        st.session_state[_state.REALM_KEY] = next(iter(names), _state.ALL_COMPANIES)
+    with st.sidebar:
+        st.selectbox(
+            "Company",
+            options,
+            key=_state.REALM_KEY,
+            format_func=lambda r: "All companies" if r == _state.ALL_COMPANIES else names.get(r, r),
+            on_change=_picker_changed,
+        )
+        realm = _state.selected_realm()
+        targets = list(names) if (realm is None or firm_page) else [realm]
+        queued_at = st.session_state.get("sync_queued_at", 0.0)
+        cooling = time.time() - queued_at < SYNC_COOLDOWN_SECONDS
+        st.button(
+            "Sync now",
+            key="sync_now",
+            icon=":material/sync:",
+            disabled=cooling or not targets,
+            on_click=_queue_sync,
+            args=(targets, "user"),
+            help="Queues a sync of the company shown (or of all companies); the page stays usable.",
+        )
+        if cooling:
+            st.caption("Sync queued — the figures update when it finishes.")
+    goto = st.session_state.pop(GOTO_KEY, None)
+    if goto:
+        st.switch_page(goto)
+
+
+def _picker_changed() -> None:
+    if st.session_state.get(_state.REALM_KEY) == _state.ALL_COMPANIES:
+        st.session_state[GOTO_KEY] = "pages/firm.py"
+
+
+def _queue_sync(realm_ids: list[str], reason: str) -> None:
+    """Non-blocking: only writes sync requests; the scheduler's drain job does the work."""
+    try:
+        from sync.queue import request_sync
+
+        for realm_id in realm_ids:
+            request_sync(_state.settings(), realm_id, reason)
+    except Exception as exc:  # noqa: BLE001
+        _flash("error", "The sync could not be queued.", exc)
+        return
+    st.session_state["sync_queued_at"] = time.time()
+
+
+# ---- freshness badge -------------------------------------------------------------------
+
+_BADGE_STYLE = {
+    "fresh": ("success", ":material/check_circle:"),
+    "stale": ("info", ":material/schedule:"),
+    "never": ("info", ":material/hourglass_empty:"),
+    "unreachable": ("warning", ":material/cloud_off:"),
+    "reconnect_needed": ("error", ":material/link_off:"),
+}
+_WORST_FIRST = ["reconnect_needed", "unreachable", "never", "stale", "fresh"]
+
+
+def freshness_rows(realm_ids: list[str] | None) -> list[Any]:
+    from sync.freshness import company_freshness
+
+    return list(company_freshness(_state.settings(), realm_ids))
+
+
+def badge_text(rows: list[Any], firm: bool) -> tuple[str, str]:
+    """(status, text) for one company, or a count summary for the firm (worst status wins)."""
+    if not rows:
+        return "never", "Not synced yet"
+    if not firm or len(rows) == 1:
+        row = rows[0]
+        return str(row.status), str(row.badge)
+    statuses = [str(r.status) for r in rows]
+    worst = min(statuses, key=lambda s: _WORST_FIRST.index(s) if s in _WORST_FIRST else 0)
+    counts = {s: statuses.count(s) for s in _WORST_FIRST if statuses.count(s)}
+    words = {"fresh": "synced recently", "stale": "stale", "never": "never synced",
+             "unreachable": "QuickBooks unreachable", "reconnect_needed": "reconnect needed"}
+    return worst, f"{len(rows)} companies: " + ", ".join(f"{n} {words[s]}" for s, n in counts.items())
+
+
+def badge() -> None:
+    """The freshness badge at the top of every page (plus any message from the last action)."""
+    show_flash()
+    realm = _state.selected_realm()
+    firm = realm is None
+    try:
+        rows = freshness_rows(None if firm else [realm])
+    except Exception as exc:  # noqa: BLE001
+        st.warning("Data freshness is unknown right now.")
+        with st.expander("Details"):
+            st.code(f"{type(exc).__name__}: {exc}")
+        return
+    status, text = badge_text(rows, firm)
+    kind, icon = _BADGE_STYLE.get(status, ("info", ":material/info:"))
+    getattr(st, kind)(text, icon=icon)
+    if st.session_state.get("scheduler_down"):
+        st.caption("Automatic sync is not running in this process; 'Sync now' queues a sync.")

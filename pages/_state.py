@@ -1,0 +1,166 @@
+"""Console state shared by every page: settings, the chosen company, and cached views.
+
+Views are cached by the store's snapshot version (``Warehouse.version()``), never by time: a sync
+that commits changes the version and the next rerun recomputes; until then every rerun and every
+session reuses the same result. Only the sandbox clock ("today") is cached for a short while.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from oodaloo.config import Settings, load_settings
+
+ALL_COMPANIES = "__all__"
+REALM_KEY = "realm_id"
+
+
+def settings() -> Settings:
+    """Settings from the environment (cheap to build; not cached so a test's environment wins)."""
+    return load_settings()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _today(data_dir: str, _settings: Settings) -> date:
+    from oodaloo.clock import today
+
+    return today(_settings)
+
+
+def as_of() -> date:
+    """Today in the company's time zone, as the QBO we talk to sees it (the sandbox clock)."""
+    s = settings()
+    return _today(str(s.data_dir), s)
+
+
+def store_version() -> str:
+    """The warehouse's version: the cache key of every view ('' before the first sync)."""
+    s = settings()
+    if not s.warehouse_path.exists():
+        return ""
+    from sync.store import Warehouse
+
+    return Warehouse(s.warehouse_path).version()
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _snapshot(data_dir: str, version: str, _settings: Settings) -> Any:
+    from runway.api import load_snapshot
+
+    return load_snapshot(_settings)
+
+
+def snapshot() -> Any:
+    """The current snapshot of every company (one per store version, shared by all sessions)."""
+    s = settings()
+    return _snapshot(str(s.data_dir), store_version(), s)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _company_view(data_dir: str, version: str, realm_id: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+    from runway.api import company_view
+
+    return company_view(_settings, realm_id, day, _snapshot(data_dir, version, _settings))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _firm_view(data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+    """Every calculator for every company at once (shared, not copied: frames are immutable)."""
+    from runway.api import firm_view
+
+    return firm_view(_settings, day, _snapshot(data_dir, version, _settings))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _firm_table(data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+    import polars as pl
+
+    from runway.api import exceptions_first
+
+    view = _firm_view(data_dir, version, day, settings_stamp, _settings)
+    trend = (
+        view.forecast.filter(pl.col("line") == "p50")
+        .sort("realm_id", "week")
+        .group_by("realm_id", maintain_order=True)
+        .agg(pl.col("closing").cast(pl.Float64).alias("balance_trend"))
+    )
+    return exceptions_first(view.firm).join(trend, on="realm_id", how="left")
+
+
+def company_view(realm_id: str) -> Any:
+    """``runway.api.company_view`` for today, cached per (store version, settings stamp)."""
+    s = settings()
+    return _company_view(str(s.data_dir), store_version(), realm_id, as_of(), settings_stamp(), s)
+
+
+def firm_table() -> Any:
+    """The firm grid, exceptions first, with each company's 13-week P50 balance as a trend list."""
+    s = settings()
+    return _firm_table(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+
+
+def firm_view() -> Any:
+    """``runway.api.firm_view`` for today (drift and hygiene of every company)."""
+    s = settings()
+    return _firm_view(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+
+
+def settings_stamp() -> str:
+    """Changes when a company setting or a bill plan is saved (they change the forecast)."""
+    return str(st.session_state.get("settings_stamp", "0")) + ":" + _state_mtime()
+
+
+def _state_mtime() -> str:
+    """state.sqlite runs in WAL mode: a committed write touches the -wal file, not the main one."""
+    base = settings().state_path
+    stamps = []
+    for path in (base, base.with_name(base.name + "-wal")):
+        try:
+            stamps.append(str(path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            stamps.append("0")
+    return "-".join(stamps)
+
+
+def clear_views() -> None:
+    """After a write that changes the forecast (settings saved, actions executed)."""
+    st.session_state["settings_stamp"] = str(int(st.session_state.get("settings_stamp", "0")) + 1)
+
+
+# ---- companies and the picker ----------------------------------------------------------
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _companies(data_dir: str, _settings: Settings) -> list[dict[str, Any]]:
+    from sync.connections import list_companies
+
+    return [
+        {"realm_id": c.realm_id, "name": c.name or c.realm_id, "state": c.state, "last_error": c.last_error}
+        for c in list_companies(_settings)
+    ]
+
+
+def companies() -> list[dict[str, Any]]:
+    """Connected companies (name, state, last error), ordered by name."""
+    s = settings()
+    if not s.state_path.exists():
+        return []
+    return _companies(str(s.data_dir), s)
+
+
+def company_names() -> dict[str, str]:
+    return {c["realm_id"]: c["name"] for c in companies()}
+
+
+def selected_realm() -> str | None:
+    """The company chosen in the sidebar, or None for "All companies"."""
+    value = st.session_state.get(REALM_KEY)
+    return None if value in (None, ALL_COMPANIES) else str(value)
+
+
+def select_company(realm_id: str | None) -> None:
+    """Set the sidebar picker (used by the firm grid's click-through)."""
+    st.session_state[REALM_KEY] = realm_id or ALL_COMPANIES

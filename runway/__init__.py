@@ -1,0 +1,1 @@
+"""Cash-runway calculators: pure Polars functions over snapshots of the store (see docs/reports.md)."""

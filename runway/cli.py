@@ -1,0 +1,72 @@
+"""``oodaloo report KIND --company REALM [--as-of DATE] [--json]`` and ``oodaloo report firm``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+import orjson
+
+from oodaloo.config import Settings
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    from runway.api import REPORT_KINDS
+
+    parser = subparsers.add_parser("report", help="runway reports (aging, forecast, runway, payroll, tray, firm...)")
+    parser.add_argument("kind", choices=[*REPORT_KINDS, "firm"], help="which report")
+    parser.add_argument("--company", help="realm id of the company (all reports but 'firm')")
+    parser.add_argument("--as-of", type=_date, help="report date (default: today in the company's zone)")
+    parser.add_argument("--json", action="store_true", help="print JSON (stable, see docs/reports.md)")
+    parser.set_defaults(handler=handle)
+
+
+def _text(payload: Any, indent: str = "") -> str:
+    """A plain, readable rendering of the JSON payload."""
+    lines: list[str] = []
+    if isinstance(payload, list):
+        for item in payload:
+            lines.append(indent + "- " + ", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else f"{indent}- {item}")
+    elif isinstance(payload, dict):
+        for key, value in payload.items():
+            if isinstance(value, (list, dict)) and value:
+                lines.append(f"{indent}{key}:")
+                lines.append(_text(value, indent + "  "))
+            else:
+                lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    from runway.api import firm_report, report
+
+    as_of = args.as_of
+    if as_of is None:
+        from oodaloo.clock import today
+
+        as_of = today(settings)
+    try:
+        if args.kind == "firm":
+            payload: Any = firm_report(settings, as_of)
+        else:
+            if not args.company:
+                print("error: --company REALM is required for this report", file=sys.stderr)
+                return 2
+            payload = report(args.kind, settings, args.company, as_of)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 1
+    if args.json:
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(_text(payload))
+    return 0

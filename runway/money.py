@@ -1,0 +1,59 @@
+"""Money as Polars Decimal(18, 2): one dtype, one rounding rule, and the JSON string form."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import polars as pl
+
+MONEY = pl.Decimal(18, 2)
+RATE = pl.Decimal(18, 6)
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def as_money(expr: pl.Expr) -> pl.Expr:
+    """Back to Decimal(18, 2) after arithmetic widened the precision (Polars grows it to 38)."""
+    return expr.round(2).cast(MONEY)
+
+
+def lit_money(value: Decimal | int | str | None) -> pl.Expr:
+    return pl.lit(None if value is None else Decimal(str(value)).quantize(CENT), dtype=MONEY)
+
+
+def zero() -> pl.Expr:
+    return pl.lit(ZERO, dtype=MONEY)
+
+
+def quantize(value: Decimal | int | float | str | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def jsonable(value: Any) -> Any:
+    """Money as a decimal string, dates ISO, floats rounded for reading; recursive."""
+    if isinstance(value, Decimal):
+        return str(value.quantize(CENT))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def rows_json(frame: pl.DataFrame, columns: list[str] | None = None, rename: dict[str, str] | None = None) -> list[dict]:
+    """A frame as JSON-ready dicts (money strings, ISO dates)."""
+    data = frame.select(columns) if columns else frame
+    rename = rename or {}
+    return [{rename.get(k, k): jsonable(v) for k, v in row.items()} for row in data.iter_rows(named=True)]

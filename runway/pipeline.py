@@ -1,0 +1,142 @@
+"""All calculators for every company of a snapshot in one vectorised pass (a FirmView)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from runway import aging as aging_mod
+from runway.aging import Aging
+from runway.cash import cash_accounts, cash_position
+from runway.common import companies
+from runway.drift import drift
+from runway.dso import dpo, dso
+from runway.firm import firm_rows
+from runway.forecast import daily_paths, forecast_items, path_stats, weekly
+from runway.horizon import runway_table, trailing_net_outflow
+from runway.hygiene import hygiene, hygiene_score
+from runway.mustpay import classify_bills, reserve
+from runway.payers import payer_behaviour
+from runway.payroll import coverage
+from runway.recurring import detect_patterns, next_dates, outflow_events, schedule
+from runway.settings import CRITICAL_SCHEMA, PLANS_SCHEMA, SETTINGS_SCHEMA, CompanySettings
+from runway.snapshot import Snapshot
+from runway.tray import effects, scenarios_of, tray_rows, with_effects
+
+if TYPE_CHECKING:
+    from runway.api import CompanyView
+
+DEFAULTS = CompanySettings()
+
+
+@dataclass(frozen=True)
+class FirmView:
+    """Every calculator result for all companies (frames keyed by realm_id)."""
+
+    as_of: date
+    companies: pl.DataFrame
+    company_settings: pl.DataFrame
+    cash: pl.DataFrame
+    cash_position: pl.DataFrame
+    aging_ar: Aging
+    aging_ap: Aging
+    dso: pl.DataFrame
+    dpo: pl.DataFrame
+    payers: pl.DataFrame
+    recurring: pl.DataFrame
+    recurring_schedule: pl.DataFrame
+    bills: pl.DataFrame
+    forecast: pl.DataFrame
+    forecast_items: pl.DataFrame
+    runway: pl.DataFrame
+    payroll: pl.DataFrame
+    tray: pl.DataFrame
+    tray_effects: pl.DataFrame
+    hygiene: pl.DataFrame
+    hygiene_score: pl.DataFrame
+    freshness: pl.DataFrame
+    drift: pl.DataFrame
+    firm: pl.DataFrame
+
+    def company(self, realm_id: str, settings: CompanySettings | None = None) -> CompanyView:
+        from runway.api import CompanyView
+
+        keep = pl.col("realm_id") == realm_id
+        pick = lambda f: f.filter(keep)  # noqa: E731
+        side = lambda a: Aging(*(pick(getattr(a, f.name)) for f in fields(Aging)))  # noqa: E731
+        names = self.companies.filter(keep)["company_name"].to_list()
+        return CompanyView(
+            realm_id=realm_id, company_name=names[0] if names else realm_id, as_of=self.as_of,
+            settings=settings or DEFAULTS, cash=pick(self.cash), cash_position=pick(self.cash_position),
+            aging_ar=side(self.aging_ar), aging_ap=side(self.aging_ap), dso=pick(self.dso), dpo=pick(self.dpo),
+            payers=pick(self.payers), recurring=pick(self.recurring), recurring_schedule=pick(self.recurring_schedule),
+            forecast=pick(self.forecast), forecast_items=pick(self.forecast_items), runway=pick(self.runway),
+            payroll=pick(self.payroll), tray=pick(self.tray), tray_effects=pick(self.tray_effects),
+            drift=pick(self.drift), hygiene=pick(self.hygiene), freshness=pick(self.freshness), firm_row=pick(self.firm),
+        )
+
+
+def complete_settings(company: pl.DataFrame | None, realms: pl.DataFrame) -> pl.DataFrame:
+    """A settings row for every company, defaults where the owner set nothing."""
+    company = pl.DataFrame(schema=SETTINGS_SCHEMA) if company is None else company.cast(dict(SETTINGS_SCHEMA))
+    defaults = {
+        "delay_tolerance_days": DEFAULTS.delay_tolerance_days, "reminder_cooldown_days": DEFAULTS.reminder_cooldown_days,
+        "far_past_due_days": DEFAULTS.far_past_due_days, "payroll_confirmed": False,
+    }
+    return (
+        realms.select("realm_id").join(company, on="realm_id", how="left")
+        .with_columns(pl.col(k).fill_null(v) for k, v in defaults.items())
+        .select(SETTINGS_SCHEMA.names()).cast(dict(SETTINGS_SCHEMA)).sort("realm_id")
+    )
+
+
+def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None, critical: pl.DataFrame | None = None,
+            plans: pl.DataFrame | None = None, previous: Snapshot | None = None,
+            qbo_aging: pl.DataFrame | None = None) -> FirmView:
+    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds drift."""
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
+    t = snapshot
+    info = t["company_info"]
+    realms = companies(info)
+    company = complete_settings(company, realms)
+    critical = pl.DataFrame(schema=CRITICAL_SCHEMA) if critical is None else critical
+    plans = pl.DataFrame(schema=PLANS_SCHEMA) if plans is None else plans
+
+    accounts = cash_accounts(t["account"], info)
+    position = cash_position(t["account"], info, t.freshness)
+    ar = aging_mod.ar_aging(t, as_of)
+    ap = aging_mod.ap_aging(t, as_of)
+    payers = payer_behaviour(t["invoice"], t["payment"], t["customer"], info, as_of)
+    events = outflow_events(t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of)
+    patterns = detect_patterns(events, company, as_of)
+    sched = schedule(patterns, ap.detail, as_of)
+    bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
+    res = reserve(company, bills, sched, as_of)
+    items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of)
+    fc = weekly(items, position, res, as_of)
+    base_stats = path_stats(daily_paths(items, position, as_of), position, res, as_of)
+    run = runway_table(base_stats, position, res, trailing_net_outflow(t, as_of), as_of)
+    pay = coverage(sched, items, bills, position, res)
+    rows = tray_rows(bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of)
+    fx = effects(items, position, res, scenarios_of(rows, as_of), as_of)
+    tray = with_effects(rows, fx)
+    flags = hygiene(t, ar, ap, t.deleted, as_of)
+    score = hygiene_score(flags, info, ar, ap, t["customer"])
+    dso_frame = dso(t["invoice"], t["payment"], info, ar.totals, as_of)
+    view = FirmView(
+        as_of=as_of, companies=realms, company_settings=company, cash=accounts, cash_position=position,
+        aging_ar=ar, aging_ap=ap, dso=dso_frame, dpo=dpo(t["bill"], info, ap.totals, as_of), payers=payers,
+        recurring=next_dates(patterns, sched), recurring_schedule=sched, bills=bills, forecast=fc,
+        forecast_items=items, runway=run, payroll=pay, tray=tray, tray_effects=fx, hygiene=flags,
+        hygiene_score=score, freshness=t.freshness, drift=pl.DataFrame(), firm=pl.DataFrame(),
+    )
+    prev_view = None
+    if previous is not None:
+        prev_view = compute(previous, as_of - timedelta(days=7), company, critical, plans)
+    drifted = drift(view, prev_view, as_of, qbo_aging)
+    firm = firm_rows(view, drifted)
+    return FirmView(**{**{f.name: getattr(view, f.name) for f in fields(FirmView)}, "drift": drifted, "firm": firm})

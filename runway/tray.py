@@ -1,0 +1,202 @@
+"""The prep tray — Must Pay, Can Delay, Chase — each row with its runway effect, computed by
+re-running the forecast with that one change (all scenarios in one pass)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import polars as pl
+
+from runway.forecast import BASE, HORIZON_DAYS, SCENARIO_SCHEMA, daily_paths, finish_stats, path_stats, signed
+from runway.money import MONEY, zero
+from runway.mustpay import SOON_DAYS
+
+TRAY_SCHEMA = pl.Schema({
+    "realm_id": pl.String, "section": pl.String, "doc_type": pl.String, "doc_id": pl.String, "party_id": pl.String,
+    "party_name": pl.String, "amount": MONEY, "due_date": pl.Date, "days_past_due": pl.Int32, "reason": pl.String,
+    "planned_date": pl.Date, "latest_safe_date": pl.Date, "score": pl.Float64, "email": pl.String,
+    "scenario_id": pl.String,
+})
+
+
+def _must_pay(bills: pl.DataFrame, sched: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    soon = as_of + timedelta(days=SOON_DAYS)
+    docs = bills.filter(pl.col("must_pay") & (pl.col("aging_date") <= soon)).select(
+        "realm_id", pl.lit("must_pay").alias("section"), pl.lit("bill").alias("doc_type"), "doc_id", "party_id",
+        "party_name", pl.col("balance").alias("amount"), pl.col("aging_date").alias("due_date"), "days_past_due",
+        pl.col("must_pay_reason").alias("reason"),
+    )
+    recurring = sched.filter(
+        pl.col("covered_by_bill").is_null() & pl.col("kind").is_in(["payroll", "tax", "rent", "loan", "utilities"])
+        & (pl.col("date") <= soon)
+    ).select(
+        "realm_id", pl.lit("must_pay").alias("section"), pl.lit("recurring").alias("doc_type"),
+        pl.col("pattern_id").alias("doc_id"), "party_id", pl.col("party").alias("party_name"), "amount",
+        pl.col("date").alias("due_date"), pl.lit(0, dtype=pl.Int32).alias("days_past_due"),
+        pl.format("expected {}", pl.col("kind")).alias("reason"),
+    )
+    return pl.concat([docs, recurring], how="diagonal_relaxed")
+
+
+def _can_delay(bills: pl.DataFrame, plans: pl.DataFrame, company: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    soon = as_of + timedelta(days=SOON_DAYS)
+    tolerance = company.select("realm_id", "delay_tolerance_days")
+    return (
+        bills.filter(~pl.col("must_pay") & (pl.col("aging_date") <= soon))
+        .join(plans.select("realm_id", pl.col("bill_id").alias("doc_id"), "planned_date"), on=["realm_id", "doc_id"], how="left")
+        .join(tolerance, on="realm_id", how="left")
+        .with_columns(
+            planned_date=pl.max_horizontal(pl.coalesce("planned_date", "aging_date"), pl.lit(as_of)),
+            latest_safe_date=pl.col("aging_date") + pl.duration(days=pl.col("delay_tolerance_days").fill_null(14)),
+        )
+        .filter(pl.col("latest_safe_date") > pl.col("planned_date"))
+        .select(
+            "realm_id", pl.lit("can_delay").alias("section"), pl.lit("bill").alias("doc_type"), "doc_id", "party_id",
+            "party_name", pl.col("balance").alias("amount"), pl.col("aging_date").alias("due_date"), "days_past_due",
+            pl.format("can wait until {}", pl.col("latest_safe_date")).alias("reason"), "planned_date", "latest_safe_date",
+            pl.format("delay:{}", "doc_id").alias("scenario_id"),
+        )
+    )
+
+
+def _chase(ar_detail: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame, payers: pl.DataFrame,
+           company: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Overdue invoices with an e-mail on file, not reminded within the cooldown, ranked by
+    amount × days late × reliability (1 / (1 + P50 lag / 30): reliable payers answer a reminder)."""
+    inv = invoices.select("realm_id", pl.col("id").alias("doc_id"), "bill_email", "delivered_at")
+    cust = customers.select("realm_id", pl.col("id").alias("party_id"), pl.col("email").alias("customer_email"))
+    lags = payers.select("realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late")
+    reminded = (pl.lit(as_of) - pl.col("delivered_at").dt.date()).dt.total_days()
+    return (
+        ar_detail.filter(pl.col("days_past_due") > 0)
+        .join(inv, on=["realm_id", "doc_id"], how="left")
+        .join(cust, on=["realm_id", "party_id"], how="left")
+        .join(lags, on=["realm_id", "party_id"], how="left")
+        .join(company.select("realm_id", "reminder_cooldown_days"), on="realm_id", how="left")
+        .with_columns(email=pl.coalesce("bill_email", "customer_email"))
+        .filter(pl.col("email").is_not_null())
+        .filter(pl.col("delivered_at").is_null() | (reminded >= pl.col("reminder_cooldown_days").fill_null(7)))
+        .with_columns(
+            score=(pl.col("balance").cast(pl.Float64) * pl.col("days_past_due")
+                   / (1 + pl.col("p50_days_late").fill_null(0.0).clip(lower_bound=0) / 30)).round(2)
+        )
+        .select(
+            "realm_id", pl.lit("chase").alias("section"), pl.lit("invoice").alias("doc_type"), "doc_id", "party_id",
+            "party_name", pl.col("balance").alias("amount"), pl.col("aging_date").alias("due_date"), "days_past_due",
+            pl.format("{} days overdue", "days_past_due").alias("reason"), "score", "email",
+            pl.format("collect:{}", "doc_id").alias("scenario_id"),
+        )
+    )
+
+
+def tray_rows(bills: pl.DataFrame, ar_detail: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame,
+              payers: pl.DataFrame, sched: pl.DataFrame, plans: pl.DataFrame, company: pl.DataFrame,
+              as_of: date) -> pl.DataFrame:
+    parts = [_must_pay(bills, sched, as_of), _can_delay(bills, plans, company, as_of),
+             _chase(ar_detail, invoices, customers, payers, company, as_of)]
+    return pl.concat([p.select([pl.col(c) if c in p.columns else pl.lit(None).alias(c) for c in TRAY_SCHEMA]).cast(dict(TRAY_SCHEMA))
+                      for p in parts])
+
+
+def scenarios_of(tray: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """One scenario per delayable bill (pay on its latest safe date) and per chase invoice (collected today)."""
+    delay = tray.filter(pl.col("section") == "can_delay").select(
+        "realm_id", "scenario_id", pl.lit("bill").alias("kind"), pl.col("doc_id").alias("source_id"),
+        pl.col("latest_safe_date").alias("new_date"),
+    )
+    collect = tray.filter(pl.col("section") == "chase").select(
+        "realm_id", "scenario_id", pl.lit("invoice").alias("kind"), pl.col("doc_id").alias("source_id"),
+        pl.lit(as_of).alias("new_date"),
+    )
+    return pl.concat([delay, collect]).cast(dict(SCENARIO_SCHEMA))
+
+
+CHUNK = 20_000  # scenarios per numpy block (bounded memory: CHUNK × 91 int64)
+
+
+def _cents(expr: pl.Expr) -> pl.Expr:
+    return (expr * 100).cast(pl.Int64)
+
+
+def _money_from_cents(expr: pl.Expr) -> pl.Expr:
+    return (expr.cast(pl.Decimal(20, 0)) * pl.lit(Decimal("0.01"))).cast(MONEY)
+
+
+def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scenarios: pl.DataFrame,
+            as_of: date) -> pl.DataFrame:
+    """realm_id, scenario_id, breach_date, runway_weeks, runway_days, lowest_balance (P50 line) for
+    the base and every scenario: the forecast re-run with each single change.
+
+    A scenario moves one item from day a to day b, so its path is the base path plus
+    s·(1[d ≥ b] − 1[d ≥ a]); all scenarios are evaluated together on integer cents (exact money),
+    block by block, against the base path of their company."""
+    base_paths = daily_paths(items, cash, as_of, lines=("p50",))
+    base = path_stats(base_paths, cash, reserve, as_of)
+    keep = ["realm_id", "scenario_id", "breach_date", "runway_weeks", "runway_days", "lowest_balance"]
+    if scenarios.height == 0:
+        return base.select(keep)
+    realms = base_paths.select("realm_id").unique().sort("realm_id").with_row_index("r")
+    matrix = base_paths.sort("realm_id", "day").select(_cents(pl.col("balance"))).to_series().to_numpy().reshape(realms.height, HORIZON_DAYS)
+    res = realms.join(reserve, on="realm_id", how="left").sort("r").select(_cents(pl.col("reserve").fill_null(zero()))).to_series().to_numpy()
+    day_of = lambda col: (pl.col(col) - pl.lit(as_of)).dt.total_days().clip(0, HORIZON_DAYS).cast(pl.Int32)  # noqa: E731
+    p50 = items.filter(pl.col("line") == "p50")
+    moves = (
+        p50.join(scenarios, on=["realm_id", "kind", "source_id"], how="inner")
+        .join(realms, on="realm_id", how="inner")
+        .group_by("realm_id", "r", "scenario_id", day_of("date").alias("a"), day_of("new_date").alias("b"))
+        .agg(_cents(signed(p50)).sum().alias("s"))
+        .sort("realm_id", "scenario_id")
+    )
+    r, a, b, s = (moves[c].to_numpy() for c in ("r", "a", "b", "s"))
+    d = np.arange(HORIZON_DAYS)
+    breach, lowest, lowest_day, closing = (np.empty(len(r), dtype=np.int64) for _ in range(4))
+    for start in range(0, len(r), CHUNK):  # blocks of scenarios, not documents
+        sl = slice(start, start + CHUNK)
+        path = matrix[r[sl]] + s[sl, None] * ((d >= b[sl, None]).astype(np.int64) - (d >= a[sl, None]))
+        below = path < res[r[sl], None]
+        breach[sl] = np.where(below.any(axis=1), below.argmax(axis=1), -1)
+        lowest_day[sl] = path.argmin(axis=1)
+        lowest[sl] = path[np.arange(path.shape[0]), lowest_day[sl]]
+        closing[sl] = path[:, -1]
+    stats = moves.select("realm_id", "scenario_id").with_columns(
+        line=pl.lit("p50"), breach_day=pl.Series(breach).replace(-1, None).cast(pl.Int32),
+        lowest_balance=_money_from_cents(pl.Series(lowest)), lowest_day=pl.Series(lowest_day).cast(pl.Int32),
+        closing_end=_money_from_cents(pl.Series(closing)),
+    )
+    scen = finish_stats(stats, cash, reserve, as_of)
+    return pl.concat([base.select(keep), scen.select(keep)]).sort("realm_id", "scenario_id")
+
+
+def with_effects(tray: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
+    """Tray rows + effect columns (difference against the base scenario), ranked per section."""
+    base = fx.filter(pl.col("scenario_id") == BASE).select(
+        "realm_id", pl.col("runway_days").alias("base_days"), pl.col("lowest_balance").alias("base_lowest")
+    )
+    scen = fx.filter(pl.col("scenario_id") != BASE).select(
+        "realm_id", "scenario_id", pl.col("runway_days").alias("scen_days"), pl.col("lowest_balance").alias("scen_lowest")
+    )
+    days = (pl.col("scen_days") - pl.col("base_days")).cast(pl.Int32)
+    lift = (pl.col("scen_lowest") - pl.col("base_lowest")).cast(MONEY)
+    text = (
+        pl.when(pl.col("scenario_id").is_null()).then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_null()).then(pl.lit("removes the projected reserve breach"))
+        .when(pl.col("base_days").is_not_null()).then(pl.format("{} days runway", pl.when(days >= 0).then(pl.format("+{}", days)).otherwise(days.cast(pl.String))))
+        .otherwise(pl.format("lowest balance +{}", lift))
+    )
+    order = pl.when(pl.col("section") == "chase").then(-pl.col("score")).when(pl.col("section") == "can_delay").then(
+        -pl.col("effect_lowest_balance").cast(pl.Float64)
+    ).otherwise(pl.col("days_past_due").cast(pl.Float64) * -1)
+    return (
+        tray.join(scen, on=["realm_id", "scenario_id"], how="left")
+        .join(base, on="realm_id", how="left")
+        .with_columns(
+            effect_runway_days=pl.when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_not_null()).then(days),
+            effect_lowest_balance=pl.when(pl.col("scenario_id").is_not_null()).then(lift.fill_null(zero())),
+        )
+        .with_columns(effect_text=text)
+        .sort("realm_id", "section", order, "doc_id")
+        .with_columns(rank=pl.int_range(1, pl.len() + 1).over("realm_id", "section").cast(pl.Int32))
+        .select(*TRAY_SCHEMA.names()[:2], "rank", *TRAY_SCHEMA.names()[2:], "effect_runway_days", "effect_lowest_balance", "effect_text")
+    )

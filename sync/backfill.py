@@ -1,0 +1,126 @@
+"""Full (or windowed) pull of every entity, resumable after a crash at any instant.
+
+Windows on MetaData.LastUpdatedTime: ``>= lo AND <= hi`` with ``hi`` frozen at the start minus a
+lag, ordered by LastUpdatedTime; the next page starts from the max timestamp seen (rows at that
+timestamp come again and are dropped by the (realm, id, sync_token) dedupe), and offsets are used
+only inside one identical timestamp (stepping back a little to survive rows leaving mid-scan).
+Rows changing mid-scan leave the window with a timestamp > hi and are caught by the CDC pass that
+follows. Each round's pages (one batch request for all entities) and the cursor pointing past them
+commit in ONE DuckDB transaction (checkpoint '_backfill')."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sync import store
+from sync.context import RunContext
+from sync.pages import fetch_pages, window_statement
+from sync.schema import ENTITIES, parse_ts
+
+Doc = dict[str, Any]
+BACKFILL_KEY = "_backfill"
+CDC_KEY = "_cdc"
+RECONCILE_KEY = "_reconcile"
+ALL_ENTITIES = [spec.qbo_name for spec in ENTITIES]
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts else None
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def new_state(ctx: RunContext, since: datetime | None, entities: list[str] | None, cdc_after: datetime | None) -> dict[str, Any]:
+    hi = ctx.now() - timedelta(seconds=ctx.options.lag_seconds)
+    return {
+        "hi": _iso(hi),
+        "since": _iso(since),
+        "cdc_after": _iso(cdc_after or hi),  # the CDC checkpoint to set once every entity is done
+        "entities": {name: {"lo": _iso(since), "offset": 0, "done": False} for name in (entities or ALL_ENTITIES)},
+    }
+
+
+def advance(cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_overlap: int) -> dict[str, Any]:
+    """The cursor after one page (pure: unit-tested on its own)."""
+    if len(rows) < page_size:
+        return {**cursor, "done": True}
+    stamps = [parse_ts((r.get("MetaData") or {}).get("LastUpdatedTime")) for r in rows]
+    known = [s for s in stamps if s is not None]
+    if not known:
+        return {**cursor, "offset": cursor["offset"] + len(rows)}
+    lo, hi = min(known), max(known)
+    current = _ts(cursor.get("lo"))
+    if lo == hi:  # the whole page is one timestamp: offsets inside it
+        step = max(1, len(rows) - offset_overlap)
+        if current == hi:
+            offset = cursor["offset"] + step
+        elif cursor["offset"] == 0:
+            offset = step  # the page began at the first row >= lo, so these are the first rows at hi
+        else:
+            offset = 0  # rows left the window mid-scan: look at this timestamp again from its start
+        return {**cursor, "lo": _iso(hi), "offset": offset}
+    return {**cursor, "lo": _iso(hi), "offset": 0}
+
+
+def _statement(ctx: RunContext, entity: str, cursor: dict[str, Any], hi: datetime) -> str:
+    if entity == "CompanyInfo":
+        return "SELECT * FROM CompanyInfo"
+    return window_statement(entity, lo=_ts(cursor.get("lo")), hi=hi, offset=cursor["offset"], page_size=ctx.options.page_size)
+
+
+def stored_state(ctx: RunContext) -> dict[str, Any] | None:
+    with ctx.warehouse.read() as con:
+        return store.get_checkpoint(con, ctx.realm_id, BACKFILL_KEY)
+
+
+def run_backfill(
+    ctx: RunContext,
+    *,
+    since: datetime | None = None,
+    entities: list[str] | None = None,
+    cdc_after: datetime | None = None,
+    resume: dict[str, Any] | None = None,
+) -> datetime:
+    """Pull every entity (or the window from ``since``), or finish the stored pull ``resume``.
+    On completion the CDC checkpoint becomes ``cdc_after`` (default: the frozen ``hi``), in the
+    same transaction that drops the backfill cursor. Returns the window's frozen ``hi``."""
+    state = resume or new_state(ctx, since, entities, cdc_after)
+    hi = _ts(state["hi"])
+    assert hi is not None
+    while True:
+        pending = [name for name, cur in state["entities"].items() if not cur["done"]]
+        if not pending:
+            break
+        statements = {name: _statement(ctx, name, state["entities"][name], hi) for name in pending}
+        pages = fetch_pages(ctx, statements)
+        new_state_ = {**state, "entities": dict(state["entities"])}
+        for name in pending:
+            cursor = state["entities"][name]
+            if name == "CompanyInfo":
+                new_state_["entities"][name] = {**cursor, "done": True}
+            else:
+                new_state_["entities"][name] = advance(cursor, pages[name], ctx.options.page_size, ctx.options.offset_overlap)
+        with ctx.warehouse.write() as con:
+            con.begin()
+            at = ctx.now()
+            for name in pending:
+                ctx.rows += store.ingest_into(con, ctx.realm_id, name, pages[name], run_id=ctx.run_id, ingested_at=at, source="backfill")
+            store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, new_state_, run_id=ctx.run_id, at=at)
+            con.commit()
+        state = new_state_
+        ctx.beat()
+    finish_backfill(ctx, _ts(state.get("cdc_after")) or hi)
+    return hi
+
+
+def finish_backfill(ctx: RunContext, cdc_since: datetime) -> None:
+    """Drop the backfill cursor and set the CDC checkpoint, atomically."""
+    with ctx.warehouse.write() as con:
+        con.begin()
+        at = ctx.now()
+        store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, None, run_id=ctx.run_id, at=at)
+        store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": cdc_since.isoformat()}, run_id=ctx.run_id, at=at)
+        con.commit()

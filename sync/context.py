@@ -1,0 +1,82 @@
+"""What one company's sync run carries around: client, warehouse, run id, the run's clock,
+counters and the tunables (``SyncOptions``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import httpx
+
+from oodaloo import clock
+from oodaloo.config import Settings
+from oodaloo.wiring import http_client
+from sync.client import QBOClient
+from sync.schema import parse_ts
+from sync.store import Warehouse
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    page_size: int = 1000
+    use_batch: bool = True
+    lag_seconds: float = 60.0  # a backfill window ends this far before its start
+    overlap_seconds: float = 300.0  # CDC asks again from this far before the stored checkpoint
+    cdc_window_days: float = 29.0  # older checkpoints: windowed re-pull + full Id reconciliation
+    cdc_max_objects: int = 1000  # a CDC answer this full is treated as incomplete
+    offset_overlap: int = 50  # offset paging inside one timestamp steps back this many rows
+    reconcile_every_days: float = 7.0
+    verify_chunk: int = 100  # Ids per "Id IN (...)" check before tombstoning
+
+
+class RunClock:
+    """The product's clock: the sandbox's (asked each time: it may be frozen or jump) when there is
+    one, else the system clock — never an /admin/clock probe per page against Intuit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._sandbox = settings.uses_embedded_sandbox or self._probe(settings)
+
+    @staticmethod
+    def _probe(settings: Settings) -> bool:
+        try:
+            with http_client(settings, timeout=2.0) as client:
+                return client.get(f"{settings.api_base}/admin/clock").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def now(self) -> datetime:
+        return clock.now(self.settings) if self._sandbox else datetime.now(timezone.utc)
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    realm_id: str
+    client: QBOClient
+    warehouse: Warehouse
+    run_id: int
+    clock: RunClock
+    options: SyncOptions = field(default_factory=SyncOptions)
+    rows: int = 0
+    heartbeat: object = None  # a callable refreshing the company's try-lock
+    _last_beat: float = field(default_factory=time.monotonic)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def beat(self) -> None:
+        """Keep the company's try-lock alive during long pulls (at most once a minute)."""
+        if callable(self.heartbeat) and time.monotonic() - self._last_beat > 60.0:
+            self._last_beat = time.monotonic()
+            self.heartbeat()
+
+
+def server_time(body: dict, fallback: datetime) -> datetime:
+    """The ``time`` member of an answer (QBO's clock), else our own."""
+    value = body.get("time") if isinstance(body, dict) else None
+    try:
+        return parse_ts(value) or fallback
+    except ValueError:
+        return fallback

@@ -1,0 +1,159 @@
+"""QBO documents -> typed Arrow tables shaped like ``log_<table>`` (bulk-loaded into DuckDB).
+
+The Arrow schema is derived from the SQL types in sync/schema.py, so schema.py stays the one
+contract. Values are coerced per Arrow type (QBO sends numbers as strings now and then)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from sync.schema import COMMON_COLUMNS, EntitySpec, parse_ts
+
+Doc = dict[str, Any]
+EXTRA_COLUMNS: list[tuple[str, str]] = [("raw", "VARCHAR"), ("source", "VARCHAR")]  # source: backfill | cdc | reconcile | action
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur.strip())
+    return parts
+
+
+def arrow_type(sql_type: str) -> pa.DataType:
+    t = sql_type.strip()
+    if t.endswith("[]"):
+        return pa.list_(arrow_type(t[:-2]))
+    upper = t.upper()
+    if upper.startswith("STRUCT("):
+        inner = t[t.index("(") + 1 : t.rindex(")")]
+        fields = []
+        for part in _split_top(inner):
+            name, ftype = part.split(None, 1)
+            fields.append(pa.field(name, arrow_type(ftype)))
+        return pa.struct(fields)
+    match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", upper)
+    if match:
+        return pa.decimal128(int(match.group(1)), int(match.group(2)))
+    simple = {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        "DOUBLE": pa.float64(),
+    }
+    if upper not in simple:
+        raise ValueError(f"no Arrow type for SQL type {sql_type!r}")
+    return simple[upper]
+
+
+def coerce(value: Any, typ: pa.DataType) -> Any:
+    """Make ``value`` acceptable to ``typ`` (None stays None)."""
+    if value is None or value == "":
+        return None
+    if pa.types.is_decimal(typ):
+        try:
+            return Decimal(str(value)).quantize(Decimal(1).scaleb(-typ.scale))
+        except InvalidOperation:
+            return None
+    if pa.types.is_integer(typ):
+        return int(Decimal(str(value)))
+    if pa.types.is_boolean(typ):
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if pa.types.is_string(typ):
+        return value if isinstance(value, str) else str(value)
+    if pa.types.is_date32(typ):
+        return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    if pa.types.is_timestamp(typ):
+        return value if isinstance(value, datetime) else parse_ts(str(value))
+    if pa.types.is_list(typ):
+        return [coerce(v, typ.value_type) for v in value]
+    if pa.types.is_struct(typ):
+        return {f.name: coerce(value.get(f.name), f.type) for f in typ}
+    return value
+
+
+def log_columns(spec: EntitySpec) -> list[tuple[str, str]]:
+    """The column list of ``log_<table>``, in order."""
+    return COMMON_COLUMNS + [(c.name, c.sql_type) for c in spec.columns] + EXTRA_COLUMNS
+
+
+def log_schema(spec: EntitySpec) -> pa.Schema:
+    return pa.schema([pa.field(name, arrow_type(sql)) for name, sql in log_columns(spec)])
+
+
+def is_deleted_stub(doc: Doc) -> bool:
+    return str(doc.get("status", "")).lower() == "deleted"
+
+
+def version_rows(spec: EntitySpec, realm_id: str, docs: list[Doc], *, ingested_at: datetime, run_id: int, source: str = "sync") -> pa.Table:
+    """One row per document version (deleted stubs excluded: see ``tombstone_rows``)."""
+    schema = log_schema(spec)
+    types = {f.name: f.type for f in schema}
+    columns: dict[str, list[Any]] = {f.name: [] for f in schema}
+    for doc in docs:
+        meta = doc.get("MetaData") or {}
+        base = {
+            "realm_id": realm_id,
+            "id": str(doc["Id"]),
+            "sync_token": int(doc.get("SyncToken") or 0),
+            "op": "upsert",
+            "source_created_at": parse_ts(meta.get("CreateTime")),
+            "source_updated_at": parse_ts(meta.get("LastUpdatedTime")),
+            "ingested_at": ingested_at,
+            "sync_run_id": run_id,
+            "raw": orjson.dumps(doc).decode(),
+            "source": source,
+        }
+        typed = spec.row(doc)
+        for name in columns:
+            value = base[name] if name in base else typed.get(name)
+            columns[name].append(coerce(value, types[name]))
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def tombstone_rows(
+    spec: EntitySpec, realm_id: str, stubs: list[Doc], *, ingested_at: datetime, run_id: int, deleted_at: datetime | None = None, source: str = "sync"
+) -> pa.Table:
+    """Deleted stubs as rows with only the common columns (sync_token filled in at write time)."""
+    schema = log_schema(spec)
+    rows = []
+    for stub in stubs:
+        meta = stub.get("MetaData") or {}
+        rows.append(
+            {
+                "realm_id": realm_id,
+                "id": str(stub["Id"]),
+                "sync_token": None,
+                "op": "delete",
+                "source_created_at": None,
+                "source_updated_at": parse_ts(meta.get("LastUpdatedTime")) or deleted_at or ingested_at,
+                "ingested_at": ingested_at,
+                "sync_run_id": run_id,
+                "raw": orjson.dumps({"domain": "QBO", "status": "Deleted", "Id": str(stub["Id"]), "MetaData": meta}).decode(),
+                "source": source,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

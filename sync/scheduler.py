@@ -1,0 +1,77 @@
+"""Background jobs with APScheduler 3: ``BackgroundScheduler`` inside the app,
+``BlockingScheduler`` for ``oodaloo scheduler``.
+
+Jobs (memory job store, explicit ids, coalesce, max_instances=1):
+  * ``sync-incremental``: every settings.sync_interval_minutes (jittered) for all connected
+    companies; each company is also guarded by a cross-process try-lock, so a duplicate
+    scheduler, a "Sync now" click and a tick never overlap;
+  * ``sync-reconcile``: weekly full Id reconciliation (Sunday 03:30 New York);
+  * ``sync-requests``: drains queued sync requests every 20 s;
+  * ``digest``: Friday 07:00 New York, calls ``digest.schedule.run_due_digests(settings, now)``
+    when that module exists."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from oodaloo import clock
+from oodaloo.config import Settings
+from sync import queue
+from sync.engine import sync_all
+
+log = logging.getLogger(__name__)
+TZ = ZoneInfo(clock.DEFAULT_TZ)
+
+
+def incremental_job(settings: Settings) -> None:
+    for result in sync_all(settings, kind="incremental"):
+        log.info("sync %s: %s (%s requests, %s rows)", result.realm_id, result.outcome, result.requests, result.rows)
+
+
+def reconcile_job(settings: Settings) -> None:
+    sync_all(settings, kind="reconcile")
+
+
+def drain_job(settings: Settings) -> None:
+    queue.drain(settings)
+
+
+def digest_job(settings: Settings) -> bool:
+    """Calls the digest slot if the digest package provides it; False when it does not exist."""
+    try:
+        module = importlib.import_module("digest.schedule")
+    except ModuleNotFoundError:
+        return False
+    run = getattr(module, "run_due_digests", None)
+    if run is None:
+        return False
+    run(settings, clock.now(settings))
+    return True
+
+
+def build_scheduler(settings: Settings, background: bool = True) -> BaseScheduler:
+    scheduler: BaseScheduler = BackgroundScheduler(timezone=TZ) if background else BlockingScheduler(timezone=TZ)
+    common = {"coalesce": True, "max_instances": 1, "replace_existing": True, "args": [settings]}
+    interval = max(1, settings.sync_interval_minutes)
+    scheduler.add_job(
+        incremental_job, IntervalTrigger(minutes=interval, jitter=min(60, interval * 6)), id="sync-incremental",
+        misfire_grace_time=interval * 60, **common,
+    )
+    scheduler.add_job(
+        reconcile_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=TZ), id="sync-reconcile",
+        misfire_grace_time=6 * 3600, **common,
+    )
+    scheduler.add_job(drain_job, IntervalTrigger(seconds=20), id="sync-requests", misfire_grace_time=60, **common)
+    scheduler.add_job(
+        digest_job, CronTrigger(day_of_week="fri", hour=7, minute=0, timezone=TZ), id="digest",
+        misfire_grace_time=6 * 3600, **common,
+    )
+    return scheduler

@@ -1,0 +1,46 @@
+"""The per-company status report behind ``oodaloo status`` (and the console's status panel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oodaloo.config import Settings
+from sync import connections, quota, store
+from sync.freshness import company_freshness
+from sync.schema import ENTITIES
+
+
+def document_counts(warehouse: store.Warehouse) -> dict[str, dict[str, int]]:
+    """{realm_id: {entity: current documents}} (deleted excluded, inactive list entries included)."""
+    parts = " UNION ALL ".join(
+        f"SELECT realm_id, '{spec.qbo_name}' AS entity, count(*) AS n FROM {spec.current_view} GROUP BY realm_id" for spec in ENTITIES
+    )
+    with warehouse.read() as con:
+        rows = con.execute(parts).fetchall()
+    out: dict[str, dict[str, int]] = {}
+    for realm_id, entity, n in rows:
+        out.setdefault(realm_id, {})[entity] = int(n)
+    return out
+
+
+def status_report(settings: Settings) -> list[dict[str, Any]]:
+    companies = connections.list_companies(settings)
+    fresh = {f.realm_id: f for f in company_freshness(settings, [c.realm_id for c in companies])}
+    counts = document_counts(store.warehouse_for(settings)) if companies else {}
+    report = []
+    for company in companies:
+        f = fresh[company.realm_id]
+        report.append(
+            {
+                "realm_id": company.realm_id,
+                "name": company.name,
+                "connection": company.state,
+                "last_sync": f.last_success_at.isoformat() if f.last_success_at else None,
+                "freshness": f.status,
+                "badge": f.badge,
+                "documents": {spec.qbo_name: counts.get(company.realm_id, {}).get(spec.qbo_name, 0) for spec in ENTITIES},
+                "requests_today": quota.requests_on(settings, company.realm_id),
+                "last_error": company.last_error,
+            }
+        )
+    return report

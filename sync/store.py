@@ -1,0 +1,316 @@
+"""The store: DuckDB ``warehouse.duckdb`` shared between processes.
+
+``Warehouse(path)`` hands out short-lived connections under a cross-process flock reader/writer
+lock: ``read()`` gives a ``read_only=True`` connection under the shared lock, ``write()`` a
+read-write one under the exclusive lock, opened and closed per slice (closing checkpoints the WAL),
+so readers are never starved and DuckDB's own file lock is never contended — no lock error
+reaches a caller; they wait (bounded). ``version()`` changes with every committed write.
+
+The change log is append-only: ``ingest_into`` adds one row per new (realm, id, sync_token) with
+an anti-join, so re-ingesting a version is a no-op; deleted stubs become tombstones."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from sync import frames
+from sync.rwlock import FileRWLock
+from sync.schema import BY_QBO_NAME, BY_TABLE, ENTITIES, EntitySpec
+
+Doc = dict[str, Any]
+DEFAULT_LOCK_TIMEOUT = 300.0
+LATEST = "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) = 1"
+
+_META_TABLES = """
+CREATE TABLE IF NOT EXISTS sync_runs (
+    run_id BIGINT, realm_id VARCHAR, kind VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    requests BIGINT, rows BIGINT, outcome VARCHAR, error VARCHAR);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    realm_id VARCHAR, entity VARCHAR, cursor VARCHAR, updated_at TIMESTAMPTZ, run_id BIGINT);
+CREATE TABLE IF NOT EXISTS sync_status (
+    realm_id VARCHAR, entity VARCHAR, last_success_at TIMESTAMPTZ, last_run_id BIGINT, last_kind VARCHAR);
+"""
+
+
+def spec_for(name: str) -> EntitySpec:
+    """An entity by QBO name ("BillPayment"), table ("bill_payment") or log/cur table name."""
+    key = name.removeprefix("log_").removeprefix("cur_")
+    spec = BY_QBO_NAME.get(key) or BY_TABLE.get(key)
+    if spec is None:
+        raise ValueError(f"unknown entity {name!r}: expected one of {sorted(BY_QBO_NAME)}")
+    return spec
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_META_TABLES)
+    for spec in ENTITIES:
+        cols = ", ".join(f'"{name}" {sql}' for name, sql in frames.log_columns(spec))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {spec.log_table} ({cols})")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {spec.current_view} AS SELECT * FROM "
+            f"(SELECT * FROM {spec.log_table} QUALIFY {LATEST}) WHERE op = 'upsert'"
+        )
+
+
+class Warehouse:
+    """The one way to open ``warehouse.duckdb``."""
+
+    def __init__(self, path: Path | str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._lock = FileRWLock(self.path.with_name(self.path.name + ".lock"))
+        self._version_file = self.path.with_name(self.path.name + ".version")
+        self._schema_ready = False
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self.write():
+            pass
+
+    @contextmanager
+    def read(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection under the shared lock (waits, bounded, for a writer's slice)."""
+        if not self._schema_ready:
+            self._ensure_schema()
+        with self._lock.shared(self.lock_timeout if timeout is None else timeout):
+            con = duckdb.connect(str(self.path), read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def write(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection under the exclusive lock. Keep slices short: one page."""
+        with self._lock.exclusive(self.lock_timeout if timeout is None else timeout):
+            con = duckdb.connect(str(self.path))
+            try:
+                if not self._schema_ready:
+                    create_schema(con)
+                    self._schema_ready = True
+                yield con
+            finally:
+                con.close()
+                self._bump_version()
+
+    def _bump_version(self) -> None:
+        current = self._read_version()
+        tmp = self._version_file.with_name(self._version_file.name + f".{os.getpid()}.tmp")
+        tmp.write_text(str(current + 1))
+        os.replace(tmp, self._version_file)
+
+    def _read_version(self) -> int:
+        try:
+            return int(self._version_file.read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def version(self) -> str:
+        """Changes whenever a write slice ends (a cache key for readers)."""
+        return str(self._read_version())
+
+    # ---- convenience readers ---------------------------------------------------------------
+    def frame(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        with self.read() as con:
+            return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+
+
+# ---- the log ----------------------------------------------------------------------------------
+def ingest_into(
+    con: duckdb.DuckDBPyConnection,
+    realm_id: str,
+    qbo_entity: str,
+    docs: Iterable[Doc],
+    *,
+    run_id: int,
+    ingested_at: datetime,
+    source: str = "sync",
+) -> int:
+    """Append new versions (and tombstones for deleted stubs) inside the caller's transaction.
+    Returns the number of rows appended; versions already stored are skipped."""
+    spec = spec_for(qbo_entity)
+    docs = list(docs)
+    live = [d for d in docs if not frames.is_deleted_stub(d)]
+    stubs = [d for d in docs if frames.is_deleted_stub(d)]
+    added = 0
+    if live:
+        table = frames.version_rows(spec, realm_id, live, ingested_at=ingested_at, run_id=run_id, source=source)
+        con.register("_batch_versions", table)
+        try:
+            added += con.execute(
+                f"""INSERT INTO {spec.log_table} BY NAME
+                SELECT * FROM (SELECT * FROM _batch_versions
+                               QUALIFY row_number() OVER (PARTITION BY realm_id, id, sync_token ORDER BY source_updated_at DESC) = 1) b
+                WHERE NOT EXISTS (SELECT 1 FROM {spec.log_table} l
+                                  WHERE l.realm_id = b.realm_id AND l.id = b.id AND l.sync_token = b.sync_token)"""
+            ).fetchall()[0][0]
+        finally:
+            con.unregister("_batch_versions")
+    if stubs:
+        added += append_tombstones(con, spec, realm_id, stubs, run_id=run_id, ingested_at=ingested_at, source=source)
+    return int(added)
+
+
+def append_tombstones(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    realm_id: str,
+    stubs: list[Doc],
+    *,
+    run_id: int,
+    ingested_at: datetime,
+    source: str,
+    deleted_at: datetime | None = None,
+) -> int:
+    """A tombstone (latest token + 1) for each stored document not already deleted."""
+    table = frames.tombstone_rows(spec, realm_id, stubs, ingested_at=ingested_at, run_id=run_id, deleted_at=deleted_at, source=source)
+    con.register("_batch_stubs", table)
+    try:
+        return int(
+            con.execute(
+                f"""INSERT INTO {spec.log_table} BY NAME
+                SELECT b.* REPLACE (latest.sync_token + 1 AS sync_token)
+                FROM (SELECT * FROM _batch_stubs QUALIFY row_number() OVER (PARTITION BY realm_id, id ORDER BY source_updated_at DESC) = 1) b
+                JOIN (SELECT realm_id, id, sync_token, op FROM {spec.log_table}
+                      WHERE realm_id = ? AND id IN (SELECT id FROM _batch_stubs) QUALIFY {LATEST}) latest
+                  USING (realm_id, id)
+                WHERE latest.op <> 'delete'""",
+                [realm_id],
+            ).fetchall()[0][0]
+        )
+    finally:
+        con.unregister("_batch_stubs")
+
+
+def ingest_documents(
+    warehouse: Warehouse,
+    realm_id: str,
+    qbo_entity: str,
+    docs: Iterable[Doc],
+    *,
+    run_id: int,
+    source: str,
+    ingested_at: datetime | None = None,
+) -> int:
+    """The one public way to append versions (sync, and the action executor after a write).
+    One short write slice, one transaction. Pass ``ingested_at=oodaloo.clock.now(settings)`` to
+    stay on the product's clock; the system clock is used otherwise."""
+    docs = list(docs)
+    with warehouse.write() as con:
+        con.begin()
+        try:
+            n = ingest_into(con, realm_id, qbo_entity, docs, run_id=run_id, ingested_at=ingested_at or frames.utc_now(), source=source)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return n
+
+
+# ---- checkpoints, runs, status -------------------------------------------------------------
+def get_checkpoint(con: duckdb.DuckDBPyConnection, realm_id: str, entity: str) -> dict[str, Any] | None:
+    row = con.execute("SELECT cursor FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity]).fetchall()
+    row = row[0] if row else None
+    return json.loads(row[0]) if row else None
+
+
+def checkpoints_of(con: duckdb.DuckDBPyConnection, realm_id: str) -> dict[str, dict[str, Any]]:
+    rows = con.execute("SELECT entity, cursor FROM checkpoints WHERE realm_id=?", [realm_id]).fetchall()
+    return {entity: json.loads(cursor) for entity, cursor in rows}
+
+
+def set_checkpoint(con: duckdb.DuckDBPyConnection, realm_id: str, entity: str, cursor: dict[str, Any] | None, *, run_id: int, at: datetime) -> None:
+    """Inside the page's transaction: the cursor that points past the rows just written."""
+    con.execute("DELETE FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity])
+    if cursor is not None:
+        con.execute("INSERT INTO checkpoints VALUES (?,?,?,?,?)", [realm_id, entity, json.dumps(cursor, sort_keys=True), at, run_id])
+
+
+def start_run(warehouse: Warehouse, realm_id: str, kind: str, started_at: datetime) -> int:
+    with warehouse.write() as con:
+        con.begin()
+        run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0])
+        # the caller holds the company's try-lock: a run still 'running' died with its process
+        con.execute(
+            "UPDATE sync_runs SET outcome='abandoned', finished_at=? WHERE realm_id=? AND outcome='running'", [started_at, realm_id]
+        )
+        con.execute("INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) VALUES (?,?,?,?, 'running')", [run_id, realm_id, kind, started_at])
+        con.commit()
+    return run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: int, *, finished_at: datetime, requests: int, rows: int, outcome: str, error: str | None = None
+) -> None:
+    con.execute(
+        "UPDATE sync_runs SET finished_at=?, requests=?, rows=?, outcome=?, error=? WHERE run_id=?",
+        [finished_at, requests, rows, outcome, error, run_id],
+    )
+
+
+def mark_success(con: duckdb.DuckDBPyConnection, realm_id: str, entities: Iterable[str], *, at: datetime, run_id: int, kind: str) -> None:
+    """Per entity and for the company as a whole ('*'): the last successful sync."""
+    for entity in [*entities, "*"]:
+        con.execute("DELETE FROM sync_status WHERE realm_id=? AND entity=?", [realm_id, entity])
+        con.execute("INSERT INTO sync_status VALUES (?,?,?,?,?)", [realm_id, entity, at, run_id, kind])
+
+
+def last_success(warehouse: Warehouse, realm_ids: list[str] | None = None) -> dict[str, datetime]:
+    with warehouse.read() as con:
+        rows = con.execute("SELECT realm_id, epoch_us(last_success_at) FROM sync_status WHERE entity='*'").fetchall()
+    return {r: from_epoch_us(us) for r, us in rows if realm_ids is None or r in realm_ids}
+
+
+def from_epoch_us(us: int) -> datetime:
+    """TIMESTAMPTZ read as epoch microseconds (fetchall of TIMESTAMPTZ would need pytz)."""
+    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
+
+
+# ---- reads for runway --------------------------------------------------------------------------
+BASIS_COLUMNS = {"source": "source_updated_at", "ingest": "ingested_at"}
+
+
+def as_of_query(table: str, at: datetime, basis: str = "source", realm_ids: list[str] | None = None) -> tuple[str, list[Any]]:
+    """SQL + params for the documents of ``table`` as they were at ``at``:
+    basis "source" = what QBO said at T (MetaData.LastUpdatedTime <= T);
+    basis "ingest" = what we knew at T (stored at or before T). Deleted documents are left out."""
+    if basis not in BASIS_COLUMNS:
+        raise ValueError(f"basis must be 'source' or 'ingest', not {basis!r}")
+    if at.tzinfo is None:
+        raise ValueError("as-of time must be timezone-aware")
+    spec = spec_for(table)
+    params: list[Any] = [at]
+    where = f"{BASIS_COLUMNS[basis]} <= ?"
+    if realm_ids is not None:
+        where += f" AND realm_id IN ({', '.join('?' for _ in realm_ids) or 'NULL'})"
+        params.extend(realm_ids)
+    sql = f"SELECT * FROM (SELECT * FROM {spec.log_table} WHERE {where} QUALIFY {LATEST}) WHERE op = 'upsert'"
+    return sql, params
+
+
+def as_of_frame(warehouse: Warehouse, table: str, at: datetime, basis: str = "source", realm_ids: list[str] | None = None) -> pl.DataFrame:
+    sql, params = as_of_query(table, at, basis, realm_ids)
+    return warehouse.frame(sql + " ORDER BY realm_id, id", params)
+
+
+def current_frame(warehouse: Warehouse, table: str, realm_ids: list[str] | None = None) -> pl.DataFrame:
+    spec = spec_for(table)
+    if realm_ids is None:
+        return warehouse.frame(f"SELECT * FROM {spec.current_view} ORDER BY realm_id, id")
+    marks = ", ".join("?" for _ in realm_ids) or "NULL"
+    return warehouse.frame(f"SELECT * FROM {spec.current_view} WHERE realm_id IN ({marks}) ORDER BY realm_id, id", list(realm_ids))
+
+
+def warehouse_for(settings: Any) -> Warehouse:
+    """The Warehouse at ``settings.warehouse_path``."""
+    return Warehouse(settings.warehouse_path)

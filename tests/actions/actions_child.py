@@ -1,0 +1,51 @@
+"""A real executor process for the crash tests: ``python actions_child.py DATA_DIR MODE ...``.
+
+MODE
+  pause-after-send REALM BILL SIGNAL   pay the bill; once QBO answered, touch SIGNAL and hang
+  pause-after-claim REALM BILL SIGNAL  claim the intent, touch SIGNAL and hang before any request
+  run-pending                          recover and run every pending intent, then exit
+The parent SIGKILLs the hanging ones: no cleanup code runs, exactly like a crash."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from actions.executor import ExecutorConfig, ExecutorHooks, fast_backoff
+from actions.service import ActionService
+from oodaloo.config import load_settings
+from sync.retry import FAST
+
+
+def hang(signal_file: Path):  # noqa: ANN201
+    def hook(intent) -> None:  # noqa: ANN001
+        signal_file.write_text(intent.id)
+        while True:
+            time.sleep(1)
+
+    return hook
+
+
+def main(argv: list[str]) -> int:
+    data_dir, mode, *rest = argv
+    settings = load_settings(data_dir=data_dir)
+    hooks = ExecutorHooks()
+    lease = 60.0
+    if mode in ("pause-after-send", "pause-after-claim"):
+        realm, bill, signal = rest
+        lease = 0.5  # the parent waits this long after the kill, as if the lease timed out
+        setattr(hooks, "after_send" if mode == "pause-after-send" else "after_claim", hang(Path(signal)))
+    from sync.client import QBOClient
+
+    config = ExecutorConfig(lease_seconds=lease, backoff=fast_backoff, hooks=hooks)
+    with QBOClient(settings, retry=FAST) as client, ActionService(settings, client=client, executor_config=config) as svc:
+        if mode == "run-pending":
+            svc.reconcile(drain_seconds=5.0)
+            return 0
+        svc.submit_pay_bill(realm, bill, actor="child")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

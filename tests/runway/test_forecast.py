@@ -1,0 +1,145 @@
+"""Forecast, runway, payroll coverage and tray effects on hand-computed companies, plus properties."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import polars as pl
+from hypothesis import given, settings as hsettings, strategies as st
+
+from runway.pipeline import compute
+from runway.settings import CompanySettings, frames_from_settings
+from tests.runway.conftest import AS_OF, agency_example, small_company
+from tests.runway.factory import Company, snapshot
+
+D = Decimal
+
+
+def run(*companies: Company, reserve: dict[str, str] | None = None, plans: pl.DataFrame | None = None, **settings_kw):
+    snap = snapshot(*companies)
+    by_realm = {c.realm_id: CompanySettings(reserve=D(reserve[c.realm_id]) if reserve and c.realm_id in reserve else None, **settings_kw)
+                for c in companies}
+    company, critical = frames_from_settings(by_realm, snap.realm_ids)
+    return compute(snap, AS_OF, company, critical, plans)
+
+
+def test_worked_example_breaches_the_reserve_at_the_second_payroll() -> None:
+    view = run(agency_example(), reserve={"r-agency": "40000"})
+    row = view.runway.row(0, named=True)
+    assert row["cash"] == D("180000.00") and row["reserve"] == D("40000.00") and row["reserve_source"] == "set"
+    assert row["breach_date"] == date(2026, 12, 15)  # 180k − 70k − 12k − 70k = 28k < 40k, receivable lands 12-16
+    assert row["runway_weeks"] == round(25 / 7, 1) and row["method"] == "forecast"
+    items = view.forecast_items.filter((pl.col("line") == "p50") & (pl.col("kind") == "invoice"))
+    assert items["date"].to_list() == [date(2026, 12, 16)] and items["week"].to_list() == [3]
+    week1 = view.forecast.filter((pl.col("line") == "p50") & (pl.col("week") == 1)).row(0, named=True)
+    assert (week1["opening"], week1["outflows"], week1["closing"]) == (D("180000.00"), D("70000.00"), D("110000.00"))
+
+
+def test_worked_example_payroll_coverage() -> None:
+    pay = run(agency_example(), reserve={"r-agency": "40000"}).payroll
+    assert pay["date"].to_list() == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
+    assert pay["must_pay_before"].to_list() == [D("0.00"), D("82000.00"), D("152000.00")]
+    assert pay["coverage"].to_list() == [round(180000 / 70000, 3), 1.4, round(118000 / 70000, 3)]
+    assert pay["status"].to_list() == ["green", "amber", "green"]
+    assert pay["payrolls_covered"].to_list() == [3, 3, 3]
+
+
+def test_detected_payroll_is_semimonthly_with_next_dates() -> None:
+    rec = run(agency_example()).recurring.filter(pl.col("kind") == "payroll").row(0, named=True)
+    assert rec["cadence"] == "semimonthly_1_15" and rec["amount"] == D("70000.00") and rec["confidence"] == 1.0
+    assert rec["next_dates"][:3] == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
+
+
+def test_default_reserve_is_next_payroll_plus_must_pay_bills_due_by_then() -> None:
+    c = agency_example()
+    c.bill(c.vendor("IRS"), AS_OF, AS_OF + timedelta(days=3), 5000)  # tax due before the 12-01 payroll
+    row = run(c).runway.row(0, named=True)
+    assert row["reserve"] == D("75000.00") and row["reserve_source"] == "default"
+
+
+def test_negative_cash_breaches_today_and_payroll_is_red() -> None:
+    c = agency_example()
+    c.edit("Account", c.versions[1]["doc"]["Id"], c.stamp, CurrentBalance="-5000")
+    view = run(c)
+    assert view.runway["breach_date"][0] == AS_OF and view.runway["runway_weeks"][0] == 0.0
+    assert view.payroll["status"][0] == "red" and view.payroll["payrolls_covered"][0] == 0
+
+
+def test_no_history_company_has_empty_results_and_no_breach() -> None:
+    view = run(small_company())
+    assert view.payroll.height == 0 and view.recurring.height == 0 and view.tray.height == 0
+    row = view.runway.row(0, named=True)
+    assert row["breach_date"] is None and row["method"] == "never" and row["simple_runway_weeks"] is None
+    assert view.firm["payroll_status"][0] == "none"
+
+
+def test_bill_plan_moves_the_outflow_and_tray_effect_matches_a_rerun() -> None:
+    c = agency_example()
+    freelancer = c.vendor("Design Freelancer")
+    bill = c.bill(freelancer, AS_OF - timedelta(days=20), AS_OF + timedelta(days=2), 30000)
+    base = run(c, reserve={"r-agency": "40000"}, delay_tolerance_days=30)
+    row = base.tray.filter(pl.col("section") == "can_delay").row(0, named=True)
+    assert row["doc_id"] == bill and row["latest_safe_date"] == AS_OF + timedelta(days=32)
+    plans = pl.DataFrame({"realm_id": ["r-agency"], "bill_id": [bill], "planned_date": [row["latest_safe_date"]], "note": [""]})
+    rerun = run(c, reserve={"r-agency": "40000"}, plans=plans, delay_tolerance_days=30)
+    moved = rerun.forecast_items.filter(pl.col("source_id") == bill)["date"].unique().to_list()
+    assert moved == [AS_OF + timedelta(days=32)]
+    base_days = (base.runway["breach_date"][0] - AS_OF).days
+    new_days = (rerun.runway["breach_date"][0] - AS_OF).days
+    assert row["effect_runway_days"] == new_days - base_days
+    assert row["effect_lowest_balance"] == rerun.runway["lowest_balance"][0] - base.runway["lowest_balance"][0]
+
+
+def test_chase_ranks_overdue_invoices_with_email_outside_the_cooldown() -> None:
+    from tests.runway.factory import ts
+
+    c = agency_example()
+    quick = c.customer("Quick Payer", email="pay@quick.test")
+    mute = c.customer("No Email Co", email=None)
+    big = c.invoice(quick, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 8000)
+    small = c.invoice(quick, AS_OF - timedelta(days=40), AS_OF - timedelta(days=10), 1000)
+    reminded = c.invoice(quick, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 9000)
+    c.edit("Invoice", reminded, ts(AS_OF - timedelta(days=3)), DeliveryInfo={"DeliveryType": "Email", "DeliveryTime": ts(AS_OF - timedelta(days=3)).isoformat()})
+    c.invoice(mute, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 50000)
+    chase = run(c).tray.filter(pl.col("section") == "chase")
+    assert chase["doc_id"].to_list() == [big, small] and chase["rank"].to_list() == [1, 2]
+    assert all(e is not None and e >= 0 for e in chase["effect_lowest_balance"].to_list())
+
+
+def _random_company(realm: str, data: st.DataObject) -> Company:
+    c = Company(realm)
+    c.bank(data.draw(st.integers(-20000, 300000)))
+    cust = c.customer("Client")
+    vendor = c.vendor("Supplier")
+    for _ in range(data.draw(st.integers(0, 6))):
+        due = AS_OF + timedelta(days=data.draw(st.integers(-60, 80)))
+        c.invoice(cust, due - timedelta(days=30), due, data.draw(st.integers(1, 80000)))
+    for _ in range(data.draw(st.integers(0, 6))):
+        due = AS_OF + timedelta(days=data.draw(st.integers(-40, 80)))
+        c.bill(vendor, due - timedelta(days=30), due, data.draw(st.integers(1, 80000)))
+    if data.draw(st.booleans()):
+        c.payroll_runs([AS_OF - timedelta(days=14 * k) for k in range(1, 7)], data.draw(st.integers(1000, 60000)))
+    return c
+
+
+@hsettings(max_examples=15, deadline=None, print_blob=True)
+@given(st.data())
+def test_forecast_properties(data: st.DataObject) -> None:
+    companies = [_random_company(f"r{i}", data) for i in range(3)]
+    reserve = {c.realm_id: str(data.draw(st.integers(0, 50000))) for c in companies}
+    view = run(*companies, reserve=reserve, delay_tolerance_days=21)
+    fc = view.forecast
+    assert (fc["closing"] == fc["opening"] + fc["inflows"] - fc["outflows"]).all()
+    nxt = fc.sort("realm_id", "line", "week").with_columns(prev=pl.col("closing").shift(1).over("realm_id", "line"))
+    assert (nxt.filter(pl.col("week") > 0)["prev"] == nxt.filter(pl.col("week") > 0)["opening"]).all()
+    # delaying a bill / collecting an invoice never shortens runway nor lowers the lowest balance
+    effects = view.tray.filter(pl.col("scenario_id").is_not_null())
+    assert (effects["effect_lowest_balance"] >= 0).all()
+    assert (effects["effect_runway_days"].drop_nulls() >= 0).all()
+    # vectorised across companies == each company alone
+    for c in companies:
+        alone = run(c, reserve=reserve, delay_tolerance_days=21)
+        for name in ("forecast", "runway", "payroll", "tray", "firm"):
+            together = getattr(view, name).filter(pl.col("realm_id") == c.realm_id)
+            assert together.equals(getattr(alone, name)), name
