@@ -8,7 +8,6 @@ reads the snapshot at ``now`` and is kept as an early preview, replaced at the c
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,7 +27,6 @@ from digest.weeks import IsoWeek, zone
 from oodaloo.clock import DEFAULT_TZ
 from oodaloo.config import Settings
 
-log = logging.getLogger(__name__)
 FIRM = ledger.FIRM_SCOPE
 
 

@@ -107,9 +107,3 @@ def to_manifest(digest: CompanyDigest | FirmDigest) -> dict[str, Any]:
 
 def manifest_bytes(digest: CompanyDigest | FirmDigest) -> bytes:
     return orjson.dumps(to_manifest(digest), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-
-
-def figures_only(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest without the fields that legitimately differ between two makings (none today,
-    but the comparison point for "same numbers" lives here)."""
-    return {k: v for k, v in manifest.items() if k not in {"made_at"}}

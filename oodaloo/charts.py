@@ -115,7 +115,7 @@ def forecast_chart(
                     domain=["Balance (P50)", "Balance, late payers (P90)", "Reserve"],
                     range=[COLORS["p50"], COLORS["p90"], COLORS["reserve"]],
                 ),
-                legend=alt.Legend(orient="top"),
+                legend=alt.Legend(orient="top", labelLimit=0),
             ),
             strokeDash=alt.condition(
                 "datum.series == 'closing_p90'", alt.value([6, 3]), alt.value([1, 0])

@@ -58,13 +58,8 @@ def key_figures(view: Any) -> list[tuple[str, str, str]]:
     ]
     if payroll:
         coverage = payroll.get("coverage")
-        figures.append(
-            (
-                "Next payroll",
-                f"{_ui.money(payroll.get('amount'))} on {_ui.day(payroll.get('date'))}",
-                f"covered {coverage:.2f}× ({payroll.get('status')})" if coverage is not None else str(payroll.get("status")),
-            )
-        )
+        cover = f"covered {coverage:.2f}× ({payroll.get('status')})" if coverage is not None else str(payroll.get("status"))
+        figures.append(("Next payroll", _ui.money(payroll.get("amount")), f"{_ui.day(payroll.get('date'))} · {cover}"))
     else:
         figures.append(("Next payroll", "none known", "no payroll detected or set"))
     figures.append(("Overdue A/R", _ui.money(overdue_ar), f"{_ui.money(ar.get('d91_plus'))} is 91+ days"))

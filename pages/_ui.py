@@ -70,9 +70,11 @@ def _tail(exc: BaseException) -> str:
 
 
 def attempt(fn: Callable[[], T], what: str) -> T | None:
-    """Run ``fn``; on failure show a short error (details in an expander) and return None."""
+    """Run ``fn`` (a spinner says what while it works); on failure show a short error (details in
+    an expander) and return None."""
     try:
-        return fn()
+        with st.spinner(f"{what[0].upper()}{what[1:]}…", show_time=True):
+            return fn()
     except Exception as exc:  # noqa: BLE001 - the page stays up; the detail is one click away
         show_error(exc, what)
         return None
@@ -112,12 +114,15 @@ def csv_button(frame: pl.DataFrame, name: str, *, key: str) -> None:
 
 
 def money_columns(frame: pl.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """Column config: money columns as dollars, optional labels for the rest."""
+    """Column config: money as dollars, dates as days, optional labels for the rest."""
     labels = labels or {}
     config: dict[str, Any] = {}
     for name, dtype in frame.schema.items():
+        label = labels.get(name, name.replace("_", " ").capitalize())
         if isinstance(dtype, pl.Decimal):
-            config[name] = st.column_config.NumberColumn(labels.get(name, name.replace("_", " ").capitalize()), format="dollar")
+            config[name] = st.column_config.NumberColumn(label, format="dollar")
+        elif dtype == pl.Date:
+            config[name] = st.column_config.DateColumn(label, format="ddd MMM D, YYYY")
         elif name in labels:
             config[name] = labels[name]
     return config

@@ -41,8 +41,10 @@ config = _ui.money_columns(shown, {"company_name": "Company", "runway_weeks": "R
                                    "freshness_badge": "Data", "exception_score": "Exception score"})
 config["overdue_91_share"] = st.column_config.ProgressColumn("Overdue 91+", min_value=0.0, max_value=1.0, format="percent")
 config["balance_trend"] = st.column_config.LineChartColumn("Balance, next 13 weeks (P50)", width="small")
-hidden = ["realm_id", "freshness_status"]
-order = [c for c in shown.columns if c not in hidden]
+first = ["company_name", "balance_trend", "runway_weeks", "breach_date", "payroll_status", "payrolls_covered", "cash",
+         "overdue_91_share", "dso_days", "dso_trend_days", "hygiene_score", "freshness_badge"]
+hidden = {"realm_id", "freshness_status"}
+order = [c for c in first if c in shown.columns] + [c for c in shown.columns if c not in hidden and c not in first]
 event = st.dataframe(_ui.to_pandas_safe(shown), key="firm_grid", hide_index=True, column_order=order,
                      column_config=config, on_select="rerun", selection_mode="single-row")
 _ui.csv_button(shown, "firm", key="firm_csv")

@@ -27,7 +27,7 @@ with _ui.section("writing this week's answers"):
 
 with _ui.section("showing the key figures"):
     for column, (label, value, note) in zip(st.columns(5), _company.key_figures(view)):
-        column.metric(label, value, help=note)
+        column.metric(label, value)
         column.caption(note)
 
 st.subheader("Next 13 weeks")

@@ -165,9 +165,10 @@ def daily_paths(items: pl.DataFrame, opening: pl.DataFrame, as_of: date,
 MAX_RUNWAY_WEEKS = 104
 
 
-def path_stats(paths: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def path_stats(paths: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date,
+               trend: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per (realm, scenario, line): first day below the reserve (extended past the horizon by the
-    average weekly net flow, up to 104 weeks), lowest balance and its day, and the method used."""
+    run-rate, up to 104 weeks — see ``finish_stats``), lowest balance and its day, and the method used."""
     frame = paths.join(reserve.select("realm_id", "reserve"), on="realm_id", how="left").with_columns(
         pl.col("reserve").fill_null(zero())
     )
@@ -177,15 +178,26 @@ def path_stats(paths: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame
         pl.col("day").sort_by("balance", "day").first().alias("lowest_day"),
         pl.col("balance").sort_by("day").last().alias("closing_end"),
     )
-    return finish_stats(stats, opening, reserve, as_of)
+    return finish_stats(stats, opening, reserve, as_of, trend)
 
 
-def finish_stats(stats: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Breach day (or the run-rate extension), runway weeks and date from per-path aggregates."""
+def finish_stats(stats: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date,
+                 trend: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Breach day (or the run-rate extension), runway weeks and date from per-path aggregates.
+
+    Past the horizon the balance is extended by the run-rate: with ``trend`` (realm_id,
+    avg_weekly_net_outflow: the trailing 13 weeks of posted cash) that actual rate, because the
+    forecast's own tail holds no sales not yet invoiced (recurring outflows run all 13 weeks while
+    inflows stop once today's receivables are collected), so its average net flow shows every
+    company, healthy or not, burning cash; without ``trend``, the forecast's average weekly net flow."""
     stats = stats.join(opening.select("realm_id", "cash"), on="realm_id", how="left").join(
         reserve.select("realm_id", pl.col("reserve").fill_null(zero())), on="realm_id", how="left"
     )
-    rate = (pl.col("closing_end") - pl.col("cash")).cast(pl.Float64) / HORIZON_WEEKS  # per week
+    if trend is not None:
+        stats = stats.join(trend.select("realm_id", "avg_weekly_net_outflow"), on="realm_id", how="left")
+        rate = -pl.col("avg_weekly_net_outflow").cast(pl.Float64).fill_null(0.0)  # net flow per week
+    else:
+        rate = (pl.col("closing_end") - pl.col("cash")).cast(pl.Float64) / HORIZON_WEEKS  # per week
     extra_weeks = (pl.col("closing_end") - pl.col("reserve")).cast(pl.Float64) / (-rate)
     extended_days = (HORIZON_DAYS + extra_weeks * 7).round(0)
     return stats.with_columns(
@@ -198,4 +210,4 @@ def finish_stats(stats: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFra
     ).with_columns(
         breach_date=pl.lit(as_of) + pl.duration(days=pl.col("runway_days").cast(pl.Int64)),
         runway_weeks=(pl.col("runway_days") / 7).round(1),
-    ).sort("realm_id", "scenario_id", "line")
+    ).drop("avg_weekly_net_outflow", strict=False).sort("realm_id", "scenario_id", "line")

@@ -47,15 +47,24 @@ def next_payroll(sched: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def reserve(company: pl.DataFrame, bills: pl.DataFrame, sched: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """realm_id, reserve, reserve_source: the owner's figure, else next payroll + must-pay bills due
-    by then (by two weeks when there is no payroll)."""
+def reserve(company: pl.DataFrame, bills: pl.DataFrame, sched: pl.DataFrame, as_of: date,
+            plans: pl.DataFrame | None = None) -> pl.DataFrame:
+    """realm_id, reserve, reserve_source: the owner's figure, else the next payroll + must-pay bills
+    due by then (by two weeks when there is no payroll) that the forecast does *not* already pay by
+    then. A bill the projection subtracts before the payroll is never held back a second time in
+    the reserve (that double count made a breach on ``as_of`` automatic whenever overdue must-pay
+    bills existed); one the owner planned for after the payroll is still owed, so it is held."""
     pay = next_payroll(sched)
     horizon = pl.coalesce("payroll_date", pl.lit(as_of + timedelta(days=SOON_DAYS)))
+    planned = pl.DataFrame(schema={"realm_id": pl.String, "doc_id": pl.String, "planned_date": pl.Date})
+    if plans is not None and plans.height:
+        planned = plans.select("realm_id", pl.col("bill_id").alias("doc_id"), "planned_date")
+    paid_on = pl.max_horizontal(pl.coalesce("planned_date", "aging_date"), pl.lit(as_of))  # as bill_items does
     must = (
         bills.filter(pl.col("must_pay") & (pl.col("bill_kind") != "payroll"))
         .join(pay, on="realm_id", how="left")
-        .filter(pl.col("aging_date") <= horizon)
+        .join(planned, on=["realm_id", "doc_id"], how="left")
+        .filter((pl.col("aging_date") <= horizon) & (paid_on > horizon))
         .group_by("realm_id").agg(pl.col("balance").sum().alias("must_pay_due"))
     )
     return (

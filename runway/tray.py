@@ -125,7 +125,7 @@ def _money_from_cents(expr: pl.Expr) -> pl.Expr:
 
 
 def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scenarios: pl.DataFrame,
-            as_of: date) -> pl.DataFrame:
+            as_of: date, trend: pl.DataFrame | None = None) -> pl.DataFrame:
     """realm_id, scenario_id, breach_date, runway_weeks, runway_days, lowest_balance (P50 line) for
     the base and every scenario: the forecast re-run with each single change.
 
@@ -133,7 +133,7 @@ def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scen
     s·(1[d ≥ b] − 1[d ≥ a]); all scenarios are evaluated together on integer cents (exact money),
     block by block, against the base path of their company."""
     base_paths = daily_paths(items, cash, as_of, lines=("p50",))
-    base = path_stats(base_paths, cash, reserve, as_of)
+    base = path_stats(base_paths, cash, reserve, as_of, trend)
     keep = ["realm_id", "scenario_id", "breach_date", "runway_weeks", "runway_days", "lowest_balance"]
     if scenarios.height == 0:
         return base.select(keep)
@@ -165,7 +165,7 @@ def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scen
         lowest_balance=_money_from_cents(pl.Series(lowest)), lowest_day=pl.Series(lowest_day).cast(pl.Int32),
         closing_end=_money_from_cents(pl.Series(closing)),
     )
-    scen = finish_stats(stats, cash, reserve, as_of)
+    scen = finish_stats(stats, cash, reserve, as_of, trend)
     return pl.concat([base.select(keep), scen.select(keep)]).sort("realm_id", "scenario_id")
 
 

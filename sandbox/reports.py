@@ -6,13 +6,16 @@ then). Documents dated after ``report_date`` are left out. Deleted payments are 
 voided ones carry no lines, so neither adds anything back. Days past due = aging date − DueDate
 (TxnDate when there is no DueDate); the aging date is ``report_date``, or today with
 ``aging_method=Current``. Unapplied credits are not listed (QBO shows them as negative lines).
+Amounts are in the home currency, as QuickBooks reports them: a foreign-currency document's open
+balance is converted with its own ExchangeRate (home = balance × rate, rounded half-up to cents);
+a document without a rate counts at 1 (QBO's rate for home-currency documents).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox import docstore
@@ -37,6 +40,17 @@ def bucket(days_past_due: int) -> int:
     if days_past_due <= 90:
         return 3
     return 4
+
+
+CENT = Decimal("0.01")
+
+
+def home_amount(doc: dict[str, Any], amount: Decimal) -> Decimal:
+    """``amount`` (in the document's currency) in the home currency: × ExchangeRate, to cents."""
+    rate = doc.get("ExchangeRate")
+    if rate in (None, "", 0, "0"):
+        return amount
+    return (amount * Decimal(str(rate))).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _date_param(params: dict[str, str], name: str, default: date) -> date:
@@ -73,7 +87,7 @@ def aged_report(conn: sqlite3.Connection, realm: str, name: str, params: dict[st
         names.setdefault(party, (doc.get(party_key) or {}).get("name", ""))
         due = timeutil.parse_date(doc.get("DueDate") or doc["TxnDate"])
         cells = rows.setdefault(party, [Decimal(0)] * len(BUCKETS))
-        cells[bucket((aging_date - due).days)] += open_amount
+        cells[bucket((aging_date - due).days)] += home_amount(doc, open_amount)
     for party in rows:  # current display names win over the names cached in refs
         current = docstore.get_live(conn, realm, party_entity, party) if party.isdigit() else None
         if current and current.get("DisplayName"):

@@ -51,14 +51,36 @@ def spec_for(name: str) -> EntitySpec:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing; add columns that schema.py gained since the file was made (the
+    store is rebuildable, but a new column should not force a full re-pull)."""
     con.execute(_META_TABLES)
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+        existing.setdefault(table, set()).add(column)
     for spec in ENTITIES:
-        cols = ", ".join(f'"{name}" {sql}' for name, sql in frames.log_columns(spec))
-        con.execute(f"CREATE TABLE IF NOT EXISTS {spec.log_table} ({cols})")
-        con.execute(
-            f"CREATE OR REPLACE VIEW {spec.current_view} AS SELECT * FROM "
-            f"(SELECT * FROM {spec.log_table} QUALIFY {LATEST}) WHERE op = 'upsert'"
-        )
+        columns = frames.log_columns(spec)
+        if spec.log_table not in existing:
+            cols = ", ".join(f'"{name}" {sql}' for name, sql in columns)
+            con.execute(f"CREATE TABLE {spec.log_table} ({cols})")
+        else:
+            for name, sql in columns:
+                if name not in existing[spec.log_table]:
+                    con.execute(f'ALTER TABLE {spec.log_table} ADD COLUMN "{name}" {sql}')
+        if spec.current_view not in existing or spec.log_table not in existing or set(existing[spec.current_view]) != {n for n, _ in columns}:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {spec.current_view} AS SELECT * FROM "
+                f"(SELECT * FROM {spec.log_table} QUALIFY {LATEST}) WHERE op = 'upsert'"
+            )
+
+
+_ready_files: set[tuple[str, int]] = set()  # (path, inode) whose schema this process has checked
+
+
+def _file_key(path: Path) -> tuple[str, int] | None:
+    try:
+        return (str(path.resolve()), path.stat().st_ino)
+    except FileNotFoundError:
+        return None
 
 
 class Warehouse:
@@ -69,7 +91,10 @@ class Warehouse:
         self.lock_timeout = lock_timeout
         self._lock = FileRWLock(self.path.with_name(self.path.name + ".lock"))
         self._version_file = self.path.with_name(self.path.name + ".version")
-        self._schema_ready = False
+
+    @property
+    def _schema_ready(self) -> bool:
+        return _file_key(self.path) in _ready_files
 
     def _ensure_schema(self) -> None:
         if self._schema_ready:
@@ -95,9 +120,10 @@ class Warehouse:
         with self._lock.exclusive(self.lock_timeout if timeout is None else timeout):
             con = duckdb.connect(str(self.path))
             try:
-                if not self._schema_ready:
+                key = _file_key(self.path)
+                if key not in _ready_files:
                     create_schema(con)
-                    self._schema_ready = True
+                    _ready_files.add(_file_key(self.path))  # type: ignore[arg-type]
                 yield con
             finally:
                 con.close()

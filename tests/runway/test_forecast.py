@@ -51,11 +51,50 @@ def test_detected_payroll_is_semimonthly_with_next_dates() -> None:
     assert rec["next_dates"][:3] == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
 
 
-def test_default_reserve_is_next_payroll_plus_must_pay_bills_due_by_then() -> None:
+def test_default_reserve_holds_only_must_pay_bills_the_forecast_does_not_pay_by_the_payroll() -> None:
     c = agency_example()
-    c.bill(c.vendor("IRS"), AS_OF, AS_OF + timedelta(days=3), 5000)  # tax due before the 12-01 payroll
+    irs = c.bill(c.vendor("IRS"), AS_OF, AS_OF + timedelta(days=3), 5000)  # tax due before the 12-01 payroll
     row = run(c).runway.row(0, named=True)
-    assert row["reserve"] == D("75000.00") and row["reserve_source"] == "default"
+    # the forecast pays the 5,000 on 11-23: holding it in the reserve as well would count it twice
+    assert row["reserve"] == D("70000.00") and row["reserve_source"] == "default"
+    plans = pl.DataFrame({"realm_id": ["r-agency"], "bill_id": [irs], "planned_date": [date(2026, 12, 10)], "note": [""]})
+    row = run(c, plans=plans).runway.row(0, named=True)  # planned after the payroll: still owed, so held
+    assert row["reserve"] == D("75000.00")
+
+
+def test_overdue_must_pay_bill_does_not_make_a_breach_on_as_of_automatic() -> None:
+    """Regression: reserve = payroll + overdue tax bill while the forecast also pays that bill today
+    made 76,000 − 5,000 = 71,000 < 75,000 a breach on as_of. Hand-computed: reserve 70,000; the
+    balance is 71,000 until the 12-01 payroll takes it to 1,000 — the first breach, day 11."""
+    c = agency_example()
+    c.edit("Account", c.versions[1]["doc"]["Id"], c.stamp, CurrentBalance="76000")
+    c.bill(c.vendor("IRS"), AS_OF - timedelta(days=20), AS_OF - timedelta(days=5), 5000)
+    row = run(c).runway.row(0, named=True)
+    assert row["reserve"] == D("70000.00")
+    assert row["breach_date"] == date(2026, 12, 1) and row["runway_weeks"] == round(11 / 7, 1)
+
+
+def test_run_rate_extension_uses_the_trailing_net_flow_not_the_forecast_tail() -> None:
+    """Past week 13 the balance moves at the trailing 13-week run-rate of posted cash. Burning
+    1,000 a week (13 weekly checks) from a flat 50,000 forecast with reserve 10,000:
+    40 more weeks after day 91 → day 371 (53.0 weeks). A company whose forecast only falls
+    because no future sales are in it, but which took in more than it paid out, never breaches."""
+    burner = small_company("r-burn")
+    burner.edit("Account", burner.versions[1]["doc"]["Id"], burner.stamp, CurrentBalance="50000")
+    supplies = burner.vendor("Office Supplies Co")
+    for k in range(13):
+        burner.purchase(supplies, "Office Supplies Co", AS_OF - timedelta(days=7 * k), 1000)
+    grower = small_company("r-grow")
+    client = grower.customer("Client")
+    for k in range(6):  # 6 × 8,000 in, paid on time
+        grower.pay_invoice(grower.invoice(client, AS_OF - timedelta(days=14 * k + 30), AS_OF - timedelta(days=14 * k), 8000),
+                           AS_OF - timedelta(days=14 * k))
+    grower.bill(grower.vendor("Design Freelancer"), AS_OF, AS_OF + timedelta(days=20), 2000)  # forecast tail falls
+    view = run(burner, grower, reserve={"r-burn": "10000", "r-grow": "1000"})
+    burn, grow = view.runway.sort("realm_id").rows(named=True)
+    assert burn["avg_weekly_net_outflow"] == D("1000.00") and burn["method"] == "run-rate"
+    assert burn["breach_date"] == AS_OF + timedelta(days=371) and burn["runway_weeks"] == 53.0
+    assert grow["avg_weekly_net_outflow"] < 0 and grow["method"] == "never" and grow["breach_date"] is None
 
 
 def test_negative_cash_breaches_today_and_payroll_is_red() -> None:

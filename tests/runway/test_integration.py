@@ -54,9 +54,10 @@ def qbo_aging_totals(settings: Settings, realm_id: str, report: str, as_of: date
 
 
 def our_totals(detail: pl.DataFrame, realm_id: str) -> list[Decimal]:
-    """Bucket totals in document currency: the sandbox's report sums document amounts as they are."""
+    """Bucket totals in the home currency (each document converted with its ExchangeRate, to
+    cents), as QuickBooks' own aging reports show them."""
     rows = detail.filter(pl.col("realm_id") == realm_id)
-    sums = [sum(rows.filter(pl.col("bucket") == label)["balance_foreign"].to_list(), Decimal(0)) for label in BUCKET_COLUMNS]
+    sums = [sum(rows.filter(pl.col("bucket") == label)["balance"].to_list(), Decimal(0)) for label in BUCKET_COLUMNS]
     return [*sums, sum(sums, Decimal(0))]
 
 
@@ -64,12 +65,15 @@ def test_aging_ties_out_to_the_sandbox_reports(demo: Settings) -> None:
     snap = load_snapshot(demo)
     assert len(snap.realm_ids) == COMPANIES
     today = demo.demo_today
+    foreign = 0
     for as_of in (today, today - timedelta(days=17), today - timedelta(days=51), date(2026, 9, 30)):
         view = api.firm_view(demo, as_of, snap, previous=None)
         for realm in snap.realm_ids:
             assert our_totals(view.aging_ar.detail, realm) == qbo_aging_totals(demo, realm, "AgedReceivables", as_of), (realm, as_of)
             assert our_totals(view.aging_ap.detail, realm) == qbo_aging_totals(demo, realm, "AgedPayables", as_of), (realm, as_of)
         assert view.aging_ar.totals["total"].sum() > 0
+        foreign += view.aging_ar.detail.filter(pl.col("balance") != pl.col("balance_foreign")).height
+    assert foreign > 0  # the CAD client's invoices are among them, so the conversion is exercised
 
 
 def test_past_snapshot_reproduces_figures_after_edits(demo: Settings) -> None:

@@ -41,3 +41,17 @@ def test_aged_receivables_in_the_past_adds_back_later_payments(qbo: httpx.Client
                                                                 "aging_method": "Current"}).json())
     assert current["Company 1 Client C"] == ["0.00", "0.00", "300.00", "0.00", "0.00", "300.00"]
     assert qbo.get("/reports/AgedReceivables", params={"report_date": "11/01/2026"}).status_code == 400
+
+
+def test_aged_receivables_convert_foreign_documents_to_home_currency(qbo: httpx.Client) -> None:
+    """QBO reports aging in the home currency: open balance × the document's ExchangeRate, to cents."""
+    customer = qbo.post("/customer", json={"DisplayName": "Maple Leaf Client", "CurrencyRef": {"value": "CAD"}}).json()["Customer"]
+    body = {"CustomerRef": {"value": customer["Id"]}, "CurrencyRef": {"value": "CAD"}, "ExchangeRate": 0.7315,
+            "TxnDate": "2026-11-01", "DueDate": "2026-11-01",
+            "Line": [{"Amount": 1000.05, "DetailType": "SalesItemLineDetail",
+                      "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}}}]}
+    created = qbo.post("/invoice", json=body)
+    assert created.status_code == 200, created.text
+    rows = table(qbo.get("/reports/AgedReceivables", params={"report_date": "2026-11-20"}).json())
+    # 1000.05 CAD × 0.7315 = 731.536575 USD -> 731.54, 19 days past due
+    assert rows["Maple Leaf Client"] == ["0.00", "731.54", "0.00", "0.00", "0.00", "731.54"]
