@@ -37,6 +37,7 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
-_frame.sidebar(firm_page=page.url_path == "firm")
-_frame.badge()
+on_firm_page = page.url_path == "firm"
+_frame.sidebar(firm_page=on_firm_page)
+_frame.badge(firm_page=on_firm_page)
 page.run()

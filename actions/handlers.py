@@ -21,6 +21,7 @@ from actions.guards import (
 from actions.ledger import Ledger
 from actions.model import DELAY_BILL, PAY_BILL, SEND_REMINDER, Intent
 from actions.port import QBOPort, marker_window
+from sync.errors import NotFoundError
 
 Doc = dict[str, Any]
 Outbox = list[tuple[str, dict[str, Any]]]
@@ -80,7 +81,7 @@ class PayBillHandler:
             raise Refusal("invalid_bill", f"bill {intent.target_id} has no vendor")
         account = p.get("account_id") or ctx.main_bank_account(intent.realm_id)
         return {"balance": str(balance), "amount": str(amount), "vendor_id": vendor, "account_id": account,
-                "sync_token": bill.get("SyncToken")}
+                "sync_token": bill.get("SyncToken"), "linked": _linked_ids(bill, "BillPayment")}
 
     def body(self, intent: Intent, snapshot: dict[str, Any]) -> Doc:
         amount = float(Decimal(snapshot["amount"]))  # JSON number on the wire only
@@ -103,10 +104,30 @@ class PayBillHandler:
         return Sent("BillPayment", str(doc["Id"]), doc, outbox)
 
     def find_effect(self, ctx: Context, intent: Intent) -> Sent | None:
-        for doc in ctx.port.bill_payments_since(intent.realm_id, marker_window(intent.qbo_since)):
+        """QBO links every BillPayment into its bill's LinkedTxn: read the bill, then only the
+        payments linked since the guard ran (usually none or one). Without a snapshot (or with the
+        bill gone) fall back to querying BillPayments since the intent was created."""
+        snapshot = intent.guard_snapshot or {}
+        candidates: list[Doc] | None = None
+        if "linked" in snapshot:
+            try:
+                bill = ctx.port.read(intent.realm_id, "Bill", intent.target_id)
+            except NotFoundError:
+                bill = None
+            if bill is not None:
+                known = set(snapshot["linked"])
+                new_ids = [i for i in _linked_ids(bill, "BillPayment") if i not in known]
+                candidates = [ctx.port.read(intent.realm_id, "BillPayment", i) for i in new_ids]
+        if candidates is None:
+            candidates = ctx.port.bill_payments_since(intent.realm_id, marker_window(intent.qbo_since))
+        for doc in candidates:
             if intent.marker in str(doc.get("PrivateNote") or "") and _links(doc, intent.target_id, "Bill"):
                 return self._sent(intent, doc)
         return None
+
+
+def _linked_ids(doc: Doc, txn_type: str) -> list[str]:
+    return sorted(str(link.get("TxnId")) for link in doc.get("LinkedTxn") or [] if link.get("TxnType") == txn_type)
 
 
 def _links(doc: Doc, txn_id: str, txn_type: str) -> bool:

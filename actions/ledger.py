@@ -472,11 +472,17 @@ class Ledger:
         keys = ("seq", "intent_id", "realm_id", "kind", "payload", "tries")
         return [{**dict(zip(keys, r)), "payload": json.loads(r[4])} for r in rows]
 
-    def outbox_done(self, seq: int) -> bool:
-        """Mark applied; False when another applier got there first (the work is idempotent anyway)."""
+    def outbox_done_many(self, seqs: Sequence[int]) -> int:
+        """Mark applied (one transaction); rows another applier already marked are not counted
+        (the work is idempotent, so doing it twice is harmless)."""
+        if not seqs:
+            return 0
         with self._tx() as con:
-            cur = con.execute("UPDATE outbox SET applied_at=? WHERE seq=? AND applied_at IS NULL", (self.now_iso(), seq))
-        return cur.rowcount == 1
+            now = self.now_iso()
+            return sum(
+                con.execute("UPDATE outbox SET applied_at=? WHERE seq=? AND applied_at IS NULL", (now, seq)).rowcount
+                for seq in seqs
+            )
 
     def outbox_failed(self, seq: int, error: str) -> None:
         with self._tx() as con:

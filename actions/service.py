@@ -109,9 +109,10 @@ class ActionService:
         self._lock = threading.Lock()
         self._recovered = False
         self.outbox_inline = True  # False: leave derived work to reconcile() (bulk loads, tests)
+        self._batching = False
 
     def _apply_outbox_inline(self, intent_id: str) -> None:
-        if self.outbox_inline:
+        if self.outbox_inline and not self._batching:
             self.outbox.apply(intent_id)
 
     def close(self) -> None:
@@ -264,11 +265,17 @@ class ActionService:
                 recorded.append(_invalid(item, str(exc), approval_id))
         self._recover_once(force=True)
         results: list[ActionResult] = []
-        for entry in recorded:
-            result = entry if isinstance(entry, ActionResult) else self._drive(entry[0], created=entry[1])
-            results.append(result)
-            if on_progress is not None:
-                on_progress(len(results), len(recorded), result)
+        inline, self._batching = self.outbox_inline, True
+        try:
+            for entry in recorded:
+                result = entry if isinstance(entry, ActionResult) else self._drive(entry[0], created=entry[1])
+                results.append(result)
+                if on_progress is not None:
+                    on_progress(len(results), len(recorded), result)
+        finally:
+            self._batching = False
+            if inline:  # one warehouse write per company and entity for the whole approval
+                self.outbox.apply()
         return results
 
     def cancel(self, intent_id: str, actor: str) -> ActionResult:

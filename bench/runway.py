@@ -97,23 +97,78 @@ def synthetic_firm(companies: int = 500, docs: int = 2000, seed: int = 7) -> dic
     return {name: frame.with_columns(**{k: pl.lit(v) for k, v in base.items()}) for name, frame in frames.items()}
 
 
-def pandas_aging_and_forecast(inv: pd.DataFrame, bills: pd.DataFrame, cash: pd.DataFrame) -> pd.DataFrame:
-    """The straightforward pandas way: per-row dates, cut into buckets, group, weekly cumulative."""
-    out = []
-    for frame in (inv, bills):
-        open_ = frame[frame["balance"] != 0].copy()
-        days = (pd.Timestamp(AS_OF) - pd.to_datetime(open_["due_date"])).dt.days
-        open_["bucket"] = pd.cut(days, [-10**6, 0, 30, 60, 90, 10**6], labels=["Current", "1-30", "31-60", "61-90", "91+"])
-        out.append(open_.groupby(["realm_id", "bucket"], observed=True)["balance"].sum())
-    inv_open = inv[inv["balance"] != 0].copy()
-    inv_open["week"] = ((pd.to_datetime(inv_open["due_date"]) - pd.Timestamp(AS_OF)).dt.days.clip(lower=0) // 7).clip(upper=12)
-    bill_open = bills[bills["balance"] != 0].copy()
-    bill_open["week"] = ((pd.to_datetime(bill_open["due_date"]) - pd.Timestamp(AS_OF)).dt.days.clip(lower=0) // 7).clip(upper=12)
-    flows = pd.concat([inv_open.groupby(["realm_id", "week"])["balance"].sum(),
-                       -bill_open.groupby(["realm_id", "week"])["balance"].sum()]).groupby(level=[0, 1]).sum()
-    weekly = flows.groupby(level=0).cumsum().reset_index().merge(cash, on="realm_id")
-    weekly["closing"] = weekly["cash"] + weekly["balance"]
-    return weekly
+BUCKET_EDGES = [-10**6, 0, 30, 60, 90, 10**6]
+BUCKET_LABELS = ["Current", "1-30", "31-60", "61-90", "91+"]
+
+
+def pandas_inputs(snap, plans: pl.DataFrame) -> dict[str, pd.DataFrame]:  # noqa: ANN001
+    """The same frames the Polars path reads, as pandas (money as float: the analyst's way)."""
+    money = lambda cols: [pl.col(c).cast(pl.Float64) for c in cols]  # noqa: E731
+    return {
+        "inv": snap["invoice"].select("realm_id", "id", "customer_id", "txn_date", "due_date", "voided", "currency",
+                                      "exchange_rate", *money(["total_amt", "balance"])).to_pandas(),
+        "bill": snap["bill"].select("realm_id", "id", "vendor_id", "txn_date", "due_date", "currency", "exchange_rate",
+                                    *money(["total_amt", "balance"])).to_pandas(),
+        "pay": snap["payment"].select("realm_id", "id", "txn_date", "voided", "links").to_pandas(),
+        "cash": snap["account"].filter(pl.col("account_type") == "Bank").group_by("realm_id")
+        .agg(pl.col("current_balance").sum().cast(pl.Float64).alias("cash")).to_pandas(),
+        "plans": plans.to_pandas(),
+    }
+
+
+def pandas_aging_and_forecast(d: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, ...]:
+    """What the Polars path does for aging + payer lags + both forecast lines, written the
+    straightforward pandas way (row-wise explode of payment links, groupby, merge, cumsum)."""
+    as_of = pd.Timestamp(AS_OF)
+    aging = []
+    for frame, party in ((d["inv"], "customer_id"), (d["bill"], "vendor_id")):
+        open_ = frame[(frame["balance"] != 0) & (pd.to_datetime(frame["txn_date"]) <= as_of)].copy()
+        if "voided" in open_:
+            open_ = open_[~open_["voided"].fillna(False).astype(bool)]
+        rate = open_["exchange_rate"].astype(float).fillna(1.0)
+        open_["home"] = (open_["balance"] * rate.where(open_["currency"] != "USD", 1.0)).round(2)
+        open_["aging_date"] = pd.to_datetime(open_["due_date"].fillna(open_["txn_date"]))
+        open_["dpd"] = (as_of - open_["aging_date"]).dt.days
+        open_["bucket"] = pd.cut(open_["dpd"], BUCKET_EDGES, labels=BUCKET_LABELS)
+        aging.append(open_.groupby(["realm_id", party, "bucket"], observed=True)["home"].sum().unstack(fill_value=0.0))
+        aging.append(open_)
+    ar_detail, ap_detail = aging[1], aging[3]
+    # payer behaviour: explode payment links, paid date = latest payment of fully paid invoices
+    pay = d["pay"][~d["pay"]["voided"].fillna(False).astype(bool) & (pd.to_datetime(d["pay"]["txn_date"]) <= as_of)]
+    links = pay[["realm_id", "txn_date", "links"]].explode("links").dropna(subset=["links"])
+    links = pd.concat([links[["realm_id", "txn_date"]].reset_index(drop=True),
+                       pd.DataFrame(links["links"].tolist())], axis=1)
+    links = links[links["txn_type"] == "Invoice"]
+    links["amount"] = links["amount"].astype(float)
+    applied = links.groupby(["realm_id", "txn_id"]).agg(applied=("amount", "sum"), paid=("txn_date", "max")).reset_index()
+    inv = d["inv"][~d["inv"]["voided"].fillna(False).astype(bool) & (d["inv"]["total_amt"] > 0)]
+    paid = inv.merge(applied, left_on=["realm_id", "id"], right_on=["realm_id", "txn_id"])
+    paid = paid[paid["applied"] >= paid["total_amt"]]
+    paid["late"] = (pd.to_datetime(paid["paid"]) - pd.to_datetime(paid["due_date"].fillna(paid["txn_date"]))).dt.days
+    own = paid.groupby(["realm_id", "customer_id"])["late"].agg(n="size", p50="median", p90=lambda s: s.quantile(0.9))
+    co = paid.groupby("realm_id")["late"].agg(c50="median", c90=lambda s: s.quantile(0.9))
+    lags = own.reset_index().merge(co.reset_index(), on="realm_id", how="left")
+    enough = lags["n"] >= 3
+    lags["p50"] = lags["p50"].where(enough, lags["c50"])
+    lags["p90"] = lags["p90"].where(enough, lags["c90"])
+    # forecast items: invoices at due + lag (P50 and P90 lines), bills on planned date or due date
+    inv_items = ar_detail.merge(lags[["realm_id", "customer_id", "p50", "p90"]], on=["realm_id", "customer_id"], how="left")
+    lines = []
+    for line in ("p50", "p90"):
+        exp = inv_items["aging_date"] + pd.to_timedelta(np.ceil(inv_items[line].fillna(0.0)), unit="D")
+        exp = exp.where(exp >= as_of, as_of + pd.Timedelta(days=6))
+        lines.append(pd.DataFrame({"realm_id": inv_items["realm_id"], "line": line, "date": exp, "flow": inv_items["home"]}))
+    bills = ap_detail.merge(d["plans"].rename(columns={"bill_id": "id"}), on=["realm_id", "id"], how="left")
+    when = pd.to_datetime(bills["planned_date"]).fillna(bills["aging_date"]).clip(lower=as_of)
+    for line in ("p50", "p90"):
+        lines.append(pd.DataFrame({"realm_id": bills["realm_id"], "line": line, "date": when, "flow": -bills["home"]}))
+    items = pd.concat(lines, ignore_index=True)
+    items = items[items["date"] < as_of + pd.Timedelta(days=91)]
+    items["week"] = (items["date"] - as_of).dt.days // 7
+    weekly = items.groupby(["realm_id", "line", "week"])["flow"].sum().unstack(fill_value=0.0)
+    weekly = weekly.reindex(columns=range(13), fill_value=0.0).cumsum(axis=1)
+    closing = weekly.add(d["cash"].set_index("realm_id")["cash"], axis=0, level=0)
+    return aging[0], aging[2], lags, items, closing
 
 
 def duckdb_aging(con: duckdb.DuckDBPyConnection) -> int:
@@ -142,25 +197,38 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ndocs = sum(snap[t].height for t in ("invoice", "bill", "payment", "purchase"))
     print(f"firm: {companies} companies, {ndocs:,} documents (invoices {snap['invoice'].height:,})")
     t_all = timed(lambda: compute(snap, AS_OF), repeat=2)
+    cpu_start = time.process_time()
+    compute(snap, AS_OF)
+    cpu_all = time.process_time() - cpu_start  # CPU seconds (both cores): steadier than wall time on a busy machine
     from runway.aging import ar_aging, ap_aging
-    from runway.forecast import forecast_items
+    from runway.forecast import forecast_items, weekly
+    from runway.payers import payer_behaviour
 
     t_aging = timed(lambda: (ar_aging(snap, AS_OF), ap_aging(snap, AS_OF)))
     view = compute(snap, AS_OF)
-    t_fc = timed(lambda: forecast_items(view.aging_ar.detail, view.aging_ap.detail, view.payers, pl.DataFrame(
-        schema={"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.Date}), view.recurring_schedule, AS_OF))
-    inv_pd = snap["invoice"].select("realm_id", "due_date", "txn_date", pl.col("balance").cast(pl.Float64)).to_pandas()
-    bill_pd = snap["bill"].select("realm_id", "due_date", pl.col("balance").cast(pl.Float64)).to_pandas()
-    cash_pd = view.cash_position.select("realm_id", pl.col("cash").cast(pl.Float64)).to_pandas()
-    t_pd = timed(lambda: pandas_aging_and_forecast(inv_pd, bill_pd, cash_pd))
+    plans = pl.DataFrame(schema={"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.Date})
+    t_fc = timed(lambda: forecast_items(view.aging_ar.detail, view.aging_ap.detail, view.payers, plans,
+                                        view.recurring_schedule, AS_OF))
+
+    def polars_same_work() -> None:
+        """Aging both sides + payer lags + forecast items (P50/P90) + weekly lines: what pandas does."""
+        ar, ap = ar_aging(snap, AS_OF), ap_aging(snap, AS_OF)
+        payers = payer_behaviour(snap["invoice"], snap["payment"], snap["customer"], snap["company_info"], AS_OF)
+        items = forecast_items(ar.detail, ap.detail, payers, plans, view.recurring_schedule, AS_OF)
+        weekly(items, view.cash_position, view.runway.select("realm_id", "reserve"), AS_OF)
+
+    t_same = timed(polars_same_work)
+    pd_in = pandas_inputs(snap, plans)
+    t_pd = timed(lambda: pandas_aging_and_forecast(pd_in), repeat=2)
     con = duckdb.connect()
     con.register("inv", snap["invoice"].select("realm_id", "due_date", "txn_date", "balance").to_arrow())
     t_duck = timed(lambda: duckdb_aging(con))
-    figures = {"all_calculators_s": t_all, "polars_aging_s": t_aging, "polars_forecast_items_s": t_fc,
-               "pandas_aging_forecast_s": t_pd, "duckdb_aging_s": t_duck}
+    figures = {"all_calculators_s": t_all, "all_calculators_cpu_s": cpu_all, "polars_aging_s": t_aging,
+               "polars_forecast_items_s": t_fc, "polars_aging_lags_forecast_s": t_same,
+               "pandas_aging_lags_forecast_s": t_pd, "duckdb_aging_s": t_duck}
     for key, value in figures.items():
         print(f"{key:28s} {value:8.3f} s")
-    print(f"ratio pandas(aging+forecast) / polars(aging+forecast items): {t_pd / (t_aging + t_fc):.1f}x")
+    print(f"ratio pandas / polars, same work (aging A/R+A/P, payer lags, P50+P90 items, weekly): {t_pd / t_same:.1f}x")
     print(f"ratio duckdb aging(AR only) / polars aging(AR+AP): {t_duck / t_aging:.2f}x")
     print(f"whole firm, every calculator (incl. tray scenarios): {t_all:.2f} s  (aim < 2 s on 2 cores)")
     return figures

@@ -188,11 +188,12 @@ def badge_text(rows: list[Any], firm: bool) -> tuple[str, str]:
     return worst, f"{len(rows)} companies: " + ", ".join(f"{n} {words[s]}" for s, n in counts.items())
 
 
-def badge() -> None:
-    """The freshness badge at the top of every page (plus any message from the last action)."""
+def badge(*, firm_page: bool = False) -> None:
+    """The freshness badge at the top of every page (plus any message from the last action):
+    the chosen company's, or a summary of every company on the firm view."""
     show_flash()
     realm = _state.selected_realm()
-    firm = realm is None
+    firm = realm is None or firm_page
     try:
         rows = freshness_rows(None if firm else [realm])
     except Exception as exc:  # noqa: BLE001

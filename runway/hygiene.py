@@ -9,6 +9,8 @@ import polars as pl
 from runway.common import companies
 from runway.money import MONEY
 
+DUPLICATE_LOOKBACK_DAYS = 120  # open bills entered this recently are checked for a twin
+DUPLICATE_WINDOW_DAYS = 7  # same vendor and amount within this many days = likely duplicate
 RECENT_DAYS = 7  # "since the last sync" = within the week before as_of (the digest's rhythm)
 HYGIENE_SCHEMA = pl.Schema({
     "realm_id": pl.String, "flag": pl.String, "doc_type": pl.String, "doc_id": pl.String, "party_name": pl.String,
@@ -39,12 +41,15 @@ def hygiene(tables: dict[str, pl.DataFrame] | object, ar, ap, deleted: pl.DataFr
     open_parties = ar.detail.select("realm_id", pl.col("party_id").alias("id")).unique()
     no_email = customers.filter(pl.col("email").is_null()).join(open_parties, on=["realm_id", "id"], how="semi")
     bills = t["bill"]  # type: ignore[index]
-    pairs = bills.select("realm_id", "id", "vendor_id", "total_amt", "txn_date", "balance").join(
-        bills.select("realm_id", pl.col("id").alias("other_id"), "vendor_id", "total_amt", pl.col("txn_date").alias("other_date")),
+    recent = as_of - timedelta(days=DUPLICATE_LOOKBACK_DAYS)
+    candidates = bills.filter((pl.col("balance") > 0) & (pl.col("txn_date") > recent))  # filter before the self-join
+    pairs = candidates.select("realm_id", "id", "vendor_id", "total_amt", "txn_date", "balance").join(
+        bills.filter(pl.col("txn_date") > recent - timedelta(days=DUPLICATE_WINDOW_DAYS)).select(
+            "realm_id", pl.col("id").alias("other_id"), "vendor_id", "total_amt", pl.col("txn_date").alias("other_date")),
         on=["realm_id", "vendor_id", "total_amt"], how="inner",
     ).filter(
-        (pl.col("id") != pl.col("other_id")) & ((pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs() <= 7)
-        & (pl.col("balance") > 0) & (pl.col("txn_date") > as_of - timedelta(days=120))
+        (pl.col("id") != pl.col("other_id"))
+        & ((pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs() <= DUPLICATE_WINDOW_DAYS)
     ).group_by("realm_id", "id", "vendor_id", "total_amt").agg(pl.col("other_id").min())
     vendors = t["vendor"].select("realm_id", pl.col("id").alias("vendor_id"), pl.col("display_name").alias("party_name"))  # type: ignore[index]
     dup = pairs.join(vendors, on=["realm_id", "vendor_id"], how="left")

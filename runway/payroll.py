@@ -42,7 +42,11 @@ def coverage(sched: pl.DataFrame, items: pl.DataFrame, bills: pl.DataFrame, cash
         .filter(pl.col("seq") <= NEXT_PAYROLLS)
         .select("realm_id", "seq", "date", "amount")
     )
-    flagged = must_pay_items(items, bills)
+    last_payday = payrolls.group_by("realm_id").agg(pl.col("date").max().alias("last_payday"))
+    flagged = must_pay_items(  # only items before a company's last covered payday can matter
+        items.join(last_payday, on="realm_id", how="inner").filter(pl.col("date") < pl.col("last_payday")).drop("last_payday"),
+        bills,
+    )
     before = payrolls.select("realm_id", "seq", pl.col("date").alias("payday")).join(flagged, on="realm_id", how="inner")
     free = before.filter((pl.col("date") < pl.col("payday")) & ~pl.col("must_pay")).group_by("realm_id", "seq").agg(
         signed(before).filter(pl.col("line") == "p90").sum().alias("flow_p90"),

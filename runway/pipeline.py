@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from runway.api import CompanyView
 
 DEFAULTS = CompanySettings()
+PARALLEL = 3  # calculator threads (Polars' own pool does the heavy lifting inside each)
 
 
 @dataclass(frozen=True)
@@ -110,27 +112,35 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
     position = cash_position(t["account"], info, t.freshness)
     ar = aging_mod.ar_aging(t, as_of)
     ap = aging_mod.ap_aging(t, as_of)
-    payers = payer_behaviour(t["invoice"], t["payment"], t["customer"], info, as_of)
-    events = outflow_events(t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of)
-    patterns = detect_patterns(events, company, as_of)
-    sched = schedule(patterns, ap.detail, as_of)
-    bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
-    res = reserve(company, bills, sched, as_of, plans)
-    items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of)
-    fc = weekly(items, position, res, as_of)
-    trend = trailing_net_outflow(t, as_of)
-    base_stats = path_stats(daily_paths(items, position, as_of), position, res, as_of, trend)
-    run = runway_table(base_stats, position, res, trend, as_of)
-    pay = coverage(sched, items, bills, position, res)
-    rows = tray_rows(bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of)
-    fx = effects(items, position, res, scenarios_of(rows, as_of), as_of, trend)
-    tray = with_effects(rows, fx)
-    flags = hygiene(t, ar, ap, t.deleted, as_of)
+    # Independent calculators run side by side: Polars releases the GIL inside each operation, and
+    # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy.
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        f_payers = pool.submit(payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of)
+        f_patterns = pool.submit(lambda: detect_patterns(
+            outflow_events(t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of), company, as_of))
+        f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of)
+        f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
+        f_trend = pool.submit(trailing_net_outflow, t, as_of)
+        f_flags = pool.submit(hygiene, t, ar, ap, t.deleted, as_of)
+        payers, patterns = f_payers.result(), f_patterns.result()
+        sched = schedule(patterns, ap.detail, as_of)
+        bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
+        res = reserve(company, bills, sched, as_of, plans)
+        items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of)
+        trend = f_trend.result()
+        f_pay = pool.submit(coverage, sched, items, bills, position, res)
+        f_fc = pool.submit(weekly, items, position, res, as_of)
+        f_stats = pool.submit(lambda: path_stats(daily_paths(items, position, as_of), position, res, as_of, trend))
+        rows = tray_rows(bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of)
+        fx = effects(items, position, res, scenarios_of(rows, as_of), as_of, trend)
+        tray = with_effects(rows, fx)
+        run = runway_table(f_stats.result(), position, res, trend, as_of)
+        pay, fc = f_pay.result(), f_fc.result()
+        flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
     score = hygiene_score(flags, info, ar, ap, t["customer"])
-    dso_frame = dso(t["invoice"], t["payment"], info, ar.totals, as_of)
     view = FirmView(
         as_of=as_of, companies=realms, company_settings=company, cash=accounts, cash_position=position,
-        aging_ar=ar, aging_ap=ap, dso=dso_frame, dpo=dpo(t["bill"], info, ap.totals, as_of), payers=payers,
+        aging_ar=ar, aging_ap=ap, dso=dso_frame, dpo=dpo_frame, payers=payers,
         recurring=next_dates(patterns, sched), recurring_schedule=sched, bills=bills, forecast=fc,
         forecast_items=items, runway=run, payroll=pay, tray=tray, tray_effects=fx, hygiene=flags,
         hygiene_score=score, freshness=t.freshness, drift=pl.DataFrame(), firm=pl.DataFrame(),

@@ -96,8 +96,24 @@ def tray_rows(bills: pl.DataFrame, ar_detail: pl.DataFrame, invoices: pl.DataFra
               as_of: date) -> pl.DataFrame:
     parts = [_must_pay(bills, sched, as_of), _can_delay(bills, plans, company, as_of),
              _chase(ar_detail, invoices, customers, payers, company, as_of)]
-    return pl.concat([p.select([pl.col(c) if c in p.columns else pl.lit(None).alias(c) for c in TRAY_SCHEMA]).cast(dict(TRAY_SCHEMA))
-                      for p in parts])
+    return cap_scenarios(pl.concat([
+        p.select([pl.col(c) if c in p.columns else pl.lit(None).alias(c) for c in TRAY_SCHEMA]).cast(dict(TRAY_SCHEMA))
+        for p in parts
+    ]))
+
+
+SCENARIOS_PER_SECTION = 50  # per company: the tray shows the top rows; the long tail is not re-run
+
+
+def cap_scenarios(tray: pl.DataFrame, per_section: int = SCENARIOS_PER_SECTION) -> pl.DataFrame:
+    """Keep a scenario (so a re-run forecast) only for each company's top ``per_section`` can-delay
+    rows (largest amount) and chase rows (highest score); the rest get scenario_id null, hence no
+    effect — a firm of 500 companies otherwise re-runs ~150k forecasts nobody looks at."""
+    weight = pl.when(pl.col("section") == "chase").then(pl.col("score")).otherwise(pl.col("amount").cast(pl.Float64))
+    place = weight.rank("ordinal", descending=True).over("realm_id", "section")
+    return tray.with_columns(
+        scenario_id=pl.when(pl.col("scenario_id").is_not_null() & (place <= per_section)).then(pl.col("scenario_id"))
+    )
 
 
 def scenarios_of(tray: pl.DataFrame, as_of: date) -> pl.DataFrame:

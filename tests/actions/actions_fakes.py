@@ -84,6 +84,7 @@ class FakeQBO:
                 bill = self.docs[(realm_id, "Bill", link["TxnId"])]
                 bill["Balance"] = float(Decimal(str(bill["Balance"])) - Decimal(str(line["Amount"])))
                 bill["SyncToken"] = str(int(bill["SyncToken"]) + 1)
+                bill.setdefault("LinkedTxn", []).append({"TxnId": doc["Id"], "TxnType": "BillPayment"})
         self.requestids[(realm_id, requestid)] = copy.deepcopy(doc)
         self._after(fault)
         return copy.deepcopy(doc)

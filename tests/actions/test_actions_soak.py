@@ -13,7 +13,7 @@ from actions.executor import ExecutorHooks
 from actions.model import PayBill
 from actions_world import ONE_SHOT, Crash, SandboxWorld
 
-ACTIONS = 200
+ACTIONS = 2000
 BATCH = 70
 CRASH_PROBABILITY = 0.004  # per phase boundary: ~3 boundaries per action → ~25 crashes
 

@@ -182,3 +182,16 @@ def test_forecast_properties(data: st.DataObject) -> None:
         for name in ("forecast", "runway", "payroll", "tray", "firm"):
             together = getattr(view, name).filter(pl.col("realm_id") == c.realm_id)
             assert together.equals(getattr(alone, name)), name
+
+
+def test_tray_scenarios_are_capped_to_the_top_rows_per_company_and_section() -> None:
+    from runway.tray import cap_scenarios
+
+    c = agency_example()
+    freelancer = c.vendor("Design Freelancer")
+    bills = [c.bill(freelancer, AS_OF - timedelta(days=20), AS_OF + timedelta(days=2), amount) for amount in (3000, 1000, 2000)]
+    tray = run(c, reserve={"r-agency": "40000"}, delay_tolerance_days=30).tray.filter(pl.col("section") == "can_delay")
+    assert tray.filter(pl.col("effect_lowest_balance").is_not_null()).height == 3  # under the cap: every row re-run
+    capped = cap_scenarios(tray, per_section=2).sort("amount")
+    assert capped["doc_id"].to_list() == [bills[1], bills[2], bills[0]]
+    assert capped["scenario_id"].to_list() == [None, f"delay:{bills[2]}", f"delay:{bills[0]}"]  # the smallest is not re-run

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from oodaloo.config import Settings
@@ -153,5 +152,3 @@ def assert_no_duplicate_versions(warehouse: Warehouse) -> None:
             ).fetchone()[0]
             assert dupes == 0, f"duplicate versions in {spec.log_table}"
 
-
-_ = pa  # pyarrow is what the store hands back; imported for type clarity

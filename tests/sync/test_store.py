@@ -148,3 +148,20 @@ def test_readers_and_a_writer_in_threads_never_see_a_lock_error(wh: Warehouse) -
         t.join()
     assert errors == []
     assert current_frame(wh, "invoice").height == 15
+
+
+def test_a_column_added_to_the_schema_is_added_to_an_existing_file(tmp_path: Path) -> None:
+    import duckdb
+
+    from sync import store as store_module
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE log_invoice (realm_id VARCHAR, id VARCHAR, sync_token BIGINT)")  # an older, narrower log
+    con.execute("INSERT INTO log_invoice VALUES ('r1', '1', 0)")
+    con.close()
+    wh = Warehouse(path)
+    ingest_documents(wh, "r1", "Invoice", [invoice("2")], run_id=1, source="t", ingested_at=at(2))
+    frame = wh.frame("SELECT id, total_amt FROM log_invoice ORDER BY id")
+    assert frame.rows() == [("1", None), ("2", Decimal("100.00"))]
+    assert store_module.spec_for("cur_invoice").table == "invoice"
