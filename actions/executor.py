@@ -59,7 +59,9 @@ class ExecutorHooks:
 
 @dataclass
 class ExecutorConfig:
-    lease_seconds: float = 120.0
+    # Longer than the slowest single write can take in the client (retries capped at 180 s plus a
+    # 60 s throttle pause), so a live executor never loses its lease mid-send.
+    lease_seconds: float = 300.0
     max_attempts: int = 8
     backoff: Callable[[int], float] = default_backoff
     hooks: ExecutorHooks = field(default_factory=ExecutorHooks)
@@ -133,7 +135,10 @@ class Executor:
             return self._refuse(intent, "reconnect_needed", "company needs to be reconnected to QuickBooks")
         except (TransientError, PermanentError) as exc:  # nothing written yet
             return self._retry_or_fail(intent, exc)
-        intent = self.ledger.mark_sending(intent, self.owner, snapshot, self.config.lease_seconds)
+        sending = self.ledger.mark_sending(intent, self.owner, snapshot, self.config.lease_seconds)
+        if sending is None:  # our lease ran out and another executor took over: it decides
+            return self.ledger.get(intent.id)  # type: ignore[return-value]
+        intent = sending
         self._hook("before_send", intent)
         try:
             sent = handler.send(self.ctx, intent, snapshot)
@@ -191,6 +196,10 @@ class Executor:
         """Look for the intent's effect in QBO; found → succeeded, proved absent → back to pending."""
         if intent.phase != "sending":
             # The owner died before anything was sent: try again (same requestid).
+            if intent.attempts >= self.config.max_attempts:
+                return self.ledger.record_failure(
+                    intent, reason=f"gave up after {intent.attempts} attempts, nothing was written",
+                    code="gave_up", refused=False)
             return self.ledger.release(intent, retry_in=0.0, reason="previous attempt stopped before sending",
                                        code="abandoned")
         try:

@@ -350,14 +350,17 @@ class Ledger:
                          "phase": before.phase, "owner": owner})
         return intent
 
-    def mark_sending(self, intent: Intent, owner: str, snapshot: dict[str, Any], lease_seconds: float) -> Intent:
-        """The guard passed: its snapshot is committed before the write goes out (recovery needs it)."""
+    def mark_sending(self, intent: Intent, owner: str, snapshot: dict[str, Any], lease_seconds: float) -> Intent | None:
+        """The guard passed: its snapshot is committed before the write goes out (recovery needs
+        it), and the lease is renewed. ``None`` when the lease was lost: the caller must not send."""
         with self._tx() as con:
-            con.execute(
+            cur = con.execute(
                 "UPDATE intents SET phase='sending', guard_snapshot=?, lease_expires=?, updated_at=? "
                 "WHERE id=? AND lease_owner=? AND state='in_flight'",
                 (_dumps(snapshot), self.lease_clock() + lease_seconds, self.now_iso(), intent.id, owner),
             )
+            if cur.rowcount != 1:
+                return None
             con.execute("UPDATE attempts SET phase='sending' WHERE intent_id=? AND n=?", (intent.id, intent.attempts))
             self._audit(con, intent, "sending", {"attempt": intent.attempts, "guard": snapshot})
             fresh = self._get(con, intent.id)

@@ -66,22 +66,6 @@ def measure(data_dir: Path, pages: list[str], realm_id: str | None, repeat: int)
     return out
 
 
-def reader_never_writes() -> None:
-    """Simulate the proposed sync/store fix in this process: a reader does not run the schema
-    write (which bumps the version and so invalidates every version-keyed cache)."""
-    from sync.store import Warehouse
-
-    original = Warehouse._ensure_schema
-
-    def ensure(self: Warehouse) -> None:
-        if not self._schema_ready and self.path.exists():
-            self._schema_ready = True
-            return
-        original(self)
-
-    Warehouse._ensure_schema = ensure  # type: ignore[method-assign]
-
-
 def write_section(lines: list[str]) -> None:
     """Replace (or add) the '## ui' section of docs/benchmarks.md."""
     path = ROOT / "docs" / "benchmarks.md"
@@ -96,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--companies", type=int, default=12)
     parser.add_argument("--firm-companies", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--data-dir", type=Path, help="reuse a built firm (else built in a temp dir)")
+    parser.add_argument("--keep", type=Path, help="build the firms under DIR and reuse them on later runs")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "ui")]
@@ -111,18 +95,16 @@ def main(argv: list[str] | None = None) -> None:
     from sync.connections import list_companies
 
     with tempfile.TemporaryDirectory() as tmp:
-        small = args.data_dir or Path(tmp) / "demo"
+        root = args.keep or Path(tmp)
+        small = root / f"demo-{args.companies}"
         small.mkdir(parents=True, exist_ok=True)
         built = build_firm(small, args.companies)
         realm = list_companies(load_settings(data_dir=small))[0].realm_id
         company = measure(small, PAGES, realm, args.repeat)
-        big = Path(tmp) / "firm"
-        big.mkdir()
+        big = root / f"firm-{args.firm_companies}"
+        big.mkdir(parents=True, exist_ok=True)
         built_big = build_firm(big, args.firm_companies)
         firm = measure(big, ["firm"], None, args.repeat)
-        reader_never_writes()
-        company_fixed = measure(small, PAGES, realm, args.repeat)
-        firm_fixed = measure(big, ["firm"], None, args.repeat)
 
     lines = [
         f"AppTest full-script runs (app frame + page), 2 cores; warm = views cached by store version, cold = caches "
@@ -130,18 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         f"firm grid on {args.firm_companies} companies (built + synced in {built_big:.1f} s). Median of {args.repeat}.",
         "",
         "",
-        "\"store as-is\": `Warehouse.read()` on a new instance runs a schema write that bumps `version()`, so "
-        "every snapshot load and freshness read invalidates the version-keyed caches and warm = cold. "
-        "\"reader fix\": the same run with that write skipped for an existing file (the change proposed to sync/store.py).",
-        "",
-        "| page | cold ms | warm ms (store as-is) | warm ms (reader fix) | cold / warm (fix) | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| page | cold ms | warm ms | cold / warm | target (warm) |",
+        "|---|---:|---:|---:|---|",
     ]
-    fixed = {**company_fixed, **firm_fixed}
     for page, (cold, warm) in {**company, **firm}.items():
         target = "< 1000 ms" if page == "firm" else "< 300 ms"
-        warm_fixed = fixed[page][1]
-        lines.append(f"| {page} | {cold:.0f} | {warm:.0f} | {warm_fixed:.0f} | {cold / warm_fixed:.1f}x | {target} |")
+        lines.append(f"| {page} | {cold:.0f} | {warm:.0f} | {cold / warm:.1f}x | {target} |")
     print("\n".join(lines))
     if not args.no_write:
         write_section(lines)

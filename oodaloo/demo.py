@@ -48,4 +48,23 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Built {len(built)} demo companies in {time.perf_counter() - started:.1f} s.")
     connected_now = connect_sandbox_companies(settings)
     print(f"Connected {len(connected_now)} companies through the sandbox's OAuth flow.")
+    if connected_now:
+        _first_sync_and_confirm_retainers(settings, connected_now)
     return 0
+
+
+def _first_sync_and_confirm_retainers(settings: Settings, realm_ids: list[str]) -> None:
+    """The demo owner has synced once and confirmed the monthly retainers the detector found, as
+    a configured product would be (recurring inflows enter the forecast only once confirmed)."""
+    from oodaloo.clock import today
+    from runway.settings import confirm_all_detected_inflows
+    from sync.engine import sync_all
+
+    started = time.perf_counter()
+    results = sync_all(settings, realm_ids, kind="full")
+    failed = [r.realm_id for r in results if r.outcome != "ok"]
+    print(f"Synced {len(results) - len(failed)} companies in {time.perf_counter() - started:.1f} s.")
+    if failed:
+        print(f"Sync failed for {', '.join(failed)}; see `oodaloo status`.", file=sys.stderr)
+    confirmed = confirm_all_detected_inflows(settings, today(settings), realm_ids)
+    print(f"Confirmed {sum(len(v) for v in confirmed.values())} recurring retainers across the firm.")

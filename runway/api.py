@@ -6,7 +6,7 @@ Everything is computed for all companies of a snapshot at once (``pipeline.compu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,9 @@ import polars as pl
 from oodaloo.config import Settings
 from runway.aging import Aging
 from runway.pipeline import FirmView, compute
-from runway.settings import CompanySettings, all_company_settings, frames_from_settings, planned_pay_dates
+from runway.settings import (
+    CompanySettings, all_company_settings, confirmed_inflows_frame, frames_from_settings, planned_pay_dates,
+)
 from runway.snapshot import Basis, Snapshot, load_snapshot
 
 __all__ = [
@@ -57,6 +59,7 @@ class CompanyView:
     hygiene: pl.DataFrame
     freshness: pl.DataFrame
     firm_row: pl.DataFrame
+    recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def end_of_day(as_of: date, tz: str | None = None) -> datetime:
@@ -78,9 +81,10 @@ def snapshot_for(
     return load_snapshot(settings, realm_ids, at=at, basis=basis)
 
 
-def _inputs(settings: Settings, snapshot: Snapshot) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    company, critical = frames_from_settings(all_company_settings(settings), snapshot.realm_ids)
-    return company, critical, planned_pay_dates(settings)
+def _inputs(settings: Settings, snapshot: Snapshot) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    by_realm = all_company_settings(settings)
+    company, critical = frames_from_settings(by_realm, snapshot.realm_ids)
+    return company, critical, planned_pay_dates(settings), confirmed_inflows_frame(by_realm, snapshot.realm_ids)
 
 
 def firm_view(
@@ -93,8 +97,8 @@ def firm_view(
         snapshot = snapshot_for(settings, as_of)
     if previous is None and settings.warehouse_path.exists():
         previous = load_snapshot(settings, snapshot.realm_ids or None, at=end_of_day(as_of - timedelta(days=7)))
-    company, critical, plans = _inputs(settings, snapshot)
-    return compute(snapshot, as_of, company, critical, plans, previous=previous, qbo_aging=qbo_aging)
+    company, critical, plans, confirmed = _inputs(settings, snapshot)
+    return compute(snapshot, as_of, company, critical, plans, previous=previous, qbo_aging=qbo_aging, confirmed=confirmed)
 
 
 def company_view(settings: Settings, realm_id: str, as_of: date, snapshot: Snapshot | None = None) -> CompanyView:

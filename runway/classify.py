@@ -8,7 +8,7 @@ import polars as pl
 # (kind, account-name pattern, party-name pattern); first match wins, payroll first.
 KINDS: tuple[tuple[str, str, str], ...] = (
     ("payroll", r"payroll|wage|salar|compensation", r"gusto|\badp\b|paychex|justworks|rippling|trinet|insperity|payroll"),
-    ("tax", r"\btax", r"\birs\b|eftps|\btax|franchise|department of revenue|treasury"),
+    ("tax", r"\btax", r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue|\bdor\b|treasury|comptroller"),
     ("rent", r"\brent|lease", r"propert|realty|landlord|\brent|lease"),
     ("loan", r"loan|note payable|interest exp", r"\bloan|\bsba\b|lending|funding"),
     ("utilities", r"utilit|electric|internet|telephone|phone", r"electric|energy|comcast|verizon|at&t|\bpower\b|water"),

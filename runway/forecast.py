@@ -71,12 +71,13 @@ def recurring_items(sched: pl.DataFrame) -> pl.DataFrame:
 
 
 def forecast_items(ar_detail: pl.DataFrame, ap_detail: pl.DataFrame, payers: pl.DataFrame, bill_plans: pl.DataFrame,
-                   sched: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction, amount."""
-    items = pl.concat(
-        [frame.cast(dict(ITEM_SCHEMA)) for frame in
-         (invoice_items(ar_detail, payers, as_of), bill_items(ap_detail, bill_plans, as_of), recurring_items(sched))]
-    )
+                   sched: pl.DataFrame, as_of: date, inflows: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction, amount.
+    ``inflows``: confirmed recurring inflow items (``runway.inflows.inflow_items``), kind "recurring_inflow"."""
+    parts = [invoice_items(ar_detail, payers, as_of), bill_items(ap_detail, bill_plans, as_of), recurring_items(sched)]
+    if inflows is not None:
+        parts.append(inflows)
+    items = pl.concat([frame.select(ITEM_SCHEMA.names()).cast(dict(ITEM_SCHEMA)) for frame in parts])
     return (
         items.filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
         .with_columns(week=week_of(pl.col("date"), as_of))

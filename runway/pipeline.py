@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from runway.firm import firm_rows
 from runway.forecast import daily_paths, forecast_items, path_stats, weekly
 from runway.horizon import runway_table, trailing_net_outflow
 from runway.hygiene import hygiene, hygiene_score
+from runway.inflows import CONFIRMED_SCHEMA, detect_inflows, inflow_items, inflow_schedule, invoice_events, with_directions
 from runway.mustpay import classify_bills, reserve
 from runway.payers import payer_behaviour
 from runway.payroll import coverage
@@ -62,6 +63,8 @@ class FirmView:
     freshness: pl.DataFrame
     drift: pl.DataFrame
     firm: pl.DataFrame
+    # expected retainer invoices (see runway.inflows.inflow_schedule); confirmed ones are in the forecast
+    recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def company(self, realm_id: str, settings: CompanySettings | None = None) -> CompanyView:
         from runway.api import CompanyView
@@ -78,6 +81,7 @@ class FirmView:
             forecast=pick(self.forecast), forecast_items=pick(self.forecast_items), runway=pick(self.runway),
             payroll=pick(self.payroll), tray=pick(self.tray), tray_effects=pick(self.tray_effects),
             drift=pick(self.drift), hygiene=pick(self.hygiene), freshness=pick(self.freshness), firm_row=pick(self.firm),
+            recurring_inflow_schedule=pick(self.recurring_inflow_schedule),
         )
 
 
@@ -95,10 +99,17 @@ def complete_settings(company: pl.DataFrame | None, realms: pl.DataFrame) -> pl.
     )
 
 
+def _inflows(t: Snapshot, confirmed: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(detected inflow patterns with their confirmation, the invoice events behind them)."""
+    events = invoice_events(t["invoice"], t["customer"], t["company_info"], as_of)
+    return detect_inflows(events, confirmed, as_of), events
+
+
 def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None, critical: pl.DataFrame | None = None,
             plans: pl.DataFrame | None = None, previous: Snapshot | None = None,
-            qbo_aging: pl.DataFrame | None = None) -> FirmView:
-    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds drift."""
+            qbo_aging: pl.DataFrame | None = None, confirmed: pl.DataFrame | None = None) -> FirmView:
+    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds drift;
+    ``confirmed`` (realm_id, pattern_id) lists the recurring inflows the owner confirmed."""
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
     t = snapshot
@@ -107,6 +118,7 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
     company = complete_settings(company, realms)
     critical = pl.DataFrame(schema=CRITICAL_SCHEMA) if critical is None else critical
     plans = pl.DataFrame(schema=PLANS_SCHEMA) if plans is None else plans
+    confirmed = pl.DataFrame(schema=CONFIRMED_SCHEMA) if confirmed is None else confirmed
 
     accounts = cash_accounts(t["account"], info)
     position = cash_position(t["account"], info, t.freshness)
@@ -122,11 +134,14 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
         f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
         f_trend = pool.submit(trailing_net_outflow, t, as_of)
         f_flags = pool.submit(hygiene, t, ar, ap, t.deleted, as_of)
+        f_inflows = pool.submit(lambda: _inflows(t, confirmed, as_of))
         payers, patterns = f_payers.result(), f_patterns.result()
+        inflows, invoiced = f_inflows.result()
+        inflow_sched = inflow_schedule(inflows, invoiced, payers, as_of)
         sched = schedule(patterns, ap.detail, as_of)
         bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
         res = reserve(company, bills, sched, as_of, plans)
-        items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of)
+        items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of, inflows=inflow_items(inflow_sched))
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
         f_fc = pool.submit(weekly, items, position, res, as_of)
@@ -141,13 +156,14 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
     view = FirmView(
         as_of=as_of, companies=realms, company_settings=company, cash=accounts, cash_position=position,
         aging_ar=ar, aging_ap=ap, dso=dso_frame, dpo=dpo_frame, payers=payers,
-        recurring=next_dates(patterns, sched), recurring_schedule=sched, bills=bills, forecast=fc,
+        recurring=with_directions(next_dates(patterns, sched), inflows, inflow_sched, company), recurring_schedule=sched, bills=bills, forecast=fc,
         forecast_items=items, runway=run, payroll=pay, tray=tray, tray_effects=fx, hygiene=flags,
         hygiene_score=score, freshness=t.freshness, drift=pl.DataFrame(), firm=pl.DataFrame(),
+        recurring_inflow_schedule=inflow_sched,
     )
     prev_view = None
     if previous is not None:
-        prev_view = compute(previous, as_of - timedelta(days=7), company, critical, plans)
+        prev_view = compute(previous, as_of - timedelta(days=7), company, critical, plans, confirmed=confirmed)
     drifted = drift(view, prev_view, as_of, qbo_aging)
     firm = firm_rows(view, drifted)
     return FirmView(**{**{f.name: getattr(view, f.name) for f in fields(FirmView)}, "drift": drifted, "firm": firm})

@@ -12,7 +12,11 @@ from runway.money import MONEY
 
 HISTORY_DAYS = 400
 SCHEDULE_DAYS = 120
-CADENCE_DAYS = {"biweekly": 14, "semimonthly_1_15": 15, "semimonthly_15_last": 15, "monthly": 30, "quarterly": 91}
+CADENCE_DAYS = {"biweekly": 14, "semimonthly_1_15": 15, "semimonthly_15_last": 15, "monthly": 30, "quarterly": 91,
+                "estimated_tax": 91}
+# US federal (and most states') estimated tax due dates: (month, day); January's is for last year's Q4.
+ESTIMATED_TAX_DUE = ((1, 15), (4, 15), (6, 15), (9, 15))
+ESTIMATED_TAX_SLACK_DAYS = 10  # a payment this close to a due date counts as made for it
 PATTERN_SCHEMA = pl.Schema({
     "realm_id": pl.String, "pattern_id": pl.String, "kind": pl.String, "party_id": pl.String, "party": pl.String,
     "cadence": pl.String, "amount": MONEY, "occurrences": pl.UInt32, "last_date": pl.Date, "anchor": pl.Date,
@@ -98,8 +102,20 @@ def _cadence_stats(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
             (dom >= 26).mean().alias("s_late"),
             ((dom <= 3) | dom.is_between(12, 16) | (dom >= 26)).mean().alias("s_semi_days"),
             last3.sort().get(last3.len() // 2).alias("amount"),
+            near_estimated_tax_due(pl.col("date")).mean().alias("s_est_tax"),
         )
     )
+
+
+def near_estimated_tax_due(day: pl.Expr) -> pl.Expr:
+    """True when ``day`` is within the slack of a US estimated-tax due date (Jan/Apr/Jun/Sep 15)."""
+    near = pl.lit(False)
+    for month, dom in ESTIMATED_TAX_DUE:
+        due = pl.date(day.dt.year(), month, dom)
+        near = near | ((day - due).dt.total_days().abs() <= ESTIMATED_TAX_SLACK_DAYS)
+    # January's due date of next year for late-December payments
+    next_jan = pl.date(day.dt.year() + 1, 1, 15)
+    return near | ((next_jan - day).dt.total_days() <= ESTIMATED_TAX_SLACK_DAYS)
 
 
 def _choose(payroll: bool) -> pl.DataFrame | pl.Expr:
@@ -120,8 +136,15 @@ def _fit_share() -> pl.Expr:
         pl.when(pl.col("cadence") == "biweekly").then("s_biweekly")
         .when(pl.col("cadence").str.starts_with("semimonthly")).then("s_semi")
         .when(pl.col("cadence") == "monthly").then("s_monthly")
+        .when(pl.col("cadence") == "estimated_tax").then("s_est_tax")
         .otherwise("s_quarterly")
     )
+
+
+def _estimated_tax() -> pl.Expr:
+    """Tax payments made on the estimated-tax calendar (Jan/Apr/Jun/Sep 15: unevenly spaced, so
+    the quarterly gap test alone would forecast the next one 91 days after the last)."""
+    return (pl.col("kind") == "tax") & (pl.col("s_est_tax") >= 0.8) & (pl.col("occurrences") >= 2)
 
 
 def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -139,9 +162,10 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
     others = (
         _cadence_stats(events.filter(pl.col("kind") != "payroll"), ["realm_id", "party_id"])
         .join(events.group_by("realm_id", "party_id").agg(pl.col("kind").mode().first()), on=["realm_id", "party_id"])
-        .with_columns(cadence=_choose(payroll=False))
+        .with_columns(cadence=pl.when(_estimated_tax()).then(pl.lit("estimated_tax")).otherwise(_choose(payroll=False)))
         .filter(
-            (pl.col("occurrences") >= 3) | ((pl.col("cadence") == "quarterly") & (pl.col("occurrences") >= 2))
+            (pl.col("occurrences") >= 3)
+            | (pl.col("cadence").is_in(["quarterly", "estimated_tax"]) & (pl.col("occurrences") >= 2))
         )
     )
     stale_after = pl.col("cadence").replace_strict(CADENCE_DAYS, default=30) * 2
@@ -150,7 +174,9 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
         .filter(pl.col("cadence").is_not_null())
         .filter((pl.lit(as_of) - pl.col("last_date")).dt.total_days() <= stale_after)
         .with_columns(
-            confidence=(_fit_share() * pl.min_horizontal(pl.lit(1.0), pl.col("occurrences") / 6)).cast(pl.Float64),
+            confidence=(_fit_share() * pl.min_horizontal(
+                pl.lit(1.0), pl.col("occurrences") / pl.when(pl.col("cadence") == "estimated_tax").then(4).otherwise(6)
+            )).cast(pl.Float64),
             pattern_id=pl.when(pl.col("kind") == "payroll").then(pl.lit("payroll"))
             .otherwise(pl.format("{}:{}", "kind", "party_id")),
             anchor=pl.col("last_date"),
@@ -212,6 +238,9 @@ def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAY
         .when(cadence == "monthly").then(pl.when(pl.col("half") == 0).then(monthly_day))
         .when(cadence == "quarterly")
         .then(pl.when(pl.col("half") == 0).then(pl.col("anchor").dt.offset_by(pl.format("{}mo", pl.col("k") * 3))))
+        .when(cadence == "estimated_tax")
+        .then(pl.when((pl.col("half") == 0) & month.dt.month().is_in([m for m, _ in ESTIMATED_TAX_DUE]))
+              .then(next_business_day(month + pl.duration(days=14))))
     )
     return (
         patterns.join(steps, how="cross")
@@ -224,6 +253,12 @@ def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAY
         .select("realm_id", "pattern_id", "kind", "party_id", "party", "date", "amount")
         .sort("realm_id", "date", "pattern_id")
     )
+
+
+def next_business_day(day: pl.Expr) -> pl.Expr:
+    """A due date on a Saturday or Sunday moves to Monday (IRS rule; holidays not modelled)."""
+    weekday = day.dt.weekday()  # Monday = 1 … Sunday = 7
+    return day + pl.duration(days=pl.when(weekday == 6).then(2).when(weekday == 7).then(1).otherwise(0))
 
 
 def schedule(patterns: pl.DataFrame, open_bills: pl.DataFrame, as_of: date) -> pl.DataFrame:

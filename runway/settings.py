@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oodaloo.config import Settings
+from runway.inflows import CONFIRMED_SCHEMA, validate_pattern_ids
 from runway.money import MONEY
 
 Cadence = Literal["biweekly", "semimonthly_1_15", "semimonthly_15_last", "monthly"]
@@ -46,6 +47,16 @@ class CompanySettings(BaseModel):
     payroll_confirmed: bool = Field(False, description="Owner confirmed the detected payroll.")
     digest_recipients: list[str] = Field(default_factory=list, description="E-mails that get the digest.")
     time_zone: str | None = Field(None, description="IANA zone overriding the company's.")
+    confirmed_inflows: list[str] = Field(
+        default_factory=list,
+        description="Recurring inflow pattern ids ('inflow:<customer id>:<cadence>') the owner confirmed; "
+        "only these enter the forecast.",
+    )
+
+    @field_validator("confirmed_inflows")
+    @classmethod
+    def _inflow_ids(cls, value: list[str]) -> list[str]:
+        return validate_pattern_ids(value)
 
     @field_validator("reserve", "payroll_amount")
     @classmethod
@@ -148,6 +159,39 @@ def all_company_settings(settings: Settings) -> dict[str, CompanySettings]:
     return {realm: CompanySettings.model_validate_json(body) for realm, body in rows}
 
 
+def confirm_recurring_inflows(settings: Settings, realm_id: str, pattern_ids: Sequence[str]) -> CompanySettings:
+    """Add inflow pattern ids (``inflow:<customer id>:<cadence>``, as in the recurring report) to
+    the company's confirmed inflows; the forecast then counts them. Idempotent."""
+    current = get_company_settings(settings, realm_id).confirmed_inflows
+    return save_company_settings(settings, realm_id, confirmed_inflows=[*current, *pattern_ids])
+
+
+def unconfirm_recurring_inflows(settings: Settings, realm_id: str, pattern_ids: Sequence[str]) -> CompanySettings:
+    """Remove inflow pattern ids from the confirmed ones (unknown ids are ignored)."""
+    drop = set(pattern_ids)
+    current = get_company_settings(settings, realm_id).confirmed_inflows
+    return save_company_settings(settings, realm_id, confirmed_inflows=[p for p in current if p not in drop])
+
+
+def confirm_all_detected_inflows(settings: Settings, as_of: date, realm_ids: Sequence[str] | None = None,
+                                 min_confidence: float = 0.7) -> dict[str, list[str]]:
+    """Confirm every recurring inflow detected as of ``as_of`` with at least ``min_confidence``
+    (the demo owner "has confirmed their retainers"). Returns realm_id -> the ids confirmed now."""
+    if not 0.0 <= min_confidence <= 1.0:
+        raise SettingsError(f"min_confidence must be between 0 and 1, not {min_confidence!r}")
+    from runway.api import snapshot_for
+    from runway.inflows import detect_inflows, invoice_events
+
+    snap = snapshot_for(settings, as_of, list(realm_ids) if realm_ids is not None else None)
+    events = invoice_events(snap["invoice"], snap["customer"], snap["company_info"], as_of)
+    found = detect_inflows(events, None, as_of).filter(pl.col("confidence") >= min_confidence)
+    confirmed: dict[str, list[str]] = {}
+    for realm, ids in found.group_by("realm_id").agg(pl.col("pattern_id").sort()).sort("realm_id").iter_rows():
+        confirm_recurring_inflows(settings, realm, ids)
+        confirmed[realm] = list(ids)
+    return confirmed
+
+
 def set_planned_pay_date(settings: Settings, realm_id: str, bill_id: str, planned: date, note: str = "") -> None:
     """Store when we plan to pay a bill (the forecast moves its outflow there). Used by 'delay a bill'."""
     try:
@@ -209,6 +253,13 @@ def frames_from_settings(by_realm: dict[str, CompanySettings], realm_ids: Sequen
         critical += [{"realm_id": realm, "vendor_id": vendor} for vendor in cs.critical_vendors]
     frame = pl.DataFrame(rows, schema=SETTINGS_SCHEMA) if rows else pl.DataFrame(schema=SETTINGS_SCHEMA)
     return frame.sort("realm_id"), pl.DataFrame(critical, schema=CRITICAL_SCHEMA)
+
+
+def confirmed_inflows_frame(by_realm: dict[str, CompanySettings], realm_ids: Sequence[str]) -> pl.DataFrame:
+    """Long frame realm_id, pattern_id of the confirmed recurring inflows."""
+    rows = [{"realm_id": realm, "pattern_id": pid} for realm in realm_ids
+            for pid in by_realm.get(realm, CompanySettings()).confirmed_inflows]
+    return pl.DataFrame(rows, schema=CONFIRMED_SCHEMA)
 
 
 def settings_frames(settings: Settings, realm_ids: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:

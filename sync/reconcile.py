@@ -59,8 +59,10 @@ def stored_ids(ctx: RunContext, entity: str) -> set[str]:
 
 def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[str, int]:
     """Tombstone what QBO no longer has; returns the number of tombstones per entity."""
+    full = entities is None
     entities = entities or TRANSACTION_ENTITIES
     started = ctx.now()
+    info = [ctx.client.company_info(ctx.realm_id, lane="sync")] if full else []  # CDC does not carry CompanyInfo
     seen = list_ids(ctx, entities)
     alive: dict[str, list[Doc]] = {}
     gone: dict[str, list[str]] = {}
@@ -78,6 +80,8 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
     with ctx.warehouse.write() as con:
         con.begin()
         at = ctx.now()
+        if info:
+            ctx.rows += store.ingest_into(con, ctx.realm_id, "CompanyInfo", info, run_id=ctx.run_id, ingested_at=at, source="reconcile")
         for entity in entities:
             if alive[entity]:
                 ctx.rows += store.ingest_into(con, ctx.realm_id, entity, alive[entity], run_id=ctx.run_id, ingested_at=at, source="reconcile")

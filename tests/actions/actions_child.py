@@ -3,11 +3,13 @@
 MODE
   pause-after-send REALM BILL SIGNAL   pay the bill; once QBO answered, touch SIGNAL and hang
   pause-after-claim REALM BILL SIGNAL  claim the intent, touch SIGNAL and hang before any request
-  run-pending                          recover and run every pending intent, then exit
+  run-pending BARRIER_DIR N            wait until N children are ready, then recover and run every
+                                       pending intent and exit
 The parent SIGKILLs the hanging ones: no cleanup code runs, exactly like a crash."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,10 @@ def main(argv: list[str]) -> int:
     config = ExecutorConfig(lease_seconds=lease, backoff=fast_backoff, hooks=hooks)
     with QBOClient(settings, retry=FAST) as client, ActionService(settings, client=client, executor_config=config) as svc:
         if mode == "run-pending":
+            barrier, parties = Path(rest[0]), int(rest[1])
+            (barrier / f"ready-{os.getpid()}").touch()
+            while len(list(barrier.glob("ready-*"))) < parties:
+                time.sleep(0.01)
             svc.reconcile(drain_seconds=5.0)
             return 0
         svc.submit_pay_bill(realm, bill, actor="child")

@@ -1,8 +1,8 @@
-"""A QBO world for the action tests: services wired to it, fault controls and ground truth."""
+"""The sandbox world for the action tests: services wired to it, fault controls and ground truth
+read straight from the sandbox file (never through the code under test)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -11,7 +11,6 @@ from typing import Any
 
 from actions.executor import ExecutorConfig, ExecutorHooks, fast_backoff
 from actions.service import ActionService
-from actions_fakes import FakeQBO
 from oodaloo.config import load_settings
 from sync.limiter import Limits, LimiterRegistry
 from sync.retry import FAST, RetryPolicy
@@ -19,69 +18,6 @@ from sync.retry import FAST, RetryPolicy
 
 class Crash(BaseException):
     """A simulated process death at a phase boundary: nothing after it runs, nothing cleans up."""
-
-
-class FakeWorld:
-    def __init__(self, tmp: Path, companies: int = 1) -> None:
-        self.settings = load_settings(data_dir=tmp / "data")
-        self.qbo = FakeQBO()
-        self.realms = [str(9130000000001 + i) for i in range(companies)]
-        for realm in self.realms:
-            for bill in ("60", "61", "63"):
-                self.qbo.bill(realm, bill, "1500.00")
-            for inv in ("40", "41"):
-                self.qbo.invoice(realm, inv, "1000.00")
-
-    def open_bills(self, realm: str) -> list[str]:
-        return ["60", "61", "63"]
-
-    def open_invoices(self, realm: str) -> list[str]:
-        return ["40", "41"]
-
-    def service(self, lease_seconds: float = 60.0, hooks: ExecutorHooks | None = None) -> ActionService:
-        config = ExecutorConfig(lease_seconds=lease_seconds, backoff=fast_backoff, hooks=hooks or ExecutorHooks())
-        return ActionService(self.settings, port=self.qbo, qbo_clock=lambda: self.qbo.now, executor_config=config)
-
-    def lose_next_write(self) -> None:
-        self.qbo.script.append(("create", "lost"))
-
-    def throttle_next(self) -> None:
-        self.qbo.script.append(("create", "throttle"))
-
-    def clear_faults(self) -> None:
-        self.qbo.script.clear()
-
-    def pay_outside(self, realm: str, bill_id: str) -> None:
-        bill = self.qbo.docs[(realm, "Bill", bill_id)]
-        if bill["Balance"] > 0:
-            body = {"VendorRef": {"value": "30"}, "PayType": "Check", "TotalAmt": bill["Balance"],
-                    "Line": [{"Amount": bill["Balance"], "LinkedTxn": [{"TxnId": bill_id, "TxnType": "Bill"}]}]}
-            saved, self.qbo.script = self.qbo.script, []  # someone else's write: our faults do not apply
-            try:
-                self.qbo.create_bill_payment(realm, body, requestid=str(uuid.uuid4()))
-            finally:
-                self.qbo.script = saved
-
-    def payments_by_marker(self, realm: str) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for (r, entity, _), doc in self.qbo.docs.items():
-            if r == realm and entity == "BillPayment" and doc.get("PrivateNote"):
-                out.setdefault(doc["PrivateNote"], []).append(doc)
-        return out
-
-    def open_intents(self) -> int:
-        from actions.ledger import Ledger
-
-        ledger = Ledger(self.settings.actions_path)
-        try:
-            return ledger.count_open()
-        finally:
-            ledger.close()
-
-    def close(self) -> None:
-        pass
-
-
 
 
 # ---- the real sandbox ------------------------------------------------------------------------

@@ -10,12 +10,9 @@ from actions.executor import ExecutorConfig, ExecutorHooks, fast_backoff
 from actions.model import PayBill, SendReminder, DelayBill, InvalidRequest
 from actions.service import ActionService
 from actions_fakes import FakeQBO
+from actions_world import Crash
 
 REALM = "9130000000001"
-
-
-class Crash(BaseException):
-    """A simulated process death at a phase boundary (nothing below it runs, no cleanup)."""
 
 
 def make(settings, fake: FakeQBO, **config) -> ActionService:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings as hsettings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from actions.executor import ExecutorHooks
 from actions.model import PayBill, SendReminder

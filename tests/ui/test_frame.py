@@ -80,3 +80,19 @@ def test_oauth_return_connects_once_and_clears_the_params(demo_settings: Setting
     replay.run()
     assert any("could not be connected" in e.value for e in replay.error), [e.value for e in replay.error]
     assert not replay.exception
+
+
+def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings) -> None:
+    import streamlit as st
+
+    from pages import _frame
+
+    first, second = open_app("runway"), open_app("firm")  # two sessions, several reruns
+    first.run()
+    assert not first.exception and not second.exception
+    scheduler = _frame._scheduler(str(demo_settings.data_dir))
+    assert scheduler.running
+    assert {job.id for job in scheduler.get_jobs()} >= {"sync-incremental", "sync-requests"}
+    assert _frame._scheduler(str(demo_settings.data_dir)) is scheduler  # the same one, not one per run
+    st.cache_resource.clear()
+    assert not scheduler.running
