@@ -57,6 +57,35 @@ class Settings(BaseSettings):
     )
     sync_interval_minutes: int = Field(15, description="Scheduler interval for incremental sync of each company.")
     sync_concurrency: int = Field(16, description="How many companies sync at the same time.")
+    qbo_requests_per_minute: float = Field(
+        500.0, gt=0, description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500)."
+    )
+    qbo_requests_per_second: float = Field(
+        10.0, gt=0, description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10)."
+    )
+    qbo_throttle_pause_seconds: float = Field(
+        60.0, gt=0, description="How long a company's calls pause after QBO answers 429 without a Retry-After hint."
+    )
+    sync_user_reserve: float = Field(
+        0.2, ge=0, lt=1,
+        description="Share of each company's per-second and per-minute ceilings background sync leaves free for "
+        "owners' clicks (the user lane may use everything).",
+    )
+    sync_daily_request_budget: int = Field(
+        5000, ge=0,
+        description="Requests per company per UTC day background sync may use; when spent, the sync run ends "
+        "with outcome 'quota' until the next day.",
+    )
+    daily_request_hard_cap: int = Field(
+        8000, ge=0,
+        description="Requests per company per UTC day beyond which even owners' actions (user lane) are refused.",
+    )
+    sync_cdc_overlap_seconds: float = Field(
+        300.0, ge=0, description="CDC asks for changes from this many seconds before the stored checkpoint."
+    )
+    sync_reconcile_interval_days: float = Field(
+        7.0, gt=0, description="A full Id reconciliation (finds hard deletions) runs at least this often per company."
+    )
 
     demo_seed: int = Field(20261120, description="Seed of the generated demo firm.")
     demo_today: date = Field(date(2026, 11, 20), description="The demo sandbox's 'today' (a Friday).")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
+
 from sync import store
 from sync.context import RunContext
 from sync.pages import fetch_pages, window_statement
@@ -103,13 +105,17 @@ def run_backfill(
                 new_state_["entities"][name] = {**cursor, "done": True}
             else:
                 new_state_["entities"][name] = advance(cursor, pages[name], ctx.options.page_size, ctx.options.offset_overlap)
-        with ctx.warehouse.write() as con:
-            con.begin()
-            at = ctx.now()
-            for name in pending:
-                ctx.rows += store.ingest_into(con, ctx.realm_id, name, pages[name], run_id=ctx.run_id, ingested_at=at, source="backfill")
-            store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, new_state_, run_id=ctx.run_id, at=at)
-            con.commit()
+        at = ctx.now()
+
+        def write_round(con: duckdb.DuckDBPyConnection, pending: list[str] = pending, pages: dict = pages, cursor: dict = new_state_) -> int:
+            rows = sum(
+                store.ingest_into(con, ctx.realm_id, name, pages[name], run_id=ctx.run_id, ingested_at=at, source="backfill")
+                for name in pending
+            )
+            store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, cursor, run_id=ctx.run_id, at=at)
+            return rows
+
+        ctx.rows += ctx.warehouse.transact(write_round)  # the round's pages and their cursor: one transaction
         state = new_state_
         ctx.beat()
     finish_backfill(ctx, _ts(state.get("cdc_after")) or hi)
@@ -118,9 +124,10 @@ def run_backfill(
 
 def finish_backfill(ctx: RunContext, cdc_since: datetime) -> None:
     """Drop the backfill cursor and set the CDC checkpoint, atomically."""
-    with ctx.warehouse.write() as con:
-        con.begin()
-        at = ctx.now()
+    at = ctx.now()
+
+    def finish(con: duckdb.DuckDBPyConnection) -> None:
         store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, None, run_id=ctx.run_id, at=at)
         store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": cdc_since.isoformat()}, run_id=ctx.run_id, at=at)
-        con.commit()
+
+    ctx.warehouse.transact(finish)

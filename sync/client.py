@@ -20,8 +20,8 @@ import orjson
 from oodaloo.config import Settings
 from oodaloo.wiring import qbo_transport
 from sync import connections
-from sync.errors import PermanentError, QBOError, ReauthRequired, ThrottledError, TransientError
-from sync.limiter import LimiterRegistry, RealmLimiter, registry
+from sync.errors import PermanentError, QBOError, QuotaExceeded, ReauthRequired, ThrottledError, TransientError
+from sync.limiter import Limits, LimiterRegistry, RealmLimiter, registry
 from sync.oauth import refresh_tokens
 from sync.quota import counter
 from sync.retry import RetryPolicy, classify_response, error_from_fault, transport_error
@@ -57,7 +57,10 @@ class QBOClient:
     ) -> None:
         self.settings = settings
         self.tokens = TokenStore(settings)
-        self.limiters = limiters or registry()
+        if limiters is None:
+            limiters = registry()
+            limiters.configure(Limits.from_settings(settings))
+        self.limiters = limiters
         self.retry = retry or RetryPolicy()
         self.counter = counter(settings)
         transport = transport or qbo_transport(settings)
@@ -116,12 +119,22 @@ class QBOClient:
             on_invalid_grant=mark,
         )
 
+    def _check_budget(self, realm_id: str, lane: str, what: str) -> None:
+        """The per-company daily request budget: background sync stops at
+        ``sync_daily_request_budget``, owners' actions only at ``daily_request_hard_cap``."""
+        used = self.counter.used(realm_id)
+        cap = self.settings.sync_daily_request_budget if lane == "sync" else self.settings.daily_request_hard_cap
+        if used >= cap:
+            who = "background sync" if lane == "sync" else "all requests"
+            raise QuotaExceeded(f"{what}: today's request budget for {who} is spent ({used} of {cap})", realm_id=realm_id)
+
     def _send(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
         """One attempt: limiter slot, bearer token (refreshed once on 401), typed answer."""
         url = f"{self.settings.api_base}/v3/company/{realm_id}/{path}"
         params = dict(kw.pop("params", None) or {})
         params["minorversion"] = str(self.settings.qbo_minor_version)
         headers = {"Accept": "application/json", **kw.pop("headers", {})}
+        self._check_budget(realm_id, lane, what)
         token = self._token(realm_id)
         for attempt in (1, 2):
             limiter = self.limiter(realm_id)

@@ -29,6 +29,15 @@ class SyncOptions:
     reconcile_every_days: float = 7.0
     verify_chunk: int = 100  # Ids per "Id IN (...)" check before tombstoning
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> SyncOptions:
+        """Defaults with the operator's knobs from ``Settings`` (CDC overlap, reconcile interval)."""
+        values: dict[str, object] = {
+            "overlap_seconds": settings.sync_cdc_overlap_seconds,
+            "reconcile_every_days": settings.sync_reconcile_interval_days,
+        }
+        return cls(**{**values, **overrides})  # type: ignore[arg-type]
+
 
 class RunClock:
     """The product's clock: the sandbox's (asked each time: it may be frozen or jump) when there is

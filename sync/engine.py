@@ -13,12 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+import duckdb
+
 from oodaloo.config import Settings
 from sync import connections, store
 from sync.backfill import RECONCILE_KEY, run_backfill, stored_state
 from sync.client import QBOClient
 from sync.context import RunClock, RunContext, SyncOptions
-from sync.errors import QBOError, ReauthRequired, TransientError
+from sync.errors import QBOError, QuotaExceeded, ReauthRequired, TransientError
 from sync.incremental import cdc_checkpoint, run_cdc
 from sync.locks import try_lock
 from sync.reconcile import run_reconcile
@@ -32,7 +34,7 @@ KINDS = ("incremental", "full", "reconcile")
 class SyncResult:
     realm_id: str
     kind: str
-    outcome: str  # ok | skipped | error | reconnect_needed | unreachable
+    outcome: str  # ok | skipped | error | reconnect_needed | unreachable | quota
     run_id: int | None = None
     requests: int = 0
     rows: int = 0
@@ -62,8 +64,10 @@ def _run(ctx: RunContext, kind: str) -> list[str]:
     if kind == "full" or since is None:
         steps.append("backfill")
         run_backfill(ctx)
-        with ctx.warehouse.write() as con:  # a fresh full pull is a reconciliation of its own
-            store.set_checkpoint(con, ctx.realm_id, "_reconcile", {"at": ctx.now().isoformat()}, run_id=ctx.run_id, at=ctx.now())
+        at = ctx.now()
+        ctx.warehouse.transact(  # a fresh full pull is a reconciliation of its own
+            lambda con: store.set_checkpoint(con, ctx.realm_id, RECONCILE_KEY, {"at": at.isoformat()}, run_id=ctx.run_id, at=at)
+        )
         if kind == "full" and since is not None:
             reconcile = True  # a re-pull of a store we already had: deletions need the Id check
     elif ctx.now() - since > timedelta(days=ctx.options.cdc_window_days):
@@ -106,7 +110,7 @@ def sync_company(
         warehouse = warehouse or store.warehouse_for(settings)
         clock = RunClock(settings)
         run_id = store.start_run(warehouse, realm_id, kind, clock.now())
-        ctx = RunContext(settings, realm_id, client, warehouse, run_id, clock, options or SyncOptions(), heartbeat=lock.refresh)
+        ctx = RunContext(settings, realm_id, client, warehouse, run_id, clock, options or SyncOptions.from_settings(settings), heartbeat=lock.refresh)
         before = client.requests_for(realm_id)
         outcome, error, steps = "ok", None, []
         try:
@@ -115,6 +119,8 @@ def sync_company(
             outcome, error = "reconnect_needed", str(exc)
         except TransientError as exc:
             outcome, error = "unreachable", str(exc)
+        except QuotaExceeded as exc:  # resumes from the stored checkpoints tomorrow
+            outcome, error = "quota", str(exc)
         except QBOError as exc:
             outcome, error = "error", str(exc)
         except BaseException as exc:
@@ -126,20 +132,21 @@ def sync_company(
         requests = _close(warehouse, ctx, before, outcome, error, client)
         if own_client:
             client.close()
-        kind_of_error = {"ok": None, "unreachable": "transient", "reconnect_needed": "reauth"}.get(outcome, "permanent")
+        kind_of_error = {"ok": None, "unreachable": "transient", "reconnect_needed": "reauth", "quota": "quota"}.get(outcome, "permanent")
         connections.record_attempt(settings, realm_id, error, kind_of_error)
         return SyncResult(realm_id, kind, outcome, run_id, requests, ctx.rows, error, tuple(steps))
 
 
 def _close(warehouse: store.Warehouse, ctx: RunContext, before: int, outcome: str, error: str | None, client: QBOClient) -> int:
     requests = client.requests_for(ctx.realm_id) - before
-    with warehouse.write() as con:
-        con.begin()
-        at = ctx.now()
+    at = ctx.now()
+
+    def close_run(con: duckdb.DuckDBPyConnection) -> None:
         store.finish_run(con, ctx.run_id, finished_at=at, requests=requests, rows=ctx.rows, outcome=outcome, error=error)
         if outcome == "ok":
             store.mark_success(con, ctx.realm_id, [s.qbo_name for s in ENTITIES], at=at, run_id=ctx.run_id, kind="sync")
-        con.commit()
+
+    warehouse.transact(close_run)
     return requests
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
+
 from sync import store
 from sync.backfill import ALL_ENTITIES, CDC_KEY, run_backfill
 from sync.client import cdc_changes
@@ -54,12 +56,16 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
         # keep the CDC checkpoint where it was until this windowed pull has finished
         hi = run_backfill(ctx, since=changed_since, entities=[entity], cdc_after=since)
         new_since = min(new_since, hi)
-    with ctx.warehouse.write() as con:
-        con.begin()
-        at = ctx.now()
-        for entity, docs in collected.items():
-            if entity in store.BY_QBO_NAME:
-                ctx.rows += store.ingest_into(con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc")
+    at = ctx.now()
+
+    def write_changes(con: duckdb.DuckDBPyConnection) -> int:
+        rows = sum(
+            store.ingest_into(con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc")
+            for entity, docs in collected.items()
+            if entity in store.BY_QBO_NAME
+        )
         store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at)
-        con.commit()
+        return rows
+
+    ctx.rows += ctx.warehouse.transact(write_changes)  # the changes and the new checkpoint together
     return saturated

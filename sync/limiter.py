@@ -16,7 +16,10 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from oodaloo.config import Settings
 
 LANES = ("user", "sync")
 
@@ -70,6 +73,18 @@ class Limits:
     aimd_decrease: float = 0.5
     aimd_increase: float = 0.02
     aimd_floor: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The ceilings configured in ``Settings`` (sync lane = ceiling minus the user reserve)."""
+        keep = 1.0 - settings.sync_user_reserve
+        return cls(
+            per_second=settings.qbo_requests_per_second,
+            per_minute=settings.qbo_requests_per_minute,
+            sync_per_second=max(1.0, settings.qbo_requests_per_second * keep),
+            sync_per_minute=max(1.0, settings.qbo_requests_per_minute * keep),
+            throttle_pause_seconds=settings.qbo_throttle_pause_seconds,
+        )
 
     def caps(self, lane: str, factor: float) -> tuple[float, float, int]:
         if lane == "user":
@@ -197,6 +212,17 @@ class LimiterRegistry:
         self.clock = clock or RealClock()
         self._limiters: dict[str, RealmLimiter] = {}
         self._lock = threading.Lock()
+
+    def configure(self, limits: Limits) -> None:
+        """Adopt new ceilings (from Settings) for every company, present and future."""
+        with self._lock:
+            if limits == self.limits:
+                return
+            self.limits = limits
+            for limiter in self._limiters.values():
+                with limiter._cond:
+                    limiter.limits = limits
+                    limiter._cond.notify_all()
 
     def for_realm(self, realm_id: str) -> RealmLimiter:
         with self._lock:

@@ -27,6 +27,21 @@ class RequestCounter:
         self._lock = threading.Lock()
         self._unflushed = 0
         self._last_flush = time.monotonic()
+        self._stored: dict[tuple[str, str], tuple[int, float]] = {}  # flushed total, read at (monotonic)
+
+    def used(self, realm_id: str) -> int:
+        """Requests a company used today: stored (all processes; re-read every few seconds) plus
+        this process's unflushed ones. Cheap enough to ask before every request."""
+        key = (realm_id, _day())
+        with self._lock:
+            cached = self._stored.get(key)
+        if cached is None or time.monotonic() - cached[1] > FLUSH_EVERY_SECONDS:
+            with statedb.connect(self.settings) as con:
+                row = con.execute("SELECT requests FROM qbo_request_counts WHERE realm_id=? AND day=?", key).fetchone()
+            cached = (int(row[0]) if row else 0, time.monotonic())
+            with self._lock:
+                self._stored[key] = cached
+        return cached[0] + self.pending(realm_id, key[1])
 
     def add(self, realm_id: str, n: int = 1) -> None:
         with self._lock:
@@ -44,6 +59,11 @@ class RequestCounter:
             self._last_flush = time.monotonic()
         if not pending:
             return
+        with self._lock:
+            for key, n in pending.items():
+                if key in self._stored:
+                    total, at = self._stored[key]
+                    self._stored[key] = (total + n, at)
         with statedb.immediate(self.settings) as con:
             con.executemany(
                 "INSERT INTO qbo_request_counts(realm_id, day, requests) VALUES (?,?,?) "

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from sync import store
 from sync.backfill import RECONCILE_KEY
 from sync.client import quote
@@ -76,21 +78,24 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
         found_ids = {str(d["Id"]) for d in found}
         alive[entity] = found
         gone[entity] = [i for i in missing if i not in found_ids]
-    result: dict[str, int] = {}
-    with ctx.warehouse.write() as con:
-        con.begin()
-        at = ctx.now()
+    at = ctx.now()
+
+    def write_outcome(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, int]]:
+        rows, tombstones = 0, {}
         if info:
-            ctx.rows += store.ingest_into(con, ctx.realm_id, "CompanyInfo", info, run_id=ctx.run_id, ingested_at=at, source="reconcile")
+            rows += store.ingest_into(con, ctx.realm_id, "CompanyInfo", info, run_id=ctx.run_id, ingested_at=at, source="reconcile")
         for entity in entities:
             if alive[entity]:
-                ctx.rows += store.ingest_into(con, ctx.realm_id, entity, alive[entity], run_id=ctx.run_id, ingested_at=at, source="reconcile")
+                rows += store.ingest_into(con, ctx.realm_id, entity, alive[entity], run_id=ctx.run_id, ingested_at=at, source="reconcile")
             stubs = [{"Id": i} for i in gone[entity]]
             n = store.append_tombstones(
                 con, store.spec_for(entity), ctx.realm_id, stubs, run_id=ctx.run_id, ingested_at=at, source="reconcile", deleted_at=at
             ) if stubs else 0
-            ctx.rows += n
-            result[entity] = n
+            rows += n
+            tombstones[entity] = n
         store.set_checkpoint(con, ctx.realm_id, RECONCILE_KEY, {"at": started.isoformat()}, run_id=ctx.run_id, at=at)
-        con.commit()
+        return rows, tombstones
+
+    rows, result = ctx.warehouse.transact(write_outcome)
+    ctx.rows += rows
     return result

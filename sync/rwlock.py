@@ -78,3 +78,17 @@ class FileRWLock:
             yield
         finally:
             _unlock(fd)
+
+    def others_waiting(self) -> bool:
+        """True when a reader or writer is queued at the gate (call it while holding the lock:
+        waiters hold the gate until they get the lock, so a non-blocking try on it tells)."""
+        fd = os.open(self.gate, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)

@@ -7,8 +7,9 @@ Jobs (memory job store, explicit ids, coalesce, max_instances=1):
     scheduler, a "Sync now" click and a tick never overlap;
   * ``sync-reconcile``: weekly full Id reconciliation (Sunday 03:30 New York);
   * ``sync-requests``: drains queued sync requests every 20 s;
-  * ``digest``: Friday 07:00 New York, calls ``digest.schedule.run_due_digests(settings, now)``
-    when that module exists."""
+  * digest jobs, when the digest package is importable: ``digest.schedule.add_digest_jobs``
+    registers one Friday 07:00 job per company time zone and a catch-up run at start (a Friday
+    missed while the machine was off is made once, on the next start; its ledger dedupes)."""
 
 from __future__ import annotations
 
@@ -45,16 +46,31 @@ def drain_job(settings: Settings) -> None:
 
 
 def digest_job(settings: Settings) -> bool:
-    """Calls the digest slot if the digest package provides it; False when it does not exist."""
-    try:
-        module = importlib.import_module("digest.schedule")
-    except ModuleNotFoundError:
-        return False
-    run = getattr(module, "run_due_digests", None)
+    """Calls ``run_due_digests`` once if the digest package provides it; False when it does not
+    exist (kept for callers that want a one-off digest slot outside the scheduler)."""
+    module = _digest_schedule()
+    run = getattr(module, "run_due_digests", None) if module else None
     if run is None:
         return False
     run(settings, clock.now(settings))
     return True
+
+
+def _digest_schedule() -> object | None:
+    try:
+        return importlib.import_module("digest.schedule")
+    except ModuleNotFoundError:
+        return None
+
+
+def add_digest_jobs(scheduler: BaseScheduler, settings: Settings) -> list[str]:
+    """Register the digest package's jobs (per time zone + catch-up); [] when digest is absent."""
+    module = _digest_schedule()
+    add = getattr(module, "add_digest_jobs", None) if module else None
+    if add is None:
+        log.info("digest package not available: no digest jobs scheduled")
+        return []
+    return list(add(scheduler, settings))
 
 
 def build_scheduler(settings: Settings, background: bool = True) -> BaseScheduler:
@@ -70,8 +86,5 @@ def build_scheduler(settings: Settings, background: bool = True) -> BaseSchedule
         misfire_grace_time=6 * 3600, **common,
     )
     scheduler.add_job(drain_job, IntervalTrigger(seconds=20), id="sync-requests", misfire_grace_time=60, **common)
-    scheduler.add_job(
-        digest_job, CronTrigger(day_of_week="fri", hour=7, minute=0, timezone=TZ), id="digest",
-        misfire_grace_time=6 * 3600, **common,
-    )
+    add_digest_jobs(scheduler, settings)
     return scheduler

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -27,6 +27,7 @@ from sync.rwlock import FileRWLock
 from sync.schema import BY_QBO_NAME, BY_TABLE, ENTITIES, EntitySpec
 
 Doc = dict[str, Any]
+T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = 300.0
 LATEST = "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) = 1"
 
@@ -128,6 +129,18 @@ class Warehouse:
             finally:
                 con.close()
                 self._bump_version()
+
+    def transact(self, unit: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``unit(con)`` in a committed write transaction, coalesced with other threads' units
+        into shared write slices (see ``sync.writer``). ``unit`` must only use ``con`` (it may run
+        twice if a unit it was grouped with fails) and must not open the warehouse itself."""
+        from sync.writer import writer_for
+
+        return writer_for(self).submit(unit)
+
+    def others_waiting(self) -> bool:
+        """Someone (a reader or another writer, in any process) waits for the lock."""
+        return self._lock.others_waiting()
 
     def _bump_version(self) -> None:
         current = self._read_version()
@@ -263,16 +276,16 @@ def set_checkpoint(con: duckdb.DuckDBPyConnection, realm_id: str, entity: str, c
 
 
 def start_run(warehouse: Warehouse, realm_id: str, kind: str, started_at: datetime) -> int:
-    with warehouse.write() as con:
-        con.begin()
+    def start(con: duckdb.DuckDBPyConnection) -> int:
         run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0])
         # the caller holds the company's try-lock: a run still 'running' died with its process
         con.execute(
             "UPDATE sync_runs SET outcome='abandoned', finished_at=? WHERE realm_id=? AND outcome='running'", [started_at, realm_id]
         )
         con.execute("INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) VALUES (?,?,?,?, 'running')", [run_id, realm_id, kind, started_at])
-        con.commit()
-    return run_id
+        return run_id
+
+    return warehouse.transact(start)
 
 
 def finish_run(

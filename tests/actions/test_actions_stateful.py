@@ -111,6 +111,6 @@ class ActionsMachine(RuleBasedStateMachine):
 def test_actions_state_machine() -> None:
     run_state_machine_as_test(
         ActionsMachine,
-        settings=hsettings(max_examples=12, stateful_step_count=18, deadline=None,
+        settings=hsettings(max_examples=25, stateful_step_count=20, deadline=None,
                            suppress_health_check=list(HealthCheck)),
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import types
-from datetime import datetime
 
 import pytest
 
@@ -98,20 +97,43 @@ def test_never_two_syncs_of_one_company_at_once(world: World) -> None:
 
 
 def test_scheduler_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sync_company(world.settings, world.realms[0], client=world.client(), options=SMALL_PAGES).outcome == "ok"
     scheduler = build_scheduler(world.settings, background=True)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"sync-incremental", "sync-reconcile", "sync-requests", "digest"}
+    sync_jobs = {"sync-incremental", "sync-reconcile", "sync-requests"}
+    assert sync_jobs < set(jobs) and "digest" not in jobs  # the old single New York slot is gone
     assert jobs["sync-incremental"].trigger.interval.total_seconds() == world.settings.sync_interval_minutes * 60
     assert jobs["sync-incremental"].coalesce and jobs["sync-incremental"].max_instances == 1
-    assert "day_of_week='fri'" in str(jobs["digest"].trigger) and "hour='7'" in str(jobs["digest"].trigger)
-    calls: list[tuple[object, datetime]] = []
-    fake = types.ModuleType("digest.schedule")
-    fake.run_due_digests = lambda settings, now: calls.append((settings, now))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "digest.schedule", fake)
-    assert digest_job(world.settings) is True and calls[0][0] is world.settings
-    assert calls[0][1] == world.db.now()
+    # the digest package's own jobs: one Friday 07:00 per time zone in use, plus a catch-up at start
+    digest_jobs = {i: j for i, j in jobs.items() if i.startswith("digest:")}
+    assert "digest:catch-up" in digest_jobs and len(digest_jobs) >= 2
+    for job_id, job in digest_jobs.items():
+        if job_id != "digest:catch-up":
+            trigger = str(job.trigger)
+            assert "day_of_week='fri'" in trigger and "hour='7'" in trigger
+            assert str(job.trigger.timezone) == job_id.split(":", 1)[1]
     scheduler.start(paused=True)
     scheduler.shutdown(wait=False)
+
+
+def test_scheduler_asks_digest_for_its_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[object, object]] = []
+    fake = types.ModuleType("digest.schedule")
+
+    def add_digest_jobs(scheduler: object, settings: object) -> list[str]:
+        calls.append((scheduler, settings))
+        return []
+
+    fake.add_digest_jobs = add_digest_jobs  # type: ignore[attr-defined]
+    fake.run_due_digests = lambda settings, now: calls.append((settings, now))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "digest.schedule", fake)
+    scheduler = build_scheduler(world.settings, background=True)
+    assert len(calls) == 1 and calls[0] == (scheduler, world.settings)
+    assert digest_job(world.settings) is True and calls[1] == (world.settings, world.db.now())
+    monkeypatch.setitem(sys.modules, "digest.schedule", None)  # digest not installed
+    bare = build_scheduler(world.settings, background=True)
+    assert {job.id for job in bare.get_jobs()} == {"sync-incremental", "sync-reconcile", "sync-requests"}
+    assert digest_job(world.settings) is False
 
 
 def test_cli_sync_and_status(world: World, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,125 @@
+"""One coalescing writer per warehouse file per process.
+
+Many companies' fetch threads hand in small write units (a page's rows + its cursor, a run's
+start or end); a single writer thread takes every unit pending and commits them in ONE DuckDB
+transaction — still all-or-nothing for each page, since the transaction is — and keeps its
+write slice (exclusive lock + open connection) across consecutive transactions while nobody else
+waits at the lock's gate, for at most ``MAX_HOLD_SECONDS``. Opening and closing the file (the
+close checkpoints the WAL) is then paid once per slice instead of once per page.
+
+If a combined transaction fails, it is rolled back and each unit is run again on its own, so one
+bad page fails only its own caller. Units must therefore only touch the connection (no side
+effects elsewhere) and return what the caller needs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+
+if TYPE_CHECKING:
+    from sync.store import Warehouse
+
+T = TypeVar("T")
+Unit = Callable[[duckdb.DuckDBPyConnection], Any]
+MAX_HOLD_SECONDS = 1.0  # longest write slice while work keeps coming (readers wait at most this)
+MAX_UNITS_PER_TRANSACTION = 64
+LINGER_SECONDS = 0.01  # an idle slice waits this long for more work before closing the file
+
+
+class CoalescingWriter:
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self._pending: list[tuple[Unit, Future[Any]]] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.transactions = 0
+        self.slices = 0
+        self.units = 0
+
+    def submit(self, unit: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``unit(con)`` inside a committed write transaction; blocks until it is durable."""
+        future: Future[T] = Future()
+        with self._cond:
+            self._pending.append((unit, future))
+            if self._thread is None or not self._thread.is_alive():
+                # not a daemon: it ends by itself once idle, and must never be cut off holding DuckDB
+                self._thread = threading.Thread(target=self._run, name=f"warehouse-writer:{self.warehouse.path.name}", daemon=False)
+                self._thread.start()
+            self._cond.notify_all()
+        return future.result()
+
+    # ---- the writer thread ------------------------------------------------------------------
+    def _take(self, wait: float) -> list[tuple[Unit, Future[Any]]]:
+        with self._cond:
+            if not self._pending and wait > 0:
+                self._cond.wait(wait)
+            batch = self._pending[:MAX_UNITS_PER_TRANSACTION]
+            del self._pending[: len(batch)]
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take(LINGER_SECONDS)
+            if not batch:
+                with self._cond:
+                    if not self._pending:
+                        self._thread = None  # the next submit starts a new thread
+                        return
+                continue
+            try:
+                self._slice(batch)
+            except BaseException as exc:  # lock timeout, file trouble: every waiting caller learns it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+
+    def _slice(self, batch: list[tuple[Unit, Future[Any]]]) -> None:
+        with self.warehouse.write() as con:
+            self.slices += 1
+            started = time.monotonic()
+            while batch:
+                self._transaction(con, batch)
+                if self.warehouse.others_waiting() or time.monotonic() - started > MAX_HOLD_SECONDS:
+                    return
+                batch = self._take(LINGER_SECONDS)
+
+    def _transaction(self, con: duckdb.DuckDBPyConnection, batch: list[tuple[Unit, Future[Any]]]) -> None:
+        results: list[Any] = []
+        con.begin()
+        try:
+            for unit, _ in batch:
+                results.append(unit(con))
+            con.commit()
+        except Exception:
+            con.rollback()
+            if len(batch) == 1:
+                raise
+            for item in batch:  # one at a time: only the faulty unit's caller sees its error
+                try:
+                    self._transaction(con, [item])
+                except Exception as exc:
+                    item[1].set_exception(exc)
+            return
+        self.transactions += 1
+        self.units += len(batch)
+        for (_, future), result in zip(batch, results):
+            future.set_result(result)
+
+
+_writers: dict[str, CoalescingWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(warehouse: Warehouse) -> CoalescingWriter:
+    """The process's writer for this warehouse file."""
+    key = str(warehouse.path.resolve())
+    with _writers_lock:
+        writer = _writers.get(key)
+        if writer is None:
+            writer = _writers[key] = CoalescingWriter(warehouse)
+        return writer
