@@ -4,6 +4,7 @@ bound, ingest throughput with the network taken out, incremental cost vs number 
     python -m bench.sync                        # 12 companies, scale 8 (a few minutes)
     python -m bench.sync --companies 500 --scale 1
     python -m bench.sync --firm500              # the same, spelled out
+    python -m bench.sync --firm500 --firm-cache /tmp/firm500   # build once, reuse on later runs
 
 Ratios are printed against baselines measured in the same run."""
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -29,8 +31,20 @@ from sync import store
 from sync.engine import sync_all, sync_company
 from sync.oauth import connect_sandbox_companies
 from sync.schema import BY_QBO_NAME, ENTITIES
+from sync.writer import writer_for
+
+FIRM_FILES = ("sandbox.sqlite", "state.sqlite", ".secret.key")  # the built + connected firm, no warehouse
 
 PER_SECOND, PER_MINUTE = 10.0, 500.0
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    """SQLite files through the backup API (their WAL may hold committed pages), others as bytes."""
+    if src.suffix != ".sqlite":
+        shutil.copy2(src, dst)
+        return
+    with sqlite3.connect(src) as source, sqlite3.connect(dst) as target:
+        source.backup(target)
 
 
 def entity_counts(sandbox: Path) -> dict[str, dict[str, int]]:
@@ -127,14 +141,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=8.0)
     parser.add_argument("--firm500", action="store_true", help="500 companies at scale 1")
     parser.add_argument("--changes", default="0,10,100", help="incremental sync cost for these numbers of changes")
+    parser.add_argument("--firm-cache", type=Path, help="directory keeping the built, connected firm for later runs")
     args = parser.parse_args(argv)
     if args.firm500:
         args.companies, args.scale = 500, 1.0
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     settings = load_settings(data_dir=work / "data", sync_concurrency=16)
     t0 = time.perf_counter()
-    build_demo_firm(settings.sandbox_path, seed=20261120, today=date(2026, 11, 20), companies=args.companies, scale=args.scale)
-    realms = connect_sandbox_companies(settings)
+    cache = args.firm_cache / f"c{args.companies}-s{args.scale:g}" if args.firm_cache else None
+    if cache and all((cache / name).exists() for name in FIRM_FILES):
+        settings.data_dir.mkdir(parents=True)
+        for name in FIRM_FILES:
+            copy_file(cache / name, settings.data_dir / name)
+        from sync.connections import connected_realm_ids
+
+        realms = connected_realm_ids(settings)
+        print(f"firm reused from {cache}")
+    else:
+        build_demo_firm(settings.sandbox_path, seed=20261120, today=date(2026, 11, 20), companies=args.companies, scale=args.scale)
+        realms = connect_sandbox_companies(settings)
+        if cache:
+            cache.mkdir(parents=True, exist_ok=True)
+            for name in FIRM_FILES:
+                copy_file(settings.data_dir / name, cache / name)
     counts = entity_counts(settings.sandbox_path)
     total_rows = sum(sum(c.values()) for c in counts.values())
     print(f"firm: {len(realms)} companies, {total_rows:,} documents (built + connected in {time.perf_counter() - t0:.1f} s)")
@@ -153,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"backfill wall: {wall:.1f} s for {total_rows:,} rows ({total_rows / wall:,.0f} rows/s); "
           f"rate-limit bound {bound_firm:.1f} s (wall / bound = {wall / max(bound_firm, 1e-9):.1f}); "
           f"CPU {cpu_used:.1f} s (sandbox included, in process)")
+    writer = writer_for(store.warehouse_for(settings))
+    print(f"writer: {writer.units} units in {writer.transactions} transactions and {writer.slices} write slices; "
+          f"busy {writer.busy_seconds:.1f} s of the {wall:.1f} s wall")
 
     rows, seconds, rate, baseline = ingest_throughput(settings.sandbox_path, work)
     print(f"ingest without network: {rows:,} rows in {seconds:.2f} s wall; {rate:,.0f} rows per CPU-second parsed + stored "

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         5.0, description="How long a read waits for a refresh before serving stored data."
     )
     sync_interval_minutes: int = Field(15, description="Scheduler interval for incremental sync of each company.")
+    console_scheduler: bool = Field(
+        True,
+        description="Run the background scheduler (sync, sync requests, digests) inside the Streamlit console "
+        "process. Turn off when a dedicated scheduler process runs, so jobs never run twice.",
+    )
     sync_concurrency: int = Field(16, description="How many companies sync at the same time.")
     qbo_requests_per_minute: float = Field(
         500.0, gt=0, description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500)."

@@ -87,7 +87,11 @@ def _scheduler(data_dir: str) -> Any:
 
 
 def start_scheduler() -> None:
-    """Keep the data fresh in-process; a missing or failing scheduler never blocks the console."""
+    """Keep the data fresh in-process (unless a dedicated scheduler process does it); a failing
+    scheduler never blocks the console."""
+    if not _state.settings().console_scheduler:
+        st.session_state["scheduler_down"] = False
+        return
     try:
         _scheduler(str(_state.settings().data_dir))
     except Exception:  # noqa: BLE001 - the badge shows staleness; the next rerun tries again

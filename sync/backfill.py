@@ -115,7 +115,8 @@ def run_backfill(
             store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, cursor, run_id=ctx.run_id, at=at)
             return rows
 
-        ctx.rows += ctx.warehouse.transact(write_round)  # the round's pages and their cursor: one transaction
+        weight = sum(len(pages[name]) for name in pending)
+        ctx.rows += ctx.warehouse.transact(write_round, weight=weight)  # the round's pages and their cursor: one transaction
         state = new_state_
         ctx.beat()
     finish_backfill(ctx, _ts(state.get("cdc_after")) or hi)

@@ -27,6 +27,7 @@ class SyncOptions:
     cdc_max_objects: int = 1000  # a CDC answer this full is treated as incomplete
     offset_overlap: int = 50  # offset paging inside one timestamp steps back this many rows
     reconcile_every_days: float = 7.0
+    reconcile_page_size: int = 1000  # Id listing pages: the largest QBO allows (MAXRESULTS 1000)
     verify_chunk: int = 100  # Ids per "Id IN (...)" check before tombstoning
 
     @classmethod

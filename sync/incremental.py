@@ -67,5 +67,6 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
         store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at)
         return rows
 
-    ctx.rows += ctx.warehouse.transact(write_changes)  # the changes and the new checkpoint together
+    weight = sum(len(docs) for docs in collected.values())
+    ctx.rows += ctx.warehouse.transact(write_changes, weight=weight)  # the changes and the new checkpoint together
     return saturated

@@ -1,7 +1,8 @@
 """Full Id reconciliation: find documents hard-deleted in QBO that CDC can no longer report.
 
 Every Id of each transaction entity is listed (``SELECT Id`` where the server allows a
-projection, else ``SELECT *``), compared with our current Ids, and each Id we hold that was not
+projection, else ``SELECT *``; 1000-row pages, packed into batch requests, every one counted
+like any other request), compared with our current Ids, and each Id we hold that was not
 listed is checked once more with ``Id IN (...)`` before it is tombstoned — so a row shifted out
 of an offset page while the listing ran is never deleted by mistake. Runs when CDC saturated, when
 the checkpoint is older than the CDC window, and weekly."""
@@ -27,7 +28,7 @@ _no_projection: set[str] = set()  # API bases that refused "SELECT Id"
 
 def _listing(ctx: RunContext, entity: str, offset: int) -> str:
     what = "*" if ctx.settings.api_base in _no_projection else "Id"
-    return f"SELECT {what} FROM {entity} ORDERBY Id STARTPOSITION {offset + 1} MAXRESULTS {ctx.options.page_size}"
+    return f"SELECT {what} FROM {entity} ORDERBY Id STARTPOSITION {offset + 1} MAXRESULTS {ctx.options.reconcile_page_size}"
 
 
 def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
@@ -46,7 +47,7 @@ def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
             rows = pages[entity]
             seen[entity].update(str(r["Id"]) for r in rows if "Id" in r)
             offsets[entity] += len(rows)
-            if len(rows) < ctx.options.page_size:
+            if len(rows) < ctx.options.reconcile_page_size:
                 pending.remove(entity)
         ctx.beat()
     return seen
@@ -96,6 +97,6 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
         store.set_checkpoint(con, ctx.realm_id, RECONCILE_KEY, {"at": started.isoformat()}, run_id=ctx.run_id, at=at)
         return rows, tombstones
 
-    rows, result = ctx.warehouse.transact(write_outcome)
+    rows, result = ctx.warehouse.transact(write_outcome, weight=sum(len(alive[e]) + len(gone[e]) for e in entities))
     ctx.rows += rows
     return result

@@ -70,7 +70,11 @@ def add_digest_jobs(scheduler: BaseScheduler, settings: Settings) -> list[str]:
     if add is None:
         log.info("digest package not available: no digest jobs scheduled")
         return []
-    return list(add(scheduler, settings))
+    try:
+        return list(add(scheduler, settings))
+    except Exception:  # the sync jobs must run even if the digest's set-up fails
+        log.exception("digest jobs could not be scheduled")
+        return []
 
 
 def build_scheduler(settings: Settings, background: bool = True) -> BaseScheduler:

@@ -130,13 +130,14 @@ class Warehouse:
                 con.close()
                 self._bump_version()
 
-    def transact(self, unit: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def transact(self, unit: Callable[[duckdb.DuckDBPyConnection], T], *, weight: int = 1) -> T:
         """Run ``unit(con)`` in a committed write transaction, coalesced with other threads' units
         into shared write slices (see ``sync.writer``). ``unit`` must only use ``con`` (it may run
-        twice if a unit it was grouped with fails) and must not open the warehouse itself."""
+        twice if a unit it was grouped with fails) and must not open the warehouse itself.
+        ``weight``: about the rows it writes (groups stay near ``MAX_ROWS_PER_TRANSACTION``)."""
         from sync.writer import writer_for
 
-        return writer_for(self).submit(unit)
+        return writer_for(self).submit(unit, weight)
 
     def others_waiting(self) -> bool:
         """Someone (a reader or another writer, in any process) waits for the lock."""
@@ -191,7 +192,8 @@ def ingest_into(
                 SELECT * FROM (SELECT * FROM _batch_versions
                                QUALIFY row_number() OVER (PARTITION BY realm_id, id, sync_token ORDER BY source_updated_at DESC) = 1) b
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.log_table} l
-                                  WHERE l.realm_id = b.realm_id AND l.id = b.id AND l.sync_token = b.sync_token)"""
+                                  WHERE l.realm_id = ? AND l.realm_id = b.realm_id AND l.id = b.id AND l.sync_token = b.sync_token)""",
+                [realm_id],  # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at 650k rows
             ).fetchall()[0][0]
         finally:
             con.unregister("_batch_versions")

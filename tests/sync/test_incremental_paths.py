@@ -45,7 +45,7 @@ def test_saturated_cdc_narrows_then_pulls_by_window(world: World) -> None:
             mutator.create_invoice()
         mutator.delete_one()
         mutator.run(6)
-    tiny = replace(SMALL_PAGES, cdc_max_objects=3, page_size=2)
+    tiny = replace(SMALL_PAGES, cdc_max_objects=3, page_size=2, reconcile_page_size=2)  # offset paging everywhere
     result = sync_company(world.settings, realm, client=client, options=tiny)
     assert result.outcome == "ok", result.error
     assert "reconcile-saturated" in result.steps
@@ -78,3 +78,33 @@ def test_checkpoint_older_than_cdc_window_repulls_and_reconciles_ids(world: Worl
     assert "reconcile" not in sync_company(world.settings, realm, client=client, options=SMALL_PAGES).steps
     world.db.advance_clock(8 * 86400)
     assert sync_company(world.settings, realm, client=client, options=SMALL_PAGES).steps[-1] == "reconcile"
+
+
+def test_reconciliation_lists_1000_rows_a_page_and_every_request_counts(demo_world: World) -> None:
+    from sync import quota
+
+    realm = demo_world.realms[0]
+    client = demo_world.client()
+    assert sync_company(demo_world.settings, realm, client=client, options=SMALL_PAGES).outcome == "ok"
+    sent_before = client.requests_for(realm)
+    first = sync_company(demo_world.settings, realm, "reconcile", client=client, options=SMALL_PAGES)
+    # whatever it cost (the first listing in a process learns whether "SELECT Id" is refused), the run says so
+    assert first.outcome == "ok" and first.requests == client.requests_for(realm) - sent_before >= 3
+    statements: list[str] = []
+    real_batch = client.batch
+
+    def spy(realm_id: str, items: list[dict], **kw: object) -> list[dict]:
+        statements.extend(item["Query"] for item in items)
+        return real_batch(realm_id, items, **kw)  # type: ignore[arg-type]
+
+    client.batch = spy  # type: ignore[method-assign]
+    used_before, sent_before = quota.requests_on(demo_world.settings, realm), client.requests_for(realm)
+    result = sync_company(demo_world.settings, realm, "reconcile", client=client, options=SMALL_PAGES)
+    assert result.outcome == "ok" and result.steps[-1] == "reconcile"
+    listings = [s for s in statements if "ORDERBY Id" in s]
+    assert listings and all(s.endswith("MAXRESULTS 1000") for s in listings)  # not the 20-row backfill pages
+    # CDC + CompanyInfo + one batch for every listing page (the demo company has < 1000 of each)
+    assert result.requests == 3 == client.requests_for(realm) - sent_before
+    assert quota.requests_on(demo_world.settings, realm) - used_before == 3
+    with demo_world.warehouse.read() as con:
+        assert con.execute("SELECT requests FROM sync_runs WHERE run_id = ?", [result.run_id]).fetchone()[0] == 3

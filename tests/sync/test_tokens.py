@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sync import connections
 from sync.errors import ReauthRequired
 from sync.tokens import TokenGrant, TokenStore
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_ACCESS = "access-SECRET-0001"
 SECRET_REFRESH = "refresh-SECRET-0001"
 
@@ -49,14 +51,15 @@ def _refresh_in_child(data_dir: str, calls_file: str, start_at: float) -> None:
 def test_concurrent_refresh_in_two_processes_rotates_once(settings: Settings, tmp_path: Path) -> None:
     TokenStore(settings).save("r1", TokenGrant("access-1", "refresh-1"))
     calls = tmp_path / "calls.txt"
-    start = time.time() + 0.5
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_refresh_in_child, args=(str(settings.data_dir), str(calls), start)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    start = time.time() + 2.0  # all three are up and spinning before the race starts
+    code = (
+        "import sys; from tests.sync.test_tokens import _refresh_in_child; "
+        "_refresh_in_child(sys.argv[1], sys.argv[2], float(sys.argv[3]))"
+    )
+    args = [sys.executable, "-c", code, str(settings.data_dir), str(calls), repr(start)]
+    procs = [subprocess.Popen(args, cwd=ROOT) for _ in range(3)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
     assert calls.read_text().splitlines() == ["refresh-1"]  # one refresh; the others reused its result
     token = TokenStore(settings).access_token("r1")
     assert token is not None and token.value == "access-2" and token.generation == 2

@@ -25,13 +25,16 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sync.engine import sync_all
     from sync.oauth import connect_sandbox_companies
 
-    data_dir = tmp_path_factory.mktemp("demo-template") / "data"
-    data_dir.mkdir()
-    settings = load_settings(data_dir=data_dir)
+    from sync.store import Warehouse
+
+    build_dir = tmp_path_factory.mktemp("demo-build") / "data"
+    build_dir.mkdir()
+    settings = load_settings(data_dir=build_dir)
     build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today, companies=DEMO_COMPANIES)
     connect_sandbox_companies(settings)
     sync_all(settings)
-    return data_dir
+    with Warehouse(settings.warehouse_path).read():  # no writer mid-copy: a frozen template
+        return copy_demo(build_dir, tmp_path_factory.mktemp("demo-template") / "data")
 
 
 def copy_demo(template: Path, target: Path) -> Path:
@@ -45,6 +48,9 @@ def demo_settings(demo_template: Path, tmp_path: Path, monkeypatch: pytest.Monke
     """Settings over this test's own copy of the demo firm (also what the app reads: the env)."""
     data_dir = copy_demo(demo_template, tmp_path / "demo")
     monkeypatch.setenv("OODALOO_DATA_DIR", str(data_dir))
+    # One process runs many console sessions here: only the tests about the scheduler start it
+    # (its digest slot would otherwise make a digest in the background of every test).
+    monkeypatch.setenv("OODALOO_CONSOLE_SCHEDULER", "false")
     return load_settings(data_dir=data_dir)
 
 

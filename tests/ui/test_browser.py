@@ -37,7 +37,7 @@ def console_server(demo_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """The console as users run it, on a free loopback port; killed (and its log shown) after."""
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
-    env = {**os.environ, "OODALOO_DATA_DIR": str(demo_settings.data_dir)}
+    env = {**os.environ, "OODALOO_DATA_DIR": str(demo_settings.data_dir), "OODALOO_CONSOLE_SCHEDULER": "true"}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],

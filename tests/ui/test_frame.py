@@ -82,11 +82,12 @@ def test_oauth_return_connects_once_and_clears_the_params(demo_settings: Setting
     assert not replay.exception
 
 
-def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings) -> None:
+def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     import streamlit as st
 
     from pages import _frame
 
+    monkeypatch.setenv("OODALOO_CONSOLE_SCHEDULER", "true")  # the production default
     first, second = open_app("runway"), open_app("firm")  # two sessions, several reruns
     first.run()
     assert not first.exception and not second.exception
@@ -96,3 +97,11 @@ def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings)
     assert _frame._scheduler(str(demo_settings.data_dir)) is scheduler  # the same one, not one per run
     st.cache_resource.clear()
     assert not scheduler.running
+
+
+def test_no_scheduler_when_a_dedicated_process_runs_it(demo_settings: Settings) -> None:
+    import threading
+
+    at = open_app("runway")  # OODALOO_CONSOLE_SCHEDULER=false (the fixture's setting)
+    assert not at.exception
+    assert not [t for t in threading.enumerate() if t.name == "APScheduler" and t.is_alive()]
