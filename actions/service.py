@@ -252,11 +252,16 @@ class ActionService:
         return self.submit(SendReminder(realm_id, invoice_id, send_to), actor=actor, execute=execute)
 
     def approve(self, selection: Sequence[ActionRequest | dict[str, Any]], actor: str,
-                on_progress: ProgressCallback | None = None) -> list[ActionResult]:
+                on_progress: ProgressCallback | None = None, approval_id: str | None = None) -> list[ActionResult]:
         """Approve tray items at once: one approval id, every intent recorded first (so a crash
-        mid-way loses nothing), then executed one by one with a progress callback."""
+        mid-way loses nothing), then executed one by one with a progress callback.
+
+        ``approval_id``: the caller's id for this approval (the console derives it from the
+        selection), recorded on each new intent and in the audit; a random one when omitted."""
         self.clock.refresh()
-        approval_id = "apr_" + uuid.uuid4().hex[:16]
+        if approval_id is not None and not str(approval_id).strip():
+            raise InvalidRequest("approval_id must be a non-empty string when given")
+        approval_id = str(approval_id).strip() if approval_id is not None else "apr_" + uuid.uuid4().hex[:16]
         recorded: list[tuple[Intent, bool] | ActionResult] = []
         for item in selection:
             try:

@@ -181,7 +181,7 @@ def must_pay_table(must_pay: list[dict[str, Any]]) -> Table:
         [Column("party_name", "Payee", "text", 1.6), Column("reason", "Why", "text", 1.8),
          Column("due_date", "Due", "date", 1.1), Column("amount", "Amount", "money", 0.9)],
         [{k: r.get(k) for k in ("party_name", "reason", "due_date", "amount")} for r in must_pay[:TOP_TRAY]],
-        total_rows=len(must_pay), empty_text="Nothing must be paid before the next payroll.",
+        total_rows=len(must_pay), empty_text="Nothing is flagged as must-pay before the next payroll.",
     )
 
 

@@ -10,6 +10,8 @@ was off is made once on the next start, never twice, even with two schedulers ra
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -40,6 +42,16 @@ class RunOutcome:
     email_failures: int = 0
 
 
+def shutting_down() -> bool:
+    """The process is exiting (main thread done, or the interpreter finalising): a digest job
+    still running then stops at the next boundary instead of failing deep inside a calculator."""
+    return sys.is_finalizing() or not threading.main_thread().is_alive()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    return shutting_down() or (isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc))
+
+
 def due_digests(settings: Settings, now: datetime) -> list[DueDigest]:
     """Every scope's newest week whose Friday 07:00 local is at or before ``now`` and not made yet."""
     from digest.make import FIRM, company_directory
@@ -66,6 +78,9 @@ def run_due_digests(settings: Settings, now: datetime | None = None) -> list[Run
     outcomes = []
     for due in due_digests(settings, now):
         week = str(due.week)
+        if shutting_down():
+            log.warning("process exiting: digest %s %s left for the next start", due.scope, week)
+            break
         if not ledger.claim(settings, due.scope, week, now):
             continue  # made or being made by someone else
         try:
@@ -76,6 +91,11 @@ def run_due_digests(settings: Settings, now: datetime | None = None) -> list[Run
             store_digest(settings, produced)
             ledger.mark_made(settings, due.scope, week, made_at=now, data_as_of=produced.data_as_of, pages=produced.pages)
         except Exception as exc:  # one company's failure must not stop the others
+            if _interrupted(exc):  # released (failed is retaken), made again on the next start
+                log.warning("process exiting: digest %s %s interrupted, made on the next start", due.scope, week)
+                ledger.mark_failed(settings, due.scope, week, "interrupted: the process was exiting")
+                outcomes.append(RunOutcome(due.scope, week, "failed", error="interrupted: the process was exiting"))
+                break
             log.exception("digest %s %s failed", due.scope, week)
             ledger.mark_failed(settings, due.scope, week, f"{type(exc).__name__}: {exc}")
             outcomes.append(RunOutcome(due.scope, week, "failed", error=f"{type(exc).__name__}: {exc}"))
@@ -89,8 +109,16 @@ def run_due_digests(settings: Settings, now: datetime | None = None) -> list[Run
 
 
 def run_scheduled(settings: Settings) -> None:
-    """The cron job's body (importable, no closures, so any job store can hold it)."""
-    run_due_digests(settings)
+    """The cron job's body (importable, no closures, so any job store can hold it). Never raises:
+    a failure is logged once (each digest's own failure is already in the ledger), and a process
+    exiting mid-run logs one line, not a traceback."""
+    try:
+        run_due_digests(settings)
+    except Exception as exc:  # noqa: BLE001 - a scheduler job must end cleanly
+        if _interrupted(exc):
+            log.warning("process exiting: digest run stopped, due digests are made on the next start")
+        else:
+            log.exception("digest run failed")
 
 
 def digest_time_zones(settings: Settings) -> list[str]:
@@ -122,6 +150,8 @@ def add_digest_jobs(scheduler: object, settings: Settings) -> list[str]:
         )
         ids.append(job_id)
     # Once at start: a Friday missed while the machine was off is made now (once: the ledger).
+    # A date-triggered job: it runs in the scheduler's worker threads, never in start()'s caller,
+    # so a console starting on a Friday after 07:00 is not held up by the digest it owes.
     scheduler.add_job(  # type: ignore[attr-defined]
         run_scheduled, args=[settings], id="digest:catch-up", name="Digest catch-up at start",
         replace_existing=True, misfire_grace_time=None, coalesce=True, max_instances=1,

@@ -10,7 +10,6 @@ stored results instead of running it again. The real guard is the executor's ded
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from datetime import date
 from decimal import Decimal
@@ -67,17 +66,16 @@ def approval_id(requests: list[dict[str, Any]], as_of: date) -> str:
     return "ap-" + hashlib.sha256(f"{as_of.isoformat()}|{canonical}".encode()).hexdigest()[:20]
 
 
-def summary(selected: dict[str, pl.DataFrame]) -> dict[str, Any]:
-    """Total cash out (payments) and the rows' runway effects, for the approval step."""
+def summary(view: Any, selected: dict[str, pl.DataFrame], requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Total cash out (payments) and the selection's COMBINED runway effect: the forecast re-run
+    once with every selected change (``runway.api.selection_effect``), not the sum of the rows."""
+    from runway.api import selection_effect
+
     pay = selected.get("must_pay")
-    cash_out = Decimal(str(pay["amount"].sum())) if pay is not None and pay.height else Decimal("0")
-    days = 0
-    lift = Decimal("0")
-    for frame in selected.values():
-        if frame.height:
-            days += int(frame["effect_runway_days"].fill_null(0).sum())
-            lift += Decimal(str(frame["effect_lowest_balance"].fill_null(0).sum()))
-    return {"cash_out": cash_out, "runway_days": days, "lowest_balance_lift": lift}
+    bills = pay.filter(pl.col("doc_type") == "bill") if pay is not None and pay.height else None
+    cash_out = Decimal(str(bills["amount"].sum())) if bills is not None and bills.height else Decimal("0")
+    effect = selection_effect(_state.settings(), view.realm_id, view.as_of, requests, view=view)
+    return {"cash_out": cash_out, "effect": effect, "effect_text": effect["text"]}
 
 
 def open_approval(requests: list[dict[str, Any]], notes: list[str], facts: dict[str, Any]) -> None:
@@ -125,8 +123,7 @@ def execute(ident: str, requests: list[dict[str, Any]], on_progress: Any) -> lis
     if done is not None:
         return done
     executor = service()
-    extra = {"approval_id": ident} if "approval_id" in inspect.signature(executor.approve).parameters else {}
-    outcome = executor.approve(requests, actor=ACTOR, on_progress=on_progress, **extra)
+    outcome = executor.approve(requests, actor=ACTOR, on_progress=on_progress, approval_id=ident)
     rows = [_as_dict(result) for result in outcome]
     st.session_state.setdefault(RESULTS_KEY, {})[ident] = rows
     st.session_state[GENERATION_KEY] = st.session_state.get(GENERATION_KEY, 0) + 1

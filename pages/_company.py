@@ -52,7 +52,7 @@ def key_figures(view: Any) -> list[tuple[str, str, str]]:
         ("Cash", _ui.money(runway.get("cash")), f"reserve {_ui.money(runway.get('reserve'))}"),
         (
             "Runway",
-            _ui.weeks(weeks) if breach else "> 2 years",
+            _ui.weeks_short(weeks if breach else None),
             f"below the reserve {_ui.day(breach)}" if breach else "never below the reserve in 104 weeks",
         ),
     ]

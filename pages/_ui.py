@@ -49,6 +49,13 @@ def weeks(value: float | None) -> str:
     return f"{value:.1f} weeks"
 
 
+def weeks_short(value: float | None) -> str:
+    """A metric-sized runway ('8.4 wk', '> 2 yrs') that a narrow column never truncates."""
+    if value is None:
+        return "> 2 yrs"
+    return f"{value:.1f} wk"
+
+
 def short_error(exc: BaseException, what: str) -> str:
     """One sentence a non-accountant understands (the class name picks it; no stack, no secrets)."""
     for cls in type(exc).__mro__:

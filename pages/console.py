@@ -4,6 +4,9 @@ import polars as pl
 import streamlit as st
 
 from pages import _approval, _company, _state, _ui
+from pages._route import through_app
+
+through_app()
 
 SECTIONS = {
     "must_pay": ("Must Pay", "Payroll, taxes, rent, loans, critical vendors and bills far past due."),
@@ -23,12 +26,16 @@ LABELS = {"party_name": "Who", "amount": "Amount", "due_date": "Due", "days_past
 def approval_step() -> None:
     pending = st.session_state[_approval.SELECTION_KEY]
     ident, requests, facts = pending["id"], pending["requests"], pending["facts"]
+    before, after = facts["effect"]["before"], facts["effect"]["after"]
     st.markdown(
         f"**{len(requests)} action{'s' if len(requests) != 1 else ''}** · cash out now "
-        f"**{_ui.money(facts['cash_out'])}** · runway effect of the rows combined "
-        f"**{facts['runway_days']:+d} days**, lowest projected balance **{_ui.money(facts['lowest_balance_lift'], signed=True)}**"
+        f"**{_ui.money(facts['cash_out'])}** · combined runway effect **{facts['effect_text']}**"
     )
-    st.caption("Combined effect = the sum of each row's own effect (each row re-runs the forecast with that one change).")
+    st.markdown(
+        f"Runway {_runway(before)} → **{_runway(after)}** · lowest projected balance "
+        f"{_ui.money(before['lowest_balance'])} → **{_ui.money(after['lowest_balance'])}**"
+    )
+    st.caption("Combined effect: the forecast re-run once with every selected change together.")
     st.dataframe(pl.DataFrame(requests, infer_schema_length=None), hide_index=True, key="approval_requests")
     for note in pending["notes"]:
         st.caption(note)
@@ -61,6 +68,13 @@ def approval_step() -> None:
         st.rerun()
 
 
+def _runway(figures: dict) -> str:
+    """Runway weeks and the breach date, or that the balance stays above the reserve."""
+    if figures["breach_date"] is None:
+        return "above the reserve throughout"
+    return f"{_ui.weeks(figures['runway_weeks'])} (to {_ui.day(figures['breach_date'])})"
+
+
 realm = _state.selected_realm()
 st.title("Cash Console")
 if realm is None:
@@ -88,11 +102,13 @@ for section, rows in selected.items():
     more, why = _approval.requests_for(section, rows)
     requests += more
     notes += why
-facts = _approval.summary(selected)
+facts = _ui.attempt(lambda: _approval.summary(view, selected, requests), "computing the selection's runway effect")
+if facts is None:
+    st.stop()
 count = sum(frame.height for frame in selected.values())
 st.divider()
 st.markdown(f"**{count} selected** · cash out {_ui.money(facts['cash_out'])} · "
-            f"runway effect of the rows {facts['runway_days']:+d} days")
+            f"combined runway effect: {facts['effect_text']}")
 st.button("Review and approve", key="review_approve", type="primary", disabled=not requests,
           on_click=_approval.open_approval, args=(requests, notes, facts))
 

@@ -8,6 +8,9 @@ import polars as pl
 import streamlit as st
 
 from pages import _approval, _frame, _state, _ui
+from pages._route import through_app
+
+through_app()
 
 realm = _state.selected_realm()
 realms = None if realm is None else [realm]

@@ -5,6 +5,9 @@ import importlib.util
 import streamlit as st
 
 from pages import _state, _ui
+from pages._route import through_app
+
+through_app()
 
 st.title("Weekly digest")
 if importlib.util.find_spec("digest.ui") is None:

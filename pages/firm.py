@@ -4,6 +4,9 @@ import polars as pl
 import streamlit as st
 
 from pages import _frame, _state, _ui
+from pages._route import through_app
+
+through_app()
 
 PAYROLL_STATUSES = ["red", "amber", "green", "none"]
 FRESHNESS = ["reconnect_needed", "unreachable", "never", "stale", "fresh"]

@@ -6,6 +6,9 @@ import streamlit as st
 
 from oodaloo import charts
 from pages import _company, _state, _ui
+from pages._route import through_app
+
+through_app()
 
 realm = _state.selected_realm()
 if realm is None:

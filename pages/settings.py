@@ -5,6 +5,9 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from pages import _state, _ui
+from pages._route import through_app
+
+through_app()
 
 CADENCES = {None: "As detected", "biweekly": "Every other week", "semimonthly_1_15": "1st and 15th",
             "semimonthly_15_last": "15th and last day", "monthly": "Monthly"}

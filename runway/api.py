@@ -23,7 +23,7 @@ from runway.snapshot import Basis, Snapshot, load_snapshot
 
 __all__ = [
     "CompanyView", "FirmView", "Snapshot", "load_snapshot", "company_view", "firm_view", "firm_table",
-    "exceptions_first", "report", "firm_report", "REPORT_KINDS", "snapshot_for",
+    "exceptions_first", "report", "firm_report", "REPORT_KINDS", "snapshot_for", "selection_effect",
 ]
 
 REPORT_KINDS = (
@@ -111,6 +111,27 @@ def company_view(settings: Settings, realm_id: str, as_of: date, snapshot: Snaps
         raise KeyError(f"company {realm_id!r} is not in the store (known: {', '.join(snapshot.realm_ids) or 'none'})")
     view = firm_view(settings, as_of, snapshot)
     return view.company(realm_id, all_company_settings(settings).get(realm_id, CompanySettings()))
+
+
+def selection_effect(
+    settings: Settings, realm_id: str, as_of: date, changes: list[dict[str, Any]], snapshot: Snapshot | None = None,
+    view: CompanyView | None = None,
+) -> dict[str, Any]:
+    """Runway before/after a whole selection of tray actions, the forecast re-run once with every
+    change together (``runway.selection.combined_effect``; money as Decimal). ``view``: the
+    company's already computed view (the console has it), else it is computed here."""
+    from runway.selection import combined_effect, effect_text
+
+    if view is None:
+        view = company_view(settings, realm_id, as_of, snapshot)
+    elif view.realm_id != realm_id or view.as_of != as_of:
+        raise ValueError(f"view is for {view.realm_id} as of {view.as_of}, not {realm_id} as of {as_of}")
+    run = view.runway
+    effect = combined_effect(
+        view.forecast_items, view.cash_position, run.select("realm_id", "reserve"),
+        run.select("realm_id", "avg_weekly_net_outflow"), realm_id, as_of, changes,
+    )
+    return {**effect, "text": effect_text(effect)}
 
 
 def firm_table(settings: Settings, as_of: date, snapshot: Snapshot | None = None) -> pl.DataFrame:

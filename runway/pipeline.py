@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +35,41 @@ if TYPE_CHECKING:
 
 DEFAULTS = CompanySettings()
 PARALLEL = 3  # calculator threads (Polars' own pool does the heavy lifting inside each)
+
+
+class CalculatorPool:
+    """A thread pool that degrades to running serially instead of failing: once the interpreter
+    is shutting down (a console or scheduler exiting while a digest job computes), Python refuses
+    new threads ("cannot schedule new futures after interpreter shutdown"); the work then runs
+    in the calling thread, with the same results."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        if not sys.is_finalizing():
+            try:
+                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runway")
+            except RuntimeError:
+                self._pool = None
+
+    def submit(self, fn: Callable[..., object], *args: object) -> Future:
+        if self._pool is not None and not sys.is_finalizing():
+            try:
+                return self._pool.submit(fn, *args)
+            except RuntimeError:  # interpreter shutdown (or the pool was shut down): go serial
+                self._pool = None
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - delivered through .result() like a pooled call
+            done.set_exception(exc)
+        return done
+
+    def __enter__(self) -> CalculatorPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True)
@@ -126,7 +163,7 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
     ap = aging_mod.ap_aging(t, as_of)
     # Independent calculators run side by side: Polars releases the GIL inside each operation, and
     # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy.
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+    with CalculatorPool(PARALLEL) as pool:
         f_payers = pool.submit(payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of)
         f_patterns = pool.submit(lambda: detect_patterns(
             outflow_events(t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of), company, as_of))

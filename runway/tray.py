@@ -185,6 +185,12 @@ def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scen
     return pl.concat([base.select(keep), scen.select(keep)]).sort("realm_id", "scenario_id")
 
 
+def _grouped(whole: pl.Expr) -> pl.Expr:
+    """A non-negative integer with thousands separators (5800 -> "5,800"), vectorised."""
+    return (whole.cast(pl.String).str.reverse().str.replace_all(r"(\d{3})", "$1,").str.strip_suffix(",")
+            .str.reverse())
+
+
 def with_effects(tray: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
     """Tray rows + effect columns (difference against the base scenario), ranked per section."""
     base = fx.filter(pl.col("scenario_id") == BASE).select(
@@ -195,11 +201,15 @@ def with_effects(tray: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
     )
     days = (pl.col("scen_days") - pl.col("base_days")).cast(pl.Int32)
     lift = (pl.col("scen_lowest") - pl.col("base_lowest")).cast(MONEY)
+    dollars = lift.round(0).cast(pl.Int64)
     text = (
         pl.when(pl.col("scenario_id").is_null()).then(pl.lit(None, dtype=pl.String))
         .when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_null()).then(pl.lit("removes the projected reserve breach"))
-        .when(pl.col("base_days").is_not_null()).then(pl.format("{} days runway", pl.when(days >= 0).then(pl.format("+{}", days)).otherwise(days.cast(pl.String))))
-        .otherwise(pl.format("lowest balance +{}", lift))
+        .when(pl.col("base_days").is_not_null() & (days != 0)).then(
+            pl.format("{} day{} of runway", pl.when(days > 0).then(pl.format("+{}", days)).otherwise(days.cast(pl.String)),
+                      pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s"))))
+        .when(dollars > 0).then(pl.format("lifts the lowest balance by ${}", _grouped(dollars)))
+        .otherwise(pl.lit(None, dtype=pl.String))  # no effect: nothing to say
     )
     order = pl.when(pl.col("section") == "chase").then(-pl.col("score")).when(pl.col("section") == "can_delay").then(
         -pl.col("effect_lowest_balance").cast(pl.Float64)

@@ -131,3 +131,16 @@ def test_approve_reports_progress_per_action(settings, fake):
     assert [s[:2] for s in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert [r.outcome for r in results] == ["executed", "executed", "executed", "refused"]
     assert len({r.approval_id for r in results}) == 1
+
+
+def test_approve_records_the_callers_approval_id_in_ledger_and_audit(settings, fake):
+    svc = make(settings, fake)
+    results = svc.approve([PayBill(REALM, "60", Decimal("10.00")), SendReminder(REALM, "40")], actor="ana",
+                          approval_id="ap-console-0001")
+    assert [r.approval_id for r in results] == ["ap-console-0001"] * 2
+    intents = svc.list_intents(REALM)
+    assert {i["approval_id"] for i in intents} == {"ap-console-0001"}
+    audit = [e for i in intents for e in svc.audit(intent_id=i["intent_id"])]
+    assert audit and {e["approval_id"] for e in audit} == {"ap-console-0001"}
+    with pytest.raises(InvalidRequest, match="approval_id"):
+        svc.approve([SendReminder(REALM, "40")], actor="ana", approval_id="  ")

@@ -149,3 +149,58 @@ def test_add_digest_jobs_registers_friday_seven_per_zone(settings: Settings, mon
     schedule.add_digest_jobs(scheduler, settings)
     assert len(scheduler.get_jobs()) == 3
     scheduler.shutdown(wait=False)
+
+
+def test_a_digest_interrupted_by_shutdown_fails_cleanly_and_is_made_next_start(
+        settings: Settings, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The process exits while the first digest computes: that one is released (failed, no
+    traceback), no further digest is started, and the next start makes them all."""
+
+    def exiting(settings: Settings, realm: str, week: IsoWeek, *, now: datetime, tz: str | None = None) -> make.Produced:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(make, "make_company_digest", exiting)
+    now = at("2026-11-20T12:00", NY)
+    outcomes = schedule.run_due_digests(settings, now)
+    assert [(o.scope, o.status, o.error) for o in outcomes] == [("111", "failed", "interrupted: the process was exiting")]
+    assert not any(r.exc_info for r in caplog.records), "no traceback logged"
+    assert ledger.record(settings, "222", "2026-W47") is None  # not started
+    monkeypatch.setattr(make, "make_company_digest",
+                        lambda settings, realm, week, *, now, tz=None: recorder.produced(realm, week, now))
+    again = schedule.run_due_digests(settings, now + timedelta(minutes=5))
+    assert sorted((o.scope, o.status) for o in again) == [("111", "made"), ("222", "made"), ("firm", "made")]
+
+
+def test_run_scheduled_never_raises(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    def broken(settings: Settings, now: datetime | None = None) -> list:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(schedule, "run_due_digests", broken)
+    schedule.run_scheduled(settings)
+    assert any("digest run failed" in r.getMessage() for r in caplog.records)
+
+
+def test_catch_up_at_start_runs_in_the_background(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduler started after Friday 07:00 owes a digest at once: the catch-up job runs in a
+    worker thread while start() has already returned to the console (the job is held open here
+    until the test has checked that)."""
+    monkeypatch.setattr(make, "company_directory", lambda settings: DIRECTORY)
+    running, release = threading.Event(), threading.Event()
+    threads: list[threading.Thread] = []
+
+    def slow_catch_up(settings: Settings) -> None:
+        threads.append(threading.current_thread())
+        running.set()
+        release.wait(60)
+
+    monkeypatch.setattr(schedule, "run_scheduled", slow_catch_up)
+    scheduler = BackgroundScheduler(timezone=ZoneInfo("UTC"))
+    schedule.add_digest_jobs(scheduler, settings)
+    scheduler.start()  # returns while the catch-up is still running
+    try:
+        assert running.wait(30), "the catch-up ran at start"
+        assert not release.is_set() and threads[0] is not threading.main_thread()
+    finally:
+        release.set()
+        scheduler.shutdown(wait=True)

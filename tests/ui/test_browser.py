@@ -21,7 +21,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-URLS = {"runway": "", "console": "console", "firm": "firm", "data": "data", "settings": "settings", "digest": "digest"}
+# A deep link comes first: a fresh server must route it through app.py (frame + st.navigation),
+# not run the page file alone in Streamlit's old pages/ folder mode.
+URLS = {"firm": "firm", "runway": "", "console": "console", "data": "data", "settings": "settings", "digest": "digest"}
+HELPER_MODULES = ("frame", "state", "approval", "route")
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +84,8 @@ def test_every_page_in_a_real_browser(console_server: str, demo_settings: Settin
                 page.wait_for_timeout(800 if name == "runway" else 300)  # charts draw after the run ends
                 page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
                 assert page.locator("[data-testid='stException']").count() == 0, name
+                nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+                assert "All companies" in nav and not any(m in nav.split() for m in HELPER_MODULES), (name, nav)
                 errors = page.locator("[data-testid='stAlertContentError']").all_inner_texts()
                 assert not errors, (name, errors)
                 if name == "runway":
