@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         500.0, gt=0, description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500)."
     )
     qbo_requests_per_second: float = Field(
-        10.0, gt=0, description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10)."
+        8.0, gt=0, description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10; a margin keeps window edges from tripping 429s)."
     )
     qbo_throttle_pause_seconds: float = Field(
         60.0, gt=0, description="How long a company's calls pause after QBO answers 429 without a Retry-After hint."

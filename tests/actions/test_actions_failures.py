@@ -16,7 +16,7 @@ import pytest
 from actions.executor import ExecutorHooks
 from actions.model import PayBill, SendReminder, DelayBill
 from actions_world import ONE_SHOT, Crash
-from conftest import spawn_child, spawn_cli
+from actions_procs import spawn_child, spawn_cli
 
 
 def wait_for(path: Path, proc, seconds: float = 60.0) -> None:  # noqa: ANN001

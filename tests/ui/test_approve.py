@@ -12,7 +12,7 @@ from actions.service import ActionService
 from oodaloo.clock import today
 from oodaloo.config import Settings
 from pages import _approval, _company, _ui
-from runway.api import company_view
+from runway.api import company_view, selection_effect
 from sync.client import QBOClient
 from sync.connections import list_companies
 
@@ -74,6 +74,11 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     assert len(pending["requests"]) == len(bill_rows) + len(chase_rows)
     cash_out = sum((Decimal(str(a)) for a in must["amount"].to_list()), Decimal(0))
     assert f"cash out now **{_ui.money(cash_out)}**" in texts(at)  # shown before anything runs
+    # the combined effect: one re-run of the forecast with every selected change, not a sum of rows
+    combined = selection_effect(demo_settings, realm, view.as_of, pending["requests"], view=view)
+    assert pending["facts"]["effect"] == combined
+    assert f"combined runway effect **{combined['text']}**" in texts(at)
+    assert f"→ **{_ui.money(combined['after']['lowest_balance'])}**" in texts(at)
     assert not ActionService(demo_settings).list_intents(realm)  # nothing ran yet
 
     at.button(key="approve_run").click().run()
@@ -98,3 +103,6 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     after = bill_payments_for(demo_settings, realm, bill_ids)
     assert {b: after[b] - before[b] for b in bill_ids} == {b: 1 for b in bill_ids}
     assert all(r["qbo_id"] for r in results if r["action"] == "pay_bill"), results  # the BillPayment ids
+    audit = ActionService(demo_settings).audit(realm)  # the console's approval id, in ledger and audit
+    assert audit and {e["approval_id"] for e in audit} == {ident}
+    assert {i["approval_id"] for i in intents} == {ident}
