@@ -59,7 +59,7 @@ def test_settings_reach_limits_and_options(settings: Settings) -> None:
     assert (limits.per_minute, limits.per_second, limits.throttle_pause_seconds) == (300.0, 5.0, 12.0)
     assert (limits.sync_per_minute, limits.sync_per_second) == (pytest.approx(180.0), pytest.approx(3.0))
     default = Limits.from_settings(settings)
-    assert (default.sync_per_second, default.sync_per_minute) == (pytest.approx(8.0), pytest.approx(400.0))
+    assert (default.sync_per_second, default.sync_per_minute) == (pytest.approx(6.4), pytest.approx(400.0))
     options = SyncOptions.from_settings(custom, page_size=50)
     assert (options.overlap_seconds, options.reconcile_every_days, options.page_size) == (90.0, 3.0, 50)
     registry = LimiterRegistry()
