@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from oodaloo.sqlite import immediate, open_store
 from actions.model import (
     FAILED,
     IN_FLIGHT,
@@ -158,23 +159,14 @@ class Ledger:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-            con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")
+            con = open_store(self.path, busy_timeout_s=BUSY_TIMEOUT_S)
             self._local.con = con
         return con
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        con = self._con()
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._con()) as con:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from oodaloo.clock import DEFAULT_TZ
 from oodaloo.config import Settings
+from oodaloo.sqlite import open_store
 
 STALE_CLAIM = timedelta(minutes=30)
 CLAIMED, MADE, FAILED, EARLY = "claimed", "made", "failed", "early"
@@ -86,11 +87,8 @@ def ledger_path(settings: Settings) -> Path:
 @contextlib.contextmanager
 def connect(settings: Settings) -> Iterator[sqlite3.Connection]:
     """A short-lived connection (WAL, synchronous=FULL); commits on success."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(ledger_path(settings), timeout=30, isolation_level=None)
+    con = open_store(ledger_path(settings))
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
         con.executescript(SCHEMA)
         yield con
     finally:

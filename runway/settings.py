@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oodaloo.config import Settings
+from oodaloo.sqlite import open_store
 from runway.inflows import CONFIRMED_SCHEMA, validate_pattern_ids
 from runway.money import MONEY
 
@@ -103,11 +104,8 @@ CREATE TABLE IF NOT EXISTS runway_bill_plans (
 
 @contextmanager
 def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
-    settings.state_path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(settings.state_path, timeout=30)
+    con = open_store(settings.state_path, isolation_level="")  # `with con:` commits each call's writes
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
         con.executescript(SCHEMA)
         with con:
             yield con

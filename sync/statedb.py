@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from oodaloo.config import Settings
+from oodaloo.sqlite import immediate as write_transaction, open_store
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -60,12 +61,7 @@ _init_lock = threading.Lock()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-    con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    return con
+    return open_store(path, busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
 
 
 @contextmanager
@@ -88,11 +84,5 @@ def connect(settings: Settings | Path) -> Iterator[sqlite3.Connection]:
 def immediate(settings: Settings | Path) -> Iterator[sqlite3.Connection]:
     """A write transaction taken up front (BEGIN IMMEDIATE): a cross-process lock as well as
     atomicity. Commits on success, rolls back on any exception."""
-    with connect(settings) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+    with connect(settings) as con, write_transaction(con):
+        yield con
