@@ -11,7 +11,7 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
@@ -53,25 +53,20 @@ class FileRWLock:
         self.path = path
         self.gate = path.with_name(path.name + ".gate")
 
-    @contextmanager
-    def shared(self, timeout: float | None = None) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        gate = _flock(self.gate, fcntl.LOCK_SH, timeout)
-        try:
-            fd = _flock(self.path, fcntl.LOCK_SH, timeout)
-        finally:
-            _unlock(gate)
-        try:
-            yield
-        finally:
-            _unlock(fd)
+    def shared(self, timeout: float | None = None) -> AbstractContextManager[None]:
+        return self._held(fcntl.LOCK_SH, timeout)
+
+    def exclusive(self, timeout: float | None = None) -> AbstractContextManager[None]:
+        return self._held(fcntl.LOCK_EX, timeout)
 
     @contextmanager
-    def exclusive(self, timeout: float | None = None) -> Iterator[None]:
+    def _held(self, mode: int, timeout: float | None) -> Iterator[None]:
+        """Take the gate, then the lock itself; the gate is let go at once so that a waiting
+        writer is noticed (``others_waiting``) and is not starved by a stream of readers."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        gate = _flock(self.gate, fcntl.LOCK_EX, timeout)
+        gate = _flock(self.gate, mode, timeout)
         try:
-            fd = _flock(self.path, fcntl.LOCK_EX, timeout)
+            fd = _flock(self.path, mode, timeout)
         finally:
             _unlock(gate)
         try:
