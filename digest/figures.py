@@ -68,7 +68,7 @@ def build_kpis(runway: dict[str, Any], payroll: list[dict[str, Any]], ar_totals:
         Kpi("cash", "Cash", _dec(runway.get("cash")), "money", "in the bank at the cut-off"),
         Kpi(
             "runway_weeks", "Runway", weeks, "weeks",
-            (f"below {fmt.money(runway.get('reserve'))} reserve {fmt.short_day(breach)}" if breach
+            (f"below the {fmt.money(runway.get('reserve'))} reserve" if breach
              else f"never below {fmt.money(runway.get('reserve'))} reserve"),
             runway_tone,
         ),

@@ -58,6 +58,7 @@ if current is None:
     st.stop()
 view = _ui.attempt(lambda: _state.company_view(realm), "reading the detected payroll and vendors")
 vendors: dict[str, str] = {}
+retainers: dict[str, str] = {}
 detected = ""
 if view is not None:
     snapshot_vendors = _state.snapshot().tables.get("vendor")
@@ -68,6 +69,12 @@ if view is not None:
     if payroll.height:
         p = payroll.row(0, named=True)
         detected = f"Detected payroll: {_ui.money(p['amount'])} {CADENCES.get(p['cadence'], p['cadence']).lower()}, next {_ui.day(p['next_date'])} (confidence {p['confidence']:.0%})."
+    inflows = view.recurring.filter(view.recurring["direction"] == "inflow")
+    retainers = {
+        r["pattern_id"]: f"{r['party']} · {r['cadence']} · {_ui.money(r['amount'])} (confidence {r['confidence']:.0%})"
+        for r in inflows.iter_rows(named=True)
+    }
+retainers.update({pid: pid for pid in current.confirmed_inflows if pid not in retainers})
 
 st.subheader(f"{_state.company_names().get(realm, realm)}")
 with st.form("company_settings"):
@@ -79,6 +86,11 @@ with st.form("company_settings"):
                            format_func=lambda c: CADENCES[c])
     amount = st.text_input("Payroll amount override (empty: as detected)", "" if current.payroll_amount is None else str(current.payroll_amount))
     anchor = st.date_input("A known payroll date (anchors every-other-week)", value=current.payroll_anchor_date)
+    st.markdown("**Recurring retainers**")
+    confirmed_inflows = st.multiselect(
+        "Retainers counted in the forecast (only confirmed ones are)", list(retainers),
+        default=[pid for pid in current.confirmed_inflows if pid in retainers], format_func=lambda pid: retainers.get(pid, pid),
+    )
     critical = st.multiselect("Critical vendors (always Must Pay)", list(vendors), default=[v for v in current.critical_vendors if v in vendors],
                               format_func=lambda v: vendors.get(v, v))
     tolerance = st.number_input("Delay tolerance: days past due a non-critical bill may wait", 0, 180, current.delay_tolerance_days)
@@ -104,6 +116,7 @@ if submitted:
             "payroll_amount": money_or_none(amount, "Payroll amount"), "payroll_anchor_date": anchor,
             "critical_vendors": critical, "delay_tolerance_days": int(tolerance), "reminder_cooldown_days": int(cooldown),
             "digest_recipients": [line.strip() for line in recipients.splitlines() if line.strip()],
+            "confirmed_inflows": confirmed_inflows,
         })
     except ValueError as exc:  # SettingsError names the field and the problem
         st.error(str(exc).split(";")[0])
