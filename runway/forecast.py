@@ -118,15 +118,26 @@ def weekly(items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as
 
 # ---- scenarios: one change each, all re-run together -----------------------------------------
 SCENARIO_SCHEMA = pl.Schema({"realm_id": pl.String, "scenario_id": pl.String, "kind": pl.String,
-                             "source_id": pl.String, "new_date": pl.Date})
+                             "source_id": pl.String, "new_date": pl.Date, "from_date": pl.Date})
+# new_date null: the item is removed from the forecast (a must-pay obligation taken out).
+# from_date set: only the occurrence on that date moves (a recurring pattern's source_id repeats).
+
+
+def scenario_items(items: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame:
+    """The items each scenario moves: items + scenario_id, new_date (matched on realm, kind,
+    source_id and, when the scenario names one, the occurrence date)."""
+    return items.join(scenarios, on=["realm_id", "kind", "source_id"], how="inner").filter(
+        pl.col("from_date").is_null() | (pl.col("date") == pl.col("from_date"))
+    )
 
 
 def scenario_deltas(items: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame:
-    """For each scenario (move item kind/source_id to new_date): the item removed where it was and
-    added at its new date — signed daily deltas keyed by scenario id."""
-    moved = items.join(scenarios, on=["realm_id", "kind", "source_id"], how="inner")
+    """For each scenario (move item kind/source_id to new_date, or remove it): the item removed where
+    it was and added at its new date — signed daily deltas keyed by scenario id."""
+    moved = scenario_items(items, scenarios)
     removed = moved.select("realm_id", "scenario_id", "line", "date", (-signed(moved)).alias("delta"))
-    added = moved.select("realm_id", "scenario_id", "line", pl.col("new_date").alias("date"), signed(moved).alias("delta"))
+    kept = moved.filter(pl.col("new_date").is_not_null())
+    added = kept.select("realm_id", "scenario_id", "line", pl.col("new_date").alias("date"), signed(kept).alias("delta"))
     return pl.concat([removed, added])
 
 

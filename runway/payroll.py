@@ -77,7 +77,7 @@ def coverage(sched: pl.DataFrame, items: pl.DataFrame, bills: pl.DataFrame, cash
     )
     avail90 = pl.col("cash_before_p90") - pl.col("must_pay_before")
     avail50 = pl.col("cash_before_p50") - pl.col("must_pay_before")
-    ratio = lambda avail: (avail.cast(pl.Float64) / pl.col("amount").cast(pl.Float64)).round(3)  # noqa: E731
+    ratio = _coverage_ratio
     status = (
         pl.when((avail90 >= pl.col("amount")) & (avail90 - pl.col("amount") >= pl.col("reserve").fill_null(zero())))
         .then(pl.lit("green"))
@@ -95,3 +95,13 @@ def coverage(sched: pl.DataFrame, items: pl.DataFrame, bills: pl.DataFrame, cash
             "must_pay_before", "coverage", "coverage_p50", "status", "payrolls_covered",
         )
     )
+
+
+def _coverage_ratio(avail: pl.Expr) -> pl.Expr:
+    """avail ÷ payroll amount to 3 decimals, rounded half away from zero in exact integer cents,
+    so the figure never depends on how a float happened to round (or on which companies were
+    computed together)."""
+    num = (avail * 100).cast(pl.Int64) * 1000
+    den = (pl.col("amount") * 100).cast(pl.Int64)
+    thousandths = (num.abs() * 2 + den) // (den * 2) * num.sign()
+    return pl.when(den > 0).then((thousandths.cast(pl.Float64) / 1000).round(3)).otherwise(None)

@@ -1,5 +1,7 @@
 """The prep tray — Must Pay, Can Delay, Chase — each row with its runway effect, computed by
-re-running the forecast with that one change (all scenarios in one pass)."""
+re-running the forecast with that one change (all scenarios in one pass): a delayed bill paid on
+its latest safe date, an invoice collected today, a must-pay obligation taken out of the forecast
+(what that payment costs the runway)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,16 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from runway.forecast import BASE, HORIZON_DAYS, SCENARIO_SCHEMA, daily_paths, finish_stats, path_stats, signed
+from runway.forecast import (
+    BASE,
+    HORIZON_DAYS,
+    SCENARIO_SCHEMA,
+    daily_paths,
+    finish_stats,
+    path_stats,
+    scenario_items,
+    signed,
+)
 from runway.money import MONEY, zero
 from runway.mustpay import SOON_DAYS
 
@@ -26,7 +37,7 @@ def _must_pay(bills: pl.DataFrame, sched: pl.DataFrame, as_of: date) -> pl.DataF
     docs = bills.filter(pl.col("must_pay") & (pl.col("aging_date") <= soon)).select(
         "realm_id", pl.lit("must_pay").alias("section"), pl.lit("bill").alias("doc_type"), "doc_id", "party_id",
         "party_name", pl.col("balance").alias("amount"), pl.col("aging_date").alias("due_date"), "days_past_due",
-        pl.col("must_pay_reason").alias("reason"),
+        pl.col("must_pay_reason").alias("reason"), pl.format("without:{}", "doc_id").alias("scenario_id"),
     )
     recurring = sched.filter(
         pl.col("covered_by_bill").is_null() & pl.col("kind").is_in(["payroll", "tax", "rent", "loan", "utilities"])
@@ -36,6 +47,7 @@ def _must_pay(bills: pl.DataFrame, sched: pl.DataFrame, as_of: date) -> pl.DataF
         pl.col("pattern_id").alias("doc_id"), "party_id", pl.col("party").alias("party_name"), "amount",
         pl.col("date").alias("due_date"), pl.lit(0, dtype=pl.Int32).alias("days_past_due"),
         pl.format("expected {}", pl.col("kind")).alias("reason"),
+        pl.format("without:{}@{}", "pattern_id", "date").alias("scenario_id"),  # a pattern recurs: name the occurrence
     )
     return pl.concat([docs, recurring], how="diagonal_relaxed")
 
@@ -106,8 +118,8 @@ SCENARIOS_PER_SECTION = 50  # per company: the tray shows the top rows; the long
 
 
 def cap_scenarios(tray: pl.DataFrame, per_section: int = SCENARIOS_PER_SECTION) -> pl.DataFrame:
-    """Keep a scenario (so a re-run forecast) only for each company's top ``per_section`` can-delay
-    rows (largest amount) and chase rows (highest score); the rest get scenario_id null, hence no
+    """Keep a scenario (so a re-run forecast) only for each company's top ``per_section`` must-pay and
+    can-delay rows (largest amount) and chase rows (highest score); the rest get scenario_id null, hence no
     effect — a firm of 500 companies otherwise re-runs ~150k forecasts nobody looks at."""
     weight = pl.when(pl.col("section") == "chase").then(pl.col("score")).otherwise(pl.col("amount").cast(pl.Float64))
     place = weight.rank("ordinal", descending=True).over("realm_id", "section")
@@ -117,16 +129,18 @@ def cap_scenarios(tray: pl.DataFrame, per_section: int = SCENARIOS_PER_SECTION) 
 
 
 def scenarios_of(tray: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One scenario per delayable bill (pay on its latest safe date) and per chase invoice (collected today)."""
-    delay = tray.filter(pl.col("section") == "can_delay").select(
-        "realm_id", "scenario_id", pl.lit("bill").alias("kind"), pl.col("doc_id").alias("source_id"),
-        pl.col("latest_safe_date").alias("new_date"),
-    )
-    collect = tray.filter(pl.col("section") == "chase").select(
-        "realm_id", "scenario_id", pl.lit("invoice").alias("kind"), pl.col("doc_id").alias("source_id"),
-        pl.lit(as_of).alias("new_date"),
-    )
-    return pl.concat([delay, collect]).cast(dict(SCENARIO_SCHEMA))
+    """One scenario per capped row: a delayable bill paid on its latest safe date, a chase invoice
+    collected today, a must-pay bill or expected recurring occurrence removed (new_date null)."""
+    rows = tray.filter(pl.col("scenario_id").is_not_null())
+    section = pl.col("section")
+    return rows.select(
+        "realm_id", "scenario_id",
+        pl.when(section == "chase").then(pl.lit("invoice")).otherwise(pl.col("doc_type")).alias("kind"),
+        pl.col("doc_id").alias("source_id"),
+        pl.when(section == "can_delay").then(pl.col("latest_safe_date"))
+        .when(section == "chase").then(pl.lit(as_of)).alias("new_date"),
+        pl.when(pl.col("doc_type") == "recurring").then(pl.col("due_date")).alias("from_date"),
+    ).cast(dict(SCENARIO_SCHEMA))
 
 
 CHUNK = 20_000  # scenarios per numpy block (bounded memory: CHUNK × 91 int64)
@@ -145,8 +159,8 @@ def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scen
     """realm_id, scenario_id, breach_date, runway_weeks, runway_days, lowest_balance (P50 line) for
     the base and every scenario: the forecast re-run with each single change.
 
-    A scenario moves one item from day a to day b, so its path is the base path plus
-    s·(1[d ≥ b] − 1[d ≥ a]); all scenarios are evaluated together on integer cents (exact money),
+    A scenario moves one item from day a to day b (b past the horizon when it is removed), so its
+    path is the base path plus s·(1[d ≥ b] − 1[d ≥ a]); all scenarios are evaluated together on integer cents (exact money),
     block by block, against the base path of their company."""
     base_paths = daily_paths(items, cash, as_of, lines=("p50",))
     base = path_stats(base_paths, cash, reserve, as_of, trend)
@@ -159,9 +173,10 @@ def effects(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, scen
     day_of = lambda col: (pl.col(col) - pl.lit(as_of)).dt.total_days().clip(0, HORIZON_DAYS).cast(pl.Int32)  # noqa: E731
     p50 = items.filter(pl.col("line") == "p50")
     moves = (
-        p50.join(scenarios, on=["realm_id", "kind", "source_id"], how="inner")
+        scenario_items(p50, scenarios)
         .join(realms, on="realm_id", how="inner")
-        .group_by("realm_id", "r", "scenario_id", day_of("date").alias("a"), day_of("new_date").alias("b"))
+        .group_by("realm_id", "r", "scenario_id", day_of("date").alias("a"),
+                  day_of("new_date").fill_null(HORIZON_DAYS).alias("b"))
         .agg(_cents(signed(p50)).sum().alias("s"))
         .sort("realm_id", "scenario_id")
     )
@@ -191,25 +206,60 @@ def _grouped(whole: pl.Expr) -> pl.Expr:
             .str.reverse())
 
 
+def _plural_days(n: pl.Expr) -> pl.Expr:
+    return pl.when(n.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s"))
+
+
+def _change_text(days: pl.Expr, dollars: pl.Expr) -> pl.Expr:
+    """Delay / collect: what the change gains ("removes the projected reserve breach", "+3 days of
+    runway", "lifts the lowest balance by $2,350"); null when it moves neither."""
+    return (
+        pl.when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_null()).then(pl.lit("removes the projected reserve breach"))
+        .when(pl.col("base_days").is_not_null() & (days != 0)).then(
+            pl.format("{} day{} of runway", pl.when(days > 0).then(pl.format("+{}", days)).otherwise(days.cast(pl.String)),
+                      _plural_days(days)))
+        .when(dollars > 0).then(pl.format("lifts the lowest balance by ${}", _grouped(dollars)))
+    )
+
+
+def _payment_text(days: pl.Expr, dollars: pl.Expr) -> pl.Expr:
+    """Must pay: what the payment costs ("causes the projected reserve breach" | "uses 12 days of
+    runway", then "lowers the lowest balance by $5,800"), each part only when not zero."""
+    used = -days
+    runway = (
+        pl.when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_null()).then(pl.lit("causes the projected reserve breach"))
+        .when(used > 0).then(pl.format("uses {} day{} of runway", used, _plural_days(used)))
+    )
+    lowers = pl.when(dollars < 0).then(pl.format("lowers the lowest balance by ${}", _grouped(-dollars)))
+    joined = pl.concat_str([runway, lowers], separator=", ", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
+
+
 def with_effects(tray: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
-    """Tray rows + effect columns (difference against the base scenario), ranked per section."""
+    """Tray rows + effect columns, ranked per section. One sign for every row: the effect of the
+    row's own action on the runway (positive = more runway). Delay / collect: scenario − base (what
+    the change gains). Must pay: base − scenario, the forecast with the payment against the forecast
+    without it — what paying costs, so zero or negative."""
     base = fx.filter(pl.col("scenario_id") == BASE).select(
         "realm_id", pl.col("runway_days").alias("base_days"), pl.col("lowest_balance").alias("base_lowest")
     )
     scen = fx.filter(pl.col("scenario_id") != BASE).select(
-        "realm_id", "scenario_id", pl.col("runway_days").alias("scen_days"), pl.col("lowest_balance").alias("scen_lowest")
+        "realm_id", "scenario_id", pl.col("runway_days").alias("scen_days"), pl.col("lowest_balance").alias("scen_lowest"),
+        pl.lit(True).alias("rerun"),
     )
-    days = (pl.col("scen_days") - pl.col("base_days")).cast(pl.Int32)
-    lift = (pl.col("scen_lowest") - pl.col("base_lowest")).cast(MONEY)
+    # a scenario whose item lies past the horizon moved nothing: the re-run equals the base
+    unmoved = [pl.when(pl.col("rerun")).then(pl.col(f"scen_{c}")).otherwise(pl.col(f"base_{c}")).alias(f"scen_{c}")
+               for c in ("days", "lowest")]
+    paying = pl.col("section") == "must_pay"
+    days = pl.when(paying).then(pl.col("base_days") - pl.col("scen_days")).otherwise(
+        pl.col("scen_days") - pl.col("base_days")).cast(pl.Int32)
+    lift = pl.when(paying).then(pl.col("base_lowest") - pl.col("scen_lowest")).otherwise(
+        pl.col("scen_lowest") - pl.col("base_lowest")).cast(MONEY)
     dollars = lift.round(0).cast(pl.Int64)
     text = (
         pl.when(pl.col("scenario_id").is_null()).then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_null()).then(pl.lit("removes the projected reserve breach"))
-        .when(pl.col("base_days").is_not_null() & (days != 0)).then(
-            pl.format("{} day{} of runway", pl.when(days > 0).then(pl.format("+{}", days)).otherwise(days.cast(pl.String)),
-                      pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s"))))
-        .when(dollars > 0).then(pl.format("lifts the lowest balance by ${}", _grouped(dollars)))
-        .otherwise(pl.lit(None, dtype=pl.String))  # no effect: nothing to say
+        .when(paying).then(_payment_text(days, dollars))
+        .otherwise(_change_text(days, dollars))  # null: no effect, nothing to say
     )
     order = pl.when(pl.col("section") == "chase").then(-pl.col("score")).when(pl.col("section") == "can_delay").then(
         -pl.col("effect_lowest_balance").cast(pl.Float64)
@@ -217,6 +267,7 @@ def with_effects(tray: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
     return (
         tray.join(scen, on=["realm_id", "scenario_id"], how="left")
         .join(base, on="realm_id", how="left")
+        .with_columns(unmoved)
         .with_columns(
             effect_runway_days=pl.when(pl.col("base_days").is_not_null() & pl.col("scen_days").is_not_null()).then(days),
             effect_lowest_balance=pl.when(pl.col("scenario_id").is_not_null()).then(lift.fill_null(zero())),

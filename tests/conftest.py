@@ -6,8 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from oodaloo.config import Settings, load_settings
+
+# CI replays a fixed, seeded set of generated examples (a red build is then reproducible from its
+# log); local runs keep exploring new ones. Failures found locally are kept in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

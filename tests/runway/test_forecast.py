@@ -172,10 +172,12 @@ def test_forecast_properties(data: st.DataObject) -> None:
     assert (fc["closing"] == fc["opening"] + fc["inflows"] - fc["outflows"]).all()
     nxt = fc.sort("realm_id", "line", "week").with_columns(prev=pl.col("closing").shift(1).over("realm_id", "line"))
     assert (nxt.filter(pl.col("week") > 0)["prev"] == nxt.filter(pl.col("week") > 0)["opening"]).all()
-    # delaying a bill / collecting an invoice never shortens runway nor lowers the lowest balance
+    # delaying a bill / collecting an invoice never shortens runway nor lowers the lowest balance;
+    # a must-pay payment (its effect: with it against without it) never lengthens nor lifts them
     effects = view.tray.filter(pl.col("scenario_id").is_not_null())
-    assert (effects["effect_lowest_balance"] >= 0).all()
-    assert (effects["effect_runway_days"].drop_nulls() >= 0).all()
+    gains, costs = (effects.filter((pl.col("section") == "must_pay") == paying) for paying in (False, True))
+    assert (gains["effect_lowest_balance"] >= 0).all() and (gains["effect_runway_days"].drop_nulls() >= 0).all()
+    assert (costs["effect_lowest_balance"] <= 0).all() and (costs["effect_runway_days"].drop_nulls() <= 0).all()
     # vectorised across companies == each company alone
     for c in companies:
         alone = run(c, reserve=reserve, delay_tolerance_days=21)
@@ -197,3 +199,27 @@ def test_tray_scenarios_are_capped_to_the_top_rows_per_company_and_section() -> 
     capped = cap_scenarios(tray, per_section=2).sort("amount")
     assert capped["doc_id"].to_list() == [bills[1], bills[2], bills[0]]
     assert capped["scenario_id"].to_list() == [None, f"delay:{bills[2]}", f"delay:{bills[0]}"]  # the smallest is not re-run
+
+
+def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
+    """Hand-computed (P50, reserve 40k), rent due 12-04 (day 14, inside the tray's two weeks). With
+    it: 180k −70k (d11) −12k (d14) −70k (d25) = 28k < 40k: breach day 25; lowest −162k (d87). Without
+    it: 40k on day 25 is not below 40k; +90k (d26) 130k, 60k (01-01, d42), −10k (01-15, d56): breach
+    day 56, lowest −150k. The rent costs 31 days of runway and exactly 12,000 of the lowest balance."""
+    view = run(agency_example(rent_due_in=14), reserve={"r-agency": "40000"})
+    must = view.tray.filter(pl.col("section") == "must_pay")
+    rent = must.filter(pl.col("party_name") == "Downtown Properties").row(0, named=True)
+    assert (rent["doc_type"], rent["reason"], rent["amount"]) == ("bill", "rent", D("12000.00"))
+    assert rent["scenario_id"] == f"without:{rent['doc_id']}"
+    assert rent["effect_lowest_balance"] == D("-12000.00")
+    assert rent["effect_runway_days"] == -31
+    assert rent["effect_text"] == "uses 31 days of runway, lowers the lowest balance by $12,000"
+    base = view.tray_effects.filter(pl.col("scenario_id") == "base").row(0, named=True)
+    without = view.tray_effects.filter(pl.col("scenario_id") == rent["scenario_id"]).row(0, named=True)
+    assert (base["runway_days"], without["runway_days"]) == (25, 56)
+    assert (base["lowest_balance"], without["lowest_balance"]) == (D("-162000.00"), D("-150000.00"))
+    # the expected payroll of 12-01 (day 11): without it 110k more until 12-15 → no breach at day 25
+    payroll = must.filter(pl.col("doc_type") == "recurring").row(0, named=True)
+    assert payroll["due_date"] == date(2026, 12, 1) and payroll["scenario_id"] == "without:payroll@2026-12-01"
+    assert payroll["effect_lowest_balance"] == D("-70000.00")
+    assert payroll["effect_text"].endswith("lowers the lowest balance by $70,000")
