@@ -21,14 +21,17 @@ def money(value: Decimal | int | str | None, currency: str = "$") -> str:
     return f"{sign}{currency}{abs(amount):,}"
 
 
+def _as_date(value: date | str) -> date:
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value
+
+
 def day(value: date | str | None) -> str:
     """'Fri 20 Nov 2026'."""
     if value is None or value == "":
         return DASH
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    if isinstance(value, datetime):
-        value = value.date()
+    value = _as_date(value)
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
@@ -36,8 +39,7 @@ def short_day(value: date | str | None) -> str:
     """'8 Dec 2026' where space is tight."""
     if value is None or value == "":
         return DASH
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+    value = _as_date(value)
     return f"{value.day} {value:%b %Y}"
 
 

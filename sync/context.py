@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
-import httpx
 
 from oodaloo import clock
 from oodaloo.config import Settings
-from oodaloo.wiring import http_client
 from sync.client import QBOClient
 from sync.schema import parse_ts
 from sync.store import Warehouse
@@ -41,23 +39,13 @@ class SyncOptions:
 
 
 class RunClock:
-    """The product's clock: the sandbox's (asked each time: it may be frozen or jump) when there is
-    one, else the system clock — never an /admin/clock probe per page against Intuit."""
+    """The product's clock for one run (``oodaloo.clock.now``: the sandbox's when there is one)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._sandbox = settings.uses_embedded_sandbox or self._probe(settings)
-
-    @staticmethod
-    def _probe(settings: Settings) -> bool:
-        try:
-            with http_client(settings, timeout=2.0) as client:
-                return client.get(f"{settings.api_base}/admin/clock").status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def now(self) -> datetime:
-        return clock.now(self.settings) if self._sandbox else datetime.now(timezone.utc)
+        return clock.now(self.settings)
 
 
 @dataclass
