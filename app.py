@@ -18,14 +18,18 @@ import streamlit as st  # noqa: E402
 
 from pages import _frame  # noqa: E402
 
-st.set_page_config(page_title="Oodaloo — cash runway", page_icon=":material/savings:", layout="wide")
+st.set_page_config(
+    page_title="Oodaloo — cash runway", page_icon=":material/savings:", layout="wide"
+)
 
 _frame.handle_oauth_return()
 _frame.start_scheduler()
 
 PAGES = {
     "Company": [
-        st.Page(ROOT / "pages/runway.py", title="Runway", icon=":material/trending_up:", default=True),
+        st.Page(
+            ROOT / "pages/runway.py", title="Runway", icon=":material/trending_up:", default=True
+        ),
         st.Page(ROOT / "pages/console.py", title="Cash Console", icon=":material/payments:"),
     ],
     "Firm": [st.Page(ROOT / "pages/firm.py", title="All companies", icon=":material/apartment:")],

@@ -74,12 +74,21 @@ def _run_act(args: argparse.Namespace, settings: Settings, submit: str, **kwargs
 
 
 def _pay_bill(args: argparse.Namespace, settings: Settings) -> int:
-    return _run_act(args, settings, "submit_pay_bill", bill_id=args.bill, amount=args.amount,
-                    account_id=args.account, pay_date=args.date)
+    return _run_act(
+        args,
+        settings,
+        "submit_pay_bill",
+        bill_id=args.bill,
+        amount=args.amount,
+        account_id=args.account,
+        pay_date=args.date,
+    )
 
 
 def _delay_bill(args: argparse.Namespace, settings: Settings) -> int:
-    return _run_act(args, settings, "submit_delay_bill", bill_id=args.bill, until=args.until, note=args.note)
+    return _run_act(
+        args, settings, "submit_delay_bill", bill_id=args.bill, until=args.until, note=args.note
+    )
 
 
 def _remind(args: argparse.Namespace, settings: Settings) -> int:
@@ -101,7 +110,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         qbo = f" {row['qbo_entity']} {row['qbo_id']}" if row["qbo_id"] else ""
         reason = f" — {row['reason']}" if row["reason"] and row["state"] != "succeeded" else ""
-        print(f"{row['intent_id']}  {row['realm_id']}  {row['state']:<9}  {row['description']}{qbo}{reason}")
+        print(
+            f"{row['intent_id']}  {row['realm_id']}  {row['state']:<9}  {row['description']}{qbo}{reason}"
+        )
     return EXIT_OK
 
 
@@ -116,8 +127,13 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--company", required=True, metavar="REALM", help="the company's realm id")
     parser.add_argument("--actor", help="who approves (default: the OS user)")
-    parser.add_argument("--wait", type=float, default=10.0, metavar="S",
-                        help="if another process is running the same action, wait up to S seconds for it")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="if another process is running the same action, wait up to S seconds for it",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -129,11 +145,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(pay)
     pay.add_argument("--bill", required=True, metavar="ID")
     pay.add_argument("--amount", help="amount to pay (default: the full open balance)")
-    pay.add_argument("--account", metavar="ID", help="bank account id (default: the company's main bank account)")
+    pay.add_argument(
+        "--account", metavar="ID", help="bank account id (default: the company's main bank account)"
+    )
     pay.add_argument("--date", metavar="YYYY-MM-DD", help="payment date (default: today)")
     pay.set_defaults(handler=_pay_bill)
 
-    delay = acts.add_parser("delay-bill", help="plan to pay a bill later (optionally note it on the bill)")
+    delay = acts.add_parser(
+        "delay-bill", help="plan to pay a bill later (optionally note it on the bill)"
+    )
     _common(delay)
     delay.add_argument("--bill", required=True, metavar="ID")
     delay.add_argument("--until", required=True, metavar="YYYY-MM-DD", help="planned pay date")
@@ -153,5 +173,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=_list)
     rec = sub.add_parser("reconcile", help="settle abandoned or unknown actions, run what is due")
-    rec.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for retries")
+    rec.add_argument(
+        "--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for retries"
+    )
     rec.set_defaults(handler=_reconcile)

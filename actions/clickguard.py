@@ -17,13 +17,20 @@ class ClickGuard:
     def __init__(self, cache_dir: Path, ttl_seconds: float = 10.0) -> None:
         self.ttl = ttl_seconds
         self.cache = diskcache.Cache(
-            str(cache_dir / "actions-clicks"), disk=diskcache.JSONDisk, eviction_policy="none", timeout=5.0
+            str(cache_dir / "actions-clicks"),
+            disk=diskcache.JSONDisk,
+            eviction_policy="none",
+            timeout=5.0,
         )
 
     def first(self, dedupe_key: str) -> bool:
         """True for the first click on this key within the ttl; False for a repeat."""
         try:
-            return bool(self.cache.add(f"click:{dedupe_key}", {"at": time.time()}, expire=self.ttl, retry=True))
+            return bool(
+                self.cache.add(
+                    f"click:{dedupe_key}", {"at": time.time()}, expire=self.ttl, retry=True
+                )
+            )
         except diskcache.Timeout:
             return True  # cannot tell: fall through to the ledger, which decides
 

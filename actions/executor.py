@@ -91,7 +91,9 @@ class Executor:
         """Reconcile every abandoned (expired lease) or unknown intent. Run before new work."""
         done = []
         for intent_id in self.ledger.recoverable_ids():
-            intent = self.ledger.claim_for_recovery(intent_id, self.owner, self.config.lease_seconds)
+            intent = self.ledger.claim_for_recovery(
+                intent_id, self.owner, self.config.lease_seconds
+            )
             if intent is not None:
                 done.append(self._reconcile(intent))
         return done
@@ -123,16 +125,24 @@ class Executor:
     def _run_claimed(self, intent: Intent, *, restaled: bool) -> Intent:
         handler = HANDLERS[intent.action]
         if self.connection_state(intent.realm_id) == "reconnect_needed":
-            return self._refuse(intent, "reconnect_needed", "company needs to be reconnected to QuickBooks")
+            return self._refuse(
+                intent, "reconnect_needed", "company needs to be reconnected to QuickBooks"
+            )
         try:
             snapshot = handler.guard(self.ctx, intent)
         except Refusal as refusal:
             return self._refuse(intent, refusal.code, refusal.message)
         except NotFoundError:
-            return self._refuse(intent, "deleted", f"{intent.target_type.lower()} {intent.target_id} "
-                                "no longer exists in QuickBooks (deleted)")
+            return self._refuse(
+                intent,
+                "deleted",
+                f"{intent.target_type.lower()} {intent.target_id} "
+                "no longer exists in QuickBooks (deleted)",
+            )
         except ReauthRequired:
-            return self._refuse(intent, "reconnect_needed", "company needs to be reconnected to QuickBooks")
+            return self._refuse(
+                intent, "reconnect_needed", "company needs to be reconnected to QuickBooks"
+            )
         except (TransientError, PermanentError) as exc:  # nothing written yet
             return self._retry_or_fail(intent, exc)
         sending = self.ledger.mark_sending(intent, self.owner, snapshot, self.config.lease_seconds)
@@ -144,8 +154,9 @@ class Executor:
             sent = handler.send(self.ctx, intent, snapshot)
         except StaleObjectError as exc:
             if restaled:
-                return self.ledger.record_failure(intent, reason=f"document keeps changing: {exc}", code="stale",
-                                                  refused=False)
+                return self.ledger.record_failure(
+                    intent, reason=f"document keeps changing: {exc}", code="stale", refused=False
+                )
             self.ledger.audit(intent, "stale_sync_token", {"error": str(exc)})
             return self._run_claimed(intent, restaled=True)
         except ThrottledError as exc:  # a 429 is an answer: QBO did not do it
@@ -154,16 +165,24 @@ class Executor:
             self.ledger.mark_unknown(intent, reason=f"no answer from QuickBooks: {exc}")
             return self._reconcile_now(intent.id)
         except ReauthRequired:
-            return self._refuse(intent, "reconnect_needed", "company needs to be reconnected to QuickBooks")
+            return self._refuse(
+                intent, "reconnect_needed", "company needs to be reconnected to QuickBooks"
+            )
         except PermanentError as exc:
-            return self.ledger.record_failure(intent, reason=f"QuickBooks rejected it: {exc}", code="rejected",
-                                              refused=False)
+            return self.ledger.record_failure(
+                intent, reason=f"QuickBooks rejected it: {exc}", code="rejected", refused=False
+            )
         self._hook("after_send", intent)
         return self._record(intent, sent, how="sent")
 
     def _record(self, intent: Intent, sent: Sent, how: str) -> Intent:
         done = self.ledger.record_success(
-            intent, qbo_entity=sent.qbo_entity, qbo_id=sent.qbo_id, doc=sent.doc, outbox=sent.outbox, how=how
+            intent,
+            qbo_entity=sent.qbo_entity,
+            qbo_id=sent.qbo_id,
+            doc=sent.doc,
+            outbox=sent.outbox,
+            how=how,
         )
         try:
             self.apply_outbox(intent.id)
@@ -176,14 +195,20 @@ class Executor:
 
     def _retry_or_fail(self, intent: Intent, exc: QBOError) -> Intent:
         if not isinstance(exc, TransientError):
-            return self.ledger.record_failure(intent, reason=f"QuickBooks rejected it: {exc}", code="rejected",
-                                              refused=False)
+            return self.ledger.record_failure(
+                intent, reason=f"QuickBooks rejected it: {exc}", code="rejected", refused=False
+            )
         if intent.attempts >= self.config.max_attempts:
             return self.ledger.record_failure(
-                intent, reason=f"gave up after {intent.attempts} attempts, nothing was written: {exc}",
-                code="gave_up", refused=False)
+                intent,
+                reason=f"gave up after {intent.attempts} attempts, nothing was written: {exc}",
+                code="gave_up",
+                refused=False,
+            )
         code = "throttled" if isinstance(exc, ThrottledError) else "transient"
-        return self.ledger.release(intent, retry_in=self.config.backoff(intent.attempts), reason=str(exc), code=code)
+        return self.ledger.release(
+            intent, retry_in=self.config.backoff(intent.attempts), reason=str(exc), code=code
+        )
 
     # ---- reconciliation -------------------------------------------------------------------
     def _reconcile_now(self, intent_id: str) -> Intent:
@@ -198,10 +223,17 @@ class Executor:
             # The owner died before anything was sent: try again (same requestid).
             if intent.attempts >= self.config.max_attempts:
                 return self.ledger.record_failure(
-                    intent, reason=f"gave up after {intent.attempts} attempts, nothing was written",
-                    code="gave_up", refused=False)
-            return self.ledger.release(intent, retry_in=0.0, reason="previous attempt stopped before sending",
-                                       code="abandoned")
+                    intent,
+                    reason=f"gave up after {intent.attempts} attempts, nothing was written",
+                    code="gave_up",
+                    refused=False,
+                )
+            return self.ledger.release(
+                intent,
+                retry_in=0.0,
+                reason="previous attempt stopped before sending",
+                code="abandoned",
+            )
         try:
             found = HANDLERS[intent.action].find_effect(self.ctx, intent)
         except QBOError as exc:
@@ -209,7 +241,9 @@ class Executor:
         if found is not None:
             return self._record(intent, found, how="reconciled (marker found)")
         self.ledger.audit(intent, "reconciled_absent", {"marker": intent.marker})
-        return self._retry_or_fail(intent, TransientError("the earlier attempt left no trace in QuickBooks"))
+        return self._retry_or_fail(
+            intent, TransientError("the earlier attempt left no trace in QuickBooks")
+        )
 
     def _hook(self, name: str, intent: Intent) -> None:
         hook = getattr(self.config.hooks, name)
@@ -217,4 +251,12 @@ class Executor:
             hook(intent)
 
 
-__all__ = ["Executor", "ExecutorConfig", "ExecutorHooks", "PENDING", "UNKNOWN", "fast_backoff", "default_backoff"]
+__all__ = [
+    "Executor",
+    "ExecutorConfig",
+    "ExecutorHooks",
+    "PENDING",
+    "UNKNOWN",
+    "fast_backoff",
+    "default_backoff",
+]

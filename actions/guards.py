@@ -3,7 +3,7 @@ intent ends as failed (refused) with a message the owner can act on, and nothing
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ def parse_qbo_time(value: Any) -> datetime | None:
     if not value:
         return None
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def require_open(doc: Doc, kind: str) -> Decimal:
@@ -46,11 +46,15 @@ def require_open(doc: Doc, kind: str) -> Decimal:
         raise Refusal("voided", f"{kind} {doc.get('Id')} was voided in QuickBooks")
     balance = amount_of(doc, "Balance")
     if balance <= 0:
-        raise Refusal("already_paid", f"{kind} {doc.get('Id')} is already paid in QuickBooks (balance 0)")
+        raise Refusal(
+            "already_paid", f"{kind} {doc.get('Id')} is already paid in QuickBooks (balance 0)"
+        )
     return balance
 
 
-def payment_amount(balance: Decimal, amount: Decimal | None, approved: Decimal | None, bill_id: str) -> Decimal:
+def payment_amount(
+    balance: Decimal, amount: Decimal | None, approved: Decimal | None, bill_id: str
+) -> Decimal:
     """What to pay now: the explicit amount (≤ balance) or the full balance (= what was approved)."""
     if amount is not None:
         if amount > balance:
@@ -70,7 +74,9 @@ def payment_amount(balance: Decimal, amount: Decimal | None, approved: Decimal |
 def reminder_address(doc: Doc, send_to: str | None) -> str:
     address = send_to or ((doc.get("BillEmail") or {}).get("Address") or "").strip()
     if not address:
-        raise Refusal("no_email", f"invoice {doc.get('Id')} has no e-mail address (give one with --to)")
+        raise Refusal(
+            "no_email", f"invoice {doc.get('Id')} has no e-mail address (give one with --to)"
+        )
     return address
 
 

@@ -80,8 +80,14 @@ class PayBillHandler:
         if not vendor:
             raise Refusal("invalid_bill", f"bill {intent.target_id} has no vendor")
         account = p.get("account_id") or ctx.main_bank_account(intent.realm_id)
-        return {"balance": str(balance), "amount": str(amount), "vendor_id": vendor, "account_id": account,
-                "sync_token": bill.get("SyncToken"), "linked": _linked_ids(bill, "BillPayment")}
+        return {
+            "balance": str(balance),
+            "amount": str(amount),
+            "vendor_id": vendor,
+            "account_id": account,
+            "sync_token": bill.get("SyncToken"),
+            "linked": _linked_ids(bill, "BillPayment"),
+        }
 
     def body(self, intent: Intent, snapshot: dict[str, Any]) -> Doc:
         amount = float(Decimal(snapshot["amount"]))  # JSON number on the wire only
@@ -91,16 +97,24 @@ class PayBillHandler:
             "CheckPayment": {"BankAccountRef": {"value": snapshot["account_id"]}},
             "TotalAmt": amount,
             "TxnDate": intent.params["pay_date"],
-            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": intent.target_id, "TxnType": "Bill"}]}],
+            "Line": [
+                {"Amount": amount, "LinkedTxn": [{"TxnId": intent.target_id, "TxnType": "Bill"}]}
+            ],
             "PrivateNote": intent.marker,
         }
 
     def send(self, ctx: Context, intent: Intent, snapshot: dict[str, Any]) -> Sent:
-        doc = ctx.port.create_bill_payment(intent.realm_id, self.body(intent, snapshot), requestid=intent.requestid)
+        doc = ctx.port.create_bill_payment(
+            intent.realm_id, self.body(intent, snapshot), requestid=intent.requestid
+        )
         return self._sent(intent, doc)
 
     def _sent(self, intent: Intent, doc: Doc) -> Sent:
-        outbox: Outbox = [_ingest("BillPayment", doc), ("refresh", {"entity": "Bill", "id": intent.target_id}), _sync(intent)]
+        outbox: Outbox = [
+            _ingest("BillPayment", doc),
+            ("refresh", {"entity": "Bill", "id": intent.target_id}),
+            _sync(intent),
+        ]
         return Sent("BillPayment", str(doc["Id"]), doc, outbox)
 
     def find_effect(self, ctx: Context, intent: Intent) -> Sent | None:
@@ -119,15 +133,23 @@ class PayBillHandler:
                 new_ids = [i for i in _linked_ids(bill, "BillPayment") if i not in known]
                 candidates = [ctx.port.read(intent.realm_id, "BillPayment", i) for i in new_ids]
         if candidates is None:
-            candidates = ctx.port.bill_payments_since(intent.realm_id, marker_window(intent.qbo_since))
+            candidates = ctx.port.bill_payments_since(
+                intent.realm_id, marker_window(intent.qbo_since)
+            )
         for doc in candidates:
-            if intent.marker in str(doc.get("PrivateNote") or "") and _links(doc, intent.target_id, "Bill"):
+            if intent.marker in str(doc.get("PrivateNote") or "") and _links(
+                doc, intent.target_id, "Bill"
+            ):
                 return self._sent(intent, doc)
         return None
 
 
 def _linked_ids(doc: Doc, txn_type: str) -> list[str]:
-    return sorted(str(link.get("TxnId")) for link in doc.get("LinkedTxn") or [] if link.get("TxnType") == txn_type)
+    return sorted(
+        str(link.get("TxnId"))
+        for link in doc.get("LinkedTxn") or []
+        if link.get("TxnType") == txn_type
+    )
 
 
 def _links(doc: Doc, txn_id: str, txn_type: str) -> bool:
@@ -144,10 +166,16 @@ class DelayBillHandler:
     def guard(self, ctx: Context, intent: Intent) -> dict[str, Any]:
         bill = ctx.port.read(intent.realm_id, "Bill", intent.target_id)
         balance = require_open(bill, "bill")
-        return {"balance": str(balance), "sync_token": bill.get("SyncToken"), "private_note": bill.get("PrivateNote")}
+        return {
+            "balance": str(balance),
+            "sync_token": bill.get("SyncToken"),
+            "private_note": bill.get("PrivateNote"),
+        }
 
     def note_text(self, intent: Intent, previous: str | None) -> str:
-        line = f"Planned pay date {intent.params['until']}: {intent.params['note']} [{intent.marker}]"
+        line = (
+            f"Planned pay date {intent.params['until']}: {intent.params['note']} [{intent.marker}]"
+        )
         text = f"{previous}\n{line}" if previous else line
         return text[-PRIVATE_NOTE_MAX:]
 
@@ -160,11 +188,17 @@ class DelayBillHandler:
             "sparse": True,
             "PrivateNote": self.note_text(intent, snapshot.get("private_note")),
         }
-        return self._sent(intent, ctx.port.update_sparse(intent.realm_id, "Bill", body, requestid=intent.requestid))
+        return self._sent(
+            intent,
+            ctx.port.update_sparse(intent.realm_id, "Bill", body, requestid=intent.requestid),
+        )
 
     def _sent(self, intent: Intent, doc: Doc | None) -> Sent:
         p = intent.params
-        plan = ("plan", {"bill_id": intent.target_id, "until": p["until"], "note": p.get("note") or ""})
+        plan = (
+            "plan",
+            {"bill_id": intent.target_id, "until": p["until"], "note": p.get("note") or ""},
+        )
         if doc is None:
             return Sent(None, None, None, [plan])
         return Sent("Bill", str(doc["Id"]), doc, [plan, _ingest("Bill", doc), _sync(intent)])
@@ -194,12 +228,19 @@ class ReminderHandler:
             parse_qbo_time(ours),
             parse_qbo_time(delivered),
         )
-        return {"balance": str(balance), "address": address, "delivery_time": delivered,
-                "sync_token": invoice.get("SyncToken")}
+        return {
+            "balance": str(balance),
+            "address": address,
+            "delivery_time": delivered,
+            "sync_token": invoice.get("SyncToken"),
+        }
 
     def send(self, ctx: Context, intent: Intent, snapshot: dict[str, Any]) -> Sent:
         doc = ctx.port.send_invoice(
-            intent.realm_id, intent.target_id, send_to=intent.params.get("send_to"), requestid=intent.requestid
+            intent.realm_id,
+            intent.target_id,
+            send_to=intent.params.get("send_to"),
+            requestid=intent.requestid,
         )
         return self._sent(intent, doc)
 
@@ -228,10 +269,17 @@ HANDLERS: dict[str, Handler] = {
 
 def default_bank_account(accounts: list[Doc]) -> str | None:
     """The company's main bank account: the active Bank account holding the most cash (then lowest Id)."""
-    banks = [a for a in accounts if a.get("AccountType") == "Bank" and a.get("Active", True) is not False]
+    banks = [
+        a for a in accounts if a.get("AccountType") == "Bank" and a.get("Active", True) is not False
+    ]
     if not banks:
         return None
-    banks.sort(key=lambda a: (-Decimal(str(a.get("CurrentBalance") or 0)), int(a["Id"]) if str(a["Id"]).isdigit() else 0))
+    banks.sort(
+        key=lambda a: (
+            -Decimal(str(a.get("CurrentBalance") or 0)),
+            int(a["Id"]) if str(a["Id"]).isdigit() else 0,
+        )
+    )
     return str(banks[0]["Id"])
 
 

@@ -16,20 +16,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from oodaloo.sqlite import immediate, open_store
 from actions.model import (
+    CANCELLED,
     FAILED,
     IN_FLIGHT,
     PENDING,
     SUCCEEDED,
     UNKNOWN,
-    CANCELLED,
     Intent,
 )
+from oodaloo.sqlite import immediate, open_store
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -135,7 +135,7 @@ def _row_to_intent(row: Sequence[Any]) -> Intent:
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 class Ledger:
@@ -150,7 +150,7 @@ class Ledger:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.qbo_now = qbo_now or (lambda: datetime.now(timezone.utc))
+        self.qbo_now = qbo_now or (lambda: datetime.now(UTC))
         self.lease_clock = lease_clock
         self._local = threading.local()
         self._con().executescript(SCHEMA)
@@ -177,7 +177,14 @@ class Ledger:
     def now_iso(self) -> str:
         return utc_iso(self.qbo_now())
 
-    def _audit(self, con: sqlite3.Connection, intent: Intent | None, event: str, detail: dict[str, Any], **who: Any) -> None:
+    def _audit(
+        self,
+        con: sqlite3.Connection,
+        intent: Intent | None,
+        event: str,
+        detail: dict[str, Any],
+        **who: Any,
+    ) -> None:
         con.execute(
             "INSERT INTO audit(at, intent_id, approval_id, realm_id, actor, correlation_id, event, detail) "
             "VALUES (?,?,?,?,?,?,?,?)",
@@ -202,10 +209,16 @@ class Ledger:
         return self._get(self._con(), intent_id)
 
     def get_by_key(self, key: str) -> Intent | None:
-        row = self._con().execute(f"SELECT {_COLUMNS} FROM intents WHERE dedupe_key=?", (key,)).fetchone()
+        row = (
+            self._con()
+            .execute(f"SELECT {_COLUMNS} FROM intents WHERE dedupe_key=?", (key,))
+            .fetchone()
+        )
         return None if row is None else _row_to_intent(row)
 
-    def list(self, realm_id: str | None = None, states: Sequence[str] | None = None) -> list[Intent]:
+    def list(
+        self, realm_id: str | None = None, states: Sequence[str] | None = None
+    ) -> list[Intent]:
         sql = f"SELECT {_COLUMNS} FROM intents WHERE (? IS NULL OR realm_id=?)"
         args: list[Any] = [realm_id, realm_id]
         if states:
@@ -216,55 +229,94 @@ class Ledger:
 
     def recoverable_ids(self) -> list[str]:
         """Intents whose last owner died mid-way (expired lease) or whose outcome is unknown."""
-        rows = self._con().execute(
-            "SELECT id FROM intents WHERE state='unknown' OR (state='in_flight' AND lease_expires < ?) "
-            "ORDER BY created_at, id",
-            (self.lease_clock(),),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT id FROM intents WHERE state='unknown' OR (state='in_flight' AND lease_expires < ?) "
+                "ORDER BY created_at, id",
+                (self.lease_clock(),),
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def runnable_ids(self, realm_id: str | None = None, limit: int = 1000) -> list[str]:
-        rows = self._con().execute(
-            "SELECT id FROM intents WHERE state='pending' AND not_before <= ? AND (? IS NULL OR realm_id=?) "
-            "ORDER BY created_at, id LIMIT ?",
-            (self.lease_clock(), realm_id, realm_id, limit),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT id FROM intents WHERE state='pending' AND not_before <= ? AND (? IS NULL OR realm_id=?) "
+                "ORDER BY created_at, id LIMIT ?",
+                (self.lease_clock(), realm_id, realm_id, limit),
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def next_wakeup(self) -> float | None:
-        row = self._con().execute("SELECT min(not_before) FROM intents WHERE state='pending'").fetchone()
+        row = (
+            self._con()
+            .execute("SELECT min(not_before) FROM intents WHERE state='pending'")
+            .fetchone()
+        )
         return row[0]
 
     def count_open(self) -> int:
-        row = self._con().execute(
-            "SELECT count(*) FROM intents WHERE state IN ('pending','in_flight','unknown')"
-        ).fetchone()
+        row = (
+            self._con()
+            .execute(
+                "SELECT count(*) FROM intents WHERE state IN ('pending','in_flight','unknown')"
+            )
+            .fetchone()
+        )
         return int(row[0])
 
     def last_reminder_at(self, realm_id: str, invoice_id: str, exclude_id: str) -> str | None:
         """When we last reminded this invoice successfully (QBO clock), for the cooldown."""
-        row = self._con().execute(
-            "SELECT max(finished_at) FROM intents WHERE realm_id=? AND action='send_reminder' AND target_id=? "
-            "AND state='succeeded' AND id<>?",
-            (realm_id, invoice_id, exclude_id),
-        ).fetchone()
+        row = (
+            self._con()
+            .execute(
+                "SELECT max(finished_at) FROM intents WHERE realm_id=? AND action='send_reminder' AND target_id=? "
+                "AND state='succeeded' AND id<>?",
+                (realm_id, invoice_id, exclude_id),
+            )
+            .fetchone()
+        )
         return row[0]
 
     def attempts(self, intent_id: str) -> list[dict[str, Any]]:
-        rows = self._con().execute(
-            "SELECT n, owner, started_at, phase, outcome, error, finished_at FROM attempts WHERE intent_id=? ORDER BY n",
-            (intent_id,),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT n, owner, started_at, phase, outcome, error, finished_at FROM attempts WHERE intent_id=? ORDER BY n",
+                (intent_id,),
+            )
+            .fetchall()
+        )
         keys = ("n", "owner", "started_at", "phase", "outcome", "error", "finished_at")
         return [dict(zip(keys, r)) for r in rows]
 
-    def audit_entries(self, realm_id: str | None = None, intent_id: str | None = None) -> list[dict[str, Any]]:
-        rows = self._con().execute(
-            "SELECT seq, at, intent_id, approval_id, realm_id, actor, correlation_id, event, detail FROM audit "
-            "WHERE (? IS NULL OR realm_id=?) AND (? IS NULL OR intent_id=?) ORDER BY seq",
-            (realm_id, realm_id, intent_id, intent_id),
-        ).fetchall()
-        keys = ("seq", "at", "intent_id", "approval_id", "realm_id", "actor", "correlation_id", "event")
+    def audit_entries(
+        self, realm_id: str | None = None, intent_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT seq, at, intent_id, approval_id, realm_id, actor, correlation_id, event, detail FROM audit "
+                "WHERE (? IS NULL OR realm_id=?) AND (? IS NULL OR intent_id=?) ORDER BY seq",
+                (realm_id, realm_id, intent_id, intent_id),
+            )
+            .fetchall()
+        )
+        keys = (
+            "seq",
+            "at",
+            "intent_id",
+            "approval_id",
+            "realm_id",
+            "actor",
+            "correlation_id",
+            "event",
+        )
         return [{**dict(zip(keys, r[:8])), "detail": json.loads(r[8])} for r in rows]
 
     # ---- writes ---------------------------------------------------------------------------
@@ -287,21 +339,62 @@ class Ledger:
         requestid = str(uuid.uuid4())
         now = self.now_iso()
         with self._tx() as con:
-            existing = con.execute(f"SELECT {_COLUMNS} FROM intents WHERE dedupe_key=?", (dedupe_key,)).fetchone()
+            existing = con.execute(
+                f"SELECT {_COLUMNS} FROM intents WHERE dedupe_key=?", (dedupe_key,)
+            ).fetchone()
             if existing is not None:
                 intent = _row_to_intent(existing)
-                self._audit(con, intent, "duplicate_submission", {"approval_id": approval_id}, actor=actor,
-                            approval_id=approval_id)
+                self._audit(
+                    con,
+                    intent,
+                    "duplicate_submission",
+                    {"approval_id": approval_id},
+                    actor=actor,
+                    approval_id=approval_id,
+                )
                 return intent, False
             con.execute(
                 f"INSERT INTO intents({_COLUMNS}) VALUES ({','.join('?' * 29)})",
-                (intent_id, dedupe_key, realm_id, action, target_type, target_id, _dumps(params), scope,
-                 approval_id, actor, correlation_id, requestid, PENDING, None, None, 0, None, None, 0.0, 0,
-                 None, None, None, None, None, now, now, now, None),
+                (
+                    intent_id,
+                    dedupe_key,
+                    realm_id,
+                    action,
+                    target_type,
+                    target_id,
+                    _dumps(params),
+                    scope,
+                    approval_id,
+                    actor,
+                    correlation_id,
+                    requestid,
+                    PENDING,
+                    None,
+                    None,
+                    0,
+                    None,
+                    None,
+                    0.0,
+                    0,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    now,
+                    now,
+                    now,
+                    None,
+                ),
             )
             intent = self._get(con, intent_id)
             assert intent is not None
-            self._audit(con, intent, "submitted", {"what": intent.describe(), "params": params, "scope": scope})
+            self._audit(
+                con,
+                intent,
+                "submitted",
+                {"what": intent.describe(), "params": params, "scope": scope},
+            )
         return intent, True
 
     def claim(self, intent_id: str, owner: str, lease_seconds: float) -> Intent | None:
@@ -321,7 +414,9 @@ class Ledger:
                 "INSERT INTO attempts(intent_id, n, owner, started_at, phase) VALUES (?,?,?,?,?)",
                 (intent_id, intent.attempts, owner, self.now_iso(), "guard"),
             )
-            self._audit(con, intent, "attempt_started", {"attempt": intent.attempts, "owner": owner})
+            self._audit(
+                con, intent, "attempt_started", {"attempt": intent.attempts, "owner": owner}
+            )
         return intent
 
     def claim_for_recovery(self, intent_id: str, owner: str, lease_seconds: float) -> Intent | None:
@@ -337,29 +432,50 @@ class Ledger:
             if cur.rowcount != 1 or before is None:
                 return None
             intent = self._get(con, intent_id)
-            self._audit(con, intent, "recovery_started",
-                        {"previous_state": before.state, "previous_owner": before.lease_owner,
-                         "phase": before.phase, "owner": owner})
+            self._audit(
+                con,
+                intent,
+                "recovery_started",
+                {
+                    "previous_state": before.state,
+                    "previous_owner": before.lease_owner,
+                    "phase": before.phase,
+                    "owner": owner,
+                },
+            )
         return intent
 
-    def mark_sending(self, intent: Intent, owner: str, snapshot: dict[str, Any], lease_seconds: float) -> Intent | None:
+    def mark_sending(
+        self, intent: Intent, owner: str, snapshot: dict[str, Any], lease_seconds: float
+    ) -> Intent | None:
         """The guard passed: its snapshot is committed before the write goes out (recovery needs
         it), and the lease is renewed. ``None`` when the lease was lost: the caller must not send."""
         with self._tx() as con:
             cur = con.execute(
                 "UPDATE intents SET phase='sending', guard_snapshot=?, lease_expires=?, updated_at=? "
                 "WHERE id=? AND lease_owner=? AND state='in_flight'",
-                (_dumps(snapshot), self.lease_clock() + lease_seconds, self.now_iso(), intent.id, owner),
+                (
+                    _dumps(snapshot),
+                    self.lease_clock() + lease_seconds,
+                    self.now_iso(),
+                    intent.id,
+                    owner,
+                ),
             )
             if cur.rowcount != 1:
                 return None
-            con.execute("UPDATE attempts SET phase='sending' WHERE intent_id=? AND n=?", (intent.id, intent.attempts))
+            con.execute(
+                "UPDATE attempts SET phase='sending' WHERE intent_id=? AND n=?",
+                (intent.id, intent.attempts),
+            )
             self._audit(con, intent, "sending", {"attempt": intent.attempts, "guard": snapshot})
             fresh = self._get(con, intent.id)
         assert fresh is not None
         return fresh
 
-    def _close_attempt(self, con: sqlite3.Connection, intent: Intent, outcome: str, error: str | None) -> None:
+    def _close_attempt(
+        self, con: sqlite3.Connection, intent: Intent, outcome: str, error: str | None
+    ) -> None:
         con.execute(
             "UPDATE attempts SET outcome=?, error=?, finished_at=? WHERE intent_id=? AND n=? AND outcome IS NULL",
             (outcome, error, self.now_iso(), intent.id, intent.attempts),
@@ -392,8 +508,17 @@ class Ledger:
                     "INSERT INTO outbox(intent_id, realm_id, kind, payload, created_at) VALUES (?,?,?,?,?)",
                     (intent.id, intent.realm_id, kind, _dumps(payload), now),
                 )
-            self._audit(con, current, "succeeded", {"how": how, "qbo_entity": qbo_entity, "qbo_id": qbo_id,
-                                                    "attempt": current.attempts})
+            self._audit(
+                con,
+                current,
+                "succeeded",
+                {
+                    "how": how,
+                    "qbo_entity": qbo_entity,
+                    "qbo_id": qbo_id,
+                    "attempt": current.attempts,
+                },
+            )
             fresh = self._get(con, intent.id)
         assert fresh is not None
         return fresh
@@ -407,8 +532,12 @@ class Ledger:
                 (reason, code, int(refused), now, now, intent.id),
             )
             self._close_attempt(con, intent, "refused" if refused else "failed", reason)
-            self._audit(con, intent, "refused" if refused else "failed", {"reason": reason, "code": code,
-                                                                          "attempt": intent.attempts})
+            self._audit(
+                con,
+                intent,
+                "refused" if refused else "failed",
+                {"reason": reason, "code": code, "attempt": intent.attempts},
+            )
             fresh = self._get(con, intent.id)
         assert fresh is not None
         return fresh
@@ -422,7 +551,12 @@ class Ledger:
                 (reason, code, self.lease_clock() + retry_in, self.now_iso(), intent.id),
             )
             self._close_attempt(con, intent, "retry", reason)
-            self._audit(con, intent, "retry_scheduled", {"reason": reason, "code": code, "in_seconds": retry_in})
+            self._audit(
+                con,
+                intent,
+                "retry_scheduled",
+                {"reason": reason, "code": code, "in_seconds": retry_in},
+            )
             fresh = self._get(con, intent.id)
         assert fresh is not None
         return fresh
@@ -436,7 +570,9 @@ class Ledger:
                 (reason, self.now_iso(), intent.id),
             )
             self._close_attempt(con, intent, "unknown", reason)
-            self._audit(con, intent, "outcome_unknown", {"reason": reason, "attempt": intent.attempts})
+            self._audit(
+                con, intent, "outcome_unknown", {"reason": reason, "attempt": intent.attempts}
+            )
             fresh = self._get(con, intent.id)
         assert fresh is not None
         return fresh
@@ -458,12 +594,18 @@ class Ledger:
             self._audit(con, intent, event, detail)
 
     # ---- outbox ---------------------------------------------------------------------------
-    def pending_outbox(self, intent_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        rows = self._con().execute(
-            "SELECT seq, intent_id, realm_id, kind, payload, tries FROM outbox WHERE applied_at IS NULL "
-            "AND (? IS NULL OR intent_id=?) ORDER BY seq LIMIT ?",
-            (intent_id, intent_id, limit),
-        ).fetchall()
+    def pending_outbox(
+        self, intent_id: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT seq, intent_id, realm_id, kind, payload, tries FROM outbox WHERE applied_at IS NULL "
+                "AND (? IS NULL OR intent_id=?) ORDER BY seq LIMIT ?",
+                (intent_id, intent_id, limit),
+            )
+            .fetchall()
+        )
         keys = ("seq", "intent_id", "realm_id", "kind", "payload", "tries")
         return [{**dict(zip(keys, r)), "payload": json.loads(r[4])} for r in rows]
 
@@ -475,18 +617,27 @@ class Ledger:
         with self._tx() as con:
             now = self.now_iso()
             return sum(
-                con.execute("UPDATE outbox SET applied_at=? WHERE seq=? AND applied_at IS NULL", (now, seq)).rowcount
+                con.execute(
+                    "UPDATE outbox SET applied_at=? WHERE seq=? AND applied_at IS NULL", (now, seq)
+                ).rowcount
                 for seq in seqs
             )
 
     def outbox_failed(self, seq: int, error: str) -> None:
         with self._tx() as con:
-            con.execute("UPDATE outbox SET tries=tries+1, last_error=? WHERE seq=?", (error[:500], seq))
+            con.execute(
+                "UPDATE outbox SET tries=tries+1, last_error=? WHERE seq=?", (error[:500], seq)
+            )
 
     def outbox_rows(self, intent_id: str) -> list[dict[str, Any]]:
-        rows = self._con().execute(
-            "SELECT seq, kind, applied_at, tries FROM outbox WHERE intent_id=? ORDER BY seq", (intent_id,)
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT seq, kind, applied_at, tries FROM outbox WHERE intent_id=? ORDER BY seq",
+                (intent_id,),
+            )
+            .fetchall()
+        )
         return [dict(zip(("seq", "kind", "applied_at", "tries"), r)) for r in rows]
 
 

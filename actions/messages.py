@@ -48,7 +48,11 @@ def result_for(intent: Intent, *, executed_here: bool, duplicate: bool) -> Actio
         message = f"in progress by another process (since {intent.updated_at})"
     elif state == PENDING:
         outcome = PENDING_OUTCOME if not intent.reason else IN_PROGRESS
-        message = "waiting to run" if not intent.reason else f"waiting to retry ({intent.reason_code}): {intent.reason}"
+        message = (
+            "waiting to run"
+            if not intent.reason
+            else f"waiting to retry ({intent.reason_code}): {intent.reason}"
+        )
     elif state == CANCELLED:
         outcome = CANCELLED_OUTCOME
         message = f"cancelled: {intent.reason}"
@@ -56,8 +60,16 @@ def result_for(intent: Intent, *, executed_here: bool, duplicate: bool) -> Actio
         outcome = UNKNOWN_OUTCOME
         message = f"outcome not known yet, will be checked against QuickBooks: {intent.reason}"
     return ActionResult(
-        intent_id=intent.id, realm_id=intent.realm_id, action=intent.action, target_id=intent.target_id,
-        state=state, outcome=outcome, message=f"{intent.describe()}: {message}", duplicate=duplicate,
-        qbo_entity=intent.qbo_entity, qbo_id=intent.qbo_id, reason_code=intent.reason_code,
+        intent_id=intent.id,
+        realm_id=intent.realm_id,
+        action=intent.action,
+        target_id=intent.target_id,
+        state=state,
+        outcome=outcome,
+        message=f"{intent.describe()}: {message}",
+        duplicate=duplicate,
+        qbo_entity=intent.qbo_entity,
+        qbo_id=intent.qbo_id,
+        reason_code=intent.reason_code,
         approval_id=intent.approval_id,
     )

@@ -92,7 +92,9 @@ class PayBill:
             None if self.amount is None else money(self.amount),
             None if self.account_id is None else _ident(self.account_id, "bank account id"),
             None if self.pay_date is None else as_date(self.pay_date, "payment date"),
-            None if self.approved_amount is None else money(self.approved_amount, "approved amount"),
+            None
+            if self.approved_amount is None
+            else money(self.approved_amount, "approved amount"),
             self.scope,
         )
 
@@ -133,16 +135,25 @@ class SendReminder:
 
     def normalised(self) -> SendReminder:
         to = (self.send_to or "").strip().lower() or None
-        if to is not None and ("@" not in to or " " in to or to.startswith("@") or to.endswith("@")):
+        if to is not None and (
+            "@" not in to or " " in to or to.startswith("@") or to.endswith("@")
+        ):
             raise InvalidRequest(f"not an e-mail address: {self.send_to!r}")
         return SendReminder(
-            _ident(self.realm_id, "company (realm id)"), _ident(self.invoice_id, "invoice id"), to, self.scope
+            _ident(self.realm_id, "company (realm id)"),
+            _ident(self.invoice_id, "invoice id"),
+            to,
+            self.scope,
         )
 
 
 ActionRequest = PayBill | DelayBill | SendReminder
 
-REQUEST_TYPES: dict[str, type] = {PAY_BILL: PayBill, DELAY_BILL: DelayBill, SEND_REMINDER: SendReminder}
+REQUEST_TYPES: dict[str, type] = {
+    PAY_BILL: PayBill,
+    DELAY_BILL: DelayBill,
+    SEND_REMINDER: SendReminder,
+}
 
 
 def request_from_mapping(item: dict[str, Any]) -> ActionRequest:
@@ -243,7 +254,9 @@ class Intent:
             return f"{what} from {account} on {p.get('pay_date')})"
         if self.action == DELAY_BILL:
             return f"plan bill {self.target_id} for {p.get('until')}"
-        return f"remind invoice {self.target_id}" + (f" to {p['send_to']}" if p.get("send_to") else "")
+        return f"remind invoice {self.target_id}" + (
+            f" to {p['send_to']}" if p.get("send_to") else ""
+        )
 
 
 # Outcomes a caller sees for one submission.

@@ -23,8 +23,13 @@ ACTION_RUN_ID = 0  # versions written by the action executor, not by a sync run
 
 
 class OutboxApplier:
-    def __init__(self, settings: Settings, ledger: Ledger, port: QBOPort | None,
-                 now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        port: QBOPort | None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.now = now
         self.ledger = ledger
@@ -41,9 +46,18 @@ class OutboxApplier:
     def ingest(self, realm_id: str, entity: str, docs: list[dict[str, Any]], source: str) -> None:
         from sync.store import ingest_documents
 
-        unique = {(str(d.get("Id")), str(d.get("SyncToken"))): d for d in docs}  # one row per version
-        ingest_documents(self.warehouse(), realm_id, entity, list(unique.values()), run_id=ACTION_RUN_ID,
-                         source=source, ingested_at=self.now() if self.now else None)
+        unique = {
+            (str(d.get("Id")), str(d.get("SyncToken"))): d for d in docs
+        }  # one row per version
+        ingest_documents(
+            self.warehouse(),
+            realm_id,
+            entity,
+            list(unique.values()),
+            run_id=ACTION_RUN_ID,
+            source=source,
+            ingested_at=self.now() if self.now else None,
+        )
 
     def apply(self, intent_id: str | None = None) -> int:
         """Apply pending rows (of one intent, or all); returns how many were applied now.
@@ -59,9 +73,15 @@ class OutboxApplier:
             kind, realm, payload = row["kind"], row["realm_id"], row["payload"]
             try:
                 if kind == "ingest":
-                    groups.setdefault((realm, payload["entity"]), []).append((row["seq"], payload["doc"]))
+                    groups.setdefault((realm, payload["entity"]), []).append(
+                        (row["seq"], payload["doc"])
+                    )
                 elif kind == "refresh":
-                    doc = self.port.read(realm, payload["entity"], payload["id"]) if self.port is not None else None
+                    doc = (
+                        self.port.read(realm, payload["entity"], payload["id"])
+                        if self.port is not None
+                        else None
+                    )
                     if doc is None:
                         done.append(row["seq"])
                     else:
@@ -69,8 +89,13 @@ class OutboxApplier:
                 elif kind == "plan":
                     from runway.settings import set_planned_pay_date
 
-                    set_planned_pay_date(self.settings, realm, payload["bill_id"],
-                                         date.fromisoformat(payload["until"]), payload.get("note") or "")
+                    set_planned_pay_date(
+                        self.settings,
+                        realm,
+                        payload["bill_id"],
+                        date.fromisoformat(payload["until"]),
+                        payload.get("note") or "",
+                    )
                     done.append(row["seq"])
                 elif kind == "request_sync":
                     syncs.setdefault(realm, []).append(row["seq"])

@@ -5,7 +5,7 @@ an owner's clicks, so they may spend the last tokens and background sync yields 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 Doc = dict[str, Any]
@@ -19,7 +19,9 @@ class QBOPort(Protocol):
 
     def update_sparse(self, realm_id: str, entity: str, body: Doc, *, requestid: str) -> Doc: ...
 
-    def send_invoice(self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str) -> Doc: ...
+    def send_invoice(
+        self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str
+    ) -> Doc: ...
 
     def bill_payments_since(self, realm_id: str, since: datetime) -> list[Doc]: ...
 
@@ -43,7 +45,7 @@ def _rows(answer: Any, entity: str) -> list[Doc]:
 
 
 def qbo_ts(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-00:00")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S-00:00")
 
 
 class ClientPort:
@@ -56,14 +58,23 @@ class ClientPort:
         return _unwrap(self.client.read(realm_id, entity, entity_id, lane=USER_LANE), entity)
 
     def create_bill_payment(self, realm_id: str, body: Doc, *, requestid: str) -> Doc:
-        return _unwrap(self.client.create(realm_id, "BillPayment", body, requestid=requestid, lane=USER_LANE), "BillPayment")
+        return _unwrap(
+            self.client.create(realm_id, "BillPayment", body, requestid=requestid, lane=USER_LANE),
+            "BillPayment",
+        )
 
     def update_sparse(self, realm_id: str, entity: str, body: Doc, *, requestid: str) -> Doc:
-        answer = self.client.update(realm_id, entity, body, requestid=requestid, sparse=True, lane=USER_LANE)
+        answer = self.client.update(
+            realm_id, entity, body, requestid=requestid, sparse=True, lane=USER_LANE
+        )
         return _unwrap(answer, entity)
 
-    def send_invoice(self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str) -> Doc:
-        answer = self.client.send_invoice(realm_id, invoice_id, send_to=send_to, requestid=requestid, lane=USER_LANE)
+    def send_invoice(
+        self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str
+    ) -> Doc:
+        answer = self.client.send_invoice(
+            realm_id, invoice_id, send_to=send_to, requestid=requestid, lane=USER_LANE
+        )
         return _unwrap(answer, "Invoice")
 
     def _query_all(self, realm_id: str, entity: str, where: str) -> list[Doc]:
@@ -78,7 +89,9 @@ class ClientPort:
             start += len(rows)
 
     def bill_payments_since(self, realm_id: str, since: datetime) -> list[Doc]:
-        return self._query_all(realm_id, "BillPayment", f" WHERE MetaData.LastUpdatedTime >= '{qbo_ts(since)}'")
+        return self._query_all(
+            realm_id, "BillPayment", f" WHERE MetaData.LastUpdatedTime >= '{qbo_ts(since)}'"
+        )
 
     def accounts(self, realm_id: str) -> list[Doc]:
         return self._query_all(realm_id, "Account", " WHERE AccountType = 'Bank'")

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,7 +67,7 @@ class QBOClock:
         self.offset = now.timestamp() - time.time()
 
     def __call__(self) -> datetime:
-        return datetime.fromtimestamp(time.time() + self.offset, tz=timezone.utc)
+        return datetime.fromtimestamp(time.time() + self.offset, tz=UTC)
 
 
 class ActionService:
@@ -95,8 +95,13 @@ class ActionService:
         self.clock = QBOClock(settings, qbo_clock)
         self.ledger = Ledger(settings.actions_path, qbo_now=self.clock)
         self.outbox = OutboxApplier(settings, self.ledger, port, now=self.clock)
-        self.ctx = Context(port=port, ledger=self.ledger, qbo_now=self.clock, cooldown_days=self._cooldown_days,
-                           main_bank_account=self._main_bank_account)
+        self.ctx = Context(
+            port=port,
+            ledger=self.ledger,
+            qbo_now=self.clock,
+            cooldown_days=self._cooldown_days,
+            main_bank_account=self._main_bank_account,
+        )
         self.executor = Executor(
             self.ledger,
             self.ctx,
@@ -156,7 +161,10 @@ class ActionService:
             return cached
         account = default_bank_account(self.port.accounts(realm_id))
         if account is None:
-            raise Refusal("no_bank_account", f"company {realm_id} has no active bank account (give one with --account)")
+            raise Refusal(
+                "no_bank_account",
+                f"company {realm_id} has no active bank account (give one with --account)",
+            )
         with self._lock:
             self._accounts[realm_id] = account
         return account
@@ -177,7 +185,9 @@ class ActionService:
         if isinstance(request, PayBill):
             return {
                 "amount": None if request.amount is None else str(request.amount),
-                "approved_amount": None if request.approved_amount is None else str(request.approved_amount),
+                "approved_amount": None
+                if request.approved_amount is None
+                else str(request.approved_amount),
                 "account_id": request.account_id,  # None: the main bank account, resolved by the guard
                 "pay_date": request.pay_date.isoformat() if request.pay_date else None,
             }
@@ -186,7 +196,11 @@ class ActionService:
         return {"send_to": request.send_to}
 
     def record(
-        self, request: ActionRequest | dict[str, Any], *, actor: str, approval_id: str | None = None,
+        self,
+        request: ActionRequest | dict[str, Any],
+        *,
+        actor: str,
+        approval_id: str | None = None,
         correlation_id: str | None = None,
     ) -> tuple[Intent, bool]:
         """The durable intent for a request (created, or the existing one for the same key)."""
@@ -199,16 +213,27 @@ class ActionService:
         if not self.clicks.first(key):
             existing = self._wait_for_key(key, seconds=2.0)
             if existing is not None:
-                self.ledger.audit(existing, "duplicate_click", {"actor": actor, "approval_id": approval_id})
+                self.ledger.audit(
+                    existing, "duplicate_click", {"actor": actor, "approval_id": approval_id}
+                )
                 return existing, False
         existing = self.ledger.get_by_key(key)
         if existing is not None:
-            self.ledger.audit(existing, "duplicate_submission", {"actor": actor, "approval_id": approval_id})
+            self.ledger.audit(
+                existing, "duplicate_submission", {"actor": actor, "approval_id": approval_id}
+            )
             return existing, False
         target_type, target_id = target_of(request)
         return self.ledger.insert(
-            dedupe_key=key, realm_id=request.realm_id, action=request.action, target_type=target_type,
-            target_id=target_id, params=self._params(request), scope=scope, approval_id=approval_id, actor=actor,
+            dedupe_key=key,
+            realm_id=request.realm_id,
+            action=request.action,
+            target_type=target_type,
+            target_id=target_id,
+            params=self._params(request),
+            scope=scope,
+            approval_id=approval_id,
+            actor=actor,
             correlation_id=correlation_id or uuid.uuid4().hex,
         )
 
@@ -229,30 +254,70 @@ class ActionService:
         final = ran or self.ledger.get(intent.id) or intent
         return result_for(final, executed_here=ran is not None, duplicate=not created)
 
-    def submit(self, request: ActionRequest | dict[str, Any], *, actor: str, execute: bool = True,
-               approval_id: str | None = None) -> ActionResult:
+    def submit(
+        self,
+        request: ActionRequest | dict[str, Any],
+        *,
+        actor: str,
+        execute: bool = True,
+        approval_id: str | None = None,
+    ) -> ActionResult:
         self.clock.refresh()
         intent, created = self.record(request, actor=actor, approval_id=approval_id)
         if not execute:
             return result_for(intent, executed_here=False, duplicate=not created)
         return self._drive(intent, created=created)
 
-    def submit_pay_bill(self, realm_id: str, bill_id: str, *, amount: Decimal | str | None = None,
-                        account_id: str | None = None, pay_date: date | str | None = None,
-                        approved_amount: Decimal | str | None = None, actor: str, execute: bool = True) -> ActionResult:
-        return self.submit(PayBill(realm_id, bill_id, amount, account_id, pay_date, approved_amount),  # type: ignore[arg-type]
-                           actor=actor, execute=execute)
+    def submit_pay_bill(
+        self,
+        realm_id: str,
+        bill_id: str,
+        *,
+        amount: Decimal | str | None = None,
+        account_id: str | None = None,
+        pay_date: date | str | None = None,
+        approved_amount: Decimal | str | None = None,
+        actor: str,
+        execute: bool = True,
+    ) -> ActionResult:
+        return self.submit(
+            PayBill(realm_id, bill_id, amount, account_id, pay_date, approved_amount),  # type: ignore[arg-type]
+            actor=actor,
+            execute=execute,
+        )
 
-    def submit_delay_bill(self, realm_id: str, bill_id: str, *, until: date | str, note: str | None = None,
-                          actor: str, execute: bool = True) -> ActionResult:
+    def submit_delay_bill(
+        self,
+        realm_id: str,
+        bill_id: str,
+        *,
+        until: date | str,
+        note: str | None = None,
+        actor: str,
+        execute: bool = True,
+    ) -> ActionResult:
         return self.submit(DelayBill(realm_id, bill_id, until, note), actor=actor, execute=execute)  # type: ignore[arg-type]
 
-    def submit_reminder(self, realm_id: str, invoice_id: str, *, send_to: str | None = None, actor: str,
-                        execute: bool = True) -> ActionResult:
-        return self.submit(SendReminder(realm_id, invoice_id, send_to), actor=actor, execute=execute)
+    def submit_reminder(
+        self,
+        realm_id: str,
+        invoice_id: str,
+        *,
+        send_to: str | None = None,
+        actor: str,
+        execute: bool = True,
+    ) -> ActionResult:
+        return self.submit(
+            SendReminder(realm_id, invoice_id, send_to), actor=actor, execute=execute
+        )
 
-    def approve(self, selection: Sequence[ActionRequest | dict[str, Any]], actor: str,
-                on_progress: ProgressCallback | None = None, approval_id: str | None = None) -> list[ActionResult]:
+    def approve(
+        self,
+        selection: Sequence[ActionRequest | dict[str, Any]],
+        actor: str,
+        on_progress: ProgressCallback | None = None,
+        approval_id: str | None = None,
+    ) -> list[ActionResult]:
         """Approve tray items at once: one approval id, every intent recorded first (so a crash
         mid-way loses nothing), then executed one by one with a progress callback.
 
@@ -261,11 +326,17 @@ class ActionService:
         self.clock.refresh()
         if approval_id is not None and not str(approval_id).strip():
             raise InvalidRequest("approval_id must be a non-empty string when given")
-        approval_id = str(approval_id).strip() if approval_id is not None else "apr_" + uuid.uuid4().hex[:16]
+        approval_id = (
+            str(approval_id).strip() if approval_id is not None else "apr_" + uuid.uuid4().hex[:16]
+        )
         recorded: list[tuple[Intent, bool] | ActionResult] = []
         for item in selection:
             try:
-                recorded.append(self.record(item, actor=actor, approval_id=approval_id, correlation_id=approval_id))
+                recorded.append(
+                    self.record(
+                        item, actor=actor, approval_id=approval_id, correlation_id=approval_id
+                    )
+                )
             except InvalidRequest as exc:
                 recorded.append(_invalid(item, str(exc), approval_id))
         self._recover_once(force=True)
@@ -273,7 +344,11 @@ class ActionService:
         inline, self._batching = self.outbox_inline, True
         try:
             for entry in recorded:
-                result = entry if isinstance(entry, ActionResult) else self._drive(entry[0], created=entry[1])
+                result = (
+                    entry
+                    if isinstance(entry, ActionResult)
+                    else self._drive(entry[0], created=entry[1])
+                )
                 results.append(result)
                 if on_progress is not None:
                     on_progress(len(results), len(recorded), result)
@@ -294,14 +369,19 @@ class ActionService:
         intent = self.ledger.get(intent_id)
         if intent is None:
             raise InvalidRequest(f"no action with id {intent_id!r}")
-        return {**intent_dict(intent), "attempt_log": self.ledger.attempts(intent_id),
-                "outbox": self.ledger.outbox_rows(intent_id),
-                "result": result_for(intent, executed_here=False, duplicate=True).as_dict()}
+        return {
+            **intent_dict(intent),
+            "attempt_log": self.ledger.attempts(intent_id),
+            "outbox": self.ledger.outbox_rows(intent_id),
+            "result": result_for(intent, executed_here=False, duplicate=True).as_dict(),
+        }
 
     def list_intents(self, realm_id: str | None = None) -> list[dict[str, Any]]:
         return [intent_dict(i) for i in self.ledger.list(realm_id)]
 
-    def audit(self, realm_id: str | None = None, intent_id: str | None = None) -> list[dict[str, Any]]:
+    def audit(
+        self, realm_id: str | None = None, intent_id: str | None = None
+    ) -> list[dict[str, Any]]:
         return self.ledger.audit_entries(realm_id, intent_id)
 
     # ---- recovery -------------------------------------------------------------------------
@@ -320,7 +400,9 @@ class ActionService:
             wake = self.ledger.next_wakeup()
             if wake is None or time.monotonic() >= deadline:
                 break
-            time.sleep(max(0.05, min(wake - self.ledger.lease_clock(), deadline - time.monotonic(), 1.0)))
+            time.sleep(
+                max(0.05, min(wake - self.ledger.lease_clock(), deadline - time.monotonic(), 1.0))
+            )
         self.executor.recover()
         self.outbox.apply()
         counts: dict[str, int] = {}
@@ -331,13 +413,28 @@ class ActionService:
 
 def intent_dict(intent: Intent) -> dict[str, Any]:
     return {
-        "intent_id": intent.id, "realm_id": intent.realm_id, "action": intent.action,
-        "target_type": intent.target_type, "target_id": intent.target_id, "params": intent.params,
-        "scope": intent.scope, "state": intent.state, "refused": intent.refused, "reason": intent.reason,
-        "reason_code": intent.reason_code, "attempts": intent.attempts, "approval_id": intent.approval_id,
-        "actor": intent.actor, "correlation_id": intent.correlation_id, "requestid": intent.requestid,
-        "qbo_entity": intent.qbo_entity, "qbo_id": intent.qbo_id, "created_at": intent.created_at,
-        "updated_at": intent.updated_at, "finished_at": intent.finished_at, "description": intent.describe(),
+        "intent_id": intent.id,
+        "realm_id": intent.realm_id,
+        "action": intent.action,
+        "target_type": intent.target_type,
+        "target_id": intent.target_id,
+        "params": intent.params,
+        "scope": intent.scope,
+        "state": intent.state,
+        "refused": intent.refused,
+        "reason": intent.reason,
+        "reason_code": intent.reason_code,
+        "attempts": intent.attempts,
+        "approval_id": intent.approval_id,
+        "actor": intent.actor,
+        "correlation_id": intent.correlation_id,
+        "requestid": intent.requestid,
+        "qbo_entity": intent.qbo_entity,
+        "qbo_id": intent.qbo_id,
+        "created_at": intent.created_at,
+        "updated_at": intent.updated_at,
+        "finished_at": intent.finished_at,
+        "description": intent.describe(),
         "terminal": intent.state in TERMINAL,
     }
 
@@ -345,8 +442,12 @@ def intent_dict(intent: Intent) -> dict[str, Any]:
 def _invalid(item: Any, message: str, approval_id: str) -> ActionResult:
     get = item.get if isinstance(item, dict) else lambda k, d=None: getattr(item, k, d)
     return ActionResult(
-        intent_id="", realm_id=str(get("realm_id", "") or ""), action=str(get("action", "") or ""),
-        target_id=str(get("bill_id", None) or get("invoice_id", None) or ""), state="invalid", outcome="invalid",
-        message=f"not submitted: {message}", approval_id=approval_id,
+        intent_id="",
+        realm_id=str(get("realm_id", "") or ""),
+        action=str(get("action", "") or ""),
+        target_id=str(get("bill_id", None) or get("invoice_id", None) or ""),
+        state="invalid",
+        outcome="invalid",
+        message=f"not submitted: {message}",
+        approval_id=approval_id,
     )
-

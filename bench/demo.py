@@ -43,13 +43,17 @@ def full_build(directory: Path, companies: int, scale: float) -> tuple[int, floa
             print(f"  {done}/{total} companies, {counted[0]:,} documents", flush=True)
 
     started = time.perf_counter()
-    build_demo_firm(path, seed=SEED, today=TODAY, companies=companies, scale=scale, progress=progress)
+    build_demo_firm(
+        path, seed=SEED, today=TODAY, companies=companies, scale=scale, progress=progress
+    )
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in directory.glob(path.name + "*"))
     return counted[0], seconds, size
 
 
-def report(label: str, companies: int, scale: float, directory: Path, baseline: bool = True) -> None:
+def report(
+    label: str, companies: int, scale: float, directory: Path, baseline: bool = True
+) -> None:
     built_docs, build_seconds, size = full_build(directory, companies, scale)
     line = (
         f"{label}: {companies} companies x scale {scale:g}: {built_docs:,} documents, file {size / 1e6:,.1f} MB; "
@@ -58,8 +62,10 @@ def report(label: str, companies: int, scale: float, directory: Path, baseline: 
     if baseline:
         docs, gen_seconds = generate_only(companies, scale)
         assert built_docs == docs, (built_docs, docs)
-        line += (f"; generate only {gen_seconds:.2f} s ({docs / gen_seconds:,.0f} docs/s), "
-                 f"build/generate = {build_seconds / gen_seconds:.2f}x")
+        line += (
+            f"; generate only {gen_seconds:.2f} s ({docs / gen_seconds:,.0f} docs/s), "
+            f"build/generate = {build_seconds / gen_seconds:.2f}x"
+        )
     print(line, flush=True)
 
 
@@ -67,10 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--companies", type=int, default=12)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--big-companies", type=int, default=0, help="also build a scale firm (e.g. 500)")
+    parser.add_argument(
+        "--big-companies", type=int, default=0, help="also build a scale firm (e.g. 500)"
+    )
     parser.add_argument("--big-scale", type=float, default=10.0)
-    parser.add_argument("--big-baseline", action="store_true", help="also time generation alone for the big firm")
-    parser.add_argument("--keep", type=Path, help="build into this directory instead of a temporary one")
+    parser.add_argument(
+        "--big-baseline", action="store_true", help="also time generation alone for the big firm"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="build into this directory instead of a temporary one"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="oodaloo-bench-demo-") as tmp:
         directory = args.keep or Path(tmp)

@@ -17,7 +17,7 @@ import sqlite3
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,11 @@ from sync.oauth import connect_sandbox_companies
 from sync.schema import BY_QBO_NAME, ENTITIES
 from sync.writer import writer_for
 
-FIRM_FILES = ("sandbox.sqlite", "state.sqlite", ".secret.key")  # the built + connected firm, no warehouse
+FIRM_FILES = (
+    "sandbox.sqlite",
+    "state.sqlite",
+    ".secret.key",
+)  # the built + connected firm, no warehouse
 
 PER_SECOND, PER_MINUTE = 10.0, 500.0
 
@@ -49,7 +53,9 @@ def copy_file(src: Path, dst: Path) -> None:
 
 def entity_counts(sandbox: Path) -> dict[str, dict[str, int]]:
     con = sqlite3.connect(sandbox)
-    rows = con.execute("SELECT realm_id, entity, count(*) FROM docs WHERE deleted = 0 GROUP BY 1, 2").fetchall()
+    rows = con.execute(
+        "SELECT realm_id, entity, count(*) FROM docs WHERE deleted = 0 GROUP BY 1, 2"
+    ).fetchall()
     con.close()
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for realm, entity, n in rows:
@@ -76,7 +82,9 @@ def ingest_throughput(sandbox: Path, work: Path) -> tuple[int, float, float, flo
     executemany baseline on a sample (CPU time: stable on a shared machine).
     Returns (rows, wall seconds, rows per CPU-s, baseline rows per CPU-s)."""
     con = sqlite3.connect(sandbox)
-    docs = con.execute("SELECT realm_id, entity, doc FROM docs WHERE deleted = 0 ORDER BY realm_id, entity, id").fetchall()
+    docs = con.execute(
+        "SELECT realm_id, entity, doc FROM docs WHERE deleted = 0 ORDER BY realm_id, entity, id"
+    ).fetchall()
     con.close()
     pages: dict[tuple[str, str], list[list[str]]] = defaultdict(lambda: [[]])
     for realm, entity, doc in docs:
@@ -86,9 +94,13 @@ def ingest_throughput(sandbox: Path, work: Path) -> tuple[int, float, float, flo
         if len(bucket[-1]) == 1000:
             bucket.append([])
         bucket[-1].append(doc)
-    blobs = [(realm, entity, ("[" + ",".join(page) + "]").encode()) for (realm, entity), ps in pages.items() for page in ps]
+    blobs = [
+        (realm, entity, ("[" + ",".join(page) + "]").encode())
+        for (realm, entity), ps in pages.items()
+        for page in ps
+    ]
     wh = store.Warehouse(work / "ingest.duckdb")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start, cpu = time.perf_counter(), time.process_time()
     rows = 0
     by_realm: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
@@ -99,7 +111,9 @@ def ingest_throughput(sandbox: Path, work: Path) -> tuple[int, float, float, flo
             w.begin()
             for entity, blob in items:
                 parsed = orjson.loads(blob)
-                rows += store.ingest_into(w, realm, entity, parsed, run_id=1, ingested_at=now, source="bench")
+                rows += store.ingest_into(
+                    w, realm, entity, parsed, run_id=1, ingested_at=now, source="bench"
+                )
             w.commit()
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu
@@ -108,10 +122,14 @@ def ingest_throughput(sandbox: Path, work: Path) -> tuple[int, float, float, flo
     spec = BY_QBO_NAME["Invoice"]
     raw = duckdb.connect(str(work / "baseline.duckdb"))
     cols = [c.name for c in spec.columns]
-    raw.execute(f"CREATE TABLE t (id VARCHAR, {', '.join(f'{c.name} {c.sql_type}' for c in spec.columns)}, raw VARCHAR)")
+    raw.execute(
+        f"CREATE TABLE t (id VARCHAR, {', '.join(f'{c.name} {c.sql_type}' for c in spec.columns)}, raw VARCHAR)"
+    )
     t0 = time.process_time()
     values = [[d["Id"], *[spec.row(d)[c] for c in cols], orjson.dumps(d).decode()] for d in sample]
-    raw.executemany(f"INSERT INTO t VALUES ({', '.join('?' for _ in range(len(cols) + 2))})", values)
+    raw.executemany(
+        f"INSERT INTO t VALUES ({', '.join('?' for _ in range(len(cols) + 2))})", values
+    )
     baseline = len(sample) / (time.process_time() - t0)
     raw.close()
     return rows, seconds, rows / cpu_seconds, baseline
@@ -121,12 +139,22 @@ def incremental_cost(settings, realm: str, changes: int) -> tuple[int, int, floa
     """Edit ``changes`` invoices through the API, then one incremental sync: (requests, rows, seconds)."""
     if changes:
         with api_client(embedded_transport(settings.sandbox_path), realm) as api:
-            body = api.post("/query", content=b"SELECT * FROM Invoice MAXRESULTS 1000",
-                            headers={"Content-Type": "application/text"}).json()["QueryResponse"]["Invoice"]
+            body = api.post(
+                "/query",
+                content=b"SELECT * FROM Invoice MAXRESULTS 1000",
+                headers={"Content-Type": "application/text"},
+            ).json()["QueryResponse"]["Invoice"]
             for i, doc in enumerate(body[:changes]):
                 for _ in range(50):
-                    answer = api.post("/invoice", json={"Id": doc["Id"], "SyncToken": doc["SyncToken"], "sparse": True,
-                                                        "PrivateNote": f"bench change {i}"})
+                    answer = api.post(
+                        "/invoice",
+                        json={
+                            "Id": doc["Id"],
+                            "SyncToken": doc["SyncToken"],
+                            "sparse": True,
+                            "PrivateNote": f"bench change {i}",
+                        },
+                    )
                     if answer.status_code != 429:
                         break
                     time.sleep(0.1)
@@ -140,8 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--companies", type=int, default=12)
     parser.add_argument("--scale", type=float, default=8.0)
     parser.add_argument("--firm500", action="store_true", help="500 companies at scale 1")
-    parser.add_argument("--changes", default="0,10,100", help="incremental sync cost for these numbers of changes")
-    parser.add_argument("--firm-cache", type=Path, help="directory keeping the built, connected firm for later runs")
+    parser.add_argument(
+        "--changes", default="0,10,100", help="incremental sync cost for these numbers of changes"
+    )
+    parser.add_argument(
+        "--firm-cache", type=Path, help="directory keeping the built, connected firm for later runs"
+    )
     args = parser.parse_args(argv)
     if args.firm500:
         args.companies, args.scale = 500, 1.0
@@ -158,7 +190,13 @@ def main(argv: list[str] | None = None) -> None:
         realms = connected_realm_ids(settings)
         print(f"firm reused from {cache}")
     else:
-        build_demo_firm(settings.sandbox_path, seed=20261120, today=date(2026, 11, 20), companies=args.companies, scale=args.scale)
+        build_demo_firm(
+            settings.sandbox_path,
+            seed=20261120,
+            today=date(2026, 11, 20),
+            companies=args.companies,
+            scale=args.scale,
+        )
         realms = connect_sandbox_companies(settings)
         if cache:
             cache.mkdir(parents=True, exist_ok=True)
@@ -166,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
                 copy_file(settings.data_dir / name, cache / name)
     counts = entity_counts(settings.sandbox_path)
     total_rows = sum(sum(c.values()) for c in counts.values())
-    print(f"firm: {len(realms)} companies, {total_rows:,} documents (built + connected in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"firm: {len(realms)} companies, {total_rows:,} documents (built + connected in {time.perf_counter() - t0:.1f} s)"
+    )
 
     start, cpu = time.perf_counter(), time.process_time()
     results = sync_all(settings, realms)
@@ -177,23 +217,33 @@ def main(argv: list[str] | None = None) -> None:
     with_batch = sum(minimum_requests(counts[r])[1] for r in realms)
     bound = max(rate_bound(r.requests) for r in results)
     bound_firm = bound * math.ceil(len(realms) / settings.sync_concurrency)
-    print(f"backfill: {used} requests; minimum {with_batch} with batch, {no_batch} one query per page "
-          f"(ours / batch-minimum = {used / with_batch:.2f}, ours / no-batch-minimum = {used / no_batch:.2f})")
-    print(f"backfill wall: {wall:.1f} s for {total_rows:,} rows ({total_rows / wall:,.0f} rows/s); "
-          f"rate-limit bound {bound_firm:.1f} s (wall / bound = {wall / max(bound_firm, 1e-9):.1f}); "
-          f"CPU {cpu_used:.1f} s (sandbox included, in process)")
+    print(
+        f"backfill: {used} requests; minimum {with_batch} with batch, {no_batch} one query per page "
+        f"(ours / batch-minimum = {used / with_batch:.2f}, ours / no-batch-minimum = {used / no_batch:.2f})"
+    )
+    print(
+        f"backfill wall: {wall:.1f} s for {total_rows:,} rows ({total_rows / wall:,.0f} rows/s); "
+        f"rate-limit bound {bound_firm:.1f} s (wall / bound = {wall / max(bound_firm, 1e-9):.1f}); "
+        f"CPU {cpu_used:.1f} s (sandbox included, in process)"
+    )
     writer = writer_for(store.warehouse_for(settings))
-    print(f"writer: {writer.units} units in {writer.transactions} transactions and {writer.slices} write slices; "
-          f"busy {writer.busy_seconds:.1f} s of the {wall:.1f} s wall")
+    print(
+        f"writer: {writer.units} units in {writer.transactions} transactions and {writer.slices} write slices; "
+        f"busy {writer.busy_seconds:.1f} s of the {wall:.1f} s wall"
+    )
 
     rows, seconds, rate, baseline = ingest_throughput(settings.sandbox_path, work)
-    print(f"ingest without network: {rows:,} rows in {seconds:.2f} s wall; {rate:,.0f} rows per CPU-second parsed + stored "
-          f"(executemany baseline {baseline:,.0f} rows per CPU-second; ratio {rate / baseline:.1f}x)")
+    print(
+        f"ingest without network: {rows:,} rows in {seconds:.2f} s wall; {rate:,.0f} rows per CPU-second parsed + stored "
+        f"(executemany baseline {baseline:,.0f} rows per CPU-second; ratio {rate / baseline:.1f}x)"
+    )
 
     realm = realms[0]
     for n in [int(x) for x in args.changes.split(",") if x.strip()]:
         requests, changed_rows, secs = incremental_cost(settings, realm, n)
-        print(f"incremental after {n:>4} changes: {requests} requests, {changed_rows} new versions, {secs:.2f} s")
+        print(
+            f"incremental after {n:>4} changes: {requests} requests, {changed_rows} new versions, {secs:.2f} s"
+        )
 
 
 if __name__ == "__main__":

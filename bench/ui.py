@@ -34,8 +34,13 @@ def build_firm(data_dir: Path, companies: int, scale: float = 1.0) -> float | No
     settings = load_settings(data_dir=data_dir)
     if settings.warehouse_path.exists():
         return None
-    build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today,
-                    companies=companies, scale=scale)
+    build_demo_firm(
+        settings.sandbox_path,
+        seed=settings.demo_seed,
+        today=settings.demo_today,
+        companies=companies,
+        scale=scale,
+    )
     connect_sandbox_companies(settings)
     sync_all(settings)
     return time.perf_counter() - started
@@ -58,7 +63,9 @@ def render_ms(at: Any, *, cold: bool) -> float:
     return elapsed
 
 
-def measure(data_dir: Path, pages: list[str], realm_id: str | None, repeat: int) -> dict[str, tuple[float, float]]:
+def measure(
+    data_dir: Path, pages: list[str], realm_id: str | None, repeat: int
+) -> dict[str, tuple[float, float]]:
     """page -> (cold ms, warm median ms)."""
     os.environ["OODALOO_DATA_DIR"] = str(data_dir)
     from ui_support import open_app  # the console tests' AppTest driver (tests/ui/ui_support.py)
@@ -81,7 +88,7 @@ def write_section(lines: list[str]) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     head, _, rest = text.partition("\n## ui\n")
-    tail = rest[rest.index("\n## "):] if "\n## " in rest else ""
+    tail = rest[rest.index("\n## ") :] if "\n## " in rest else ""
     path.write_text(head.rstrip() + "\n\n## ui\n" + "\n".join(lines) + "\n" + tail)
 
 
@@ -90,9 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--companies", type=int, default=12)
     parser.add_argument("--firm-companies", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="build the firms under DIR and reuse them on later runs")
+    parser.add_argument(
+        "--keep", type=Path, help="build the firms under DIR and reuse them on later runs"
+    )
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
+    args = parser.parse_args(
+        argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else []
+    )
     sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "ui")]
     import logging
 

@@ -4,7 +4,7 @@ past week lists the same actions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -12,7 +12,11 @@ import polars as pl
 from oodaloo.config import Settings
 from runway.snapshot import Snapshot
 
-LABELS = {"pay_bill": "Paid bill", "delay_bill": "Planned bill", "send_reminder": "Sent reminder for invoice"}
+LABELS = {
+    "pay_bill": "Paid bill",
+    "delay_bill": "Planned bill",
+    "send_reminder": "Sent reminder for invoice",
+}
 
 
 def _doc_numbers(snapshot: Snapshot, table: str, realm_id: str) -> dict[str, str]:
@@ -27,7 +31,7 @@ def _parse(value: str | None) -> datetime | None:
     if not value:
         return None
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def load_intents(settings: Settings) -> list[dict[str, Any]]:
@@ -44,11 +48,18 @@ def executed_actions(
     intents: list[dict[str, Any]], realm_id: str, start: datetime, end: datetime, snapshot: Snapshot
 ) -> list[dict[str, Any]]:
     """Succeeded intents of ``realm_id`` finished in [start, end], oldest first, as table rows."""
-    numbers = {"bill": _doc_numbers(snapshot, "bill", realm_id), "invoice": _doc_numbers(snapshot, "invoice", realm_id)}
+    numbers = {
+        "bill": _doc_numbers(snapshot, "bill", realm_id),
+        "invoice": _doc_numbers(snapshot, "invoice", realm_id),
+    }
     rows = []
     for intent in intents:
         finished = _parse(intent.get("finished_at"))
-        if intent.get("realm_id") != realm_id or intent.get("state") != "succeeded" or finished is None:
+        if (
+            intent.get("realm_id") != realm_id
+            or intent.get("state") != "succeeded"
+            or finished is None
+        ):
             continue
         if not start <= finished <= end:
             continue

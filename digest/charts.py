@@ -39,11 +39,15 @@ def spec_png(spec: dict[str, Any], scale: float = 2.0) -> bytes:
     return bytes(vlc.vegalite_to_png(spec, scale=scale))
 
 
-def forecast_png(forecast: pl.DataFrame, reserve: Decimal | None, payroll_dates: list[date]) -> bytes | None:
+def forecast_png(
+    forecast: pl.DataFrame, reserve: Decimal | None, payroll_dates: list[date]
+) -> bytes | None:
     """The console's forecast chart as a PNG, or None when there is no forecast to draw."""
     if forecast.is_empty():
         return None
     from oodaloo.charts import forecast_chart
 
-    chart = forecast_chart(forecast, reserve, payroll_dates, width=CHART_WIDTH_PX, height=CHART_HEIGHT_PX)
+    chart = forecast_chart(
+        forecast, reserve, payroll_dates, width=CHART_WIDTH_PX, height=CHART_HEIGHT_PX
+    )
     return spec_png(chart.to_dict())

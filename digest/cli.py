@@ -12,20 +12,29 @@ from oodaloo.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("digest", help="make the Friday digest PDF of a company or of the firm")
+    parser = subparsers.add_parser(
+        "digest", help="make the Friday digest PDF of a company or of the firm"
+    )
     scope = parser.add_mutually_exclusive_group(required=True)
     scope.add_argument("--company", metavar="REALM", help="realm id of the company")
     scope.add_argument("--firm", action="store_true", help="the firm roll-up and every company")
     parser.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the week of today)")
-    parser.add_argument("--out", required=True, type=Path, help="where to write the PDF (a .json manifest goes next to it)")
-    parser.add_argument("--email", action="store_true", help="also e-mail it to the configured recipients")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="where to write the PDF (a .json manifest goes next to it)",
+    )
+    parser.add_argument(
+        "--email", action="store_true", help="also e-mail it to the configured recipients"
+    )
     parser.set_defaults(handler=run_digest_command)
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     from digest.delivery import email_digest
-    from digest.make import FIRM, make_digest
     from digest.mail import MailNotConfigured
+    from digest.make import FIRM, make_digest
     from digest.weeks import IsoWeek
     from oodaloo.clock import now as clock_now
     from oodaloo.clock import today
@@ -45,9 +54,13 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(produced.pdf)
-    out.with_suffix(".json").write_bytes(orjson.dumps(produced.manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    out.with_suffix(".json").write_bytes(
+        orjson.dumps(produced.manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    )
     note = " (early preview: the week's Friday 07:00 has not come yet)" if produced.early else ""
-    print(f"Wrote {out} ({produced.pages} pages, week {week}, data as known at {produced.data_as_of:%Y-%m-%d %H:%M} UTC){note}.")
+    print(
+        f"Wrote {out} ({produced.pages} pages, week {week}, data as known at {produced.data_as_of:%Y-%m-%d %H:%M} UTC){note}."
+    )
     if args.email:
         try:
             results = email_digest(settings, produced, now)
@@ -57,7 +70,11 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         if not results:
             print("No recipients configured for this digest; nothing sent.")
         for result in results:
-            state = "sent" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
+            state = (
+                "sent"
+                if result.ok
+                else f"FAILED after {result.attempts} attempt(s): {result.error}"
+            )
             print(f"  {result.recipient}: {state}")
         if any(not r.ok for r in results):
             return 1

@@ -35,25 +35,43 @@ def email_text(manifest: dict[str, Any]) -> tuple[str, str]:
         flagged = [c for c in companies if c["exceptions"]]
         subject = f"Oodaloo firm digest {week}: {len(flagged)} of {len(companies)} companies with exceptions"
         body = [f"Firm digest for week {week} (figures as known at {manifest['data_as_of']}).", ""]
-        body += [f"- {c['company_name']}: {'; '.join(c['exceptions'])}" for c in flagged] or ["No exceptions this week."]
+        body += [f"- {c['company_name']}: {'; '.join(c['exceptions'])}" for c in flagged] or [
+            "No exceptions this week."
+        ]
     else:
         subject = f"Oodaloo digest {week}: {manifest['company_name']}"
-        body = [f"Digest for week {week} (figures as known at {manifest['data_as_of']}; {manifest['freshness']}).", ""]
+        body = [
+            f"Digest for week {week} (figures as known at {manifest['data_as_of']}; {manifest['freshness']}).",
+            "",
+        ]
         body += _company_lines(manifest)
-    body += ["", "The PDF attached has the forecast, the lists and the aging tables. Insights, not advice."]
+    body += [
+        "",
+        "The PDF attached has the forecast, the lists and the aging tables. Insights, not advice.",
+    ]
     return subject, "\n".join(body)
 
 
-def email_digest(settings: Settings, produced: Produced, at: datetime,
-                 recipients: list[str] | None = None) -> list[MailResult]:
+def email_digest(
+    settings: Settings, produced: Produced, at: datetime, recipients: list[str] | None = None
+) -> list[MailResult]:
     """E-mail a made digest to its recipients (none configured: nothing is sent)."""
     if not settings.smtp_host:
-        raise MailNotConfigured("e-mail is off: set OODALOO_SMTP_HOST (and port, user, password) to send digests")
+        raise MailNotConfigured(
+            "e-mail is off: set OODALOO_SMTP_HOST (and port, user, password) to send digests"
+        )
     to = recipients if recipients is not None else recipients_for(settings, produced.scope)
     if not to:
         return []
     subject, body = email_text(produced.manifest)
     return send_digest(
-        settings, scope=produced.scope, week=str(produced.week), recipients=to, subject=subject, body=body,
-        pdf=produced.pdf, filename=f"oodaloo-digest-{produced.week}-{produced.scope}.pdf", at=at,
+        settings,
+        scope=produced.scope,
+        week=str(produced.week),
+        recipients=to,
+        subject=subject,
+        body=body,
+        pdf=produced.pdf,
+        filename=f"oodaloo-digest-{produced.week}-{produced.scope}.pdf",
+        at=at,
     )

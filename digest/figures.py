@@ -21,7 +21,13 @@ TOP_CHASE = 5
 TOP_TRAY = 8
 TOP_AGING = 8
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-BUCKETS = (("current", "Current"), ("d1_30", "1–30"), ("d31_60", "31–60"), ("d61_90", "61–90"), ("d91_plus", "91+"))
+BUCKETS = (
+    ("current", "Current"),
+    ("d1_30", "1–30"),
+    ("d31_60", "31–60"),
+    ("d61_90", "61–90"),
+    ("d91_plus", "91+"),
+)
 HYGIENE_LABELS = {
     "no_due_date": "Documents without a due date or terms (their timing in the forecast is a guess)",
     "no_email": "Customers without an e-mail on file (reminders to them cannot be sent)",
@@ -56,26 +62,39 @@ def _float(value: Any) -> float | None:
 
 
 # ---- KPIs and answers -------------------------------------------------------------------
-def build_kpis(runway: dict[str, Any], payroll: list[dict[str, Any]], ar_totals: dict[str, Any]) -> list[Kpi]:
+def build_kpis(
+    runway: dict[str, Any], payroll: list[dict[str, Any]], ar_totals: dict[str, Any]
+) -> list[Kpi]:
     weeks = _float(runway.get("runway_weeks"))
     breach = runway.get("breach_date")
     runway_tone = "good" if weeks is None or weeks >= 13 else ("warn" if weeks >= 4 else "bad")
     next_payroll = payroll[0] if payroll else {}
-    payroll_tone = {"green": "good", "amber": "warn", "red": "bad"}.get(next_payroll.get("status") or "", "neutral")
+    payroll_tone = {"green": "good", "amber": "warn", "red": "bad"}.get(
+        next_payroll.get("status") or "", "neutral"
+    )
     overdue = _dec(ar_totals.get("total")) - _dec(ar_totals.get("current"))
     over_90 = _dec(ar_totals.get("d91_plus"))
     return [
         Kpi("cash", "Cash", _dec(runway.get("cash")), "money", "in the bank at the cut-off"),
         Kpi(
-            "runway_weeks", "Runway", weeks, "weeks",
-            (f"below the {fmt.money(runway.get('reserve'))} reserve" if breach
-             else f"never below {fmt.money(runway.get('reserve'))} reserve"),
+            "runway_weeks",
+            "Runway",
+            weeks,
+            "weeks",
+            (
+                f"below the {fmt.money(runway.get('reserve'))} reserve"
+                if breach
+                else f"never below {fmt.money(runway.get('reserve'))} reserve"
+            ),
             runway_tone,
         ),
         Kpi(
-            "payrolls_covered", "Payrolls covered",
-            int(next_payroll.get("payrolls_covered") or 0) if payroll else None, "int",
-            f"of the next {len(payroll)}" if payroll else "no payroll known", payroll_tone,
+            "payrolls_covered",
+            "Payrolls covered",
+            int(next_payroll.get("payrolls_covered") or 0) if payroll else None,
+            "int",
+            f"of the next {len(payroll)}" if payroll else "no payroll known",
+            payroll_tone,
         ),
         Kpi("overdue_ar", "Overdue A/R", overdue, "money", f"{fmt.money(over_90)} is 91+ days"),
     ]
@@ -85,25 +104,37 @@ def answer_payroll(payroll: list[dict[str, Any]]) -> str:
     if not payroll:
         return "No payroll calendar is known yet: none was detected in the books and none is set."
     nxt = payroll[0]
-    amount, when, cover = fmt.money(nxt.get("amount")), fmt.day(nxt.get("date")), fmt.ratio(nxt.get("coverage"))
+    amount, when, cover = (
+        fmt.money(nxt.get("amount")),
+        fmt.day(nxt.get("date")),
+        fmt.ratio(nxt.get("coverage")),
+    )
     status = nxt.get("status")
     if status == "green":
         text = f"Yes. The payroll of {amount} on {when} is covered {cover} even with late collections, reserve intact."
     elif status == "amber":
-        text = (f"Only just. The payroll of {amount} on {when} is covered ({cover} with late collections) "
-                "only by using the reserve or counting on customers paying at their usual pace.")
+        text = (
+            f"Only just. The payroll of {amount} on {when} is covered ({cover} with late collections) "
+            "only by using the reserve or counting on customers paying at their usual pace."
+        )
     else:
-        short = _dec(nxt.get("amount")) - (_dec(nxt.get("cash_before_p90")) - _dec(nxt.get("must_pay_before")))
-        text = (f"Not on current projections. The payroll of {amount} on {when} is covered {cover} "
-                f"with late collections, about {fmt.money(max(short, Decimal(0)))} short.")
+        short = _dec(nxt.get("amount")) - (
+            _dec(nxt.get("cash_before_p90")) - _dec(nxt.get("must_pay_before"))
+        )
+        text = (
+            f"Not on current projections. The payroll of {amount} on {when} is covered {cover} "
+            f"with late collections, about {fmt.money(max(short, Decimal(0)))} short."
+        )
     covered = int(nxt.get("payrolls_covered") or 0)
     return f"{text} {covered} of the next {len(payroll)} payrolls are covered."
 
 
 def answer_chase(chase: list[dict[str, Any]], doc_numbers: dict[str, str]) -> str:
     if not chase:
-        return ("Nobody this week: no overdue invoice qualifies for a reminder (none overdue, reminded in "
-                "the last days, or no e-mail on file).")
+        return (
+            "Nobody this week: no overdue invoice qualifies for a reminder (none overdue, reminded in "
+            "the last days, or no e-mail on file)."
+        )
     total = sum((_dec(r.get("amount")) for r in chase), Decimal(0))
     top = ", ".join(
         f"{r.get('party_name')} ({fmt.money(r.get('amount'))}, invoice {doc_numbers.get(str(r.get('doc_id')), r.get('doc_id'))}, "
@@ -116,44 +147,75 @@ def answer_chase(chase: list[dict[str, Any]], doc_numbers: dict[str, str]) -> st
 
 def answer_wait(can_delay: list[dict[str, Any]], must_pay: list[dict[str, Any]]) -> str:
     must_total = sum((_dec(r.get("amount")) for r in must_pay), Decimal(0))
-    must = (f" Must pay: {len(must_pay)} item{'s' if len(must_pay) != 1 else ''} worth {fmt.money(must_total)}."
-            if must_pay else " Nothing is flagged as must-pay.")
+    must = (
+        f" Must pay: {len(must_pay)} item{'s' if len(must_pay) != 1 else ''} worth {fmt.money(must_total)}."
+        if must_pay
+        else " Nothing is flagged as must-pay."
+    )
     if not can_delay:
         return "No bill can move later within the terms set." + must
     total = sum((_dec(r.get("amount")) for r in can_delay), Decimal(0))
     lead = can_delay[0]
     effect = f" ({lead['effect_text']})" if lead.get("effect_text") else ""
-    return (f"{len(can_delay)} bill{'s' if len(can_delay) != 1 else ''} worth {fmt.money(total)} can move later "
-            f"within the terms set — e.g. {lead.get('party_name')} {fmt.money(lead.get('amount'))} until "
-            f"{fmt.day(lead.get('latest_safe_date'))}{effect}." + must)
+    return (
+        f"{len(can_delay)} bill{'s' if len(can_delay) != 1 else ''} worth {fmt.money(total)} can move later "
+        f"within the terms set — e.g. {lead.get('party_name')} {fmt.money(lead.get('amount'))} until "
+        f"{fmt.day(lead.get('latest_safe_date'))}{effect}." + must
+    )
 
 
 def runway_note(runway: dict[str, Any]) -> str:
     reserve = fmt.money(runway.get("reserve"))
-    source = "the default rule: next payroll + must-pay bills" if runway.get("reserve_source") == "default" else "set by the owner"
+    source = (
+        "the default rule: next payroll + must-pay bills"
+        if runway.get("reserve_source") == "default"
+        else "set by the owner"
+    )
     if runway.get("breach_date"):
-        text = (f"Runway: the projected balance falls below the reserve of {reserve} ({source}) on "
-                f"{fmt.day(runway['breach_date'])}, {fmt.weeks(runway.get('runway_weeks'))} out.")
+        text = (
+            f"Runway: the projected balance falls below the reserve of {reserve} ({source}) on "
+            f"{fmt.day(runway['breach_date'])}, {fmt.weeks(runway.get('runway_weeks'))} out."
+        )
     else:
         text = f"Runway: the projected balance stays above the reserve of {reserve} ({source})."
     if runway.get("breach_date_p90"):
         text += f" With late collections (P90): {fmt.day(runway['breach_date_p90'])}."
     simple = runway.get("simple_runway_weeks")
-    text += (f" Simple runway (secondary, cash ÷ trailing average weekly outflow): {fmt.weeks(simple)}."
-             if simple is not None else " Simple runway (secondary): cash flow over the last 13 weeks was positive.")
+    text += (
+        f" Simple runway (secondary, cash ÷ trailing average weekly outflow): {fmt.weeks(simple)}."
+        if simple is not None
+        else " Simple runway (secondary): cash flow over the last 13 weeks was positive."
+    )
     return text
 
 
 # ---- tables -----------------------------------------------------------------------------
 def payroll_table(payroll: list[dict[str, Any]], runway: dict[str, Any]) -> Table:
     return Table(
-        "payroll", "Runway and payroll coverage",
-        [Column("date", "Payroll date", "date", 1.3), Column("amount", "Amount", "money"),
-         Column("cash_before_p90", "Cash before (late collections)", "money", 1.4),
-         Column("must_pay_before", "Must-pay before", "money"), Column("coverage", "Coverage", "ratio", 0.8),
-         Column("status", "Status", "text", 0.7)],
-        [{k: r.get(k) for k in ("date", "amount", "cash_before_p90", "must_pay_before", "coverage", "status")}
-         for r in payroll],
+        "payroll",
+        "Runway and payroll coverage",
+        [
+            Column("date", "Payroll date", "date", 1.3),
+            Column("amount", "Amount", "money"),
+            Column("cash_before_p90", "Cash before (late collections)", "money", 1.4),
+            Column("must_pay_before", "Must-pay before", "money"),
+            Column("coverage", "Coverage", "ratio", 0.8),
+            Column("status", "Status", "text", 0.7),
+        ],
+        [
+            {
+                k: r.get(k)
+                for k in (
+                    "date",
+                    "amount",
+                    "cash_before_p90",
+                    "must_pay_before",
+                    "coverage",
+                    "status",
+                )
+            }
+            for r in payroll
+        ],
         empty_text="No payroll calendar known.",
         note=runway_note(runway),
     )
@@ -161,70 +223,128 @@ def payroll_table(payroll: list[dict[str, Any]], runway: dict[str, Any]) -> Tabl
 
 def chase_table(chase: list[dict[str, Any]], doc_numbers: dict[str, str]) -> Table:
     rows = [
-        {"party_name": r.get("party_name"), "doc_number": doc_numbers.get(str(r.get("doc_id")), r.get("doc_id")),
-         "due_date": r.get("due_date"), "days_past_due": r.get("days_past_due"), "amount": r.get("amount"),
-         "effect_text": r.get("effect_text")}
+        {
+            "party_name": r.get("party_name"),
+            "doc_number": doc_numbers.get(str(r.get("doc_id")), r.get("doc_id")),
+            "due_date": r.get("due_date"),
+            "days_past_due": r.get("days_past_due"),
+            "amount": r.get("amount"),
+            "effect_text": r.get("effect_text"),
+        }
         for r in chase[:TOP_CHASE]
     ]
     return Table(
-        "chase", "Chase: top of the list",
-        [Column("party_name", "Customer", "text", 1.6), Column("doc_number", "Invoice", "text", 0.7),
-         Column("due_date", "Due", "date", 1.1), Column("days_past_due", "Late", "days", 0.6),
-         Column("amount", "Open", "money", 0.9), Column("effect_text", "If collected this week", "text", 1.8)],
-        rows, total_rows=len(chase), empty_text="No overdue invoice qualifies for a reminder.",
+        "chase",
+        "Chase: top of the list",
+        [
+            Column("party_name", "Customer", "text", 1.6),
+            Column("doc_number", "Invoice", "text", 0.7),
+            Column("due_date", "Due", "date", 1.1),
+            Column("days_past_due", "Late", "days", 0.6),
+            Column("amount", "Open", "money", 0.9),
+            Column("effect_text", "If collected this week", "text", 1.8),
+        ],
+        rows,
+        total_rows=len(chase),
+        empty_text="No overdue invoice qualifies for a reminder.",
     )
 
 
 def must_pay_table(must_pay: list[dict[str, Any]]) -> Table:
     return Table(
-        "must_pay", "Must Pay",
-        [Column("party_name", "Payee", "text", 1.6), Column("reason", "Why", "text", 1.8),
-         Column("due_date", "Due", "date", 1.1), Column("amount", "Amount", "money", 0.9)],
-        [{k: r.get(k) for k in ("party_name", "reason", "due_date", "amount")} for r in must_pay[:TOP_TRAY]],
-        total_rows=len(must_pay), empty_text="Nothing is flagged as must-pay before the next payroll.",
+        "must_pay",
+        "Must Pay",
+        [
+            Column("party_name", "Payee", "text", 1.6),
+            Column("reason", "Why", "text", 1.8),
+            Column("due_date", "Due", "date", 1.1),
+            Column("amount", "Amount", "money", 0.9),
+        ],
+        [
+            {k: r.get(k) for k in ("party_name", "reason", "due_date", "amount")}
+            for r in must_pay[:TOP_TRAY]
+        ],
+        total_rows=len(must_pay),
+        empty_text="Nothing is flagged as must-pay before the next payroll.",
     )
 
 
 def can_delay_table(can_delay: list[dict[str, Any]]) -> Table:
     return Table(
-        "can_delay", "Can Delay",
-        [Column("party_name", "Vendor", "text", 1.5), Column("due_date", "Due", "date", 1.1),
-         Column("latest_safe_date", "Latest safe date", "date", 1.1), Column("amount", "Amount", "money", 0.9),
-         Column("effect_text", "Effect of waiting", "text", 1.6)],
-        [{k: r.get(k) for k in ("party_name", "due_date", "latest_safe_date", "amount", "effect_text")}
-         for r in can_delay[:TOP_TRAY]],
-        total_rows=len(can_delay), empty_text="No bill can move later within the terms set.",
+        "can_delay",
+        "Can Delay",
+        [
+            Column("party_name", "Vendor", "text", 1.5),
+            Column("due_date", "Due", "date", 1.1),
+            Column("latest_safe_date", "Latest safe date", "date", 1.1),
+            Column("amount", "Amount", "money", 0.9),
+            Column("effect_text", "Effect of waiting", "text", 1.6),
+        ],
+        [
+            {
+                k: r.get(k)
+                for k in ("party_name", "due_date", "latest_safe_date", "amount", "effect_text")
+            }
+            for r in can_delay[:TOP_TRAY]
+        ],
+        total_rows=len(can_delay),
+        empty_text="No bill can move later within the terms set.",
     )
 
 
-def aging_table(key: str, title: str, party: str, totals: dict[str, Any], by_party: list[dict[str, Any]]) -> Table:
-    columns = [Column("name", party, "text", 1.8)] + [Column(k, label, "money", 0.85) for k, label in BUCKETS]
+def aging_table(
+    key: str, title: str, party: str, totals: dict[str, Any], by_party: list[dict[str, Any]]
+) -> Table:
+    columns = [Column("name", party, "text", 1.8)] + [
+        Column(k, label, "money", 0.85) for k, label in BUCKETS
+    ]
     columns.append(Column("total", "Total", "money", 0.95))
     ranked = sorted(by_party, key=lambda r: (-_dec(r.get("total")), str(r.get("party_name"))))
-    rows = [{"name": r.get("party_name"), **{k: r.get(k) for k, _ in BUCKETS}, "total": r.get("total")}
-            for r in ranked[:TOP_AGING]]
+    rows = [
+        {"name": r.get("party_name"), **{k: r.get(k) for k, _ in BUCKETS}, "total": r.get("total")}
+        for r in ranked[:TOP_AGING]
+    ]
     note = ""
     if totals:
-        rows.append({"name": "All", **{k: totals.get(k) for k, _ in BUCKETS}, "total": totals.get("total")})
+        rows.append(
+            {"name": "All", **{k: totals.get(k) for k, _ in BUCKETS}, "total": totals.get("total")}
+        )
         if _dec(totals.get("unapplied")):
-            note = (f"Unapplied payments of {fmt.money(totals.get('unapplied'))} are shown apart, not netted: "
-                    f"net open {fmt.money(totals.get('net_total'))}.")
-    return Table(key, title, columns, rows, total_rows=len(by_party) + (1 if totals else 0),
-                 empty_text="Nothing open.", note=note)
+            note = (
+                f"Unapplied payments of {fmt.money(totals.get('unapplied'))} are shown apart, not netted: "
+                f"net open {fmt.money(totals.get('net_total'))}."
+            )
+    return Table(
+        key,
+        title,
+        columns,
+        rows,
+        total_rows=len(by_party) + (1 if totals else 0),
+        empty_text="Nothing open.",
+        note=note,
+    )
 
 
 def actions_table(actions: Sequence[dict[str, Any]]) -> Table:
     return Table(
-        "actions", "Actions approved and executed this week",
-        [Column("executed", "Executed", "date", 1.1), Column("action", "Action", "text", 2.2),
-         Column("amount", "Amount", "money", 0.9), Column("qbo_id", "QBO id", "text", 0.9)],
-        list(actions), empty_text="No action was executed through Oodaloo this week.",
+        "actions",
+        "Actions approved and executed this week",
+        [
+            Column("executed", "Executed", "date", 1.1),
+            Column("action", "Action", "text", 2.2),
+            Column("amount", "Amount", "money", 0.9),
+            Column("qbo_id", "QBO id", "text", 0.9),
+        ],
+        list(actions),
+        empty_text="No action was executed through Oodaloo this week.",
     )
 
 
 # ---- notes ------------------------------------------------------------------------------
 def drift_notes(drift: list[dict[str, Any]]) -> list[str]:
-    ordered = sorted(drift, key=lambda r: (SEVERITY_ORDER.get(str(r.get("severity")), 3), str(r.get("kind"))))
+    ordered = sorted(
+        drift, key=lambda r: (SEVERITY_ORDER.get(str(r.get("severity")), 3), str(r.get("kind")))
+    )
     return [str(r.get("message")) for r in ordered if r.get("message")]
 
 
@@ -237,12 +357,18 @@ def hygiene_notes(hygiene: list[dict[str, Any]]) -> list[str]:
         label = HYGIENE_LABELS.get(flag, flag.replace("_", " ").capitalize())
         effect = next((str(r["forecast_effect"]) for r in rows if r.get("forecast_effect")), "")
         money_part = f", {fmt.money(amount)}" if amount else ""
-        notes.append(f"{label}: {count}{money_part}." + (f" Forecast effect: {effect}." if effect else ""))
+        notes.append(
+            f"{label}: {count}{money_part}." + (f" Forecast effect: {effect}." if effect else "")
+        )
     return notes
 
 
-def exception_reasons(runway: dict[str, Any], payroll: list[dict[str, Any]], freshness_status: str,
-                      drift: list[dict[str, Any]]) -> list[str]:
+def exception_reasons(
+    runway: dict[str, Any],
+    payroll: list[dict[str, Any]],
+    freshness_status: str,
+    drift: list[dict[str, Any]],
+) -> list[str]:
     """Why a company heads the firm roll-up (empty: nothing exceptional)."""
     reasons = []
     if payroll and payroll[0].get("status") in ("red", "amber"):
@@ -272,17 +398,39 @@ def build_company_digest(
 ) -> CompanyDigest:
     """Every figure of one company's digest, from its CompanyView (runway.api.company_view)."""
     runway = first_row(view.runway, realm_id)
-    payroll = sorted(rows_of(view.payroll, realm_id), key=lambda r: (r.get("seq") or 0, r.get("date")))
+    payroll = sorted(
+        rows_of(view.payroll, realm_id), key=lambda r: (r.get("seq") or 0, r.get("date"))
+    )
     tray = rows_of(view.tray, realm_id)
-    section = {name: sorted((r for r in tray if r.get("section") == name), key=lambda r: r.get("rank") or 0)
-               for name in ("must_pay", "can_delay", "chase")}
+    section = {
+        name: sorted(
+            (r for r in tray if r.get("section") == name), key=lambda r: r.get("rank") or 0
+        )
+        for name in ("must_pay", "can_delay", "chase")
+    }
     ar, ap = view.aging_ar, view.aging_ap
     ar_totals, ap_totals = first_row(ar.totals, realm_id), first_row(ap.totals, realm_id)
-    doc_numbers = {str(r["doc_id"]): str(r.get("doc_number") or r["doc_id"]) for r in rows_of(ar.detail, realm_id)}
+    doc_numbers = {
+        str(r["doc_id"]): str(r.get("doc_number") or r["doc_id"])
+        for r in rows_of(ar.detail, realm_id)
+    }
     drift = rows_of(view.drift, realm_id)
     forecast = [
-        {k: r.get(k) for k in ("line", "week", "week_start", "inflows", "outflows", "closing", "below_reserve")}
-        for r in sorted(rows_of(view.forecast, realm_id), key=lambda r: (str(r.get("line")), r.get("week") or 0))
+        {
+            k: r.get(k)
+            for k in (
+                "line",
+                "week",
+                "week_start",
+                "inflows",
+                "outflows",
+                "closing",
+                "below_reserve",
+            )
+        }
+        for r in sorted(
+            rows_of(view.forecast, realm_id), key=lambda r: (str(r.get("line")), r.get("week") or 0)
+        )
     ]
     return CompanyDigest(
         realm_id=realm_id,
@@ -306,8 +454,20 @@ def build_company_digest(
             must_pay_table(section["must_pay"]),
             can_delay_table(section["can_delay"]),
             actions_table(actions),
-            aging_table("aging_ar", "Receivables aging (A/R)", "Customer", ar_totals, rows_of(ar.by_party, realm_id)),
-            aging_table("aging_ap", "Payables aging (A/P)", "Vendor", ap_totals, rows_of(ap.by_party, realm_id)),
+            aging_table(
+                "aging_ar",
+                "Receivables aging (A/R)",
+                "Customer",
+                ar_totals,
+                rows_of(ar.by_party, realm_id),
+            ),
+            aging_table(
+                "aging_ap",
+                "Payables aging (A/P)",
+                "Vendor",
+                ap_totals,
+                rows_of(ap.by_party, realm_id),
+            ),
         ],
         forecast=forecast,
         exceptions=exception_reasons(runway, payroll, str(freshness.get("status") or ""), drift),

@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from oodaloo.clock import DEFAULT_TZ
@@ -96,7 +96,7 @@ def connect(settings: Settings) -> Iterator[sqlite3.Connection]:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def claim(settings: Settings, scope: str, week: str, now: datetime, *, early: bool = False) -> bool:
@@ -106,10 +106,14 @@ def claim(settings: Settings, scope: str, week: str, now: datetime, *, early: bo
     reclaim_before = _iso(now - STALE_CLAIM)
     with connect(settings) as con:
         con.execute("BEGIN IMMEDIATE")
-        row = con.execute("SELECT status, claimed_at FROM digests WHERE scope=? AND week=?", (scope, week)).fetchone()
+        row = con.execute(
+            "SELECT status, claimed_at FROM digests WHERE scope=? AND week=?", (scope, week)
+        ).fetchone()
         if row is None:
-            con.execute("INSERT INTO digests (scope, week, status, claimed_at) VALUES (?,?,?,?)",
-                        (scope, week, CLAIMED, _iso(now)))
+            con.execute(
+                "INSERT INTO digests (scope, week, status, claimed_at) VALUES (?,?,?,?)",
+                (scope, week, CLAIMED, _iso(now)),
+            )
             con.execute("COMMIT")
             return True
         status, claimed_at = row
@@ -119,33 +123,56 @@ def claim(settings: Settings, scope: str, week: str, now: datetime, *, early: bo
         if not takeable:
             con.execute("ROLLBACK")
             return False
-        con.execute("UPDATE digests SET status=?, claimed_at=?, attempts=attempts+1, error=NULL WHERE scope=? AND week=?",
-                    (CLAIMED, _iso(now), scope, week))
+        con.execute(
+            "UPDATE digests SET status=?, claimed_at=?, attempts=attempts+1, error=NULL WHERE scope=? AND week=?",
+            (CLAIMED, _iso(now), scope, week),
+        )
         con.execute("COMMIT")
         return True
 
 
-def mark_made(settings: Settings, scope: str, week: str, *, made_at: datetime, data_as_of: datetime,
-              pages: int, early: bool = False) -> None:
+def mark_made(
+    settings: Settings,
+    scope: str,
+    week: str,
+    *,
+    made_at: datetime,
+    data_as_of: datetime,
+    pages: int,
+    early: bool = False,
+) -> None:
     with connect(settings) as con:
         con.execute(
             "INSERT INTO digests (scope, week, status, claimed_at, made_at, data_as_of, pages) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT (scope, week) DO UPDATE SET status=excluded.status, made_at=excluded.made_at, "
             "data_as_of=excluded.data_as_of, pages=excluded.pages, error=NULL",
-            (scope, week, EARLY if early else MADE, _iso(made_at), _iso(made_at), _iso(data_as_of), pages),
+            (
+                scope,
+                week,
+                EARLY if early else MADE,
+                _iso(made_at),
+                _iso(made_at),
+                _iso(data_as_of),
+                pages,
+            ),
         )
 
 
 def mark_failed(settings: Settings, scope: str, week: str, error: str) -> None:
     with connect(settings) as con:
-        con.execute("UPDATE digests SET status=?, error=? WHERE scope=? AND week=?", (FAILED, error[:500], scope, week))
+        con.execute(
+            "UPDATE digests SET status=?, error=? WHERE scope=? AND week=?",
+            (FAILED, error[:500], scope, week),
+        )
 
 
 def records(settings: Settings, week: str | None = None) -> list[DigestRecord]:
     with connect(settings) as con:
         sql = "SELECT scope, week, status, claimed_at, made_at, data_as_of, pages, attempts, error FROM digests"
-        rows = con.execute(sql + (" WHERE week=?" if week else "") + " ORDER BY week DESC, scope",
-                           (week,) if week else ()).fetchall()
+        rows = con.execute(
+            sql + (" WHERE week=?" if week else "") + " ORDER BY week DESC, scope",
+            (week,) if week else (),
+        ).fetchall()
     return [DigestRecord(*row) for row in rows]
 
 
@@ -153,22 +180,41 @@ def record(settings: Settings, scope: str, week: str) -> DigestRecord | None:
     return next((r for r in records(settings, week) if r.scope == scope), None)
 
 
-def record_delivery(settings: Settings, scope: str, week: str, recipient: str, *, ok: bool, attempts: int,
-                    error: str | None, at: datetime) -> None:
+def record_delivery(
+    settings: Settings,
+    scope: str,
+    week: str,
+    recipient: str,
+    *,
+    ok: bool,
+    attempts: int,
+    error: str | None,
+    at: datetime,
+) -> None:
     with connect(settings) as con:
         con.execute(
             "INSERT INTO deliveries (scope, week, recipient, status, attempts, error, updated_at) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT (scope, week, recipient) DO UPDATE SET status=excluded.status, "
             "attempts=deliveries.attempts+excluded.attempts, error=excluded.error, updated_at=excluded.updated_at",
-            (scope, week, recipient, SENT if ok else SEND_FAILED, attempts, (error or None) and error[:500], _iso(at)),
+            (
+                scope,
+                week,
+                recipient,
+                SENT if ok else SEND_FAILED,
+                attempts,
+                (error or None) and error[:500],
+                _iso(at),
+            ),
         )
 
 
 def deliveries(settings: Settings, week: str | None = None) -> list[Delivery]:
     with connect(settings) as con:
         sql = "SELECT scope, week, recipient, status, attempts, error, updated_at FROM deliveries"
-        rows = con.execute(sql + (" WHERE week=?" if week else "") + " ORDER BY week DESC, scope, recipient",
-                           (week,) if week else ()).fetchall()
+        rows = con.execute(
+            sql + (" WHERE week=?" if week else "") + " ORDER BY week DESC, scope, recipient",
+            (week,) if week else (),
+        ).fetchall()
     return [Delivery(*row) for row in rows]
 
 
@@ -181,8 +227,10 @@ def _get(settings: Settings, key: str) -> str | None:
 
 def _put(settings: Settings, key: str, value: str) -> None:
     with connect(settings) as con:
-        con.execute("INSERT INTO firm_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
-                    (key, value))
+        con.execute(
+            "INSERT INTO firm_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
 
 
 def firm_recipients(settings: Settings) -> list[str]:

@@ -54,7 +54,9 @@ def _clean(settings: Settings, exc: BaseException) -> str:
     return text
 
 
-def build_message(settings: Settings, recipient: str, subject: str, body: str, pdf: bytes, filename: str) -> EmailMessage:
+def build_message(
+    settings: Settings, recipient: str, subject: str, body: str, pdf: bytes, filename: str
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = recipient
@@ -91,22 +93,44 @@ def send_one(settings: Settings, message: EmailMessage) -> MailResult:
                 _deliver(settings, message)
     except (smtplib.SMTPException, OSError, RetryError) as exc:
         error = _clean(settings, exc)
-        log.warning("digest e-mail to %s failed after %d attempt(s): %s", recipient, attempts, error)
+        log.warning(
+            "digest e-mail to %s failed after %d attempt(s): %s", recipient, attempts, error
+        )
         return MailResult(recipient, False, attempts, error)
     return MailResult(recipient, True, attempts, None)
 
 
 def send_digest(
-    settings: Settings, *, scope: str, week: str, recipients: Sequence[str], subject: str, body: str,
-    pdf: bytes, filename: str, at: datetime,
+    settings: Settings,
+    *,
+    scope: str,
+    week: str,
+    recipients: Sequence[str],
+    subject: str,
+    body: str,
+    pdf: bytes,
+    filename: str,
+    at: datetime,
 ) -> list[MailResult]:
     """Send to each recipient and record each outcome in the digest ledger."""
     if not settings.smtp_host:
-        raise MailNotConfigured("e-mail is off: set OODALOO_SMTP_HOST (and port, user, password) to send digests")
+        raise MailNotConfigured(
+            "e-mail is off: set OODALOO_SMTP_HOST (and port, user, password) to send digests"
+        )
     results = []
     for recipient in recipients:
-        result = send_one(settings, build_message(settings, recipient, subject, body, pdf, filename))
-        ledger.record_delivery(settings, scope, week, recipient, ok=result.ok, attempts=result.attempts,
-                               error=result.error, at=at)
+        result = send_one(
+            settings, build_message(settings, recipient, subject, body, pdf, filename)
+        )
+        ledger.record_delivery(
+            settings,
+            scope,
+            week,
+            recipient,
+            ok=result.ok,
+            attempts=result.attempts,
+            error=result.error,
+            at=at,
+        )
         results.append(result)
     return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,13 @@ def store_digest(settings: Settings, produced: Produced) -> tuple[Path, Path]:
     """Write PDF and manifest atomically (temp file + rename), manifest last."""
     pdf_path, json_path = digest_paths(settings, produced.week, produced.scope)
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, payload in ((pdf_path, produced.pdf), (json_path, orjson.dumps(produced.manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))):
+    for path, payload in (
+        (pdf_path, produced.pdf),
+        (
+            json_path,
+            orjson.dumps(produced.manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+        ),
+    ):
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_bytes(payload)
         os.replace(tmp, path)
@@ -80,13 +86,21 @@ def company_directory(settings: Settings) -> dict[str, dict[str, str]]:
 
     if not settings.warehouse_path.exists():
         return {}
-    with warehouse_for(settings).read() as con:  # only CompanyInfo: this runs on every scheduler tick
-        rows = con.execute("SELECT realm_id, company_name, time_zone FROM cur_company_info ORDER BY realm_id").fetchall()
+    with warehouse_for(
+        settings
+    ).read() as con:  # only CompanyInfo: this runs on every scheduler tick
+        rows = con.execute(
+            "SELECT realm_id, company_name, time_zone FROM cur_company_info ORDER BY realm_id"
+        ).fetchall()
     overrides = all_company_settings(settings)
     directory = {}
     for realm, name, company_tz in rows:
         override = overrides.get(realm)
-        tz = valid_zone(override.time_zone if override else None) or valid_zone(company_tz) or DEFAULT_TZ
+        tz = (
+            valid_zone(override.time_zone if override else None)
+            or valid_zone(company_tz)
+            or DEFAULT_TZ
+        )
         directory[str(realm)] = {"name": name or str(realm), "time_zone": tz}
     return directory
 
@@ -98,12 +112,14 @@ def cut_off(week: IsoWeek, tz: str, now: datetime) -> tuple[datetime, bool]:
     due = week.cutoff(tz)
     if now >= due:
         return due, False
-    if now < datetime.combine(week.monday, datetime.min.time(), zone(tz)).astimezone(timezone.utc):
+    if now < datetime.combine(week.monday, datetime.min.time(), zone(tz)).astimezone(UTC):
         raise ValueError(f"week {week} has not started yet at {now.isoformat()}")
-    return now.astimezone(timezone.utc), True
+    return now.astimezone(UTC), True
 
 
-def snapshot_time(settings: Settings, scope: str, week: IsoWeek, tz: str, now: datetime) -> tuple[datetime, bool]:
+def snapshot_time(
+    settings: Settings, scope: str, week: IsoWeek, tz: str, now: datetime
+) -> tuple[datetime, bool]:
     """The time recorded when the digest was first made (so it regenerates identically), else the
     cut-off (or ``now`` for an early preview)."""
     made = ledger.record(settings, scope, str(week))
@@ -118,13 +134,18 @@ def latest_known(settings: Settings, realm_ids: list[str] | None, now: datetime)
     from runway.snapshot import load_snapshot
 
     snapshot = load_snapshot(settings, realm_ids)
-    stamps = [frame["ingested_at"].max() for frame in snapshot.tables.values()
-              if "ingested_at" in frame.columns and not frame.is_empty()]
+    stamps = [
+        frame["ingested_at"].max()
+        for frame in snapshot.tables.values()
+        if "ingested_at" in frame.columns and not frame.is_empty()
+    ]
     latest = max((s for s in stamps if s is not None), default=None)
-    return max(now.astimezone(timezone.utc), latest) if latest is not None else now.astimezone(timezone.utc)
+    return max(now.astimezone(UTC), latest) if latest is not None else now.astimezone(UTC)
 
 
-def _firm_view(settings: Settings, realm_ids: list[str] | None, week: IsoWeek, data_as_of: datetime) -> tuple[Any, Any]:
+def _firm_view(
+    settings: Settings, realm_ids: list[str] | None, week: IsoWeek, data_as_of: datetime
+) -> tuple[Any, Any]:
     """Calculators over the ingest snapshot at the cut-off; drift against the one a week earlier."""
     from runway.api import firm_view
     from runway.snapshot import load_snapshot
@@ -134,27 +155,47 @@ def _firm_view(settings: Settings, realm_ids: list[str] | None, week: IsoWeek, d
     return snapshot, firm_view(settings, week.friday, snapshot, previous=previous)
 
 
-def _company_digest(settings: Settings, firm: Any, snapshot: Any, realm_id: str, week: IsoWeek, tz: str,
-                    data_as_of: datetime, intents: list[dict[str, Any]]) -> tuple[CompanyDigest, bytes | None]:
+def _company_digest(
+    settings: Settings,
+    firm: Any,
+    snapshot: Any,
+    realm_id: str,
+    week: IsoWeek,
+    tz: str,
+    data_as_of: datetime,
+    intents: list[dict[str, Any]],
+) -> tuple[CompanyDigest, bytes | None]:
     from digest.actions_feed import executed_actions
     from runway.settings import get_company_settings
 
     view = firm.company(realm_id, get_company_settings(settings, realm_id))
-    week_start = datetime.combine(week.monday, datetime.min.time(), zone(tz)).astimezone(timezone.utc)
+    week_start = datetime.combine(week.monday, datetime.min.time(), zone(tz)).astimezone(UTC)
     digest = build_company_digest(
-        view, realm_id=realm_id, company_name=view.company_name or realm_id, week=str(week), time_zone=tz,
-        as_of=week.friday, data_as_of=data_as_of, freshness=first_row(snapshot.freshness, realm_id),
+        view,
+        realm_id=realm_id,
+        company_name=view.company_name or realm_id,
+        week=str(week),
+        time_zone=tz,
+        as_of=week.friday,
+        data_as_of=data_as_of,
+        freshness=first_row(snapshot.freshness, realm_id),
         actions=executed_actions(intents, realm_id, week_start, data_as_of, snapshot),
     )
     runway = first_row(view.runway, realm_id)
     payroll_dates = [r["date"] for r in rows_of(view.payroll, realm_id) if r.get("date")]
-    chart = forecast_png(view.forecast.filter(pl.col("realm_id") == realm_id) if "realm_id" in view.forecast.columns
-                         else view.forecast, runway.get("reserve"), payroll_dates)
+    chart = forecast_png(
+        view.forecast.filter(pl.col("realm_id") == realm_id)
+        if "realm_id" in view.forecast.columns
+        else view.forecast,
+        runway.get("reserve"),
+        payroll_dates,
+    )
     return digest, chart
 
 
-def make_company_digest(settings: Settings, realm_id: str, week: IsoWeek, *, now: datetime,
-                        tz: str | None = None) -> Produced:
+def make_company_digest(
+    settings: Settings, realm_id: str, week: IsoWeek, *, now: datetime, tz: str | None = None
+) -> Produced:
     """One company's digest for ``week`` (not stored; see ``store_digest``)."""
     tz = tz or company_directory(settings).get(realm_id, {}).get("time_zone") or DEFAULT_TZ
     data_as_of, early = snapshot_time(settings, realm_id, week, tz, now)
@@ -162,20 +203,28 @@ def make_company_digest(settings: Settings, realm_id: str, week: IsoWeek, *, now
         data_as_of = latest_known(settings, [realm_id], now)
     snapshot, firm = _firm_view(settings, [realm_id], week, data_as_of)
     if realm_id not in snapshot.realm_ids and not early:
-        data_as_of = latest_known(settings, [realm_id], now)  # nothing known at the cut-off: first data, recorded
+        data_as_of = latest_known(
+            settings, [realm_id], now
+        )  # nothing known at the cut-off: first data, recorded
         snapshot, firm = _firm_view(settings, [realm_id], week, data_as_of)
     if realm_id not in snapshot.realm_ids:
         raise LookupError(f"company {realm_id} has no synced data (digest {week})")
-    digest, chart = _company_digest(settings, firm, snapshot, realm_id, week, tz, data_as_of, load_intents(settings))
+    digest, chart = _company_digest(
+        settings, firm, snapshot, realm_id, week, tz, data_as_of, load_intents(settings)
+    )
     pdf, pages = render_company_pdf(digest, week.span_text(), chart)
     return Produced(realm_id, week, pdf, to_manifest(digest), data_as_of, pages, early)
 
 
 ROLLUP_COLUMNS = [
-    Column("company_name", "Company", "text", 1.9), Column("cash", "Cash", "money", 1.0),
-    Column("runway_weeks", "Runway", "weeks", 1.05), Column("breach_date", "Below reserve", "date", 1.35),
-    Column("payroll_status", "Next payroll", "text", 0.8), Column("payrolls_covered", "Payrolls covered", "int", 0.85),
-    Column("overdue_91_share", "A/R 91+", "percent", 0.65), Column("freshness_status", "Data", "text", 0.7),
+    Column("company_name", "Company", "text", 1.9),
+    Column("cash", "Cash", "money", 1.0),
+    Column("runway_weeks", "Runway", "weeks", 1.05),
+    Column("breach_date", "Below reserve", "date", 1.35),
+    Column("payroll_status", "Next payroll", "text", 0.8),
+    Column("payrolls_covered", "Payrolls covered", "int", 0.85),
+    Column("overdue_91_share", "A/R 91+", "percent", 0.65),
+    Column("freshness_status", "Data", "text", 0.7),
 ]
 
 
@@ -189,7 +238,9 @@ def make_firm_digest(settings: Settings, week: IsoWeek, *, now: datetime) -> Pro
         data_as_of = latest_known(settings, None, now)
     snapshot, firm = _firm_view(settings, None, week, data_as_of)
     if not snapshot.realm_ids and not early:
-        data_as_of = latest_known(settings, None, now)  # nothing known at the cut-off: first data, recorded
+        data_as_of = latest_known(
+            settings, None, now
+        )  # nothing known at the cut-off: first data, recorded
         snapshot, firm = _firm_view(settings, None, week, data_as_of)
     table = exceptions_first(firm.firm)
     order = [r for r in table["realm_id"].to_list() if r in snapshot.realm_ids]
@@ -197,30 +248,62 @@ def make_firm_digest(settings: Settings, week: IsoWeek, *, now: datetime) -> Pro
     charts: dict[str, bytes | None] = {}
     intents = load_intents(settings)
     for realm_id in order:
-        digest, chart = _company_digest(settings, firm, snapshot, realm_id, week, tz, data_as_of, intents)
+        digest, chart = _company_digest(
+            settings, firm, snapshot, realm_id, week, tz, data_as_of, intents
+        )
         companies.append(digest)
         charts[realm_id] = chart
     rollup = Table(
-        "rollup", "Every company", ROLLUP_COLUMNS,
-        [{c.key: row.get(c.key) for c in ROLLUP_COLUMNS} for row in table.to_dicts() if row["realm_id"] in order],
+        "rollup",
+        "Every company",
+        ROLLUP_COLUMNS,
+        [
+            {c.key: row.get(c.key) for c in ROLLUP_COLUMNS}
+            for row in table.to_dicts()
+            if row["realm_id"] in order
+        ],
         empty_text="No company had synced data at the cut-off.",
     )
-    firm_digest = FirmDigest(week=str(week), as_of=week.friday, data_as_of=data_as_of, rollup=rollup, companies=companies)
-    pdf, pages = render_firm_pdf(firm_digest, week.span_text(), tz, lambda c: charts.get(c.realm_id))
+    firm_digest = FirmDigest(
+        week=str(week), as_of=week.friday, data_as_of=data_as_of, rollup=rollup, companies=companies
+    )
+    pdf, pages = render_firm_pdf(
+        firm_digest, week.span_text(), tz, lambda c: charts.get(c.realm_id)
+    )
     return Produced(FIRM, week, pdf, to_manifest(firm_digest), data_as_of, pages, early)
 
 
-def make_digest(settings: Settings, scope: str, week: IsoWeek, *, now: datetime, store: bool = True) -> Produced:
+def make_digest(
+    settings: Settings, scope: str, week: IsoWeek, *, now: datetime, store: bool = True
+) -> Produced:
     """Make (and by default store and record) the digest of ``scope`` (a realm id or "firm")."""
-    produced = make_firm_digest(settings, week, now=now) if scope == FIRM else make_company_digest(settings, scope, week, now=now)
+    produced = (
+        make_firm_digest(settings, week, now=now)
+        if scope == FIRM
+        else make_company_digest(settings, scope, week, now=now)
+    )
     if store:
         store_digest(settings, produced)
-        ledger.mark_made(settings, scope, str(week), made_at=now, data_as_of=produced.data_as_of,
-                         pages=produced.pages, early=produced.early)
+        ledger.mark_made(
+            settings,
+            scope,
+            str(week),
+            made_at=now,
+            data_as_of=produced.data_as_of,
+            pages=produced.pages,
+            early=produced.early,
+        )
     return produced
 
 
 __all__ = [
-    "Produced", "digest_paths", "stored_manifest", "store_digest", "company_directory", "cut_off",
-    "make_company_digest", "make_firm_digest", "make_digest",
+    "Produced",
+    "digest_paths",
+    "stored_manifest",
+    "store_digest",
+    "company_directory",
+    "cut_off",
+    "make_company_digest",
+    "make_firm_digest",
+    "make_digest",
 ]

@@ -100,7 +100,9 @@ def _default(value: Any) -> Any:
 
 def to_manifest(digest: CompanyDigest | FirmDigest) -> dict[str, Any]:
     """The JSON-ready manifest (Decimals as strings, dates ISO) with a version tag."""
-    data = orjson.loads(orjson.dumps(asdict(digest), default=_default, option=orjson.OPT_NON_STR_KEYS))
+    data = orjson.loads(
+        orjson.dumps(asdict(digest), default=_default, option=orjson.OPT_NON_STR_KEYS)
+    )
     data["manifest_version"] = MANIFEST_VERSION
     return data
 

@@ -53,7 +53,14 @@ class DigestPDF(FPDF):
         self.cell(self.epw * 0.6, 5, self.header_title)
         self.set_font(FAMILY, "", 9)
         self.set_text_color(*MUTED)
-        self.cell(self.epw * 0.4, 5, f"Week {self.week} · {self.week_span}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(
+            self.epw * 0.4,
+            5,
+            f"Week {self.week} · {self.week_span}",
+            align="R",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
         self.set_draw_color(*RULE)
         self.line(self.l_margin, 14, self.w - self.r_margin, 14)
         self.set_y(18)
@@ -166,7 +173,9 @@ class DigestPDF(FPDF):
                 for col in table.columns:
                     pdf_row.cell(fmt.cell(row.get(col.key), col.kind))
         if table.total_rows > len(table.rows):
-            self.paragraph(f"Top {len(table.rows)} of {table.total_rows} shown.", size=7.5, color=MUTED)
+            self.paragraph(
+                f"Top {len(table.rows)} of {table.total_rows} shown.", size=7.5, color=MUTED
+            )
         if table.note:
             self.paragraph(table.note, size=7.5, color=MUTED)
         self.set_font(FAMILY, "", 9)
@@ -193,7 +202,9 @@ def draw_company(pdf: DigestPDF, digest: CompanyDigest, chart_png: bytes | None)
     if chart_png is not None:
         pdf.image_png(chart_png, pdf.epw, "13-week cash forecast")
     else:
-        pdf.paragraph("No forecast could be drawn: no cash data was known at the cut-off.", color=MUTED)
+        pdf.paragraph(
+            "No forecast could be drawn: no cash data was known at the cut-off.", color=MUTED
+        )
     pdf.section("What changed since last week")
     pdf.bullets(digest.drift, "No notable change since last week.")
     for table in digest.tables:
@@ -203,10 +214,14 @@ def draw_company(pdf: DigestPDF, digest: CompanyDigest, chart_png: bytes | None)
 
 
 def _footer(data_as_of: datetime, tz: str) -> str:
-    return f"Oodaloo digest · figures as known at {_local_time(data_as_of, tz)} · insights, not advice"
+    return (
+        f"Oodaloo digest · figures as known at {_local_time(data_as_of, tz)} · insights, not advice"
+    )
 
 
-def render_company_pdf(digest: CompanyDigest, week_span: str, chart_png: bytes | None) -> tuple[bytes, int]:
+def render_company_pdf(
+    digest: CompanyDigest, week_span: str, chart_png: bytes | None
+) -> tuple[bytes, int]:
     pdf = DigestPDF(digest.week, week_span, _footer(digest.data_as_of, digest.time_zone))
     pdf.set_title(f"{digest.company_name} — digest {digest.week}")
     pdf.set_creator("Oodaloo")
@@ -214,7 +229,9 @@ def render_company_pdf(digest: CompanyDigest, week_span: str, chart_png: bytes |
     return bytes(pdf.output()), pdf.pages_count
 
 
-def render_firm_pdf(digest: FirmDigest, week_span: str, tz: str, charts: ChartRenderer) -> tuple[bytes, int]:
+def render_firm_pdf(
+    digest: FirmDigest, week_span: str, tz: str, charts: ChartRenderer
+) -> tuple[bytes, int]:
     """Roll-up page (exceptions first), then every company's pages in the same order."""
     pdf = DigestPDF(digest.week, week_span, _footer(digest.data_as_of, tz))
     pdf.set_title(f"Firm digest {digest.week}")
@@ -227,7 +244,9 @@ def render_firm_pdf(digest: FirmDigest, week_span: str, tz: str, charts: ChartRe
         f"As of {fmt.day(digest.as_of)} · data as we knew it at {_local_time(digest.data_as_of, tz)} · "
         f"{flagged} compan{'y' if flagged == 1 else 'ies'} with exceptions, listed first",
     )
-    exceptions = [f"{c.company_name}: {'; '.join(c.exceptions)}" for c in digest.companies if c.exceptions]
+    exceptions = [
+        f"{c.company_name}: {'; '.join(c.exceptions)}" for c in digest.companies if c.exceptions
+    ]
     pdf.section("Exceptions")
     pdf.bullets(exceptions, "No company has an exception this week.")
     pdf.data_table(digest.rollup)

@@ -57,8 +57,10 @@ def due_digests(settings: Settings, now: datetime) -> list[DueDigest]:
     from digest.make import FIRM, company_directory
 
     directory = company_directory(settings)
-    wanted = [DueDigest(realm, latest_due_week(now, info["time_zone"]), info["time_zone"])
-              for realm, info in sorted(directory.items())]
+    wanted = [
+        DueDigest(realm, latest_due_week(now, info["time_zone"]), info["time_zone"])
+        for realm, info in sorted(directory.items())
+    ]
     if directory:
         firm_tz = ledger.firm_time_zone(settings)
         wanted.append(DueDigest(FIRM, latest_due_week(now, firm_tz), firm_tz))
@@ -69,7 +71,7 @@ def due_digests(settings: Settings, now: datetime) -> list[DueDigest]:
 def run_due_digests(settings: Settings, now: datetime | None = None) -> list[RunOutcome]:
     """Make, store, record and e-mail every due digest; returns what happened to each."""
     from digest.delivery import email_digest
-    from digest.make import make_company_digest, make_firm_digest, store_digest, FIRM
+    from digest.make import FIRM, make_company_digest, make_firm_digest, store_digest
 
     if now is None:
         from oodaloo.clock import now as clock_now
@@ -87,24 +89,47 @@ def run_due_digests(settings: Settings, now: datetime | None = None) -> list[Run
             if due.scope == FIRM:
                 produced = make_firm_digest(settings, due.week, now=now)
             else:
-                produced = make_company_digest(settings, due.scope, due.week, now=now, tz=due.time_zone)
+                produced = make_company_digest(
+                    settings, due.scope, due.week, now=now, tz=due.time_zone
+                )
             store_digest(settings, produced)
-            ledger.mark_made(settings, due.scope, week, made_at=now, data_as_of=produced.data_as_of, pages=produced.pages)
+            ledger.mark_made(
+                settings,
+                due.scope,
+                week,
+                made_at=now,
+                data_as_of=produced.data_as_of,
+                pages=produced.pages,
+            )
         except Exception as exc:  # one company's failure must not stop the others
             if _interrupted(exc):  # released (failed is retaken), made again on the next start
-                log.warning("process exiting: digest %s %s interrupted, made on the next start", due.scope, week)
-                ledger.mark_failed(settings, due.scope, week, "interrupted: the process was exiting")
-                outcomes.append(RunOutcome(due.scope, week, "failed", error="interrupted: the process was exiting"))
+                log.warning(
+                    "process exiting: digest %s %s interrupted, made on the next start",
+                    due.scope,
+                    week,
+                )
+                ledger.mark_failed(
+                    settings, due.scope, week, "interrupted: the process was exiting"
+                )
+                outcomes.append(
+                    RunOutcome(
+                        due.scope, week, "failed", error="interrupted: the process was exiting"
+                    )
+                )
                 break
             log.exception("digest %s %s failed", due.scope, week)
             ledger.mark_failed(settings, due.scope, week, f"{type(exc).__name__}: {exc}")
-            outcomes.append(RunOutcome(due.scope, week, "failed", error=f"{type(exc).__name__}: {exc}"))
+            outcomes.append(
+                RunOutcome(due.scope, week, "failed", error=f"{type(exc).__name__}: {exc}")
+            )
             continue
         sent = failed = 0
         if settings.smtp_host:
             results = email_digest(settings, produced, now)
             sent, failed = sum(r.ok for r in results), sum(not r.ok for r in results)
-        outcomes.append(RunOutcome(due.scope, week, "made", produced.pages, emailed=sent, email_failures=failed))
+        outcomes.append(
+            RunOutcome(due.scope, week, "made", produced.pages, emailed=sent, email_failures=failed)
+        )
     return outcomes
 
 
@@ -114,9 +139,11 @@ def run_scheduled(settings: Settings) -> None:
     exiting mid-run logs one line, not a traceback."""
     try:
         run_due_digests(settings)
-    except Exception as exc:  # noqa: BLE001 - a scheduler job must end cleanly
+    except Exception as exc:
         if _interrupted(exc):
-            log.warning("process exiting: digest run stopped, due digests are made on the next start")
+            log.warning(
+                "process exiting: digest run stopped, due digests are made on the next start"
+            )
         else:
             log.exception("digest run failed")
 
@@ -153,8 +180,14 @@ def add_digest_jobs(scheduler: object, settings: Settings) -> list[str]:
     # A date-triggered job: it runs in the scheduler's worker threads, never in start()'s caller,
     # so a console starting on a Friday after 07:00 is not held up by the digest it owes.
     scheduler.add_job(  # type: ignore[attr-defined]
-        run_scheduled, args=[settings], id="digest:catch-up", name="Digest catch-up at start",
-        replace_existing=True, misfire_grace_time=None, coalesce=True, max_instances=1,
+        run_scheduled,
+        args=[settings],
+        id="digest:catch-up",
+        name="Digest catch-up at start",
+        replace_existing=True,
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
     )
     ids.append("digest:catch-up")
     return ids

@@ -17,7 +17,9 @@ from oodaloo.config import Settings
 def stored_weeks(settings: Settings) -> list[str]:
     """Weeks with at least one stored PDF, newest first."""
     root = settings.digests_dir
-    return sorted((p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.pdf"))), reverse=True)
+    return sorted(
+        (p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.pdf"))), reverse=True
+    )
 
 
 def stored_scopes(settings: Settings, week: str) -> list[str]:
@@ -66,7 +68,10 @@ def _make_now(settings: Settings, scope: str) -> None:
         st.session_state["digest_message"] = ("error", f"Could not make the digest: {exc}")
         return
     note = " — an early preview; the Friday 07:00 digest replaces it" if produced.early else ""
-    st.session_state["digest_message"] = ("success", f"Made the {week} digest ({produced.pages} pages){note}.")
+    st.session_state["digest_message"] = (
+        "success",
+        f"Made the {week} digest ({produced.pages} pages){note}.",
+    )
     st.session_state["digest_pick"] = (str(week), scope)
 
 
@@ -82,8 +87,10 @@ def render(settings: Settings, realm_id: str | None = None, as_of: object = None
 
 
 def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
-    st.caption("A PDF per company and one for the firm, made every Friday at 07:00 in each company's time zone "
-               "from the data as known at that moment. Insights, not advice.")
+    st.caption(
+        "A PDF per company and one for the firm, made every Friday at 07:00 in each company's time zone "
+        "from the data as known at that moment. Insights, not advice."
+    )
 
     message = st.session_state.pop("digest_message", None)
     if message:
@@ -92,38 +99,79 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
     with st.expander("Make this week's digest now", expanded=False):
         companies = _companies(settings)
         options = [FIRM, *sorted(companies, key=lambda r: companies[r])]
-        scope = st.selectbox("Digest", options, format_func=lambda s: "Firm roll-up" if s == FIRM else companies.get(s, s),
-                             key="digest_make_scope")
-        st.button("Make it now", key="digest_make_now", on_click=_make_now, args=(settings, scope), type="primary")
+        scope = st.selectbox(
+            "Digest",
+            options,
+            format_func=lambda s: "Firm roll-up" if s == FIRM else companies.get(s, s),
+            key="digest_make_scope",
+        )
+        st.button(
+            "Make it now",
+            key="digest_make_now",
+            on_click=_make_now,
+            args=(settings, scope),
+            type="primary",
+        )
 
     weeks = stored_weeks(settings)
     if not weeks:
-        st.info("No digest yet. The first one is made on Friday at 07:00, or now with the button above.")
+        st.info(
+            "No digest yet. The first one is made on Friday at 07:00, or now with the button above."
+        )
         return
     picked_week, picked_scope = st.session_state.get("digest_pick", (weeks[0], realm_id))
-    week = st.selectbox("Week", weeks, index=weeks.index(picked_week) if picked_week in weeks else 0, key="digest_week")
+    week = st.selectbox(
+        "Week",
+        weeks,
+        index=weeks.index(picked_week) if picked_week in weeks else 0,
+        key="digest_week",
+    )
     scopes = stored_scopes(settings, week)
     manifests = {s: _manifest(settings, week, s) for s in scopes}
-    scope = st.selectbox("Company", scopes, index=scopes.index(picked_scope) if picked_scope in scopes else 0,
-                         format_func=lambda s: _scope_label(s, manifests[s]), key="digest_scope")
+    scope = st.selectbox(
+        "Company",
+        scopes,
+        index=scopes.index(picked_scope) if picked_scope in scopes else 0,
+        format_func=lambda s: _scope_label(s, manifests[s]),
+        key="digest_scope",
+    )
     pdf_path, _ = digest_paths(settings, week, scope)
     record = ledger.record(settings, scope, week)
     manifest = manifests[scope] or {}
 
     left, right = st.columns([2, 3])
     with left:
-        st.download_button("Download PDF", data=pdf_path.read_bytes(), file_name=f"oodaloo-digest-{week}-{scope}.pdf",
-                           mime="application/pdf", key="digest_download", type="primary")
+        st.download_button(
+            "Download PDF",
+            data=pdf_path.read_bytes(),
+            file_name=f"oodaloo-digest-{week}-{scope}.pdf",
+            mime="application/pdf",
+            key="digest_download",
+            type="primary",
+        )
         if record is not None:
-            made = datetime.fromisoformat(record.made_at).strftime("%Y-%m-%d %H:%M UTC") if record.made_at else "—"
-            status = {"made": "Made", "early": "Early preview", "failed": "Failed", "claimed": "Being made"}[record.status]
+            made = (
+                datetime.fromisoformat(record.made_at).strftime("%Y-%m-%d %H:%M UTC")
+                if record.made_at
+                else "—"
+            )
+            status = {
+                "made": "Made",
+                "early": "Early preview",
+                "failed": "Failed",
+                "claimed": "Being made",
+            }[record.status]
             st.markdown(f"**{status}** {made} · {record.pages or '?'} pages")
             if record.error:
                 st.error(record.error)
         if manifest.get("data_as_of"):
             st.caption(f"Figures as known at {manifest['data_as_of']}")
         for kpi in manifest.get("kpis", []):
-            st.metric(kpi["label"], fmt.kpi_value(kpi["value"], kpi["kind"]), help=kpi.get("detail") or None)
+            st.metric(
+                kpi["label"],
+                fmt.kpi_value(kpi["value"], kpi["kind"]),
+                help=kpi.get("detail") or None,
+            )
         _email_status(settings, week, scope)
     with right:
         png = first_page_png(str(pdf_path))
@@ -152,6 +200,8 @@ def _email_status(settings: Settings, week: str, scope: str) -> None:
         return
     for d in rows:
         if d.status == ledger.SENT:
-            st.markdown(f"✅ {d.recipient} — sent ({d.attempts} attempt{'s' if d.attempts != 1 else ''})")
+            st.markdown(
+                f"✅ {d.recipient} — sent ({d.attempts} attempt{'s' if d.attempts != 1 else ''})"
+            )
         else:
             st.markdown(f"⚠️ {d.recipient} — **failed** after {d.attempts} attempts: {d.error}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DIGEST_WEEKDAY = 4  # Friday (Monday is 0)
@@ -65,7 +65,7 @@ class IsoWeek:
     def cutoff(self, tz: str) -> datetime:
         """Friday 07:00 in ``tz`` as an aware UTC datetime: the moment this week's digest is due."""
         local = datetime.combine(self.friday, DIGEST_TIME, tzinfo=zone(tz))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
     def span_text(self) -> str:
         """'16–22 Nov 2026' for headers."""
@@ -82,7 +82,9 @@ def zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {tz!r} (expected an IANA name like America/New_York)") from None
+        raise ValueError(
+            f"unknown time zone {tz!r} (expected an IANA name like America/New_York)"
+        ) from None
 
 
 def latest_due_week(now: datetime, tz: str) -> IsoWeek:

@@ -95,7 +95,12 @@ def forecast_chart(
         alt.Chart(data)
         .mark_bar(color=COLORS["outflow"])
         .encode(
-            x=x_start, x2="bar_end:T", y="outflow_neg:Q", y2=alt.datum(0), opacity=opacity, tooltip=tooltip
+            x=x_start,
+            x2="bar_end:T",
+            y="outflow_neg:Q",
+            y2=alt.datum(0),
+            opacity=opacity,
+            tooltip=tooltip,
         )
     )
     lines = (
@@ -120,7 +125,10 @@ def forecast_chart(
             strokeDash=alt.condition(
                 "datum.series == 'closing_p90'", alt.value([6, 3]), alt.value([1, 0])
             ),
-            tooltip=[alt.Tooltip("label:N", title="Line"), alt.Tooltip("balance:Q", title="Closing", format="$,.0f")],
+            tooltip=[
+                alt.Tooltip("label:N", title="Line"),
+                alt.Tooltip("balance:Q", title="Closing", format="$,.0f"),
+            ],
         )
     )
     layers: list[alt.Chart] = [inflow, outflow, lines]
@@ -147,14 +155,21 @@ def forecast_chart(
             )
         )
         layers.append(
-            markers.mark_point(shape="triangle-down", filled=True, size=60, color=COLORS["payroll"], yOffset=-4)
-            .encode(x="date:T", y=alt.value(0), tooltip=[alt.Tooltip("date:T", title="Payroll", format="%a %b %d")])
+            markers.mark_point(
+                shape="triangle-down", filled=True, size=60, color=COLORS["payroll"], yOffset=-4
+            ).encode(
+                x="date:T",
+                y=alt.value(0),
+                tooltip=[alt.Tooltip("date:T", title="Payroll", format="%a %b %d")],
+            )
         )
     chart = alt.layer(*layers).properties(width=width, height=height)
     return _configure(chart)
 
 
-def aging_chart(buckets_frame: pl.DataFrame, *, width: int | str = "container", height: int = 180) -> alt.Chart:
+def aging_chart(
+    buckets_frame: pl.DataFrame, *, width: int | str = "container", height: int = 180
+) -> alt.Chart:
     """Open amounts by aging bucket (QuickBooks' buckets, in their order), split by side if given."""
     buckets_frame = _aging_long(buckets_frame)
     amount_col = _column(buckets_frame, "amount")
@@ -185,11 +200,18 @@ def aging_chart(buckets_frame: pl.DataFrame, *, width: int | str = "container", 
         encoding["xOffset"] = "side:N"
     else:
         encoding["color"] = alt.value(COLORS["ar"])
-    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(**encoding).properties(width=width, height=height)
+    chart = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_bar()
+        .encode(**encoding)
+        .properties(width=width, height=height)
+    )
     return _configure(chart)
 
 
-def sparkline(series: Sequence[Any] | pl.Series, *, width: int = 120, height: int = 32) -> alt.Chart:
+def sparkline(
+    series: Sequence[Any] | pl.Series, *, width: int = 120, height: int = 32
+) -> alt.Chart:
     """A tiny trend line without axes (for the firm digest; the console uses LineChartColumn)."""
     values = series.to_list() if isinstance(series, pl.Series) else list(series)
     rows = [{"i": i, "v": _to_dollars(v)} for i, v in enumerate(values) if v is not None]
@@ -240,7 +262,9 @@ def _configure(chart: alt.TopLevelMixin, view_stroke: str | None = "transparent"
 def _forecast_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     frame = _widen_forecast(frame)
     start_col = _column(frame, "week_start")
-    names = {key: _column(frame, key) for key in ("inflow", "outflow", "closing_p50", "closing_p90")}
+    names = {
+        key: _column(frame, key) for key in ("inflow", "outflow", "closing_p50", "closing_p90")
+    }
     rows: list[dict[str, Any]] = []
     for index, row in enumerate(frame.iter_rows(named=True), start=1):
         start = _as_date(row[start_col])
@@ -268,7 +292,9 @@ def _widen_forecast(frame: pl.DataFrame) -> pl.DataFrame:
     if "line" not in frame.columns:
         return frame
     p50 = frame.filter(pl.col("line") == "p50").sort("week")
-    p90 = frame.filter(pl.col("line") == "p90").select("week", pl.col("closing").alias("closing_p90"))
+    p90 = frame.filter(pl.col("line") == "p90").select(
+        "week", pl.col("closing").alias("closing_p90")
+    )
     wide = p50.rename({"closing": "closing_p50"}).join(p90, on="week", how="left")
     return wide.with_columns(pl.coalesce("closing_p90", "closing_p50").alias("closing_p90"))
 
@@ -277,10 +303,18 @@ def _aging_long(frame: pl.DataFrame) -> pl.DataFrame:
     """Aging totals (wide bucket columns) -> ``bucket, amount[, side]`` rows."""
     if "bucket" in frame.columns:
         return frame
-    wide = {"current": "Current", "d1_30": "1–30", "d31_60": "31–60", "d61_90": "61–90", "d91_plus": "91+"}
+    wide = {
+        "current": "Current",
+        "d1_30": "1–30",
+        "d31_60": "31–60",
+        "d61_90": "61–90",
+        "d91_plus": "91+",
+    }
     missing = [c for c in wide if c not in frame.columns]
     if missing:
-        raise ValueError(f"aging_chart needs 'bucket' and 'amount' columns or the bucket totals (missing {missing})")
+        raise ValueError(
+            f"aging_chart needs 'bucket' and 'amount' columns or the bucket totals (missing {missing})"
+        )
     rows = []
     for row in frame.iter_rows(named=True):
         for column, label in wide.items():

@@ -22,7 +22,9 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oodaloo", description="Cash-runway console for agencies on QuickBooks Online.")
+    parser = argparse.ArgumentParser(
+        prog="oodaloo", description="Cash-runway console for agencies on QuickBooks Online."
+    )
     parser.add_argument("--data-dir", help="data directory (default: $OODALOO_DATA_DIR or ./data)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OODALOO_", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(Path("data"), description="Directory for every generated file (stores, cache, digests).")
+    data_dir: Path = Field(
+        Path("data"), description="Directory for every generated file (stores, cache, digests)."
+    )
 
     qbo_base_url: str | None = Field(
         None,
@@ -32,17 +34,26 @@ class Settings(BaseSettings):
         "sandbox served over HTTP. Unset: the sandbox runs in process over data_dir/sandbox.sqlite.",
     )
     qbo_token_url: str | None = Field(
-        None, description="OAuth 2.0 token endpoint. Unset: derived from qbo_base_url (sandbox layout)."
+        None,
+        description="OAuth 2.0 token endpoint. Unset: derived from qbo_base_url (sandbox layout).",
     )
     qbo_authorize_url: str | None = Field(
-        None, description="OAuth 2.0 authorize endpoint. Unset: derived from qbo_base_url (sandbox layout)."
+        None,
+        description="OAuth 2.0 authorize endpoint. Unset: derived from qbo_base_url (sandbox layout).",
     )
-    qbo_client_id: str = Field(DEMO_CLIENT_ID, description="OAuth client id of our app (the demo app's by default).")
+    qbo_client_id: str = Field(
+        DEMO_CLIENT_ID, description="OAuth client id of our app (the demo app's by default)."
+    )
     qbo_client_secret: SecretStr = Field(
-        SecretStr(DEMO_CLIENT_SECRET), description="OAuth client secret of our app (the demo app's by default)."
+        SecretStr(DEMO_CLIENT_SECRET),
+        description="OAuth client secret of our app (the demo app's by default).",
     )
-    qbo_redirect_uri: str = Field(DEFAULT_REDIRECT_URI, description="Redirect URI registered for the connect flow.")
-    qbo_minor_version: int = Field(75, description="The minorversion query parameter sent on every API call.")
+    qbo_redirect_uri: str = Field(
+        DEFAULT_REDIRECT_URI, description="Redirect URI registered for the connect flow."
+    )
+    qbo_minor_version: int = Field(
+        75, description="The minorversion query parameter sent on every API call."
+    )
     qbo_timeout_seconds: float = Field(30.0, description="Per-request timeout for QBO calls.")
 
     encryption_key: SecretStr | None = Field(
@@ -51,11 +62,15 @@ class Settings(BaseSettings):
         "data_dir/.secret.key with mode 0600.",
     )
 
-    freshness_minutes: int = Field(15, description="Data older than this is refreshed before it is shown.")
+    freshness_minutes: int = Field(
+        15, description="Data older than this is refreshed before it is shown."
+    )
     refresh_wait_seconds: float = Field(
         5.0, description="How long a read waits for a refresh before serving stored data."
     )
-    sync_interval_minutes: int = Field(15, description="Scheduler interval for incremental sync of each company.")
+    sync_interval_minutes: int = Field(
+        15, description="Scheduler interval for incremental sync of each company."
+    )
     console_scheduler: bool = Field(
         True,
         description="Run the background scheduler (sync, sync requests, digests) inside the Streamlit console "
@@ -63,40 +78,58 @@ class Settings(BaseSettings):
     )
     sync_concurrency: int = Field(16, description="How many companies sync at the same time.")
     qbo_requests_per_minute: float = Field(
-        500.0, gt=0, description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500)."
+        500.0,
+        gt=0,
+        description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500).",
     )
     qbo_requests_per_second: float = Field(
-        8.0, gt=0, description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10; a margin keeps window edges from tripping 429s)."
+        8.0,
+        gt=0,
+        description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10; a margin keeps window edges from tripping 429s).",
     )
     qbo_throttle_pause_seconds: float = Field(
-        60.0, gt=0, description="How long a company's calls pause after QBO answers 429 without a Retry-After hint."
+        60.0,
+        gt=0,
+        description="How long a company's calls pause after QBO answers 429 without a Retry-After hint.",
     )
     sync_user_reserve: float = Field(
-        0.2, ge=0, lt=1,
+        0.2,
+        ge=0,
+        lt=1,
         description="Share of each company's per-second and per-minute ceilings background sync leaves free for "
         "owners' clicks (the user lane may use everything).",
     )
     sync_daily_request_budget: int = Field(
-        5000, ge=0,
+        5000,
+        ge=0,
         description="Requests per company per UTC day background sync may use; when spent, the sync run ends "
         "with outcome 'quota' until the next day.",
     )
     daily_request_hard_cap: int = Field(
-        8000, ge=0,
+        8000,
+        ge=0,
         description="Requests per company per UTC day beyond which even owners' actions (user lane) are refused.",
     )
     sync_cdc_overlap_seconds: float = Field(
-        300.0, ge=0, description="CDC asks for changes from this many seconds before the stored checkpoint."
+        300.0,
+        ge=0,
+        description="CDC asks for changes from this many seconds before the stored checkpoint.",
     )
     sync_reconcile_interval_days: float = Field(
-        7.0, gt=0, description="A full Id reconciliation (finds hard deletions) runs at least this often per company."
+        7.0,
+        gt=0,
+        description="A full Id reconciliation (finds hard deletions) runs at least this often per company.",
     )
 
     demo_seed: int = Field(20261120, description="Seed of the generated demo firm.")
-    demo_today: date = Field(date(2026, 11, 20), description="The demo sandbox's 'today' (a Friday).")
+    demo_today: date = Field(
+        date(2026, 11, 20), description="The demo sandbox's 'today' (a Friday)."
+    )
     demo_companies: int = Field(12, description="Number of companies in the demo firm.")
 
-    smtp_host: str | None = Field(None, description="SMTP server for the digest e-mail; unset disables e-mail.")
+    smtp_host: str | None = Field(
+        None, description="SMTP server for the digest e-mail; unset disables e-mail."
+    )
     smtp_port: int = Field(587, description="SMTP port.")
     smtp_username: str | None = Field(None, description="SMTP user name.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")

@@ -12,10 +12,16 @@ from oodaloo.config import Settings
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("demo", help="build the demo firm in the sandbox and connect it")
-    parser.add_argument("--companies", type=int, help="number of companies (default: settings.demo_companies)")
-    parser.add_argument("--scale", type=float, default=1.0, help="document volume multiplier (benchmarks)")
+    parser.add_argument(
+        "--companies", type=int, help="number of companies (default: settings.demo_companies)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="document volume multiplier (benchmarks)"
+    )
     parser.add_argument("--seed", type=int, help="generator seed (default: settings.demo_seed)")
-    parser.add_argument("--if-missing", action="store_true", help="do nothing when the demo firm already exists")
+    parser.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the demo firm already exists"
+    )
     parser.set_defaults(handler=run_demo)
 
 
@@ -26,10 +32,15 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from sync.oauth import connect_sandbox_companies
 
     if not settings.uses_embedded_sandbox:
-        print("oodaloo demo builds the embedded sandbox; unset OODALOO_QBO_BASE_URL first.", file=sys.stderr)
+        print(
+            "oodaloo demo builds the embedded sandbox; unset OODALOO_QBO_BASE_URL first.",
+            file=sys.stderr,
+        )
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    existing = SandboxDB(settings.sandbox_path).companies() if settings.sandbox_path.exists() else []
+    existing = (
+        SandboxDB(settings.sandbox_path).companies() if settings.sandbox_path.exists() else []
+    )
     if existing and args.if_missing:
         connected = {c.realm_id for c in list_companies(settings)}
         missing = [c for c in existing if c["realm_id"] not in connected]
@@ -63,8 +74,12 @@ def _first_sync_and_confirm_retainers(settings: Settings, realm_ids: list[str]) 
     started = time.perf_counter()
     results = sync_all(settings, realm_ids, kind="full")
     failed = [r.realm_id for r in results if r.outcome != "ok"]
-    print(f"Synced {len(results) - len(failed)} companies in {time.perf_counter() - started:.1f} s.")
+    print(
+        f"Synced {len(results) - len(failed)} companies in {time.perf_counter() - started:.1f} s."
+    )
     if failed:
         print(f"Sync failed for {', '.join(failed)}; see `oodaloo status`.", file=sys.stderr)
     confirmed = confirm_all_detected_inflows(settings, today(settings), realm_ids)
-    print(f"Confirmed {sum(len(v) for v in confirmed.values())} recurring retainers across the firm.")
+    print(
+        f"Confirmed {sum(len(v) for v in confirmed.values())} recurring retainers across the firm."
+    )

@@ -13,10 +13,14 @@ from pathlib import Path
 BUSY_TIMEOUT_S = 30.0
 
 
-def open_store(path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, isolation_level: str | None = None) -> sqlite3.Connection:
+def open_store(
+    path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, isolation_level: str | None = None
+) -> sqlite3.Connection:
     """A connection usable from any thread (callers keep one per thread or close it after use)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=isolation_level, check_same_thread=False)
+    con = sqlite3.connect(
+        path, timeout=busy_timeout_s, isolation_level=isolation_level, check_same_thread=False
+    )
     con.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")

@@ -46,34 +46,49 @@ def requests_for(section: str, rows: pl.DataFrame) -> tuple[list[dict[str, Any]]
         if section == "chase":
             requests.append({"action": "send_reminder", "realm_id": realm, "invoice_id": doc_id})
         elif row.get("doc_type") != "bill":
-            notes.append(f"{row.get('party_name')}: a recurring outflow without a bill in QuickBooks — nothing to pay yet.")
+            notes.append(
+                f"{row.get('party_name')}: a recurring outflow without a bill in QuickBooks — nothing to pay yet."
+            )
         elif section == "must_pay":
             requests.append(
-                {"action": "pay_bill", "realm_id": realm, "bill_id": doc_id, "approved_amount": str(row["amount"])}
+                {
+                    "action": "pay_bill",
+                    "realm_id": realm,
+                    "bill_id": doc_id,
+                    "approved_amount": str(row["amount"]),
+                }
             )
         else:
             until = row.get("latest_safe_date") or row.get("planned_date")
             if until is None:
                 notes.append(f"{row.get('party_name')}: no safe later date under the terms set.")
                 continue
-            requests.append({"action": "delay_bill", "realm_id": realm, "bill_id": doc_id, "until": _iso(until)})
+            requests.append(
+                {"action": "delay_bill", "realm_id": realm, "bill_id": doc_id, "until": _iso(until)}
+            )
     return requests, notes
 
 
 def approval_id(requests: list[dict[str, Any]], as_of: date) -> str:
     """Deterministic: the same selection on the same day is the same approval, in every tab."""
-    canonical = json.dumps(sorted(requests, key=lambda r: json.dumps(r, sort_keys=True)), sort_keys=True)
+    canonical = json.dumps(
+        sorted(requests, key=lambda r: json.dumps(r, sort_keys=True)), sort_keys=True
+    )
     return "ap-" + hashlib.sha256(f"{as_of.isoformat()}|{canonical}".encode()).hexdigest()[:20]
 
 
-def summary(view: Any, selected: dict[str, pl.DataFrame], requests: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(
+    view: Any, selected: dict[str, pl.DataFrame], requests: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Total cash out (payments) and the selection's COMBINED runway effect: the forecast re-run
     once with every selected change (``runway.api.selection_effect``), not the sum of the rows."""
     from runway.api import selection_effect
 
     pay = selected.get("must_pay")
     bills = pay.filter(pl.col("doc_type") == "bill") if pay is not None and pay.height else None
-    cash_out = Decimal(str(bills["amount"].sum())) if bills is not None and bills.height else Decimal("0")
+    cash_out = (
+        Decimal(str(bills["amount"].sum())) if bills is not None and bills.height else Decimal("0")
+    )
     effect = selection_effect(_state.settings(), view.realm_id, view.as_of, requests, view=view)
     return {"cash_out": cash_out, "effect": effect, "effect_text": effect["text"]}
 
@@ -81,7 +96,12 @@ def summary(view: Any, selected: dict[str, pl.DataFrame], requests: list[dict[st
 def open_approval(requests: list[dict[str, Any]], notes: list[str], facts: dict[str, Any]) -> None:
     """on_click of "Review and approve": freeze the selection for the approval step."""
     ident = approval_id(requests, _state.as_of())
-    st.session_state[SELECTION_KEY] = {"id": ident, "requests": requests, "notes": notes, "facts": facts}
+    st.session_state[SELECTION_KEY] = {
+        "id": ident,
+        "requests": requests,
+        "notes": notes,
+        "facts": facts,
+    }
     st.session_state[OPEN_KEY] = True
 
 

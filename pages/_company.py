@@ -21,7 +21,10 @@ def first(frame: pl.DataFrame) -> dict[str, Any]:
 
 def doc_numbers(view: Any) -> dict[str, str]:
     detail = view.aging_ar.detail
-    return {str(r["doc_id"]): str(r["doc_number"] or r["doc_id"]) for r in detail.select("doc_id", "doc_number").iter_rows(named=True)}
+    return {
+        str(r["doc_id"]): str(r["doc_number"] or r["doc_id"])
+        for r in detail.select("doc_id", "doc_number").iter_rows(named=True)
+    }
 
 
 def tray_section(view: Any, section: str) -> pl.DataFrame:
@@ -35,8 +38,12 @@ def answers(view: Any) -> dict[str, str]:
     payroll = view.payroll.sort("seq").to_dicts()
     return {
         "Is the next payroll covered?": answer_payroll(payroll),
-        "Who is late, and whom to chase?": answer_chase(tray_section(view, "chase").to_dicts(), doc_numbers(view)),
-        "What can wait?": answer_wait(tray_section(view, "can_delay").to_dicts(), tray_section(view, "must_pay").to_dicts()),
+        "Who is late, and whom to chase?": answer_chase(
+            tray_section(view, "chase").to_dicts(), doc_numbers(view)
+        ),
+        "What can wait?": answer_wait(
+            tray_section(view, "can_delay").to_dicts(), tray_section(view, "must_pay").to_dicts()
+        ),
     }
 
 
@@ -53,17 +60,37 @@ def key_figures(view: Any) -> list[tuple[str, str, str]]:
         (
             "Runway",
             _ui.weeks_short(weeks if breach else None),
-            f"below the reserve {_ui.day(breach)}" if breach else "never below the reserve in 104 weeks",
+            f"below the reserve {_ui.day(breach)}"
+            if breach
+            else "never below the reserve in 104 weeks",
         ),
     ]
     if payroll:
         coverage = payroll.get("coverage")
-        cover = f"covered {coverage:.2f}× ({payroll.get('status')})" if coverage is not None else str(payroll.get("status"))
-        figures.append(("Next payroll", _ui.money(payroll.get("amount")), f"{_ui.day(payroll.get('date'))} · {cover}"))
+        cover = (
+            f"covered {coverage:.2f}× ({payroll.get('status')})"
+            if coverage is not None
+            else str(payroll.get("status"))
+        )
+        figures.append(
+            (
+                "Next payroll",
+                _ui.money(payroll.get("amount")),
+                f"{_ui.day(payroll.get('date'))} · {cover}",
+            )
+        )
     else:
         figures.append(("Next payroll", "none known", "no payroll detected or set"))
-    figures.append(("Overdue A/R", _ui.money(overdue_ar), f"{_ui.money(ar.get('d91_plus'))} is 91+ days"))
-    figures.append(("A/P due this week", _ui.money(ap_due_this_week(view)), f"through {_ui.day(view.as_of + timedelta(days=6))}"))
+    figures.append(
+        ("Overdue A/R", _ui.money(overdue_ar), f"{_ui.money(ar.get('d91_plus'))} is 91+ days")
+    )
+    figures.append(
+        (
+            "A/P due this week",
+            _ui.money(ap_due_this_week(view)),
+            f"through {_ui.day(view.as_of + timedelta(days=6))}",
+        )
+    )
     return figures
 
 
@@ -94,7 +121,9 @@ def week_items(view: Any, week: int | None) -> pl.DataFrame:
     items = view.forecast_items.filter(pl.col("line") == "p50")
     if week is not None:
         items = items.filter(pl.col("week") == week)
-    return items.select("week", "date", "direction", "kind", "party", "source_id", "amount").sort("date", "direction")
+    return items.select("week", "date", "direction", "kind", "party", "source_id", "amount").sort(
+        "date", "direction"
+    )
 
 
 def _dec(value: Any) -> Decimal:

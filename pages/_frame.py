@@ -33,9 +33,15 @@ def handle_oauth_return() -> None:
         return
     st.query_params.clear()
     if "error" in params:
-        _flash("warning", "The QuickBooks connection was not completed (it was cancelled or refused).")
+        _flash(
+            "warning", "The QuickBooks connection was not completed (it was cancelled or refused)."
+        )
         return
-    code, state, realm_id = params.get("code", ""), params.get("state", ""), params.get("realmId", "")
+    code, state, realm_id = (
+        params.get("code", ""),
+        params.get("state", ""),
+        params.get("realmId", ""),
+    )
     if not (code and state and realm_id):
         _flash("error", "The QuickBooks redirect was incomplete (code, state or company missing).")
         return
@@ -43,12 +49,19 @@ def handle_oauth_return() -> None:
         from sync.oauth import complete_connect
 
         company = complete_connect(_state.settings(), code, state, realm_id)
-    except Exception as exc:  # noqa: BLE001 - shown as a short sentence + details
-        _flash("error", "QuickBooks could not be connected. Start the connection again from Settings.", exc)
+    except Exception as exc:
+        _flash(
+            "error",
+            "QuickBooks could not be connected. Start the connection again from Settings.",
+            exc,
+        )
         return
     st.cache_data.clear()  # the company list changed
     st.session_state[PENDING_REALM] = realm_id
-    _flash("success", f"Connected {getattr(company, 'name', None) or realm_id}. Its first sync is queued.")
+    _flash(
+        "success",
+        f"Connected {getattr(company, 'name', None) or realm_id}. Its first sync is queued.",
+    )
     _queue_sync([realm_id], reason="connected")
 
 
@@ -94,7 +107,7 @@ def start_scheduler() -> None:
         return
     try:
         _scheduler(str(_state.settings().data_dir))
-    except Exception:  # noqa: BLE001 - the badge shows staleness; the next rerun tries again
+    except Exception:
         st.session_state["scheduler_down"] = True
     else:
         st.session_state["scheduler_down"] = False
@@ -153,7 +166,7 @@ def _queue_sync(realm_ids: list[str], reason: str) -> None:
 
         for realm_id in realm_ids:
             request_sync(_state.settings(), realm_id, reason)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _flash("error", "The sync could not be queued.", exc)
         return
     st.session_state["sync_queued_at"] = time.time()
@@ -187,9 +200,16 @@ def badge_text(rows: list[Any], firm: bool) -> tuple[str, str]:
     statuses = [str(r.status) for r in rows]
     worst = min(statuses, key=lambda s: _WORST_FIRST.index(s) if s in _WORST_FIRST else 0)
     counts = {s: statuses.count(s) for s in _WORST_FIRST if statuses.count(s)}
-    words = {"fresh": "synced recently", "stale": "stale", "never": "never synced",
-             "unreachable": "QuickBooks unreachable", "reconnect_needed": "reconnect needed"}
-    return worst, f"{len(rows)} companies: " + ", ".join(f"{n} {words[s]}" for s, n in counts.items())
+    words = {
+        "fresh": "synced recently",
+        "stale": "stale",
+        "never": "never synced",
+        "unreachable": "QuickBooks unreachable",
+        "reconnect_needed": "reconnect needed",
+    }
+    return worst, f"{len(rows)} companies: " + ", ".join(
+        f"{n} {words[s]}" for s, n in counts.items()
+    )
 
 
 def badge(*, firm_page: bool = False) -> None:
@@ -200,7 +220,7 @@ def badge(*, firm_page: bool = False) -> None:
     firm = realm is None or firm_page
     try:
         rows = freshness_rows(None if firm else [realm])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         st.warning("Data freshness is unknown right now.")
         with st.expander("Details"):
             st.code(f"{type(exc).__name__}: {exc}")

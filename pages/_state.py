@@ -60,14 +60,18 @@ def snapshot() -> Any:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _company_view(data_dir: str, version: str, realm_id: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+def _company_view(
+    data_dir: str, version: str, realm_id: str, day: date, settings_stamp: str, _settings: Settings
+) -> Any:
     from runway.api import company_view
 
     return company_view(_settings, realm_id, day, _snapshot(data_dir, version, _settings))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _firm_view(data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+def _firm_view(
+    data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings
+) -> Any:
     """Every calculator for every company at once (shared, not copied: frames are immutable)."""
     from runway.api import firm_view
 
@@ -75,7 +79,9 @@ def _firm_view(data_dir: str, version: str, day: date, settings_stamp: str, _set
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _firm_table(data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings) -> Any:
+def _firm_table(
+    data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings
+) -> Any:
     import polars as pl
 
     from runway.api import exceptions_first
@@ -138,7 +144,12 @@ def _companies(data_dir: str, _settings: Settings) -> list[dict[str, Any]]:
     from sync.connections import list_companies
 
     return [
-        {"realm_id": c.realm_id, "name": c.name or c.realm_id, "state": c.state, "last_error": c.last_error}
+        {
+            "realm_id": c.realm_id,
+            "name": c.name or c.realm_id,
+            "state": c.state,
+            "last_error": c.last_error,
+        }
         for c in list_companies(_settings)
     ]
 

@@ -68,7 +68,9 @@ def show_error(exc: BaseException, what: str) -> None:
     """A short sentence, with the technical detail in an expander."""
     st.error(short_error(exc, what))
     with st.expander("Details"):
-        st.code("".join(traceback.format_exception_only(type(exc), exc)).strip() + "\n\n" + _tail(exc))
+        st.code(
+            "".join(traceback.format_exception_only(type(exc), exc)).strip() + "\n\n" + _tail(exc)
+        )
 
 
 def _tail(exc: BaseException) -> str:
@@ -82,7 +84,7 @@ def attempt(fn: Callable[[], T], what: str) -> T | None:
     try:
         with st.spinner(f"{what[0].upper()}{what[1:]}…", show_time=True):
             return fn()
-    except Exception as exc:  # noqa: BLE001 - the page stays up; the detail is one click away
+    except Exception as exc:
         show_error(exc, what)
         return None
 
@@ -92,17 +94,23 @@ def section(what: str) -> Iterator[None]:
     """A block of a page that fails on its own, without taking the page down."""
     try:
         yield
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         show_error(exc, what)
 
 
 def to_pandas_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Decimal money -> float for display only (Streamlit's grid formats floats, not Decimals)."""
-    casts = [pl.col(name).cast(pl.Float64) for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+    casts = [
+        pl.col(name).cast(pl.Float64)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Decimal)
+    ]
     return frame.with_columns(casts) if casts else frame
 
 
-def table(frame: pl.DataFrame, name: str, *, key: str, column_config: dict | None = None, **kwargs: Any) -> Any:
+def table(
+    frame: pl.DataFrame, name: str, *, key: str, column_config: dict | None = None, **kwargs: Any
+) -> Any:
     """A dataframe plus its CSV export (money columns keep their exact decimal text in the CSV)."""
     event = st.dataframe(
         to_pandas_safe(frame), key=key, hide_index=True, column_config=column_config, **kwargs
@@ -113,10 +121,19 @@ def table(frame: pl.DataFrame, name: str, *, key: str, column_config: dict | Non
 
 def csv_button(frame: pl.DataFrame, name: str, *, key: str) -> None:
     flat = frame.select(
-        [pl.col(c) for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))]
+        [
+            pl.col(c)
+            for c, t in frame.schema.items()
+            if not isinstance(t, (pl.List, pl.Struct, pl.Array))
+        ]
     )
     st.download_button(
-        "Download CSV", flat.write_csv(), file_name=f"{name}.csv", mime="text/csv", key=key, on_click="ignore"
+        "Download CSV",
+        flat.write_csv(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
     )
 
 

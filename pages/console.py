@@ -9,17 +9,34 @@ from pages._route import through_app
 through_app()
 
 SECTIONS = {
-    "must_pay": ("Must Pay", "Payroll, taxes, rent, loans, critical vendors and bills far past due."),
-    "can_delay": ("Can Delay", "Bills that can move to a later date within the terms set, with what that does to the runway."),
-    "chase": ("Chase", "Overdue invoices ranked by what collecting them gains; reminded recently or without an e-mail are left out."),
+    "must_pay": (
+        "Must Pay",
+        "Payroll, taxes, rent, loans, critical vendors and bills far past due.",
+    ),
+    "can_delay": (
+        "Can Delay",
+        "Bills that can move to a later date within the terms set, with what that does to the runway.",
+    ),
+    "chase": (
+        "Chase",
+        "Overdue invoices ranked by what collecting them gains; reminded recently or without an e-mail are left out.",
+    ),
 }
 COLUMNS = {
     "must_pay": ["party_name", "amount", "due_date", "days_past_due", "reason", "effect_text"],
     "can_delay": ["party_name", "amount", "due_date", "latest_safe_date", "effect_text", "reason"],
     "chase": ["party_name", "amount", "due_date", "days_past_due", "email", "effect_text"],
 }
-LABELS = {"party_name": "Who", "amount": "Amount", "due_date": "Due", "days_past_due": "Days late",
-          "reason": "Why", "latest_safe_date": "Latest safe date", "effect_text": "Runway effect", "email": "E-mail"}
+LABELS = {
+    "party_name": "Who",
+    "amount": "Amount",
+    "due_date": "Due",
+    "days_past_due": "Days late",
+    "reason": "Why",
+    "latest_safe_date": "Latest safe date",
+    "effect_text": "Runway effect",
+    "email": "E-mail",
+}
 
 
 @st.dialog("Review and approve", width="large", on_dismiss=_approval.close_approval)
@@ -36,13 +53,21 @@ def approval_step() -> None:
         f"{_ui.money(before['lowest_balance'])} → **{_ui.money(after['lowest_balance'])}**"
     )
     st.caption("Combined effect: the forecast re-run once with every selected change together.")
-    st.dataframe(pl.DataFrame(requests, infer_schema_length=None), hide_index=True, key="approval_requests")
+    st.dataframe(
+        pl.DataFrame(requests, infer_schema_length=None), hide_index=True, key="approval_requests"
+    )
     for note in pending["notes"]:
         st.caption(note)
     done = _approval.results_for(ident)
     wanted = st.session_state.get(_approval.RUN_KEY) == ident
-    st.button("Approve and run", key="approve_run", type="primary", disabled=done is not None or wanted or not requests,
-              on_click=_approval.request_run, args=(ident,))
+    st.button(
+        "Approve and run",
+        key="approve_run",
+        type="primary",
+        disabled=done is not None or wanted or not requests,
+        on_click=_approval.request_run,
+        args=(ident,),
+    )
     st.caption(f"Approval {ident}")
     if wanted and done is None:
         with st.status("Carrying out the approved actions…", expanded=True) as status:
@@ -54,7 +79,7 @@ def approval_step() -> None:
 
             try:
                 done = _approval.execute(ident, requests, on_progress)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 status.update(label="The actions could not be carried out", state="error")
                 _ui.show_error(exc, "carrying out the approved actions")
             else:
@@ -62,8 +87,13 @@ def approval_step() -> None:
             finally:
                 st.session_state.pop(_approval.RUN_KEY, None)
     if done is not None:
-        st.dataframe(pl.DataFrame(done, infer_schema_length=None).select(
-            "action", "target_id", "outcome", "message", "qbo_entity", "qbo_id"), hide_index=True, key="approval_results")
+        st.dataframe(
+            pl.DataFrame(done, infer_schema_length=None).select(
+                "action", "target_id", "outcome", "message", "qbo_entity", "qbo_id"
+            ),
+            hide_index=True,
+            key="approval_results",
+        )
     if st.button("Close", key="approval_close", on_click=_approval.close_approval):
         st.rerun()
 
@@ -83,7 +113,9 @@ if realm is None:
 view = _ui.attempt(lambda: _state.company_view(realm), "preparing this company's tray")
 if view is None:
     st.stop()
-st.caption(f"{view.company_name} · as of {_ui.day(view.as_of)} · select rows, then review and approve.")
+st.caption(
+    f"{view.company_name} · as of {_ui.day(view.as_of)} · select rows, then review and approve."
+)
 
 selected: dict[str, pl.DataFrame] = {}
 for section, (title, blurb) in SECTIONS.items():
@@ -91,8 +123,14 @@ for section, (title, blurb) in SECTIONS.items():
     st.subheader(f"{title} ({rows.height})")
     st.caption(blurb)
     shown = rows.select([c for c in COLUMNS[section] if c in rows.columns])
-    event = _ui.table(shown, f"{section}_{realm}", key=_approval.tray_key(section, realm), on_select="rerun",
-                      selection_mode="multi-row", column_config=_ui.money_columns(shown, LABELS))
+    event = _ui.table(
+        shown,
+        f"{section}_{realm}",
+        key=_approval.tray_key(section, realm),
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config=_ui.money_columns(shown, LABELS),
+    )
     picked = [i for i in (event.selection.rows if event is not None else []) if i < rows.height]
     selected[section] = rows[picked] if picked else rows.clear()
 
@@ -102,15 +140,25 @@ for section, rows in selected.items():
     more, why = _approval.requests_for(section, rows)
     requests += more
     notes += why
-facts = _ui.attempt(lambda: _approval.summary(view, selected, requests), "computing the selection's runway effect")
+facts = _ui.attempt(
+    lambda: _approval.summary(view, selected, requests), "computing the selection's runway effect"
+)
 if facts is None:
     st.stop()
 count = sum(frame.height for frame in selected.values())
 st.divider()
-st.markdown(f"**{count} selected** · cash out {_ui.money(facts['cash_out'])} · "
-            f"combined runway effect: {facts['effect_text']}")
-st.button("Review and approve", key="review_approve", type="primary", disabled=not requests,
-          on_click=_approval.open_approval, args=(requests, notes, facts))
+st.markdown(
+    f"**{count} selected** · cash out {_ui.money(facts['cash_out'])} · "
+    f"combined runway effect: {facts['effect_text']}"
+)
+st.button(
+    "Review and approve",
+    key="review_approve",
+    type="primary",
+    disabled=not requests,
+    on_click=_approval.open_approval,
+    args=(requests, notes, facts),
+)
 
 if st.session_state.get(_approval.OPEN_KEY) and st.session_state.get(_approval.SELECTION_KEY):
     approval_step()

@@ -23,7 +23,10 @@ st.caption(f"Showing {scope}. Every table downloads as CSV.")
 def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     if "realm_id" not in frame.columns or frame.is_empty():
         return frame
-    lookup = pl.DataFrame({"realm_id": list(names), "company": list(names.values())}, schema={"realm_id": pl.String, "company": pl.String})
+    lookup = pl.DataFrame(
+        {"realm_id": list(names), "company": list(names.values())},
+        schema={"realm_id": pl.String, "company": pl.String},
+    )
     return frame.join(lookup, on="realm_id", how="left").select("company", pl.exclude("company"))
 
 
@@ -31,12 +34,29 @@ st.subheader("Connections and freshness")
 with _ui.section("reading the connections"):
     connections = pl.DataFrame(
         [c for c in _state.companies() if realms is None or c["realm_id"] in realms],
-        schema={"realm_id": pl.String, "name": pl.String, "state": pl.String, "last_error": pl.String},
+        schema={
+            "realm_id": pl.String,
+            "name": pl.String,
+            "state": pl.String,
+            "last_error": pl.String,
+        },
     )
     fresh = pl.DataFrame(
-        [{"realm_id": f.realm_id, "status": f.status, "badge": f.badge, "last_success_at": f.last_success_at}
-         for f in _frame.freshness_rows(realms)],
-        schema={"realm_id": pl.String, "status": pl.String, "badge": pl.String, "last_success_at": pl.Datetime("us", "UTC")},
+        [
+            {
+                "realm_id": f.realm_id,
+                "status": f.status,
+                "badge": f.badge,
+                "last_success_at": f.last_success_at,
+            }
+            for f in _frame.freshness_rows(realms)
+        ],
+        schema={
+            "realm_id": pl.String,
+            "status": pl.String,
+            "badge": pl.String,
+            "last_success_at": pl.Datetime("us", "UTC"),
+        },
     )
     _ui.table(connections.join(fresh, on="realm_id", how="left"), "connections", key="connections")
 
@@ -44,7 +64,9 @@ st.subheader("Sync runs")
 with _ui.section("reading the sync runs"):
     from sync.activity import recent_runs
 
-    _ui.table(with_names(recent_runs(_state.settings(), realms, limit=200)), "sync_runs", key="sync_runs")
+    _ui.table(
+        with_names(recent_runs(_state.settings(), realms, limit=200)), "sync_runs", key="sync_runs"
+    )
 
 st.subheader("What changed in QuickBooks since last Friday")
 with _ui.section("reading the change log"):
@@ -58,10 +80,17 @@ with _ui.section("reading the change log"):
     changes = with_names(changes_since(_state.settings(), since, realms))
     if changes.height:
         counts = changes.group_by("entity", "change").len().sort("entity", "change")
-        st.caption(" · ".join(f"{r['entity']} {r['change']}: {r['len']}" for r in counts.iter_rows(named=True)))
+        st.caption(
+            " · ".join(
+                f"{r['entity']} {r['change']}: {r['len']}" for r in counts.iter_rows(named=True)
+            )
+        )
     _ui.table(changes, "changes", key="changes", column_config=_ui.money_columns(changes))
 
-view = _ui.attempt(_state.firm_view if realm is None else (lambda: _state.company_view(realm)), "computing drift and hygiene")
+view = _ui.attempt(
+    _state.firm_view if realm is None else (lambda: _state.company_view(realm)),
+    "computing drift and hygiene",
+)
 if view is not None:
     st.subheader("Drift since last week")
     drift = with_names(view.drift)
@@ -74,7 +103,16 @@ if view is not None:
 
 st.subheader("Actions audit log")
 with _ui.section("reading the action audit log"):
-    audit = [{k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in row.items()}
-             for row in _approval.service().audit(realm)]
-    frame = pl.DataFrame(audit, infer_schema_length=None) if audit else pl.DataFrame(schema={"event": pl.String})
+    audit = [
+        {
+            k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v
+            for k, v in row.items()
+        }
+        for row in _approval.service().audit(realm)
+    ]
+    frame = (
+        pl.DataFrame(audit, infer_schema_length=None)
+        if audit
+        else pl.DataFrame(schema={"event": pl.String})
+    )
     _ui.table(with_names(frame), "actions_audit", key="audit")

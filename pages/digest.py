@@ -11,7 +11,9 @@ through_app()
 
 st.title("Weekly digest")
 if importlib.util.find_spec("digest.ui") is None:
-    st.info("The weekly PDF digest (one company or the whole firm, every Friday morning) will appear here.")
+    st.info(
+        "The weekly PDF digest (one company or the whole firm, every Friday morning) will appear here."
+    )
 else:
     from digest.ui import render
 

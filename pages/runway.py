@@ -35,13 +35,26 @@ with _ui.section("showing the key figures"):
 
 st.subheader("Next 13 weeks")
 with _ui.section("drawing the forecast"):
-    chart = charts.forecast_chart(view.forecast, _company.reserve(view), _company.payroll_dates(view))
-    event = st.altair_chart(chart, key="forecast_chart", on_select="rerun", selection_mode=charts.WEEK_SELECTION)
+    chart = charts.forecast_chart(
+        view.forecast, _company.reserve(view), _company.payroll_dates(view)
+    )
+    event = st.altair_chart(
+        chart, key="forecast_chart", on_select="rerun", selection_mode=charts.WEEK_SELECTION
+    )
     week = charts.selected_week(event)
     items = _company.week_items(view, week)
-    label = "every week" if week is None else f"week {week + 1} (from {_ui.day(view.as_of + timedelta(days=7 * week))})"
+    label = (
+        "every week"
+        if week is None
+        else f"week {week + 1} (from {_ui.day(view.as_of + timedelta(days=7 * week))})"
+    )
     st.markdown(f"**What is behind {label}** — click a week's bars to narrow the list.")
-    _ui.table(items, f"forecast_items_{realm}", key="forecast_items", column_config=_ui.money_columns(items))
+    _ui.table(
+        items,
+        f"forecast_items_{realm}",
+        key="forecast_items",
+        column_config=_ui.money_columns(items),
+    )
 
 st.subheader("Aging")
 ar_tab, ap_tab = st.tabs(["Receivables (A/R)", "Payables (A/P)"])
@@ -49,4 +62,9 @@ for tab, aging, side in ((ar_tab, view.aging_ar, "ar"), (ap_tab, view.aging_ap, 
     with tab, _ui.section("showing the aging"):
         st.altair_chart(charts.aging_chart(aging.totals), key=f"aging_chart_{side}")
         by_party = aging.by_party.drop("realm_id")
-        _ui.table(by_party, f"aging_{side}_{realm}", key=f"aging_{side}", column_config=_ui.money_columns(by_party))
+        _ui.table(
+            by_party,
+            f"aging_{side}_{realm}",
+            key=f"aging_{side}",
+            column_config=_ui.money_columns(by_party),
+        )

@@ -24,15 +24,19 @@ def cash_accounts(accounts: pl.DataFrame, company_info: pl.DataFrame) -> pl.Data
             "currency",
             pl.col("current_balance").fill_null(zero()).cast(MONEY).alias("balance"),
             "included",
-            pl.when(pl.col("included")).then(pl.lit(None, dtype=pl.String))
-            .otherwise(pl.lit("foreign-currency account: not converted, excluded from cash")).alias("note"),
+            pl.when(pl.col("included"))
+            .then(pl.lit(None, dtype=pl.String))
+            .otherwise(pl.lit("foreign-currency account: not converted, excluded from cash"))
+            .alias("note"),
             pl.col("source_updated_at").cast(TIMESTAMP).alias("balance_as_of"),
         )
         .sort("realm_id", "account_name", "account_id")
     )
 
 
-def cash_position(accounts: pl.DataFrame, company_info: pl.DataFrame, freshness: pl.DataFrame) -> pl.DataFrame:
+def cash_position(
+    accounts: pl.DataFrame, company_info: pl.DataFrame, freshness: pl.DataFrame
+) -> pl.DataFrame:
     """realm_id, cash, cash_as_of (last successful sync, else the newest balance version), counts."""
     per = cash_accounts(accounts, company_info)
     sums = per.group_by("realm_id").agg(
@@ -43,7 +47,8 @@ def cash_position(accounts: pl.DataFrame, company_info: pl.DataFrame, freshness:
     )
     fresh = freshness.select("realm_id", pl.col("last_success_at").cast(TIMESTAMP))
     return (
-        companies(company_info).select("realm_id")
+        companies(company_info)
+        .select("realm_id")
         .join(sums, on="realm_id", how="left")
         .join(fresh, on="realm_id", how="left")
         .select(

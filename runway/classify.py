@@ -7,12 +7,28 @@ import polars as pl
 
 # (kind, account-name pattern, party-name pattern); first match wins, payroll first.
 KINDS: tuple[tuple[str, str, str], ...] = (
-    ("payroll", r"payroll|wage|salar|compensation", r"gusto|\badp\b|paychex|justworks|rippling|trinet|insperity|payroll"),
-    ("tax", r"\btax", r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue|\bdor\b|treasury|comptroller"),
+    (
+        "payroll",
+        r"payroll|wage|salar|compensation",
+        r"gusto|\badp\b|paychex|justworks|rippling|trinet|insperity|payroll",
+    ),
+    (
+        "tax",
+        r"\btax",
+        r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue|\bdor\b|treasury|comptroller",
+    ),
     ("rent", r"\brent|lease", r"propert|realty|landlord|\brent|lease"),
     ("loan", r"loan|note payable|interest exp", r"\bloan|\bsba\b|lending|funding"),
-    ("utilities", r"utilit|electric|internet|telephone|phone", r"electric|energy|comcast|verizon|at&t|\bpower\b|water"),
-    ("subscription", r"software|subscription|saas|dues", r"google|microsoft|adobe|slack|zoom|aws|amazon web|dropbox|atlassian|github|hubspot|salesforce|notion|figma"),
+    (
+        "utilities",
+        r"utilit|electric|internet|telephone|phone",
+        r"electric|energy|comcast|verizon|at&t|\bpower\b|water",
+    ),
+    (
+        "subscription",
+        r"software|subscription|saas|dues",
+        r"google|microsoft|adobe|slack|zoom|aws|amazon web|dropbox|atlassian|github|hubspot|salesforce|notion|figma",
+    ),
 )
 MUST_PAY_KINDS = ("payroll", "tax", "rent", "loan", "utilities")
 
@@ -36,7 +52,9 @@ def party_kind(name: pl.Expr) -> pl.Expr:
 def accounts_classified(accounts: pl.DataFrame) -> pl.DataFrame:
     """realm_id, account_id, is_bank, acct_kind (expense-like accounts only)."""
     name = pl.coalesce("fully_qualified_name", "name").fill_null("")
-    expense_like = pl.col("account_type").is_in(["Expense", "Other Expense", "Cost of Goods Sold", "Other Current Liability"])
+    expense_like = pl.col("account_type").is_in(
+        ["Expense", "Other Expense", "Cost of Goods Sold", "Other Current Liability"]
+    )
     return accounts.select(
         "realm_id",
         pl.col("id").alias("account_id"),

@@ -22,11 +22,17 @@ def _date(value: str) -> date:
 def register(subparsers: Any) -> None:
     from runway.api import REPORT_KINDS
 
-    parser = subparsers.add_parser("report", help="runway reports (aging, forecast, runway, payroll, tray, firm...)")
+    parser = subparsers.add_parser(
+        "report", help="runway reports (aging, forecast, runway, payroll, tray, firm...)"
+    )
     parser.add_argument("kind", choices=[*REPORT_KINDS, "firm"], help="which report")
     parser.add_argument("--company", help="realm id of the company (all reports but 'firm')")
-    parser.add_argument("--as-of", type=_date, help="report date (default: today in the company's zone)")
-    parser.add_argument("--json", action="store_true", help="print JSON (stable, see docs/reports.md)")
+    parser.add_argument(
+        "--as-of", type=_date, help="report date (default: today in the company's zone)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (stable, see docs/reports.md)"
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -35,7 +41,11 @@ def _text(payload: Any, indent: str = "") -> str:
     lines: list[str] = []
     if isinstance(payload, list):
         for item in payload:
-            lines.append(indent + "- " + ", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else f"{indent}- {item}")
+            lines.append(
+                indent + "- " + ", ".join(f"{k}={v}" for k, v in item.items())
+                if isinstance(item, dict)
+                else f"{indent}- {item}"
+            )
     elif isinstance(payload, dict):
         for key, value in payload.items():
             if isinstance(value, (list, dict)) and value:

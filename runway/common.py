@@ -24,19 +24,28 @@ def companies(company_info: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def to_home_currency(frame: pl.DataFrame, company_info: pl.DataFrame, amount: str, out: str) -> pl.DataFrame:
+def to_home_currency(
+    frame: pl.DataFrame, company_info: pl.DataFrame, amount: str, out: str
+) -> pl.DataFrame:
     """Add ``out`` = ``amount`` in home currency and ``fx_ok`` (False: foreign without a rate).
 
     Documents in the home currency pass through; foreign ones are converted with their own
     ExchangeRate (QBO: home = foreign × rate); without a rate they are marked, never summed.
     """
     homes = companies(company_info).select("realm_id", "home_currency")
-    rate = pl.col("exchange_rate") if "exchange_rate" in frame.columns else pl.lit(None, dtype=pl.Decimal(18, 6))
+    rate = (
+        pl.col("exchange_rate")
+        if "exchange_rate" in frame.columns
+        else pl.lit(None, dtype=pl.Decimal(18, 6))
+    )
     return (
         frame.join(homes, on="realm_id", how="left")
-        .with_columns(currency=pl.col("currency").fill_null(pl.col("home_currency").fill_null("USD")))
         .with_columns(
-            fx_ok=(pl.col("currency") == pl.col("home_currency").fill_null("USD")) | rate.is_not_null(),
+            currency=pl.col("currency").fill_null(pl.col("home_currency").fill_null("USD"))
+        )
+        .with_columns(
+            fx_ok=(pl.col("currency") == pl.col("home_currency").fill_null("USD"))
+            | rate.is_not_null(),
         )
         .with_columns(
             pl.when(pl.col("currency") == pl.col("home_currency").fill_null("USD"))

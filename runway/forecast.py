@@ -13,10 +13,18 @@ from runway.money import MONEY, as_money, zero
 HORIZON_DAYS = HORIZON_WEEKS * 7
 LINES = ("p50", "p90")
 BASE = "base"
-ITEM_SCHEMA = pl.Schema({
-    "realm_id": pl.String, "line": pl.String, "date": pl.Date, "kind": pl.String, "source_id": pl.String,
-    "party": pl.String, "direction": pl.String, "amount": MONEY,
-})
+ITEM_SCHEMA = pl.Schema(
+    {
+        "realm_id": pl.String,
+        "line": pl.String,
+        "date": pl.Date,
+        "kind": pl.String,
+        "source_id": pl.String,
+        "party": pl.String,
+        "direction": pl.String,
+        "amount": MONEY,
+    }
+)
 
 
 def _lines() -> pl.DataFrame:
@@ -26,8 +34,15 @@ def _lines() -> pl.DataFrame:
 def invoice_items(ar_detail: pl.DataFrame, payers: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Open invoices in the week of expected collection: due date + the customer's P50/P90 lag.
     Already-expected-by-now collections land at the end of this week, never earlier."""
-    lags = payers.select("realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late")
-    lag = pl.when(pl.col("line") == "p50").then("p50_days_late").otherwise("p90_days_late").fill_null(0.0)
+    lags = payers.select(
+        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
+    )
+    lag = (
+        pl.when(pl.col("line") == "p50")
+        .then("p50_days_late")
+        .otherwise("p90_days_late")
+        .fill_null(0.0)
+    )
     expected = pl.col("aging_date") + pl.duration(days=lag.ceil().cast(pl.Int64))
     end_of_week0 = pl.lit(as_of + timedelta(days=6))
     return (
@@ -35,10 +50,17 @@ def invoice_items(ar_detail: pl.DataFrame, payers: pl.DataFrame, as_of: date) ->
         .join(_lines(), how="cross")
         .with_columns(expected=expected)
         .select(
-            "realm_id", "line",
-            pl.when(pl.col("expected") < as_of).then(end_of_week0).otherwise("expected").alias("date"),
-            pl.lit("invoice").alias("kind"), pl.col("doc_id").alias("source_id"), pl.col("party_name").alias("party"),
-            pl.lit("in").alias("direction"), pl.col("balance").alias("amount"),
+            "realm_id",
+            "line",
+            pl.when(pl.col("expected") < as_of)
+            .then(end_of_week0)
+            .otherwise("expected")
+            .alias("date"),
+            pl.lit("invoice").alias("kind"),
+            pl.col("doc_id").alias("source_id"),
+            pl.col("party_name").alias("party"),
+            pl.lit("in").alias("direction"),
+            pl.col("balance").alias("amount"),
         )
     )
 
@@ -51,9 +73,14 @@ def bill_items(ap_detail: pl.DataFrame, bill_plans: pl.DataFrame, as_of: date) -
         ap_detail.join(plans, on=["realm_id", "doc_id"], how="left")
         .join(_lines(), how="cross")
         .select(
-            "realm_id", "line", pl.max_horizontal(planned, pl.lit(as_of)).alias("date"),
-            pl.lit("bill").alias("kind"), pl.col("doc_id").alias("source_id"), pl.col("party_name").alias("party"),
-            pl.lit("out").alias("direction"), pl.col("balance").alias("amount"),
+            "realm_id",
+            "line",
+            pl.max_horizontal(planned, pl.lit(as_of)).alias("date"),
+            pl.lit("bill").alias("kind"),
+            pl.col("doc_id").alias("source_id"),
+            pl.col("party_name").alias("party"),
+            pl.lit("out").alias("direction"),
+            pl.col("balance").alias("amount"),
         )
     )
 
@@ -64,24 +91,45 @@ def recurring_items(sched: pl.DataFrame) -> pl.DataFrame:
         sched.filter(pl.col("covered_by_bill").is_null())
         .join(_lines(), how="cross")
         .select(
-            "realm_id", "line", "date", pl.lit("recurring").alias("kind"), pl.col("pattern_id").alias("source_id"),
-            "party", pl.lit("out").alias("direction"), "amount",
+            "realm_id",
+            "line",
+            "date",
+            pl.lit("recurring").alias("kind"),
+            pl.col("pattern_id").alias("source_id"),
+            "party",
+            pl.lit("out").alias("direction"),
+            "amount",
         )
     )
 
 
-def forecast_items(ar_detail: pl.DataFrame, ap_detail: pl.DataFrame, payers: pl.DataFrame, bill_plans: pl.DataFrame,
-                   sched: pl.DataFrame, as_of: date, inflows: pl.DataFrame | None = None) -> pl.DataFrame:
+def forecast_items(
+    ar_detail: pl.DataFrame,
+    ap_detail: pl.DataFrame,
+    payers: pl.DataFrame,
+    bill_plans: pl.DataFrame,
+    sched: pl.DataFrame,
+    as_of: date,
+    inflows: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction, amount.
     ``inflows``: confirmed recurring inflow items (``runway.inflows.inflow_items``), kind "recurring_inflow"."""
-    parts = [invoice_items(ar_detail, payers, as_of), bill_items(ap_detail, bill_plans, as_of), recurring_items(sched)]
+    parts = [
+        invoice_items(ar_detail, payers, as_of),
+        bill_items(ap_detail, bill_plans, as_of),
+        recurring_items(sched),
+    ]
     if inflows is not None:
         parts.append(inflows)
-    items = pl.concat([frame.select(ITEM_SCHEMA.names()).cast(dict(ITEM_SCHEMA)) for frame in parts])
+    items = pl.concat(
+        [frame.select(ITEM_SCHEMA.names()).cast(dict(ITEM_SCHEMA)) for frame in parts]
+    )
     return (
         items.filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
         .with_columns(week=week_of(pl.col("date"), as_of))
-        .select("realm_id", "line", "week", "date", "kind", "source_id", "party", "direction", "amount")
+        .select(
+            "realm_id", "line", "week", "date", "kind", "source_id", "party", "direction", "amount"
+        )
         .sort("realm_id", "line", "date", "kind", "source_id")
     )
 
@@ -90,14 +138,20 @@ def signed(items: pl.DataFrame) -> pl.Expr:
     return pl.when(pl.col("direction") == "in").then(pl.col("amount")).otherwise(-pl.col("amount"))
 
 
-def weekly(items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def weekly(
+    items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
     """realm_id, line, week, week_start, week_end, opening, inflows, outflows, net, closing, below_reserve."""
     sums = items.group_by("realm_id", "line", "week").agg(
         pl.col("amount").filter(pl.col("direction") == "in").sum().alias("inflows"),
         pl.col("amount").filter(pl.col("direction") == "out").sum().alias("outflows"),
     )
     weeks = pl.DataFrame({"week": list(range(HORIZON_WEEKS))}, schema={"week": pl.Int32})
-    grid = opening.select("realm_id", pl.col("cash").alias("cash0")).join(_lines(), how="cross").join(weeks, how="cross")
+    grid = (
+        opening.select("realm_id", pl.col("cash").alias("cash0"))
+        .join(_lines(), how="cross")
+        .join(weeks, how="cross")
+    )
     return (
         grid.join(sums, on=["realm_id", "line", "week"], how="left")
         .join(reserve.select("realm_id", "reserve"), on="realm_id", how="left")
@@ -107,18 +161,31 @@ def weekly(items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as
         .with_columns(closing=pl.col("cash0") + pl.col("net").cum_sum().over("realm_id", "line"))
         .with_columns(opening=pl.col("closing") - pl.col("net"))
         .select(
-            "realm_id", "line", "week",
+            "realm_id",
+            "line",
+            "week",
             (pl.lit(as_of) + pl.duration(days=pl.col("week") * 7)).alias("week_start"),
             (pl.lit(as_of) + pl.duration(days=pl.col("week") * 7 + 6)).alias("week_end"),
-            *[as_money(pl.col(c)).alias(c) for c in ("opening", "inflows", "outflows", "net", "closing")],
+            *[
+                as_money(pl.col(c)).alias(c)
+                for c in ("opening", "inflows", "outflows", "net", "closing")
+            ],
             (pl.col("closing") < pl.col("reserve").fill_null(zero())).alias("below_reserve"),
         )
     )
 
 
 # ---- scenarios: one change each, all re-run together -----------------------------------------
-SCENARIO_SCHEMA = pl.Schema({"realm_id": pl.String, "scenario_id": pl.String, "kind": pl.String,
-                             "source_id": pl.String, "new_date": pl.Date, "from_date": pl.Date})
+SCENARIO_SCHEMA = pl.Schema(
+    {
+        "realm_id": pl.String,
+        "scenario_id": pl.String,
+        "kind": pl.String,
+        "source_id": pl.String,
+        "new_date": pl.Date,
+        "from_date": pl.Date,
+    }
+)
 # new_date null: the item is removed from the forecast (a must-pay obligation taken out).
 # from_date set: only the occurrence on that date moves (a recurring pattern's source_id repeats).
 
@@ -135,32 +202,59 @@ def scenario_deltas(items: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFram
     """For each scenario (move item kind/source_id to new_date, or remove it): the item removed where
     it was and added at its new date — signed daily deltas keyed by scenario id."""
     moved = scenario_items(items, scenarios)
-    removed = moved.select("realm_id", "scenario_id", "line", "date", (-signed(moved)).alias("delta"))
+    removed = moved.select(
+        "realm_id", "scenario_id", "line", "date", (-signed(moved)).alias("delta")
+    )
     kept = moved.filter(pl.col("new_date").is_not_null())
-    added = kept.select("realm_id", "scenario_id", "line", pl.col("new_date").alias("date"), signed(kept).alias("delta"))
+    added = kept.select(
+        "realm_id",
+        "scenario_id",
+        "line",
+        pl.col("new_date").alias("date"),
+        signed(kept).alias("delta"),
+    )
     return pl.concat([removed, added])
 
 
-def daily_paths(items: pl.DataFrame, opening: pl.DataFrame, as_of: date,
-                scenarios: pl.DataFrame | None = None, lines: tuple[str, ...] = LINES) -> pl.DataFrame:
+def daily_paths(
+    items: pl.DataFrame,
+    opening: pl.DataFrame,
+    as_of: date,
+    scenarios: pl.DataFrame | None = None,
+    lines: tuple[str, ...] = LINES,
+) -> pl.DataFrame:
     """End-of-day projected balance for every (realm, scenario, line, day 0..90):
     realm_id, scenario_id, line, day, balance. The base scenario is always included."""
     days = pl.DataFrame({"day": list(range(HORIZON_DAYS))}, schema={"day": pl.Int32})
     line_frame = pl.DataFrame({"line": list(lines)})
     day_of = (pl.col("date") - pl.lit(as_of)).dt.total_days().clip(lower_bound=0).cast(pl.Int32)
-    base = items.filter(pl.col("line").is_in(list(lines))).group_by("realm_id", "line", day_of.alias("day")).agg(
-        signed(items).sum().alias("flow")
+    base = (
+        items.filter(pl.col("line").is_in(list(lines)))
+        .group_by("realm_id", "line", day_of.alias("day"))
+        .agg(signed(items).sum().alias("flow"))
     )
     keys = opening.select("realm_id", "cash").with_columns(scenario_id=pl.lit(BASE))
     delta = None
     if scenarios is not None and scenarios.height:
-        keys = pl.concat([keys, scenarios.select("realm_id", "scenario_id").unique().join(
-            opening.select("realm_id", "cash"), on="realm_id", how="inner").select(keys.columns)])
-        delta = scenario_deltas(items.filter(pl.col("line").is_in(list(lines))), scenarios).filter(
-            pl.col("date") < as_of + timedelta(days=HORIZON_DAYS)
-        ).group_by("realm_id", "scenario_id", "line", day_of.alias("day")).agg(pl.col("delta").sum())
-    grid = keys.join(line_frame, how="cross").join(days, how="cross").join(
-        base, on=["realm_id", "line", "day"], how="left"
+        keys = pl.concat(
+            [
+                keys,
+                scenarios.select("realm_id", "scenario_id")
+                .unique()
+                .join(opening.select("realm_id", "cash"), on="realm_id", how="inner")
+                .select(keys.columns),
+            ]
+        )
+        delta = (
+            scenario_deltas(items.filter(pl.col("line").is_in(list(lines))), scenarios)
+            .filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
+            .group_by("realm_id", "scenario_id", "line", day_of.alias("day"))
+            .agg(pl.col("delta").sum())
+        )
+    grid = (
+        keys.join(line_frame, how="cross")
+        .join(days, how="cross")
+        .join(base, on=["realm_id", "line", "day"], how="left")
     )
     flow = pl.col("flow").fill_null(zero())
     if delta is not None:
@@ -169,7 +263,11 @@ def daily_paths(items: pl.DataFrame, opening: pl.DataFrame, as_of: date,
     return (
         grid.with_columns(flow=flow)
         .sort("realm_id", "scenario_id", "line", "day")
-        .with_columns(balance=as_money(pl.col("cash") + pl.col("flow").cum_sum().over("realm_id", "scenario_id", "line")))
+        .with_columns(
+            balance=as_money(
+                pl.col("cash") + pl.col("flow").cum_sum().over("realm_id", "scenario_id", "line")
+            )
+        )
         .select("realm_id", "scenario_id", "line", "day", "balance")
     )
 
@@ -177,13 +275,18 @@ def daily_paths(items: pl.DataFrame, opening: pl.DataFrame, as_of: date,
 MAX_RUNWAY_WEEKS = 104
 
 
-def path_stats(paths: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date,
-               trend: pl.DataFrame | None = None) -> pl.DataFrame:
+def path_stats(
+    paths: pl.DataFrame,
+    opening: pl.DataFrame,
+    reserve: pl.DataFrame,
+    as_of: date,
+    trend: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Per (realm, scenario, line): first day below the reserve (extended past the horizon by the
     run-rate, up to 104 weeks — see ``finish_stats``), lowest balance and its day, and the method used."""
-    frame = paths.join(reserve.select("realm_id", "reserve"), on="realm_id", how="left").with_columns(
-        pl.col("reserve").fill_null(zero())
-    )
+    frame = paths.join(
+        reserve.select("realm_id", "reserve"), on="realm_id", how="left"
+    ).with_columns(pl.col("reserve").fill_null(zero()))
     stats = frame.group_by("realm_id", "scenario_id", "line").agg(
         pl.col("day").filter(pl.col("balance") < pl.col("reserve")).min().alias("breach_day"),
         pl.col("balance").min().alias("lowest_balance"),
@@ -193,8 +296,13 @@ def path_stats(paths: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame
     return finish_stats(stats, opening, reserve, as_of, trend)
 
 
-def finish_stats(stats: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date,
-                 trend: pl.DataFrame | None = None) -> pl.DataFrame:
+def finish_stats(
+    stats: pl.DataFrame,
+    opening: pl.DataFrame,
+    reserve: pl.DataFrame,
+    as_of: date,
+    trend: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Breach day (or the run-rate extension), runway weeks and date from per-path aggregates.
 
     Past the horizon the balance is extended by the run-rate: with ``trend`` (realm_id,
@@ -206,20 +314,35 @@ def finish_stats(stats: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFra
         reserve.select("realm_id", pl.col("reserve").fill_null(zero())), on="realm_id", how="left"
     )
     if trend is not None:
-        stats = stats.join(trend.select("realm_id", "avg_weekly_net_outflow"), on="realm_id", how="left")
-        rate = -pl.col("avg_weekly_net_outflow").cast(pl.Float64).fill_null(0.0)  # net flow per week
+        stats = stats.join(
+            trend.select("realm_id", "avg_weekly_net_outflow"), on="realm_id", how="left"
+        )
+        rate = (
+            -pl.col("avg_weekly_net_outflow").cast(pl.Float64).fill_null(0.0)
+        )  # net flow per week
     else:
         rate = (pl.col("closing_end") - pl.col("cash")).cast(pl.Float64) / HORIZON_WEEKS  # per week
     extra_weeks = (pl.col("closing_end") - pl.col("reserve")).cast(pl.Float64) / (-rate)
     extended_days = (HORIZON_DAYS + extra_weeks * 7).round(0)
-    return stats.with_columns(
-        method=pl.when(pl.col("breach_day").is_not_null()).then(pl.lit("forecast"))
-        .when((rate < 0) & (extended_days <= MAX_RUNWAY_WEEKS * 7)).then(pl.lit("run-rate"))
-        .otherwise(pl.lit("never")),
-    ).with_columns(
-        runway_days=pl.when(pl.col("method") == "forecast").then(pl.col("breach_day").cast(pl.Float64))
-        .when(pl.col("method") == "run-rate").then(extended_days).otherwise(None),
-    ).with_columns(
-        breach_date=pl.lit(as_of) + pl.duration(days=pl.col("runway_days").cast(pl.Int64)),
-        runway_weeks=(pl.col("runway_days") / 7).round(1),
-    ).drop("avg_weekly_net_outflow", strict=False).sort("realm_id", "scenario_id", "line")
+    return (
+        stats.with_columns(
+            method=pl.when(pl.col("breach_day").is_not_null())
+            .then(pl.lit("forecast"))
+            .when((rate < 0) & (extended_days <= MAX_RUNWAY_WEEKS * 7))
+            .then(pl.lit("run-rate"))
+            .otherwise(pl.lit("never")),
+        )
+        .with_columns(
+            runway_days=pl.when(pl.col("method") == "forecast")
+            .then(pl.col("breach_day").cast(pl.Float64))
+            .when(pl.col("method") == "run-rate")
+            .then(extended_days)
+            .otherwise(None),
+        )
+        .with_columns(
+            breach_date=pl.lit(as_of) + pl.duration(days=pl.col("runway_days").cast(pl.Int64)),
+            runway_weeks=(pl.col("runway_days") / 7).round(1),
+        )
+        .drop("avg_weekly_net_outflow", strict=False)
+        .sort("realm_id", "scenario_id", "line")
+    )

@@ -15,7 +15,9 @@ from runway.money import MONEY, zero
 TRAILING_DAYS = HORIZON_WEEKS * 7
 
 
-def _flows(frame: pl.DataFrame, company_info: pl.DataFrame, amount: str, sign: int, as_of: date) -> pl.DataFrame:
+def _flows(
+    frame: pl.DataFrame, company_info: pl.DataFrame, amount: str, sign: int, as_of: date
+) -> pl.DataFrame:
     since = as_of - timedelta(days=TRAILING_DAYS)
     frame = frame.filter((pl.col("txn_date") > since) & (pl.col("txn_date") <= as_of))
     if "voided" in frame.columns:
@@ -33,39 +35,88 @@ def trailing_net_outflow(tables: dict[str, pl.DataFrame] | object, as_of: date) 
     t = tables
     info = t["company_info"]  # type: ignore[index]
     acct = accounts_classified(t["account"])  # type: ignore[index]
-    banks = acct.filter(pl.col("is_bank")).select("realm_id", pl.col("account_id").alias("deposit_account_id"))
-    payments = t["payment"].join(banks.with_columns(bank=pl.lit(True)), on=["realm_id", "deposit_account_id"], how="left")  # type: ignore[index]
-    payments = payments.filter(pl.col("bank").fill_null(False) | pl.col("deposit_account_id").is_null())
+    banks = acct.filter(pl.col("is_bank")).select(
+        "realm_id", pl.col("account_id").alias("deposit_account_id")
+    )
+    payments = t["payment"].join(
+        banks.with_columns(bank=pl.lit(True)), on=["realm_id", "deposit_account_id"], how="left"
+    )  # type: ignore[index]
+    payments = payments.filter(
+        pl.col("bank").fill_null(False) | pl.col("deposit_account_id").is_null()
+    )
     je = (
-        t["journal_entry"].select("realm_id", "id", "txn_date", "currency", "lines").explode("lines").unnest("lines")  # type: ignore[index]
+        t["journal_entry"]
+        .select("realm_id", "id", "txn_date", "currency", "lines")
+        .explode("lines")
+        .unnest("lines")  # type: ignore[index]
         .join(acct, on=["realm_id", "account_id"], how="left")
         .filter(pl.col("is_bank").fill_null(False))
         .group_by("realm_id", "id", "txn_date", "currency")
-        .agg((pl.when(pl.col("posting_type") == "Credit").then(pl.col("amount")).otherwise(-pl.col("amount"))).sum().alias("out"))
+        .agg(
+            (
+                pl.when(pl.col("posting_type") == "Credit")
+                .then(pl.col("amount"))
+                .otherwise(-pl.col("amount"))
+            )
+            .sum()
+            .alias("out")
+        )
     )
     parts = [
         _flows(payments, info, "total_amt", -1, as_of),
         _flows(t["deposit"], info, "total_amt", -1, as_of),  # type: ignore[index]
-        _flows(t["bill_payment"].filter(pl.col("pay_type").fill_null("Check") == "Check"), info, "total_amt", 1, as_of),  # type: ignore[index]
-        _flows(t["purchase"].filter(pl.col("payment_type").fill_null("Cash") != "CreditCard"), info, "total_amt", 1, as_of),  # type: ignore[index]
+        _flows(
+            t["bill_payment"].filter(pl.col("pay_type").fill_null("Check") == "Check"),
+            info,
+            "total_amt",
+            1,
+            as_of,
+        ),  # type: ignore[index]
+        _flows(
+            t["purchase"].filter(pl.col("payment_type").fill_null("Cash") != "CreditCard"),
+            info,
+            "total_amt",
+            1,
+            as_of,
+        ),  # type: ignore[index]
         _flows(je, info, "out", 1, as_of),
     ]
     net = pl.concat(parts).group_by("realm_id").agg(pl.col("flow").sum().alias("net_out"))
-    return companies(info).select("realm_id").join(net, on="realm_id", how="left").select(
-        "realm_id", (pl.col("net_out").fill_null(zero()) / HORIZON_WEEKS).round(2).cast(MONEY).alias("avg_weekly_net_outflow")
+    return (
+        companies(info)
+        .select("realm_id")
+        .join(net, on="realm_id", how="left")
+        .select(
+            "realm_id",
+            (pl.col("net_out").fill_null(zero()) / HORIZON_WEEKS)
+            .round(2)
+            .cast(MONEY)
+            .alias("avg_weekly_net_outflow"),
+        )
     )
 
 
-def runway_table(stats: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, trailing: pl.DataFrame,
-                 as_of: date) -> pl.DataFrame:
+def runway_table(
+    stats: pl.DataFrame,
+    cash: pl.DataFrame,
+    reserve: pl.DataFrame,
+    trailing: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
     """One row per company (see docs/reports.md): P50 headline, P90 beside it, simple runway labelled."""
     base = stats.filter(pl.col("scenario_id") == BASE)
     p50 = base.filter(pl.col("line") == "p50").select(
-        "realm_id", "runway_weeks", "breach_date", "lowest_balance",
-        (pl.col("lowest_day") // 7).cast(pl.Int32).alias("lowest_week"), "method",
+        "realm_id",
+        "runway_weeks",
+        "breach_date",
+        "lowest_balance",
+        (pl.col("lowest_day") // 7).cast(pl.Int32).alias("lowest_week"),
+        "method",
     )
     p90 = base.filter(pl.col("line") == "p90").select(
-        "realm_id", pl.col("runway_weeks").alias("runway_weeks_p90"), pl.col("breach_date").alias("breach_date_p90")
+        "realm_id",
+        pl.col("runway_weeks").alias("runway_weeks_p90"),
+        pl.col("breach_date").alias("breach_date_p90"),
     )
     return (
         cash.select("realm_id", "cash")
@@ -76,13 +127,29 @@ def runway_table(stats: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame,
         .with_columns(
             as_of=pl.lit(as_of),
             simple_runway_weeks=pl.when(pl.col("avg_weekly_net_outflow") > 0)
-            .then((pl.col("cash").cast(pl.Float64) / pl.col("avg_weekly_net_outflow").cast(pl.Float64)).round(1))
+            .then(
+                (
+                    pl.col("cash").cast(pl.Float64)
+                    / pl.col("avg_weekly_net_outflow").cast(pl.Float64)
+                ).round(1)
+            )
             .otherwise(None),
         )
         .select(
-            "realm_id", "as_of", "cash", "reserve", "reserve_source", "runway_weeks", "breach_date",
-            "runway_weeks_p90", "breach_date_p90", "lowest_balance", "lowest_week", "method",
-            "simple_runway_weeks", "avg_weekly_net_outflow",
+            "realm_id",
+            "as_of",
+            "cash",
+            "reserve",
+            "reserve_source",
+            "runway_weeks",
+            "breach_date",
+            "runway_weeks_p90",
+            "breach_date_p90",
+            "lowest_balance",
+            "lowest_week",
+            "method",
+            "simple_runway_weeks",
+            "avg_weekly_net_outflow",
         )
         .sort("realm_id")
     )

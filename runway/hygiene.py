@@ -12,87 +12,225 @@ from runway.money import MONEY
 DUPLICATE_LOOKBACK_DAYS = 120  # open bills entered this recently are checked for a twin
 DUPLICATE_WINDOW_DAYS = 7  # same vendor and amount within this many days = likely duplicate
 RECENT_DAYS = 7  # "since the last sync" = within the week before as_of (the digest's rhythm)
-HYGIENE_SCHEMA = pl.Schema({
-    "realm_id": pl.String, "flag": pl.String, "doc_type": pl.String, "doc_id": pl.String, "party_name": pl.String,
-    "amount": MONEY, "detail": pl.String, "forecast_effect": pl.String,
-})
+HYGIENE_SCHEMA = pl.Schema(
+    {
+        "realm_id": pl.String,
+        "flag": pl.String,
+        "doc_type": pl.String,
+        "doc_id": pl.String,
+        "party_name": pl.String,
+        "amount": MONEY,
+        "detail": pl.String,
+        "forecast_effect": pl.String,
+    }
+)
 
 
-def _rows(frame: pl.DataFrame, flag: str, doc_type: str, detail: pl.Expr, effect: str,
-          doc_id: str = "doc_id", party: str = "party_name", amount: str | None = "balance") -> pl.DataFrame:
+def _rows(
+    frame: pl.DataFrame,
+    flag: str,
+    doc_type: str,
+    detail: pl.Expr,
+    effect: str,
+    doc_id: str = "doc_id",
+    party: str = "party_name",
+    amount: str | None = "balance",
+) -> pl.DataFrame:
     return frame.select(
-        "realm_id", pl.lit(flag).alias("flag"), pl.lit(doc_type).alias("doc_type"), pl.col(doc_id).cast(pl.String).alias("doc_id"),
+        "realm_id",
+        pl.lit(flag).alias("flag"),
+        pl.lit(doc_type).alias("doc_type"),
+        pl.col(doc_id).cast(pl.String).alias("doc_id"),
         pl.col(party).alias("party_name"),
-        (pl.col(amount) if amount else pl.lit(None)).cast(MONEY).alias("amount"), detail.alias("detail"),
+        (pl.col(amount) if amount else pl.lit(None)).cast(MONEY).alias("amount"),
+        detail.alias("detail"),
         pl.lit(effect).alias("forecast_effect"),
     )
 
 
-def hygiene(tables: dict[str, pl.DataFrame] | object, ar, ap, deleted: pl.DataFrame, as_of: date) -> pl.DataFrame:  # noqa: ANN001
+def hygiene(
+    tables: dict[str, pl.DataFrame] | object, ar, ap, deleted: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
     t = tables
     inv_terms = t["invoice"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")  # type: ignore[index]
     bill_terms = t["bill"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")  # type: ignore[index]
     no_due = [
-        _rows(detail.join(terms, on=["realm_id", "doc_id"], how="left").filter(pl.col("due_date").is_null() & pl.col("term_id").is_null()),
-              "no_due_date", kind, pl.lit("no due date or terms"), f"ages and is {verb} from its transaction date")
-        for detail, terms, kind, verb in ((ar.detail, inv_terms, "invoice", "expected"), (ap.detail, bill_terms, "bill", "paid"))
+        _rows(
+            detail.join(terms, on=["realm_id", "doc_id"], how="left").filter(
+                pl.col("due_date").is_null() & pl.col("term_id").is_null()
+            ),
+            "no_due_date",
+            kind,
+            pl.lit("no due date or terms"),
+            f"ages and is {verb} from its transaction date",
+        )
+        for detail, terms, kind, verb in (
+            (ar.detail, inv_terms, "invoice", "expected"),
+            (ap.detail, bill_terms, "bill", "paid"),
+        )
     ]
     customers = t["customer"]  # type: ignore[index]
     open_parties = ar.detail.select("realm_id", pl.col("party_id").alias("id")).unique()
-    no_email = customers.filter(pl.col("email").is_null()).join(open_parties, on=["realm_id", "id"], how="semi")
+    no_email = customers.filter(pl.col("email").is_null()).join(
+        open_parties, on=["realm_id", "id"], how="semi"
+    )
     bills = t["bill"]  # type: ignore[index]
     recent = as_of - timedelta(days=DUPLICATE_LOOKBACK_DAYS)
-    candidates = bills.filter((pl.col("balance") > 0) & (pl.col("txn_date") > recent))  # filter before the self-join
-    pairs = candidates.select("realm_id", "id", "vendor_id", "total_amt", "txn_date", "balance").join(
-        bills.filter(pl.col("txn_date") > recent - timedelta(days=DUPLICATE_WINDOW_DAYS)).select(
-            "realm_id", pl.col("id").alias("other_id"), "vendor_id", "total_amt", pl.col("txn_date").alias("other_date")),
-        on=["realm_id", "vendor_id", "total_amt"], how="inner",
-    ).filter(
-        (pl.col("id") != pl.col("other_id"))
-        & ((pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs() <= DUPLICATE_WINDOW_DAYS)
-    ).group_by("realm_id", "id", "vendor_id", "total_amt").agg(pl.col("other_id").min())
-    vendors = t["vendor"].select("realm_id", pl.col("id").alias("vendor_id"), pl.col("display_name").alias("party_name"))  # type: ignore[index]
+    candidates = bills.filter(
+        (pl.col("balance") > 0) & (pl.col("txn_date") > recent)
+    )  # filter before the self-join
+    pairs = (
+        candidates.select("realm_id", "id", "vendor_id", "total_amt", "txn_date", "balance")
+        .join(
+            bills.filter(
+                pl.col("txn_date") > recent - timedelta(days=DUPLICATE_WINDOW_DAYS)
+            ).select(
+                "realm_id",
+                pl.col("id").alias("other_id"),
+                "vendor_id",
+                "total_amt",
+                pl.col("txn_date").alias("other_date"),
+            ),
+            on=["realm_id", "vendor_id", "total_amt"],
+            how="inner",
+        )
+        .filter(
+            (pl.col("id") != pl.col("other_id"))
+            & (
+                (pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs()
+                <= DUPLICATE_WINDOW_DAYS
+            )
+        )
+        .group_by("realm_id", "id", "vendor_id", "total_amt")
+        .agg(pl.col("other_id").min())
+    )
+    vendors = t["vendor"].select(
+        "realm_id", pl.col("id").alias("vendor_id"), pl.col("display_name").alias("party_name")
+    )  # type: ignore[index]
     dup = pairs.join(vendors, on=["realm_id", "vendor_id"], how="left")
     old = [
-        _rows(side.detail.filter(pl.col("bucket") == "91+"), "open_91_plus", kind, pl.format("{} days past due", "days_past_due"),
-              effect)
-        for side, kind, effect in ((ar, "invoice", "counted as a collection this week; may have been paid outside QuickBooks"),
-                                   (ap, "bill", "counted as an outflow this week; may have been paid outside QuickBooks"))
+        _rows(
+            side.detail.filter(pl.col("bucket") == "91+"),
+            "open_91_plus",
+            kind,
+            pl.format("{} days past due", "days_past_due"),
+            effect,
+        )
+        for side, kind, effect in (
+            (
+                ar,
+                "invoice",
+                "counted as a collection this week; may have been paid outside QuickBooks",
+            ),
+            (ap, "bill", "counted as an outflow this week; may have been paid outside QuickBooks"),
+        )
     ]
     since = as_of - timedelta(days=RECENT_DAYS)
-    voided = pl.concat([
-        t[name].filter(pl.col("voided").fill_null(False) & (pl.col("source_updated_at").dt.date() > since)).select(  # type: ignore[index]
-            "realm_id", pl.lit(name).alias("entity"), "id")
-        for name in ("invoice", "payment", "bill_payment")
-    ])
+    voided = pl.concat(
+        [
+            t[name]
+            .filter(
+                pl.col("voided").fill_null(False) & (pl.col("source_updated_at").dt.date() > since)
+            )
+            .select(  # type: ignore[index]
+                "realm_id", pl.lit(name).alias("entity"), "id"
+            )
+            for name in ("invoice", "payment", "bill_payment")
+        ]
+    )
     gone = deleted.filter(pl.col("deleted_at").dt.date() > since).select("realm_id", "entity", "id")
-    changed = pl.concat([voided.with_columns(what=pl.lit("voided")), gone.with_columns(what=pl.lit("deleted"))])
+    changed = pl.concat(
+        [voided.with_columns(what=pl.lit("voided")), gone.with_columns(what=pl.lit("deleted"))]
+    )
     parts = [
         *no_due,
-        _rows(no_email, "no_email", "customer", pl.lit("no e-mail on file: reminders will fail"),
-              "its overdue invoices cannot be chased by e-mail", doc_id="id", party="display_name", amount="balance"),
-        _rows(dup, "duplicate_bill", "bill", pl.format("same vendor, amount and date within 7 days as bill {}", "other_id"),
-              "both copies are forecast as outflows (double-payment risk)", doc_id="id", amount="total_amt"),
+        _rows(
+            no_email,
+            "no_email",
+            "customer",
+            pl.lit("no e-mail on file: reminders will fail"),
+            "its overdue invoices cannot be chased by e-mail",
+            doc_id="id",
+            party="display_name",
+            amount="balance",
+        ),
+        _rows(
+            dup,
+            "duplicate_bill",
+            "bill",
+            pl.format("same vendor, amount and date within 7 days as bill {}", "other_id"),
+            "both copies are forecast as outflows (double-payment risk)",
+            doc_id="id",
+            amount="total_amt",
+        ),
         *old,
-        _rows(ar.unapplied, "unapplied_payment", "payment", pl.lit("payment not applied to an invoice"),
-              "cash already received; the invoices it may pay are still forecast as inflows", doc_id="payment_id", amount="amount"),
-        _rows(changed, "voided_or_deleted", "document", pl.format("{} {} {} in the last {} days", "entity", "id", "what", pl.lit(RECENT_DAYS)),
-              "no longer in the forecast", doc_id="id", party="entity", amount=None),
-        _rows(pl.concat([ar.excluded, ap.excluded]), "fx_excluded", "document", pl.col("note"),
-              "left out of the forecast (no exchange rate)", amount="balance_foreign"),
+        _rows(
+            ar.unapplied,
+            "unapplied_payment",
+            "payment",
+            pl.lit("payment not applied to an invoice"),
+            "cash already received; the invoices it may pay are still forecast as inflows",
+            doc_id="payment_id",
+            amount="amount",
+        ),
+        _rows(
+            changed,
+            "voided_or_deleted",
+            "document",
+            pl.format("{} {} {} in the last {} days", "entity", "id", "what", pl.lit(RECENT_DAYS)),
+            "no longer in the forecast",
+            doc_id="id",
+            party="entity",
+            amount=None,
+        ),
+        _rows(
+            pl.concat([ar.excluded, ap.excluded]),
+            "fx_excluded",
+            "document",
+            pl.col("note"),
+            "left out of the forecast (no exchange rate)",
+            amount="balance_foreign",
+        ),
     ]
-    return pl.concat([p.cast(dict(HYGIENE_SCHEMA)) for p in parts]).sort("realm_id", "flag", "doc_id")
+    return pl.concat([p.cast(dict(HYGIENE_SCHEMA)) for p in parts]).sort(
+        "realm_id", "flag", "doc_id"
+    )
 
 
-def hygiene_score(flags: pl.DataFrame, company_info: pl.DataFrame, ar, ap, customers: pl.DataFrame) -> pl.DataFrame:  # noqa: ANN001
+def hygiene_score(
+    flags: pl.DataFrame, company_info: pl.DataFrame, ar, ap, customers: pl.DataFrame
+) -> pl.DataFrame:
     """100 × (1 − flagged items ÷ open documents and customers), per company."""
-    base = pl.concat([
-        ar.detail.select("realm_id"), ap.detail.select("realm_id"), customers.select("realm_id"),
-    ]).group_by("realm_id").agg(pl.len().alias("items"))
+    base = (
+        pl.concat(
+            [
+                ar.detail.select("realm_id"),
+                ap.detail.select("realm_id"),
+                customers.select("realm_id"),
+            ]
+        )
+        .group_by("realm_id")
+        .agg(pl.len().alias("items"))
+    )
     count = flags.group_by("realm_id").agg(pl.len().alias("flags"))
     return (
-        companies(company_info).select("realm_id")
-        .join(base, on="realm_id", how="left").join(count, on="realm_id", how="left")
-        .select("realm_id", (100 * (1 - pl.col("flags").fill_null(0) / pl.col("items").fill_null(0).clip(lower_bound=1)))
-                .clip(0, 100).round(0).cast(pl.Int32).alias("hygiene_score"))
+        companies(company_info)
+        .select("realm_id")
+        .join(base, on="realm_id", how="left")
+        .join(count, on="realm_id", how="left")
+        .select(
+            "realm_id",
+            (
+                100
+                * (
+                    1
+                    - pl.col("flags").fill_null(0)
+                    / pl.col("items").fill_null(0).clip(lower_bound=1)
+                )
+            )
+            .clip(0, 100)
+            .round(0)
+            .cast(pl.Int32)
+            .alias("hygiene_score"),
+        )
     )

@@ -19,7 +19,9 @@ INFLOW_CADENCES = ("biweekly", "monthly", "quarterly")
 INFLOW_KIND = "retainer"
 ITEM_KIND = "recurring_inflow"
 MIN_OCCURRENCES = 3
-MAX_AMOUNT_SPREAD = 0.35  # coefficient of variation of recent amounts beyond which it is not "similar"
+MAX_AMOUNT_SPREAD = (
+    0.35  # coefficient of variation of recent amounts beyond which it is not "similar"
+)
 RECENT = 6  # invoices the amount spread and typical amount are judged on
 PATTERN_ID = re.compile(r"^inflow:[^:\s]+:(" + "|".join(INFLOW_CADENCES) + r")$")
 
@@ -32,29 +34,51 @@ def pattern_id(customer_id: str, cadence: str) -> str:
     return f"inflow:{customer_id}:{cadence}"
 
 
-def invoice_events(invoices: pl.DataFrame, customers: pl.DataFrame, company_info: pl.DataFrame,
-                   as_of: date) -> pl.DataFrame:
+def invoice_events(
+    invoices: pl.DataFrame, customers: pl.DataFrame, company_info: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
     """realm_id, party_id, party, date, amount (home currency), terms_days: invoices issued in the
     history window (voided, zero and unconvertible foreign ones left out)."""
     since = as_of - timedelta(days=HISTORY_DAYS)
-    names = customers.select("realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party"))
+    names = customers.select(
+        "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party")
+    )
     frame = invoices.filter(
-        (pl.col("txn_date") <= as_of) & (pl.col("txn_date") > since) & ~pl.col("voided").fill_null(False)
+        (pl.col("txn_date") <= as_of)
+        & (pl.col("txn_date") > since)
+        & ~pl.col("voided").fill_null(False)
         & (pl.col("total_amt") > 0)
-    ).select("realm_id", pl.col("customer_id").alias("party_id"), "txn_date", "due_date", "total_amt", "currency",
-             "exchange_rate")
+    ).select(
+        "realm_id",
+        pl.col("customer_id").alias("party_id"),
+        "txn_date",
+        "due_date",
+        "total_amt",
+        "currency",
+        "exchange_rate",
+    )
     return (
-        to_home_currency(frame, company_info, "total_amt", "amount").filter(pl.col("fx_ok"))
+        to_home_currency(frame, company_info, "total_amt", "amount")
+        .filter(pl.col("fx_ok"))
         .join(names, on=["realm_id", "party_id"], how="left")
         .select(
-            "realm_id", "party_id", pl.col("party").fill_null(pl.col("party_id")), pl.col("txn_date").alias("date"),
+            "realm_id",
+            "party_id",
+            pl.col("party").fill_null(pl.col("party_id")),
+            pl.col("txn_date").alias("date"),
             pl.col("amount").cast(MONEY),
-            (pl.col("due_date") - pl.col("txn_date")).dt.total_days().fill_null(0).cast(pl.Int32).alias("terms_days"),
+            (pl.col("due_date") - pl.col("txn_date"))
+            .dt.total_days()
+            .fill_null(0)
+            .cast(pl.Int32)
+            .alias("terms_days"),
         )
     )
 
 
-def detect_inflows(events: pl.DataFrame, confirmed: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+def detect_inflows(
+    events: pl.DataFrame, confirmed: pl.DataFrame | None, as_of: date
+) -> pl.DataFrame:
     """Retainer patterns per customer (INFLOW_SCHEMA): cadence from the gaps between invoices,
     typical amount (median of the last three), confidence = calendar fit × history length ×
     amount steadiness; ``confirmed`` when the owner confirmed the pattern id."""
@@ -67,7 +91,9 @@ def detect_inflows(events: pl.DataFrame, confirmed: pl.DataFrame | None, as_of: 
         .sort("realm_id", "party_id", "date")
         .group_by("realm_id", "party_id")
         .agg(
-            pl.len().cast(pl.UInt32).alias("occurrences"), pl.col("party").last(), pl.col("date").max().alias("last_date"),
+            pl.len().cast(pl.UInt32).alias("occurrences"),
+            pl.col("party").last(),
+            pl.col("date").max().alias("last_date"),
             ((gap == 14).sum() / pairs).alias("s_biweekly"),
             (gap.is_between(26, 35).sum() / pairs).alias("s_monthly"),
             (gap.is_between(84, 98).sum() / pairs).alias("s_quarterly"),
@@ -75,52 +101,74 @@ def detect_inflows(events: pl.DataFrame, confirmed: pl.DataFrame | None, as_of: 
             (recent.std() / recent.mean()).fill_null(0.0).fill_nan(1.0).alias("spread"),
             pl.col("terms_days").median().round(0).cast(pl.Int32).alias("terms_days"),
             # the calendar anchors on the usual day of month, not on an early or late one-off
-            pl.col("date").filter(pl.col("date").dt.day() == pl.col("date").dt.day().mode().min()).max().alias("usual"),
+            pl.col("date")
+            .filter(pl.col("date").dt.day() == pl.col("date").dt.day().mode().min())
+            .max()
+            .alias("usual"),
         )
     )
     cadence = (
-        pl.when(pl.col("s_biweekly") >= 0.7).then(pl.lit("biweekly"))
-        .when(pl.col("s_monthly") >= 0.6).then(pl.lit("monthly"))
-        .when(pl.col("s_quarterly") >= 0.6).then(pl.lit("quarterly"))
+        pl.when(pl.col("s_biweekly") >= 0.7)
+        .then(pl.lit("biweekly"))
+        .when(pl.col("s_monthly") >= 0.6)
+        .then(pl.lit("monthly"))
+        .when(pl.col("s_quarterly") >= 0.6)
+        .then(pl.lit("quarterly"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     fit = (
-        pl.when(pl.col("cadence") == "biweekly").then("s_biweekly")
-        .when(pl.col("cadence") == "monthly").then("s_monthly").otherwise("s_quarterly")
+        pl.when(pl.col("cadence") == "biweekly")
+        .then("s_biweekly")
+        .when(pl.col("cadence") == "monthly")
+        .then("s_monthly")
+        .otherwise("s_quarterly")
     )
-    steadiness = (1.0 - (pl.col("spread") - 0.1).clip(lower_bound=0.0) / (MAX_AMOUNT_SPREAD - 0.1)).clip(0.0, 1.0)
+    steadiness = (
+        1.0 - (pl.col("spread") - 0.1).clip(lower_bound=0.0) / (MAX_AMOUNT_SPREAD - 0.1)
+    ).clip(0.0, 1.0)
     stale_after = pl.col("cadence").replace_strict(CADENCE_DAYS, default=30) * 2
     found = (
         stats.with_columns(cadence=cadence)
         .filter(
-            pl.col("cadence").is_not_null() & (pl.col("occurrences") >= MIN_OCCURRENCES)
+            pl.col("cadence").is_not_null()
+            & (pl.col("occurrences") >= MIN_OCCURRENCES)
             & (pl.col("spread") <= MAX_AMOUNT_SPREAD)
             & ((pl.lit(as_of) - pl.col("last_date")).dt.total_days() <= stale_after)
         )
         .with_columns(
             pattern_id=pl.format("inflow:{}:{}", "party_id", "cadence"),
-            kind=pl.lit(INFLOW_KIND), anchor=pl.when(pl.col("cadence") == "biweekly").then("last_date").otherwise("usual"), source=pl.lit("detected"),
-            confidence=(fit * pl.min_horizontal(pl.lit(1.0), pl.col("occurrences") / 6) * steadiness).round(3),
+            kind=pl.lit(INFLOW_KIND),
+            anchor=pl.when(pl.col("cadence") == "biweekly").then("last_date").otherwise("usual"),
+            source=pl.lit("detected"),
+            confidence=(
+                fit * pl.min_horizontal(pl.lit(1.0), pl.col("occurrences") / 6) * steadiness
+            ).round(3),
         )
     )
-    ok = (pl.DataFrame(schema=CONFIRMED_SCHEMA) if confirmed is None else confirmed).select(
-        "realm_id", "pattern_id", pl.lit(True).alias("confirmed")
-    ).unique()
+    ok = (
+        (pl.DataFrame(schema=CONFIRMED_SCHEMA) if confirmed is None else confirmed)
+        .select("realm_id", "pattern_id", pl.lit(True).alias("confirmed"))
+        .unique()
+    )
     return (
         found.join(ok, on=["realm_id", "pattern_id"], how="left")
         .with_columns(pl.col("confirmed").fill_null(False))
-        .select(INFLOW_SCHEMA.names()).cast(dict(INFLOW_SCHEMA))
+        .select(INFLOW_SCHEMA.names())
+        .cast(dict(INFLOW_SCHEMA))
         .sort("realm_id", "pattern_id")
     )
 
 
-def inflow_schedule(patterns: pl.DataFrame, events: pl.DataFrame, payers: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def inflow_schedule(
+    patterns: pl.DataFrame, events: pl.DataFrame, payers: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
     """Expected invoices of every detected pattern in the horizon: realm_id, pattern_id, kind,
     party_id, party, date (expected invoice date), amount, covered_by_invoice (an invoice of that
     customer already issued for the period: not forecast twice), confirmed, collect_p50, collect_p90
     (date + the customer's usual terms + its P50/P90 days late, never before as_of)."""
     occ = expected_dates(patterns, as_of).join(
-        patterns.select("realm_id", "pattern_id", "cadence", "terms_days", "confirmed"), on=["realm_id", "pattern_id"],
+        patterns.select("realm_id", "pattern_id", "cadence", "terms_days", "confirmed"),
+        on=["realm_id", "pattern_id"],
         how="left",
     )
     tolerance = (pl.col("cadence").replace_strict(CADENCE_DAYS, default=30) // 2).cast(pl.Int64)
@@ -131,17 +179,34 @@ def inflow_schedule(patterns: pl.DataFrame, events: pl.DataFrame, payers: pl.Dat
         .group_by("realm_id", "pattern_id", "date")
         .agg(pl.col("issued").max().cast(pl.String).alias("covered_by_invoice"))
     )
-    lags = payers.select("realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late")
-    collect = lambda lag: pl.max_horizontal(  # noqa: E731
-        pl.col("date") + pl.duration(days=pl.col("terms_days").fill_null(0) + pl.col(lag).fill_null(0.0).ceil().cast(pl.Int64)),
+    lags = payers.select(
+        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
+    )
+    collect = lambda lag: pl.max_horizontal(
+        pl.col("date")
+        + pl.duration(
+            days=pl.col("terms_days").fill_null(0)
+            + pl.col(lag).fill_null(0.0).ceil().cast(pl.Int64)
+        ),
         pl.lit(as_of),
     )
     return (
         occ.join(covered, on=["realm_id", "pattern_id", "date"], how="left")
         .join(lags, on=["realm_id", "party_id"], how="left")
         .with_columns(collect_p50=collect("p50_days_late"), collect_p90=collect("p90_days_late"))
-        .select("realm_id", "pattern_id", "kind", "party_id", "party", "date", "amount", "covered_by_invoice",
-                "confirmed", "collect_p50", "collect_p90")
+        .select(
+            "realm_id",
+            "pattern_id",
+            "kind",
+            "party_id",
+            "party",
+            "date",
+            "amount",
+            "covered_by_invoice",
+            "confirmed",
+            "collect_p50",
+            "collect_p90",
+        )
         .sort("realm_id", "date", "pattern_id")
     )
 
@@ -150,36 +215,55 @@ def inflow_items(sched: pl.DataFrame) -> pl.DataFrame:
     """Forecast items (ITEM_SCHEMA order) for confirmed, not yet invoiced occurrences: one per line,
     at the collection date of that line; source_id = the pattern id."""
     todo = sched.filter(pl.col("confirmed") & pl.col("covered_by_invoice").is_null())
-    return pl.concat([
-        todo.select(
-            "realm_id", pl.lit(line).alias("line"), pl.col(f"collect_{line}").alias("date"), pl.lit(ITEM_KIND).alias("kind"),
-            pl.col("pattern_id").alias("source_id"), "party", pl.lit("in").alias("direction"), "amount",
-        )
-        for line in ("p50", "p90")
-    ])
+    return pl.concat(
+        [
+            todo.select(
+                "realm_id",
+                pl.lit(line).alias("line"),
+                pl.col(f"collect_{line}").alias("date"),
+                pl.lit(ITEM_KIND).alias("kind"),
+                pl.col("pattern_id").alias("source_id"),
+                "party",
+                pl.lit("in").alias("direction"),
+                "amount",
+            )
+            for line in ("p50", "p90")
+        ]
+    )
 
 
-def with_directions(outflows: pl.DataFrame, inflows: pl.DataFrame, inflow_sched: pl.DataFrame,
-                    company: pl.DataFrame) -> pl.DataFrame:
+def with_directions(
+    outflows: pl.DataFrame, inflows: pl.DataFrame, inflow_sched: pl.DataFrame, company: pl.DataFrame
+) -> pl.DataFrame:
     """The recurring report frame: outflow patterns (direction "outflow", always in the forecast;
     confirmed = the owner confirmed/overrode it) then inflow patterns (direction "inflow", in the
     forecast only when confirmed), each with its upcoming dates."""
-    payroll_ok = company.select("realm_id", pl.col("payroll_confirmed").fill_null(False).alias("_payroll_ok"))
-    out = outflows.join(payroll_ok, on="realm_id", how="left").with_columns(
-        direction=pl.lit("outflow"),
-        confirmed=(pl.col("source") == "override") | ((pl.col("kind") == "payroll") & pl.col("_payroll_ok").fill_null(False)),
-        in_forecast=pl.lit(True),
-    ).drop("_payroll_ok")
-    upcoming = inflow_sched.filter(pl.col("covered_by_invoice").is_null()).group_by("realm_id", "pattern_id").agg(
-        pl.col("date").sort().alias("next_dates")
+    payroll_ok = company.select(
+        "realm_id", pl.col("payroll_confirmed").fill_null(False).alias("_payroll_ok")
     )
-    ins = (
-        inflows.join(upcoming, on=["realm_id", "pattern_id"], how="left")
-        .with_columns(next_date=pl.col("next_dates").list.first(), direction=pl.lit("inflow"),
-                      in_forecast=pl.col("confirmed"))
+    out = (
+        outflows.join(payroll_ok, on="realm_id", how="left")
+        .with_columns(
+            direction=pl.lit("outflow"),
+            confirmed=(pl.col("source") == "override")
+            | ((pl.col("kind") == "payroll") & pl.col("_payroll_ok").fill_null(False)),
+            in_forecast=pl.lit(True),
+        )
+        .drop("_payroll_ok")
     )
-    return pl.concat([out, ins], how="diagonal_relaxed").sort("realm_id", "direction", "kind", "pattern_id",
-                                                             descending=[False, True, False, False])
+    upcoming = (
+        inflow_sched.filter(pl.col("covered_by_invoice").is_null())
+        .group_by("realm_id", "pattern_id")
+        .agg(pl.col("date").sort().alias("next_dates"))
+    )
+    ins = inflows.join(upcoming, on=["realm_id", "pattern_id"], how="left").with_columns(
+        next_date=pl.col("next_dates").list.first(),
+        direction=pl.lit("inflow"),
+        in_forecast=pl.col("confirmed"),
+    )
+    return pl.concat([out, ins], how="diagonal_relaxed").sort(
+        "realm_id", "direction", "kind", "pattern_id", descending=[False, True, False, False]
+    )
 
 
 def validate_pattern_ids(pattern_ids: list[str]) -> list[str]:
@@ -188,6 +272,7 @@ def validate_pattern_ids(pattern_ids: list[str]) -> list[str]:
     if bad:
         raise ValueError(
             f"not inflow pattern ids: {', '.join(map(repr, bad))} (expected 'inflow:<customer id>:<"
-            + "|".join(INFLOW_CADENCES) + ">')"
+            + "|".join(INFLOW_CADENCES)
+            + ">')"
         )
     return sorted(set(pattern_ids))

@@ -52,8 +52,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def rows_json(frame: pl.DataFrame, columns: list[str] | None = None, rename: dict[str, str] | None = None) -> list[dict]:
+def rows_json(
+    frame: pl.DataFrame, columns: list[str] | None = None, rename: dict[str, str] | None = None
+) -> list[dict]:
     """A frame as JSON-ready dicts (money strings, ISO dates)."""
     data = frame.select(columns) if columns else frame
     rename = rename or {}
-    return [{rename.get(k, k): jsonable(v) for k, v in row.items()} for row in data.iter_rows(named=True)]
+    return [
+        {rename.get(k, k): jsonable(v) for k, v in row.items()}
+        for row in data.iter_rows(named=True)
+    ]

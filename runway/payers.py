@@ -19,7 +19,9 @@ def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .explode("links")
         .unnest("links")
         .filter(pl.col("txn_type") == "Invoice")
-        .select("realm_id", "payment_id", pl.col("txn_id").alias("invoice_id"), "amount", "txn_date")
+        .select(
+            "realm_id", "payment_id", pl.col("txn_id").alias("invoice_id"), "amount", "txn_date"
+        )
     )
 
 
@@ -33,26 +35,54 @@ def paid_invoices(invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date) -
         invoices.filter(~pl.col("voided").fill_null(False) & (pl.col("total_amt") > 0))
         .join(applied, left_on=["realm_id", "id"], right_on=["realm_id", "invoice_id"], how="inner")
         .filter(pl.col("applied") >= pl.col("total_amt"))
-        .with_columns(days_late=days_between(pl.col("paid_date"), pl.coalesce("due_date", "txn_date")))
-        .select("realm_id", pl.col("id").alias("invoice_id"), "customer_id", "paid_date", "days_late", "total_amt")
+        .with_columns(
+            days_late=days_between(pl.col("paid_date"), pl.coalesce("due_date", "txn_date"))
+        )
+        .select(
+            "realm_id",
+            pl.col("id").alias("invoice_id"),
+            "customer_id",
+            "paid_date",
+            "days_late",
+            "total_amt",
+        )
     )
 
 
-def payer_behaviour(invoices: pl.DataFrame, payments: pl.DataFrame, customers: pl.DataFrame,
-                    company_info: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def payer_behaviour(
+    invoices: pl.DataFrame,
+    payments: pl.DataFrame,
+    customers: pl.DataFrame,
+    company_info: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
     """Per customer: P50/P90 days late with the paid count behind them; thin history falls back
     to the company-wide lag (flagged), no history at all to 0 days ("default")."""
     paid = paid_invoices(invoices, payments, as_of)
     lag_p50 = pl.col("days_late").quantile(0.5, interpolation="linear")
     lag_p90 = pl.col("days_late").quantile(0.9, interpolation="linear")
     own = paid.group_by("realm_id", "customer_id").agg(
-        pl.len().cast(pl.UInt32).alias("paid_count"), lag_p50.alias("own_p50"), lag_p90.alias("own_p90")
+        pl.len().cast(pl.UInt32).alias("paid_count"),
+        lag_p50.alias("own_p50"),
+        lag_p90.alias("own_p90"),
     )
     firm = paid.group_by("realm_id").agg(lag_p50.alias("co_p50"), lag_p90.alias("co_p90"))
-    known = pl.concat([
-        customers.select("realm_id", pl.col("id").alias("customer_id"), pl.col("display_name").alias("customer_name")),
-        invoices.select("realm_id", "customer_id", pl.lit(None, dtype=pl.String).alias("customer_name")),
-    ]).group_by("realm_id", "customer_id").agg(pl.col("customer_name").drop_nulls().first())
+    known = (
+        pl.concat(
+            [
+                customers.select(
+                    "realm_id",
+                    pl.col("id").alias("customer_id"),
+                    pl.col("display_name").alias("customer_name"),
+                ),
+                invoices.select(
+                    "realm_id", "customer_id", pl.lit(None, dtype=pl.String).alias("customer_name")
+                ),
+            ]
+        )
+        .group_by("realm_id", "customer_id")
+        .agg(pl.col("customer_name").drop_nulls().first())
+    )
     realms = companies(company_info).select("realm_id")
     enough = pl.col("paid_count") >= MIN_HISTORY
     return (
@@ -61,14 +91,26 @@ def payer_behaviour(invoices: pl.DataFrame, payments: pl.DataFrame, customers: p
         .join(firm, on="realm_id", how="left")
         .with_columns(pl.col("paid_count").fill_null(0))
         .with_columns(
-            source=pl.when(enough).then(pl.lit("history"))
-            .when(pl.col("co_p50").is_not_null()).then(pl.lit("company")).otherwise(pl.lit("default")),
-            p50_days_late=pl.when(enough).then("own_p50").otherwise(pl.col("co_p50").fill_null(0.0)),
-            p90_days_late=pl.when(enough).then("own_p90").otherwise(pl.col("co_p90").fill_null(0.0)),
+            source=pl.when(enough)
+            .then(pl.lit("history"))
+            .when(pl.col("co_p50").is_not_null())
+            .then(pl.lit("company"))
+            .otherwise(pl.lit("default")),
+            p50_days_late=pl.when(enough)
+            .then("own_p50")
+            .otherwise(pl.col("co_p50").fill_null(0.0)),
+            p90_days_late=pl.when(enough)
+            .then("own_p90")
+            .otherwise(pl.col("co_p90").fill_null(0.0)),
         )
         .select(
-            "realm_id", "customer_id", pl.col("customer_name").fill_null(pl.col("customer_id")), "paid_count",
-            pl.col("p50_days_late").cast(pl.Float64), pl.col("p90_days_late").cast(pl.Float64), "source",
+            "realm_id",
+            "customer_id",
+            pl.col("customer_name").fill_null(pl.col("customer_id")),
+            "paid_count",
+            pl.col("p50_days_late").cast(pl.Float64),
+            pl.col("p90_days_late").cast(pl.Float64),
+            "source",
             (pl.col("source") != "history").alias("fallback"),
         )
         .sort("realm_id", "customer_name", "customer_id")

@@ -14,54 +14,87 @@ NEXT_PAYROLLS = 3
 def must_pay_items(items: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
     """Forecast items + must_pay (bills marked must-pay; recurring payroll/tax/rent/loan/utilities)
     and item_kind (payroll, tax, … or other)."""
-    flags = bills.select("realm_id", pl.col("doc_id").alias("source_id"), pl.col("must_pay").alias("bill_must"),
-                         pl.col("bill_kind"))
+    flags = bills.select(
+        "realm_id",
+        pl.col("doc_id").alias("source_id"),
+        pl.col("must_pay").alias("bill_must"),
+        pl.col("bill_kind"),
+    )
     pattern_kind = pl.col("source_id").str.split(":").list.first()
     return (
         items.join(flags, on=["realm_id", "source_id"], how="left")
         .with_columns(
-            item_kind=pl.when(pl.col("kind") == "recurring").then(pattern_kind)
-            .when(pl.col("kind") == "bill").then(pl.col("bill_kind")).otherwise(None),
+            item_kind=pl.when(pl.col("kind") == "recurring")
+            .then(pattern_kind)
+            .when(pl.col("kind") == "bill")
+            .then(pl.col("bill_kind"))
+            .otherwise(None),
         )
         .with_columns(
-            must_pay=pl.when(pl.col("kind") == "bill").then(pl.col("bill_must").fill_null(False))
-            .when(pl.col("kind") == "recurring").then(pl.col("item_kind").is_in(list(MUST_PAY_KINDS)))
+            must_pay=pl.when(pl.col("kind") == "bill")
+            .then(pl.col("bill_must").fill_null(False))
+            .when(pl.col("kind") == "recurring")
+            .then(pl.col("item_kind").is_in(list(MUST_PAY_KINDS)))
             .otherwise(False)
         )
         .drop("bill_must", "bill_kind")
     )
 
 
-def coverage(sched: pl.DataFrame, items: pl.DataFrame, bills: pl.DataFrame, cash: pl.DataFrame,
-             reserve: pl.DataFrame) -> pl.DataFrame:
+def coverage(
+    sched: pl.DataFrame,
+    items: pl.DataFrame,
+    bills: pl.DataFrame,
+    cash: pl.DataFrame,
+    reserve: pl.DataFrame,
+) -> pl.DataFrame:
     """realm_id, seq, date, amount, cash_before_p90/p50, must_pay_before, coverage, coverage_p50,
     status, payrolls_covered (see docs/reports.md for the rule)."""
     payrolls = (
-        sched.filter(pl.col("kind") == "payroll").sort("realm_id", "date")
+        sched.filter(pl.col("kind") == "payroll")
+        .sort("realm_id", "date")
         .with_columns(seq=(pl.col("date").rank("ordinal").over("realm_id")).cast(pl.Int32))
         .filter(pl.col("seq") <= NEXT_PAYROLLS)
         .select("realm_id", "seq", "date", "amount")
     )
     last_payday = payrolls.group_by("realm_id").agg(pl.col("date").max().alias("last_payday"))
     flagged = must_pay_items(  # only items before a company's last covered payday can matter
-        items.join(last_payday, on="realm_id", how="inner").filter(pl.col("date") < pl.col("last_payday")).drop("last_payday"),
+        items.join(last_payday, on="realm_id", how="inner")
+        .filter(pl.col("date") < pl.col("last_payday"))
+        .drop("last_payday"),
         bills,
     )
-    before = payrolls.select("realm_id", "seq", pl.col("date").alias("payday")).join(flagged, on="realm_id", how="inner")
-    free = before.filter((pl.col("date") < pl.col("payday")) & ~pl.col("must_pay")).group_by("realm_id", "seq").agg(
-        signed(before).filter(pl.col("line") == "p90").sum().alias("flow_p90"),
-        signed(before).filter(pl.col("line") == "p50").sum().alias("flow_p50"),
+    before = payrolls.select("realm_id", "seq", pl.col("date").alias("payday")).join(
+        flagged, on="realm_id", how="inner"
+    )
+    free = (
+        before.filter((pl.col("date") < pl.col("payday")) & ~pl.col("must_pay"))
+        .group_by("realm_id", "seq")
+        .agg(
+            signed(before).filter(pl.col("line") == "p90").sum().alias("flow_p90"),
+            signed(before).filter(pl.col("line") == "p50").sum().alias("flow_p50"),
+        )
     )
     must_bills = (
         payrolls.select("realm_id", "seq", pl.col("date").alias("payday"))
-        .join(bills.filter(pl.col("must_pay") & (pl.col("bill_kind") != "payroll")), on="realm_id", how="inner")
+        .join(
+            bills.filter(pl.col("must_pay") & (pl.col("bill_kind") != "payroll")),
+            on="realm_id",
+            how="inner",
+        )
         .filter(pl.col("aging_date") < pl.col("payday"))
-        .group_by("realm_id", "seq").agg(pl.col("balance").sum().alias("must_bills"))
+        .group_by("realm_id", "seq")
+        .agg(pl.col("balance").sum().alias("must_bills"))
     )
     must_recurring = (
-        before.filter((pl.col("kind") == "recurring") & pl.col("must_pay") & (pl.col("line") == "p50")
-                      & (pl.col("date") < pl.col("payday")))
-        .group_by("realm_id", "seq").agg(pl.col("amount").sum().alias("must_recurring"))
+        before.filter(
+            (pl.col("kind") == "recurring")
+            & pl.col("must_pay")
+            & (pl.col("line") == "p50")
+            & (pl.col("date") < pl.col("payday"))
+        )
+        .group_by("realm_id", "seq")
+        .agg(pl.col("amount").sum().alias("must_recurring"))
     )
     frame = (
         payrolls.join(cash.select("realm_id", "cash"), on="realm_id", how="left")
@@ -72,27 +105,47 @@ def coverage(sched: pl.DataFrame, items: pl.DataFrame, bills: pl.DataFrame, cash
         .with_columns(
             cash_before_p90=as_money(pl.col("cash") + pl.col("flow_p90").fill_null(zero())),
             cash_before_p50=as_money(pl.col("cash") + pl.col("flow_p50").fill_null(zero())),
-            must_pay_before=as_money(pl.col("must_bills").fill_null(zero()) + pl.col("must_recurring").fill_null(zero())),
+            must_pay_before=as_money(
+                pl.col("must_bills").fill_null(zero()) + pl.col("must_recurring").fill_null(zero())
+            ),
         )
     )
     avail90 = pl.col("cash_before_p90") - pl.col("must_pay_before")
     avail50 = pl.col("cash_before_p50") - pl.col("must_pay_before")
     ratio = _coverage_ratio
     status = (
-        pl.when((avail90 >= pl.col("amount")) & (avail90 - pl.col("amount") >= pl.col("reserve").fill_null(zero())))
+        pl.when(
+            (avail90 >= pl.col("amount"))
+            & (avail90 - pl.col("amount") >= pl.col("reserve").fill_null(zero()))
+        )
         .then(pl.lit("green"))
-        .when((avail90 >= pl.col("amount")) | (avail50 >= pl.col("amount"))).then(pl.lit("amber"))
+        .when((avail90 >= pl.col("amount")) | (avail50 >= pl.col("amount")))
+        .then(pl.lit("amber"))
         .otherwise(pl.lit("red"))
     )
     return (
         frame.with_columns(coverage=ratio(avail90), coverage_p50=ratio(avail50), status=status)
         .sort("realm_id", "seq")
         .with_columns(
-            payrolls_covered=(pl.col("status") != "red").cast(pl.Int32).cum_prod().sum().over("realm_id").cast(pl.Int32)
+            payrolls_covered=(pl.col("status") != "red")
+            .cast(pl.Int32)
+            .cum_prod()
+            .sum()
+            .over("realm_id")
+            .cast(pl.Int32)
         )
         .select(
-            "realm_id", "seq", "date", pl.col("amount").cast(MONEY), "cash_before_p90", "cash_before_p50",
-            "must_pay_before", "coverage", "coverage_p50", "status", "payrolls_covered",
+            "realm_id",
+            "seq",
+            "date",
+            pl.col("amount").cast(MONEY),
+            "cash_before_p90",
+            "cash_before_p50",
+            "must_pay_before",
+            "coverage",
+            "coverage_p50",
+            "status",
+            "payrolls_covered",
         )
     )
 

@@ -21,7 +21,14 @@ from runway.firm import firm_rows
 from runway.forecast import daily_paths, forecast_items, path_stats, weekly
 from runway.horizon import runway_table, trailing_net_outflow
 from runway.hygiene import hygiene, hygiene_score
-from runway.inflows import CONFIRMED_SCHEMA, detect_inflows, inflow_items, inflow_schedule, invoice_events, with_directions
+from runway.inflows import (
+    CONFIRMED_SCHEMA,
+    detect_inflows,
+    inflow_items,
+    inflow_schedule,
+    invoice_events,
+    with_directions,
+)
 from runway.mustpay import classify_bills, reserve
 from runway.payers import payer_behaviour
 from runway.payroll import coverage
@@ -60,7 +67,7 @@ class CalculatorPool:
         done: Future = Future()
         try:
             done.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - delivered through .result() like a pooled call
+        except BaseException as exc:
             done.set_exception(exc)
         return done
 
@@ -107,44 +114,78 @@ class FirmView:
         from runway.api import CompanyView
 
         keep = pl.col("realm_id") == realm_id
-        pick = lambda f: f.filter(keep)  # noqa: E731
-        side = lambda a: Aging(*(pick(getattr(a, f.name)) for f in fields(Aging)))  # noqa: E731
+        pick = lambda f: f.filter(keep)
+        side = lambda a: Aging(*(pick(getattr(a, f.name)) for f in fields(Aging)))
         names = self.companies.filter(keep)["company_name"].to_list()
         return CompanyView(
-            realm_id=realm_id, company_name=names[0] if names else realm_id, as_of=self.as_of,
-            settings=settings or DEFAULTS, cash=pick(self.cash), cash_position=pick(self.cash_position),
-            aging_ar=side(self.aging_ar), aging_ap=side(self.aging_ap), dso=pick(self.dso), dpo=pick(self.dpo),
-            payers=pick(self.payers), recurring=pick(self.recurring), recurring_schedule=pick(self.recurring_schedule),
-            forecast=pick(self.forecast), forecast_items=pick(self.forecast_items), runway=pick(self.runway),
-            payroll=pick(self.payroll), tray=pick(self.tray), tray_effects=pick(self.tray_effects),
-            drift=pick(self.drift), hygiene=pick(self.hygiene), freshness=pick(self.freshness), firm_row=pick(self.firm),
+            realm_id=realm_id,
+            company_name=names[0] if names else realm_id,
+            as_of=self.as_of,
+            settings=settings or DEFAULTS,
+            cash=pick(self.cash),
+            cash_position=pick(self.cash_position),
+            aging_ar=side(self.aging_ar),
+            aging_ap=side(self.aging_ap),
+            dso=pick(self.dso),
+            dpo=pick(self.dpo),
+            payers=pick(self.payers),
+            recurring=pick(self.recurring),
+            recurring_schedule=pick(self.recurring_schedule),
+            forecast=pick(self.forecast),
+            forecast_items=pick(self.forecast_items),
+            runway=pick(self.runway),
+            payroll=pick(self.payroll),
+            tray=pick(self.tray),
+            tray_effects=pick(self.tray_effects),
+            drift=pick(self.drift),
+            hygiene=pick(self.hygiene),
+            freshness=pick(self.freshness),
+            firm_row=pick(self.firm),
             recurring_inflow_schedule=pick(self.recurring_inflow_schedule),
         )
 
 
 def complete_settings(company: pl.DataFrame | None, realms: pl.DataFrame) -> pl.DataFrame:
     """A settings row for every company, defaults where the owner set nothing."""
-    company = pl.DataFrame(schema=SETTINGS_SCHEMA) if company is None else company.cast(dict(SETTINGS_SCHEMA))
+    company = (
+        pl.DataFrame(schema=SETTINGS_SCHEMA)
+        if company is None
+        else company.cast(dict(SETTINGS_SCHEMA))
+    )
     defaults = {
-        "delay_tolerance_days": DEFAULTS.delay_tolerance_days, "reminder_cooldown_days": DEFAULTS.reminder_cooldown_days,
-        "far_past_due_days": DEFAULTS.far_past_due_days, "payroll_confirmed": False,
+        "delay_tolerance_days": DEFAULTS.delay_tolerance_days,
+        "reminder_cooldown_days": DEFAULTS.reminder_cooldown_days,
+        "far_past_due_days": DEFAULTS.far_past_due_days,
+        "payroll_confirmed": False,
     }
     return (
-        realms.select("realm_id").join(company, on="realm_id", how="left")
+        realms.select("realm_id")
+        .join(company, on="realm_id", how="left")
         .with_columns(pl.col(k).fill_null(v) for k, v in defaults.items())
-        .select(SETTINGS_SCHEMA.names()).cast(dict(SETTINGS_SCHEMA)).sort("realm_id")
+        .select(SETTINGS_SCHEMA.names())
+        .cast(dict(SETTINGS_SCHEMA))
+        .sort("realm_id")
     )
 
 
-def _inflows(t: Snapshot, confirmed: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _inflows(
+    t: Snapshot, confirmed: pl.DataFrame, as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(detected inflow patterns with their confirmation, the invoice events behind them)."""
     events = invoice_events(t["invoice"], t["customer"], t["company_info"], as_of)
     return detect_inflows(events, confirmed, as_of), events
 
 
-def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None, critical: pl.DataFrame | None = None,
-            plans: pl.DataFrame | None = None, previous: Snapshot | None = None,
-            qbo_aging: pl.DataFrame | None = None, confirmed: pl.DataFrame | None = None) -> FirmView:
+def compute(
+    snapshot: Snapshot,
+    as_of: date,
+    company: pl.DataFrame | None = None,
+    critical: pl.DataFrame | None = None,
+    plans: pl.DataFrame | None = None,
+    previous: Snapshot | None = None,
+    qbo_aging: pl.DataFrame | None = None,
+    confirmed: pl.DataFrame | None = None,
+) -> FirmView:
     """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds drift;
     ``confirmed`` (realm_id, pattern_id) lists the recurring inflows the owner confirmed."""
     if not isinstance(as_of, date):
@@ -164,9 +205,18 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
     # Independent calculators run side by side: Polars releases the GIL inside each operation, and
     # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy.
     with CalculatorPool(PARALLEL) as pool:
-        f_payers = pool.submit(payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of)
-        f_patterns = pool.submit(lambda: detect_patterns(
-            outflow_events(t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of), company, as_of))
+        f_payers = pool.submit(
+            payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of
+        )
+        f_patterns = pool.submit(
+            lambda: detect_patterns(
+                outflow_events(
+                    t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of
+                ),
+                company,
+                as_of,
+            )
+        )
         f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of)
         f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
         f_trend = pool.submit(trailing_net_outflow, t, as_of)
@@ -178,12 +228,18 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
         sched = schedule(patterns, ap.detail, as_of)
         bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
         res = reserve(company, bills, sched, as_of, plans)
-        items = forecast_items(ar.detail, ap.detail, payers, plans, sched, as_of, inflows=inflow_items(inflow_sched))
+        items = forecast_items(
+            ar.detail, ap.detail, payers, plans, sched, as_of, inflows=inflow_items(inflow_sched)
+        )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
         f_fc = pool.submit(weekly, items, position, res, as_of)
-        f_stats = pool.submit(lambda: path_stats(daily_paths(items, position, as_of), position, res, as_of, trend))
-        rows = tray_rows(bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of)
+        f_stats = pool.submit(
+            lambda: path_stats(daily_paths(items, position, as_of), position, res, as_of, trend)
+        )
+        rows = tray_rows(
+            bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of
+        )
         fx = effects(items, position, res, scenarios_of(rows, as_of), as_of, trend)
         tray = with_effects(rows, fx)
         run = runway_table(f_stats.result(), position, res, trend, as_of)
@@ -191,16 +247,43 @@ def compute(snapshot: Snapshot, as_of: date, company: pl.DataFrame | None = None
         flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
     score = hygiene_score(flags, info, ar, ap, t["customer"])
     view = FirmView(
-        as_of=as_of, companies=realms, company_settings=company, cash=accounts, cash_position=position,
-        aging_ar=ar, aging_ap=ap, dso=dso_frame, dpo=dpo_frame, payers=payers,
-        recurring=with_directions(next_dates(patterns, sched), inflows, inflow_sched, company), recurring_schedule=sched, bills=bills, forecast=fc,
-        forecast_items=items, runway=run, payroll=pay, tray=tray, tray_effects=fx, hygiene=flags,
-        hygiene_score=score, freshness=t.freshness, drift=pl.DataFrame(), firm=pl.DataFrame(),
+        as_of=as_of,
+        companies=realms,
+        company_settings=company,
+        cash=accounts,
+        cash_position=position,
+        aging_ar=ar,
+        aging_ap=ap,
+        dso=dso_frame,
+        dpo=dpo_frame,
+        payers=payers,
+        recurring=with_directions(next_dates(patterns, sched), inflows, inflow_sched, company),
+        recurring_schedule=sched,
+        bills=bills,
+        forecast=fc,
+        forecast_items=items,
+        runway=run,
+        payroll=pay,
+        tray=tray,
+        tray_effects=fx,
+        hygiene=flags,
+        hygiene_score=score,
+        freshness=t.freshness,
+        drift=pl.DataFrame(),
+        firm=pl.DataFrame(),
         recurring_inflow_schedule=inflow_sched,
     )
     prev_view = None
     if previous is not None:
-        prev_view = compute(previous, as_of - timedelta(days=7), company, critical, plans, confirmed=confirmed)
+        prev_view = compute(
+            previous, as_of - timedelta(days=7), company, critical, plans, confirmed=confirmed
+        )
     drifted = drift(view, prev_view, as_of, qbo_aging)
     firm = firm_rows(view, drifted)
-    return FirmView(**{**{f.name: getattr(view, f.name) for f in fields(FirmView)}, "drift": drifted, "firm": firm})
+    return FirmView(
+        **{
+            **{f.name: getattr(view, f.name) for f in fields(FirmView)},
+            "drift": drifted,
+            "firm": firm,
+        }
+    )

@@ -12,49 +12,104 @@ from runway.money import MONEY
 
 HISTORY_DAYS = 400
 SCHEDULE_DAYS = 120
-CADENCE_DAYS = {"biweekly": 14, "semimonthly_1_15": 15, "semimonthly_15_last": 15, "monthly": 30, "quarterly": 91,
-                "estimated_tax": 91}
+CADENCE_DAYS = {
+    "biweekly": 14,
+    "semimonthly_1_15": 15,
+    "semimonthly_15_last": 15,
+    "monthly": 30,
+    "quarterly": 91,
+    "estimated_tax": 91,
+}
 # US federal (and most states') estimated tax due dates: (month, day); January's is for last year's Q4.
 ESTIMATED_TAX_DUE = ((1, 15), (4, 15), (6, 15), (9, 15))
 ESTIMATED_TAX_SLACK_DAYS = 10  # a payment this close to a due date counts as made for it
-PATTERN_SCHEMA = pl.Schema({
-    "realm_id": pl.String, "pattern_id": pl.String, "kind": pl.String, "party_id": pl.String, "party": pl.String,
-    "cadence": pl.String, "amount": MONEY, "occurrences": pl.UInt32, "last_date": pl.Date, "anchor": pl.Date,
-    "confidence": pl.Float64, "source": pl.String,
-})
+PATTERN_SCHEMA = pl.Schema(
+    {
+        "realm_id": pl.String,
+        "pattern_id": pl.String,
+        "kind": pl.String,
+        "party_id": pl.String,
+        "party": pl.String,
+        "cadence": pl.String,
+        "amount": MONEY,
+        "occurrences": pl.UInt32,
+        "last_date": pl.Date,
+        "anchor": pl.Date,
+        "confidence": pl.Float64,
+        "source": pl.String,
+    }
+)
 
 
-def outflow_events(purchases: pl.DataFrame, journal_entries: pl.DataFrame, bills: pl.DataFrame,
-                   accounts: pl.DataFrame, vendors: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def outflow_events(
+    purchases: pl.DataFrame,
+    journal_entries: pl.DataFrame,
+    bills: pl.DataFrame,
+    accounts: pl.DataFrame,
+    vendors: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
     """realm_id, source, doc_id, party_id, party, kind, date, amount: every past cash outflow we can
     classify, from Purchases (checks/cash), Bills and JournalEntries that credit a bank account."""
     since = as_of - timedelta(days=HISTORY_DAYS)
     window = (pl.col("txn_date") <= as_of) & (pl.col("txn_date") > since)
-    names = vendors.select("realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("vendor_name"))
+    names = vendors.select(
+        "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("vendor_name")
+    )
 
     buys = purchases.filter(window & (pl.col("payment_type").fill_null("Cash") != "CreditCard"))
     buys = (
-        buys.select("realm_id", "id", pl.col("entity_id").alias("party_id"), "entity_name", "txn_date", "total_amt", "lines")
-        .join(lines_kind(buys.rename({"id": "id"}), accounts, ["realm_id", "id"]), on=["realm_id", "id"], how="left")
+        buys.select(
+            "realm_id",
+            "id",
+            pl.col("entity_id").alias("party_id"),
+            "entity_name",
+            "txn_date",
+            "total_amt",
+            "lines",
+        )
+        .join(
+            lines_kind(buys.rename({"id": "id"}), accounts, ["realm_id", "id"]),
+            on=["realm_id", "id"],
+            how="left",
+        )
         .join(names, on=["realm_id", "party_id"], how="left")
         .select(
-            "realm_id", pl.lit("purchase").alias("source"), pl.col("id").alias("doc_id"),
+            "realm_id",
+            pl.lit("purchase").alias("source"),
+            pl.col("id").alias("doc_id"),
             pl.coalesce("party_id", "entity_name").alias("party_id"),
             pl.coalesce("vendor_name", "entity_name", "party_id").alias("party"),
-            pl.coalesce(party_kind(pl.coalesce("vendor_name", "entity_name").fill_null("")), "line_kind").alias("kind"),
-            pl.col("txn_date").alias("date"), pl.col("total_amt").alias("amount"),
+            pl.coalesce(
+                party_kind(pl.coalesce("vendor_name", "entity_name").fill_null("")), "line_kind"
+            ).alias("kind"),
+            pl.col("txn_date").alias("date"),
+            pl.col("total_amt").alias("amount"),
         )
     )
     bill_rows = bills.filter(window)
     bill_rows = (
-        bill_rows.select("realm_id", "id", pl.col("vendor_id").alias("party_id"), "txn_date", "due_date", "total_amt")
-        .join(lines_kind(bill_rows, accounts, ["realm_id", "id"]), on=["realm_id", "id"], how="left")
+        bill_rows.select(
+            "realm_id",
+            "id",
+            pl.col("vendor_id").alias("party_id"),
+            "txn_date",
+            "due_date",
+            "total_amt",
+        )
+        .join(
+            lines_kind(bill_rows, accounts, ["realm_id", "id"]), on=["realm_id", "id"], how="left"
+        )
         .join(names, on=["realm_id", "party_id"], how="left")
         .select(
-            "realm_id", pl.lit("bill").alias("source"), pl.col("id").alias("doc_id"), "party_id",
+            "realm_id",
+            pl.lit("bill").alias("source"),
+            pl.col("id").alias("doc_id"),
+            "party_id",
             pl.coalesce("vendor_name", "party_id").alias("party"),
             pl.coalesce(party_kind(pl.col("vendor_name").fill_null("")), "line_kind").alias("kind"),
-            pl.coalesce("due_date", "txn_date").alias("date"), pl.col("total_amt").alias("amount"),
+            pl.coalesce("due_date", "txn_date").alias("date"),
+            pl.col("total_amt").alias("amount"),
         )
     )
     acct = accounts_classified(accounts)
@@ -66,20 +121,32 @@ def outflow_events(purchases: pl.DataFrame, journal_entries: pl.DataFrame, bills
         .join(acct, on=["realm_id", "account_id"], how="left")
         .group_by("realm_id", "id", "txn_date")
         .agg(
-            pl.col("amount").filter(pl.col("is_bank").fill_null(False) & (pl.col("posting_type") == "Credit")).sum().alias("cash_out"),
-            pl.col("acct_kind").filter(pl.col("posting_type") == "Debit").drop_nulls().first().alias("kind"),
+            pl.col("amount")
+            .filter(pl.col("is_bank").fill_null(False) & (pl.col("posting_type") == "Credit"))
+            .sum()
+            .alias("cash_out"),
+            pl.col("acct_kind")
+            .filter(pl.col("posting_type") == "Debit")
+            .drop_nulls()
+            .first()
+            .alias("kind"),
         )
         .filter((pl.col("cash_out") > 0) & pl.col("kind").is_not_null())
         .select(
-            "realm_id", pl.lit("journal_entry").alias("source"), pl.col("id").alias("doc_id"),
-            pl.format("je:{}", pl.col("kind")).alias("party_id"), pl.format("Journal entries ({})", pl.col("kind")).alias("party"),
-            "kind", pl.col("txn_date").alias("date"), pl.col("cash_out").cast(MONEY).alias("amount"),
+            "realm_id",
+            pl.lit("journal_entry").alias("source"),
+            pl.col("id").alias("doc_id"),
+            pl.format("je:{}", pl.col("kind")).alias("party_id"),
+            pl.format("Journal entries ({})", pl.col("kind")).alias("party"),
+            "kind",
+            pl.col("txn_date").alias("date"),
+            pl.col("cash_out").cast(MONEY).alias("amount"),
         )
     )
     events = pl.concat([buys, bill_rows, je], how="vertical_relaxed")
-    return events.with_columns(pl.col("amount").cast(MONEY), pl.col("kind").fill_null("other")).sort(
-        "realm_id", "date", "source", "doc_id"
-    )
+    return events.with_columns(
+        pl.col("amount").cast(MONEY), pl.col("kind").fill_null("other")
+    ).sort("realm_id", "date", "source", "doc_id")
 
 
 def _cadence_stats(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -121,10 +188,20 @@ def near_estimated_tax_due(day: pl.Expr) -> pl.Expr:
 def _choose(payroll: bool) -> pl.DataFrame | pl.Expr:
     """Cadence from the share of gaps that fit each calendar."""
     cadence = (
-        pl.when((pl.col("s_semi") >= 0.7) & (pl.col("s_semi_days") >= 0.85) & (pl.col("s_biweekly") < 0.95))
-        .then(pl.when(pl.col("s_early") >= pl.col("s_late")).then(pl.lit("semimonthly_1_15")).otherwise(pl.lit("semimonthly_15_last")))
-        .when(pl.col("s_biweekly") >= 0.7).then(pl.lit("biweekly"))
-        .when(pl.col("s_monthly") >= 0.6).then(pl.lit("monthly"))
+        pl.when(
+            (pl.col("s_semi") >= 0.7)
+            & (pl.col("s_semi_days") >= 0.85)
+            & (pl.col("s_biweekly") < 0.95)
+        )
+        .then(
+            pl.when(pl.col("s_early") >= pl.col("s_late"))
+            .then(pl.lit("semimonthly_1_15"))
+            .otherwise(pl.lit("semimonthly_15_last"))
+        )
+        .when(pl.col("s_biweekly") >= 0.7)
+        .then(pl.lit("biweekly"))
+        .when(pl.col("s_monthly") >= 0.6)
+        .then(pl.lit("monthly"))
     )
     if not payroll:
         cadence = cadence.when(pl.col("s_quarterly") >= 0.6).then(pl.lit("quarterly"))
@@ -133,10 +210,14 @@ def _choose(payroll: bool) -> pl.DataFrame | pl.Expr:
 
 def _fit_share() -> pl.Expr:
     return (
-        pl.when(pl.col("cadence") == "biweekly").then("s_biweekly")
-        .when(pl.col("cadence").str.starts_with("semimonthly")).then("s_semi")
-        .when(pl.col("cadence") == "monthly").then("s_monthly")
-        .when(pl.col("cadence") == "estimated_tax").then("s_est_tax")
+        pl.when(pl.col("cadence") == "biweekly")
+        .then("s_biweekly")
+        .when(pl.col("cadence").str.starts_with("semimonthly"))
+        .then("s_semi")
+        .when(pl.col("cadence") == "monthly")
+        .then("s_monthly")
+        .when(pl.col("cadence") == "estimated_tax")
+        .then("s_est_tax")
         .otherwise("s_quarterly")
     )
 
@@ -150,22 +231,41 @@ def _estimated_tax() -> pl.Expr:
 def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Recurring patterns per company (PATTERN_SCHEMA), payroll overrides applied."""
     pay = (
-        events.filter(pl.col("kind") == "payroll").group_by("realm_id", "date").agg(pl.col("amount").sum(), pl.col("party").first())
+        events.filter(pl.col("kind") == "payroll")
+        .group_by("realm_id", "date")
+        .agg(pl.col("amount").sum(), pl.col("party").first())
         # payroll runs, not the provider's small monthly fees booked to the same vendor/accounts
-        .filter(pl.col("amount").cast(pl.Float64) >= 0.5 * pl.col("amount").cast(pl.Float64).median().over("realm_id"))
+        .filter(
+            pl.col("amount").cast(pl.Float64)
+            >= 0.5 * pl.col("amount").cast(pl.Float64).median().over("realm_id")
+        )
     )
     payroll = (
         _cadence_stats(pay, ["realm_id"])
         .filter(pl.col("occurrences") >= 3)
-        .with_columns(cadence=_choose(payroll=True), kind=pl.lit("payroll"), party_id=pl.lit(None, dtype=pl.String))
+        .with_columns(
+            cadence=_choose(payroll=True),
+            kind=pl.lit("payroll"),
+            party_id=pl.lit(None, dtype=pl.String),
+        )
     )
     others = (
         _cadence_stats(events.filter(pl.col("kind") != "payroll"), ["realm_id", "party_id"])
-        .join(events.group_by("realm_id", "party_id").agg(pl.col("kind").mode().first()), on=["realm_id", "party_id"])
-        .with_columns(cadence=pl.when(_estimated_tax()).then(pl.lit("estimated_tax")).otherwise(_choose(payroll=False)))
+        .join(
+            events.group_by("realm_id", "party_id").agg(pl.col("kind").mode().first()),
+            on=["realm_id", "party_id"],
+        )
+        .with_columns(
+            cadence=pl.when(_estimated_tax())
+            .then(pl.lit("estimated_tax"))
+            .otherwise(_choose(payroll=False))
+        )
         .filter(
             (pl.col("occurrences") >= 3)
-            | (pl.col("cadence").is_in(["quarterly", "estimated_tax"]) & (pl.col("occurrences") >= 2))
+            | (
+                pl.col("cadence").is_in(["quarterly", "estimated_tax"])
+                & (pl.col("occurrences") >= 2)
+            )
         )
     )
     stale_after = pl.col("cadence").replace_strict(CADENCE_DAYS, default=30) * 2
@@ -174,10 +274,16 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
         .filter(pl.col("cadence").is_not_null())
         .filter((pl.lit(as_of) - pl.col("last_date")).dt.total_days() <= stale_after)
         .with_columns(
-            confidence=(_fit_share() * pl.min_horizontal(
-                pl.lit(1.0), pl.col("occurrences") / pl.when(pl.col("cadence") == "estimated_tax").then(4).otherwise(6)
-            )).cast(pl.Float64),
-            pattern_id=pl.when(pl.col("kind") == "payroll").then(pl.lit("payroll"))
+            confidence=(
+                _fit_share()
+                * pl.min_horizontal(
+                    pl.lit(1.0),
+                    pl.col("occurrences")
+                    / pl.when(pl.col("cadence") == "estimated_tax").then(4).otherwise(6),
+                )
+            ).cast(pl.Float64),
+            pattern_id=pl.when(pl.col("kind") == "payroll")
+            .then(pl.lit("payroll"))
             .otherwise(pl.format("{}:{}", "kind", "party_id")),
             anchor=pl.col("last_date"),
             source=pl.lit("detected"),
@@ -187,27 +293,40 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
     return apply_payroll_overrides(detected, company, as_of).sort("realm_id", "kind", "pattern_id")
 
 
-def apply_payroll_overrides(detected: pl.DataFrame, company: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def apply_payroll_overrides(
+    detected: pl.DataFrame, company: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
     """The owner's payroll calendar/amount win over detection; confirmation lifts confidence to 1."""
     over = company.filter(
-        pl.col("payroll_cadence").is_not_null() | pl.col("payroll_amount").is_not_null() | pl.col("payroll_confirmed")
-    ).select("realm_id", "payroll_cadence", "payroll_amount", "payroll_anchor_date", "payroll_confirmed")
+        pl.col("payroll_cadence").is_not_null()
+        | pl.col("payroll_amount").is_not_null()
+        | pl.col("payroll_confirmed")
+    ).select(
+        "realm_id", "payroll_cadence", "payroll_amount", "payroll_anchor_date", "payroll_confirmed"
+    )
     payroll = detected.filter(pl.col("kind") == "payroll")
     merged = (
         payroll.join(over, on="realm_id", how="full", coalesce=True)
         .with_columns(
-            pattern_id=pl.lit("payroll"), kind=pl.lit("payroll"),
+            pattern_id=pl.lit("payroll"),
+            kind=pl.lit("payroll"),
             party=pl.col("party").fill_null("Payroll"),
             cadence=pl.coalesce("payroll_cadence", "cadence"),
             amount=pl.coalesce("payroll_amount", "amount"),
             anchor=pl.coalesce("payroll_anchor_date", "last_date", pl.lit(as_of)),
             occurrences=pl.col("occurrences").fill_null(0),
-            source=pl.when(pl.col("payroll_cadence").is_not_null() | pl.col("payroll_amount").is_not_null())
-            .then(pl.lit("override")).otherwise(pl.col("source")),
+            source=pl.when(
+                pl.col("payroll_cadence").is_not_null() | pl.col("payroll_amount").is_not_null()
+            )
+            .then(pl.lit("override"))
+            .otherwise(pl.col("source")),
         )
         .with_columns(
-            confidence=pl.when(pl.col("source") == "override").then(1.0)
-            .when(pl.col("payroll_confirmed").fill_null(False)).then(1.0).otherwise("confidence")
+            confidence=pl.when(pl.col("source") == "override")
+            .then(1.0)
+            .when(pl.col("payroll_confirmed").fill_null(False))
+            .then(1.0)
+            .otherwise("confidence")
         )
         .filter(pl.col("cadence").is_not_null() & pl.col("amount").is_not_null())
         .select(PATTERN_SCHEMA.names())
@@ -224,29 +343,46 @@ def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAY
     month = pl.lit(as_of).dt.month_start().dt.offset_by(pl.format("{}mo", pl.col("k")))
     month_end = month.dt.month_end()
     anchor_dom = pl.col("anchor").dt.day()
-    monthly_day = pl.when(anchor_dom >= 28).then(month_end).otherwise(
-        pl.min_horizontal(month + pl.duration(days=anchor_dom - 1), month_end)
+    monthly_day = (
+        pl.when(anchor_dom >= 28)
+        .then(month_end)
+        .otherwise(pl.min_horizontal(month + pl.duration(days=anchor_dom - 1), month_end))
     )
     cadence = pl.col("cadence")
-    periods = (pl.lit(as_of) - pl.col("anchor")).dt.total_days() // 14  # bi-weekly periods since the anchor
+    periods = (
+        pl.lit(as_of) - pl.col("anchor")
+    ).dt.total_days() // 14  # bi-weekly periods since the anchor
     when = (
-        pl.when(cadence == "biweekly").then(pl.col("anchor") + pl.duration(days=14 * (periods + pl.col("k") * 2 + pl.col("half"))))
+        pl.when(cadence == "biweekly")
+        .then(
+            pl.col("anchor") + pl.duration(days=14 * (periods + pl.col("k") * 2 + pl.col("half")))
+        )
         .when(cadence == "semimonthly_1_15")
         .then(pl.when(pl.col("half") == 0).then(month).otherwise(month + pl.duration(days=14)))
         .when(cadence == "semimonthly_15_last")
         .then(pl.when(pl.col("half") == 0).then(month + pl.duration(days=14)).otherwise(month_end))
-        .when(cadence == "monthly").then(pl.when(pl.col("half") == 0).then(monthly_day))
+        .when(cadence == "monthly")
+        .then(pl.when(pl.col("half") == 0).then(monthly_day))
         .when(cadence == "quarterly")
-        .then(pl.when(pl.col("half") == 0).then(pl.col("anchor").dt.offset_by(pl.format("{}mo", pl.col("k") * 3))))
+        .then(
+            pl.when(pl.col("half") == 0).then(
+                pl.col("anchor").dt.offset_by(pl.format("{}mo", pl.col("k") * 3))
+            )
+        )
         .when(cadence == "estimated_tax")
-        .then(pl.when((pl.col("half") == 0) & month.dt.month().is_in([m for m, _ in ESTIMATED_TAX_DUE]))
-              .then(next_business_day(month + pl.duration(days=14))))
+        .then(
+            pl.when(
+                (pl.col("half") == 0) & month.dt.month().is_in([m for m, _ in ESTIMATED_TAX_DUE])
+            ).then(next_business_day(month + pl.duration(days=14)))
+        )
     )
     return (
         patterns.join(steps, how="cross")
         .with_columns(date=when)
         .filter(
-            pl.col("date").is_not_null() & (pl.col("date") >= as_of) & (pl.col("date") > pl.col("last_date").fill_null(date.min))
+            pl.col("date").is_not_null()
+            & (pl.col("date") >= as_of)
+            & (pl.col("date") > pl.col("last_date").fill_null(date.min))
             & (pl.col("date") <= as_of + timedelta(days=days))
         )
         .unique(["realm_id", "pattern_id", "date"])
@@ -258,17 +394,23 @@ def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAY
 def next_business_day(day: pl.Expr) -> pl.Expr:
     """A due date on a Saturday or Sunday moves to Monday (IRS rule; holidays not modelled)."""
     weekday = day.dt.weekday()  # Monday = 1 … Sunday = 7
-    return day + pl.duration(days=pl.when(weekday == 6).then(2).when(weekday == 7).then(1).otherwise(0))
+    return day + pl.duration(
+        days=pl.when(weekday == 6).then(2).when(weekday == 7).then(1).otherwise(0)
+    )
 
 
 def schedule(patterns: pl.DataFrame, open_bills: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Expected occurrences, each marked ``covered_by_bill`` when an open bill of the same vendor
     falls in the same period (that bill is forecast instead, never both)."""
     occ = expected_dates(patterns, as_of).join(
-        patterns.select("realm_id", "pattern_id", "cadence"), on=["realm_id", "pattern_id"], how="left"
+        patterns.select("realm_id", "pattern_id", "cadence"),
+        on=["realm_id", "pattern_id"],
+        how="left",
     )
     tolerance = (pl.col("cadence").replace_strict(CADENCE_DAYS, default=30) // 2).cast(pl.Int64)
-    bills = open_bills.select("realm_id", pl.col("party_id"), pl.col("doc_id").alias("bill_id"), "aging_date")
+    bills = open_bills.select(
+        "realm_id", pl.col("party_id"), pl.col("doc_id").alias("bill_id"), "aging_date"
+    )
     covered = (
         occ.join(bills, on=["realm_id", "party_id"], how="inner")
         .filter((pl.col("aging_date") - pl.col("date")).dt.total_days().abs() <= tolerance)
@@ -284,7 +426,9 @@ def schedule(patterns: pl.DataFrame, open_bills: pl.DataFrame, as_of: date) -> p
 
 def next_dates(patterns: pl.DataFrame, sched: pl.DataFrame) -> pl.DataFrame:
     """Patterns with next_date and the list of upcoming dates (for reports)."""
-    upcoming = sched.group_by("realm_id", "pattern_id").agg(pl.col("date").sort().alias("next_dates"))
+    upcoming = sched.group_by("realm_id", "pattern_id").agg(
+        pl.col("date").sort().alias("next_dates")
+    )
     return (
         patterns.join(upcoming, on=["realm_id", "pattern_id"], how="left")
         .with_columns(next_date=pl.col("next_dates").list.first())

@@ -10,7 +10,9 @@ import polars as pl
 from runway.aging import BUCKET_COLUMNS, Aging
 from runway.money import jsonable, rows_json
 
-BUCKET_KEYS = {col: label.lower() if label == "Current" else label for label, col in BUCKET_COLUMNS.items()}
+BUCKET_KEYS = {
+    col: label.lower() if label == "Current" else label for label, col in BUCKET_COLUMNS.items()
+}
 
 
 def _one(frame: pl.DataFrame) -> dict[str, Any]:
@@ -21,18 +23,24 @@ def _one(frame: pl.DataFrame) -> dict[str, Any]:
 def aging_json(side: Aging, as_of: Any) -> dict[str, Any]:
     totals = _one(side.totals)
     by_party = rows_json(
-        side.by_party, ["party_id", "party_name", *BUCKET_COLUMNS.values(), "total", "unapplied"],
+        side.by_party,
+        ["party_id", "party_name", *BUCKET_COLUMNS.values(), "total", "unapplied"],
         rename={"party_name": "name", **BUCKET_KEYS},
     )
-    return jsonable({
-        "as_of": as_of,
-        "buckets": {BUCKET_KEYS[c]: totals.get(c) for c in BUCKET_COLUMNS.values()},
-        "total": totals.get("total"),
-        "unapplied": totals.get("unapplied"),
-        "by_party": by_party,
-        "excluded": rows_json(side.excluded, ["doc_id", "party_name", "currency", "balance_foreign", "note"],
-                              rename={"party_name": "party", "balance_foreign": "balance"}),
-    })
+    return jsonable(
+        {
+            "as_of": as_of,
+            "buckets": {BUCKET_KEYS[c]: totals.get(c) for c in BUCKET_COLUMNS.values()},
+            "total": totals.get("total"),
+            "unapplied": totals.get("unapplied"),
+            "by_party": by_party,
+            "excluded": rows_json(
+                side.excluded,
+                ["doc_id", "party_name", "currency", "balance_foreign", "note"],
+                rename={"party_name": "party", "balance_foreign": "balance"},
+            ),
+        }
+    )
 
 
 def forecast_json(view: Any) -> dict[str, Any]:
@@ -42,11 +50,20 @@ def forecast_json(view: Any) -> dict[str, Any]:
             row["line"]: {k: row[k] for k in ("opening", "inflows", "outflows", "closing")}
             for row in view.forecast.filter(pl.col("week") == week["week"]).iter_rows(named=True)
         }
-        weeks.append({"week": week["week"], "start": week["week_start"], "end": week["week_end"], **lines})
+        weeks.append(
+            {"week": week["week"], "start": week["week_start"], "end": week["week_end"], **lines}
+        )
     run = _one(view.runway)
     items = rows_json(view.forecast_items)
-    return jsonable({"as_of": view.as_of, "opening": run.get("cash"), "reserve": run.get("reserve"),
-                     "weeks": weeks, "items": items})
+    return jsonable(
+        {
+            "as_of": view.as_of,
+            "opening": run.get("cash"),
+            "reserve": run.get("reserve"),
+            "weeks": weeks,
+            "items": items,
+        }
+    )
 
 
 def company_report(kind: str, view: Any) -> dict[str, Any]:
@@ -55,31 +72,57 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
     head = {"as_of": as_of, "realm_id": view.realm_id, "company": view.company_name}
     if kind == "cash":
         pos = _one(view.cash_position)
-        return jsonable({**head, "cash": pos.get("cash"), "cash_as_of": pos.get("cash_as_of"),
-                         "accounts": rows_json(view.cash.drop("realm_id"), rename={"account_name": "name"})})
+        return jsonable(
+            {
+                **head,
+                "cash": pos.get("cash"),
+                "cash_as_of": pos.get("cash_as_of"),
+                "accounts": rows_json(view.cash.drop("realm_id"), rename={"account_name": "name"}),
+            }
+        )
     if kind == "aging-ar":
-        return {**jsonable(head), **aging_json(view.aging_ar, as_of),
-                "unapplied_payments": rows_json(view.aging_ar.unapplied.drop("realm_id"))}
+        return {
+            **jsonable(head),
+            **aging_json(view.aging_ar, as_of),
+            "unapplied_payments": rows_json(view.aging_ar.unapplied.drop("realm_id")),
+        }
     if kind == "aging-ap":
         return {**jsonable(head), **aging_json(view.aging_ap, as_of)}
     if kind == "payers":
-        return jsonable({**head, "payers": rows_json(view.payers.drop("realm_id"), rename={"customer_name": "name"})})
+        return jsonable(
+            {
+                **head,
+                "payers": rows_json(view.payers.drop("realm_id"), rename={"customer_name": "name"}),
+            }
+        )
     if kind == "recurring":
         return jsonable({**head, "patterns": rows_json(view.recurring.drop("realm_id"))})
     if kind == "forecast":
         return {**jsonable(head), **forecast_json(view)}
     if kind == "runway":
         run = _one(view.runway)
-        keys = ["cash", "reserve", "reserve_source", "runway_weeks", "breach_date", "runway_weeks_p90", "breach_date_p90",
-                "simple_runway_weeks", "lowest_balance", "method"]
+        keys = [
+            "cash",
+            "reserve",
+            "reserve_source",
+            "runway_weeks",
+            "breach_date",
+            "runway_weeks_p90",
+            "breach_date_p90",
+            "simple_runway_weeks",
+            "lowest_balance",
+            "method",
+        ]
         return jsonable({**head, **{k: run.get(k) for k in keys}})
     if kind == "payroll":
         rows = rows_json(view.payroll, ["date", "amount", "coverage", "coverage_p50", "status"])
         covered = int(view.payroll["payrolls_covered"][0]) if view.payroll.height else 0
         return jsonable({**head, "payrolls": rows, "payrolls_covered": covered})
     if kind == "tray":
-        sections = {s: rows_json(view.tray.filter(pl.col("section") == s).drop("realm_id", "section"))
-                    for s in ("must_pay", "can_delay", "chase")}
+        sections = {
+            s: rows_json(view.tray.filter(pl.col("section") == s).drop("realm_id", "section"))
+            for s in ("must_pay", "can_delay", "chase")
+        }
         return jsonable({**head, **sections})
     if kind == "drift":
         return jsonable({**head, "alerts": rows_json(view.drift.drop("realm_id"))})

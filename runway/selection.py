@@ -47,9 +47,15 @@ def scenario_rows(realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any
         kind = change.get("kind") or change.get("action")
         if kind in BILL_KINDS:
             doc = change.get("bill_id")
-            new_date = as_of if kind == "pay_bill" else _day(change.get("until"), f"change {n} ({kind}) 'until'")
+            new_date = (
+                as_of
+                if kind == "pay_bill"
+                else _day(change.get("until"), f"change {n} ({kind}) 'until'")
+            )
             if new_date < as_of:
-                raise SelectionError(f"change {n} ({kind}): 'until' {new_date} is before as_of {as_of}")
+                raise SelectionError(
+                    f"change {n} ({kind}): 'until' {new_date} is before as_of {as_of}"
+                )
             item_kind = "bill"
         elif kind in INVOICE_KINDS:
             doc, new_date, item_kind = change.get("invoice_id"), as_of, "invoice"
@@ -58,9 +64,18 @@ def scenario_rows(realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any
                 f"change {n}: unknown kind {kind!r}; expected one of {sorted(BILL_KINDS | INVOICE_KINDS)}"
             )
         if not doc:
-            raise SelectionError(f"change {n} ({kind}) has no {'bill_id' if item_kind == 'bill' else 'invoice_id'}")
-        rows.append({"realm_id": realm_id, "scenario_id": SELECTION, "kind": item_kind, "source_id": str(doc),
-                     "new_date": new_date})
+            raise SelectionError(
+                f"change {n} ({kind}) has no {'bill_id' if item_kind == 'bill' else 'invoice_id'}"
+            )
+        rows.append(
+            {
+                "realm_id": realm_id,
+                "scenario_id": SELECTION,
+                "kind": item_kind,
+                "source_id": str(doc),
+                "new_date": new_date,
+            }
+        )
     frame = pl.DataFrame(rows, schema=SCENARIO_SCHEMA)
     # the same document twice: the last change wins (a delay and a payment of one bill cannot both happen)
     return frame.unique(subset=["kind", "source_id"], keep="last", maintain_order=True)
@@ -69,13 +84,23 @@ def scenario_rows(realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any
 def _figures(row: Mapping[str, Any]) -> dict[str, Any]:
     days = row["runway_days"]
     return {
-        "runway_weeks": row["runway_weeks"], "runway_days": None if days is None else int(days),
-        "breach_date": row["breach_date"], "lowest_balance": Decimal(row["lowest_balance"]), "method": row["method"],
+        "runway_weeks": row["runway_weeks"],
+        "runway_days": None if days is None else int(days),
+        "breach_date": row["breach_date"],
+        "lowest_balance": Decimal(row["lowest_balance"]),
+        "method": row["method"],
     }
 
 
-def combined_effect(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFrame, trend: pl.DataFrame | None,
-                    realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def combined_effect(
+    items: pl.DataFrame,
+    cash: pl.DataFrame,
+    reserve: pl.DataFrame,
+    trend: pl.DataFrame | None,
+    realm_id: str,
+    as_of: date,
+    changes: Iterable[Mapping[str, Any]],
+) -> dict[str, Any]:
     """Runway before and after all ``changes`` at once (P50 line) and the differences.
 
     ``items``/``cash``/``reserve``/``trend``: the company's forecast items, cash position,
@@ -89,18 +114,28 @@ def combined_effect(items: pl.DataFrame, cash: pl.DataFrame, reserve: pl.DataFra
     items, cash, reserve = items.filter(own), cash.filter(own), reserve.filter(own)
     if cash.height == 0:
         raise SelectionError(f"company {realm_id!r} has no cash position in this snapshot")
-    matched = items.filter(pl.col("line") == "p50").join(
-        scenario.select("kind", "source_id"), on=["kind", "source_id"], how="semi"
-    ).select("kind", "source_id").unique().height
-    paths = daily_paths(items, cash, as_of, scenarios=scenario if scenario.height else None, lines=("p50",))
+    matched = (
+        items.filter(pl.col("line") == "p50")
+        .join(scenario.select("kind", "source_id"), on=["kind", "source_id"], how="semi")
+        .select("kind", "source_id")
+        .unique()
+        .height
+    )
+    paths = daily_paths(
+        items, cash, as_of, scenarios=scenario if scenario.height else None, lines=("p50",)
+    )
     stats = path_stats(paths, cash, reserve, as_of, None if trend is None else trend.filter(own))
     by_id = {r["scenario_id"]: r for r in stats.iter_rows(named=True)}
     before = _figures(by_id[BASE])
     after = _figures(by_id.get(SELECTION, by_id[BASE]))
     both = before["runway_days"] is not None and after["runway_days"] is not None
     return {
-        "realm_id": realm_id, "as_of": as_of, "changes": scenario.height, "matched": matched,
-        "before": before, "after": after,
+        "realm_id": realm_id,
+        "as_of": as_of,
+        "changes": scenario.height,
+        "matched": matched,
+        "before": before,
+        "after": after,
         "delta": {
             "runway_days": after["runway_days"] - before["runway_days"] if both else None,
             "lowest_balance": after["lowest_balance"] - before["lowest_balance"],
@@ -122,5 +157,7 @@ def effect_text(effect: Mapping[str, Any]) -> str:
     if days:
         return f"{days:+d} days of runway"
     if lift != ZERO:
-        return f"{'lifts' if lift > 0 else 'lowers'} the lowest projected balance by ${abs(lift):,.2f}"
+        return (
+            f"{'lifts' if lift > 0 else 'lowers'} the lowest projected balance by ${abs(lift):,.2f}"
+        )
     return "no change to the runway or the lowest projected balance"

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,16 +37,32 @@ class CompanySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reserve: Decimal | None = Field(None, ge=0, description="Cash floor; unset = next payroll + must-pay bills.")
-    critical_vendors: list[str] = Field(default_factory=list, description="Vendor ids always in Must Pay.")
-    delay_tolerance_days: int = Field(14, ge=0, le=180, description="Days past due a non-critical bill may wait.")
-    reminder_cooldown_days: int = Field(7, ge=0, le=90, description="No reminder again within this many days.")
+    reserve: Decimal | None = Field(
+        None, ge=0, description="Cash floor; unset = next payroll + must-pay bills."
+    )
+    critical_vendors: list[str] = Field(
+        default_factory=list, description="Vendor ids always in Must Pay."
+    )
+    delay_tolerance_days: int = Field(
+        14, ge=0, le=180, description="Days past due a non-critical bill may wait."
+    )
+    reminder_cooldown_days: int = Field(
+        7, ge=0, le=90, description="No reminder again within this many days."
+    )
     far_past_due_days: int = Field(60, ge=1, le=365, description="Bills this late become Must Pay.")
-    payroll_cadence: Cadence | None = Field(None, description="Confirmed/overridden payroll calendar.")
-    payroll_amount: Decimal | None = Field(None, gt=0, description="Confirmed/overridden payroll amount.")
-    payroll_anchor_date: date | None = Field(None, description="A known payroll date (anchors bi-weekly).")
+    payroll_cadence: Cadence | None = Field(
+        None, description="Confirmed/overridden payroll calendar."
+    )
+    payroll_amount: Decimal | None = Field(
+        None, gt=0, description="Confirmed/overridden payroll amount."
+    )
+    payroll_anchor_date: date | None = Field(
+        None, description="A known payroll date (anchors bi-weekly)."
+    )
     payroll_confirmed: bool = Field(False, description="Owner confirmed the detected payroll.")
-    digest_recipients: list[str] = Field(default_factory=list, description="E-mails that get the digest.")
+    digest_recipients: list[str] = Field(
+        default_factory=list, description="E-mails that get the digest."
+    )
     time_zone: str | None = Field(None, description="IANA zone overriding the company's.")
     confirmed_inflows: list[str] = Field(
         default_factory=list,
@@ -81,7 +97,9 @@ class CompanySettings(BaseModel):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name like America/New_York)") from None
+                raise ValueError(
+                    f"unknown time zone {value!r} (use an IANA name like America/New_York)"
+                ) from None
         return value
 
 
@@ -104,7 +122,9 @@ CREATE TABLE IF NOT EXISTS runway_bill_plans (
 
 @contextmanager
 def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
-    con = open_store(settings.state_path, isolation_level="")  # `with con:` commits each call's writes
+    con = open_store(
+        settings.state_path, isolation_level=""
+    )  # `with con:` commits each call's writes
     try:
         con.executescript(SCHEMA)
         with con:
@@ -114,18 +134,25 @@ def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
 
 
 def _error(exc: ValidationError, what: str) -> SettingsError:
-    parts = [f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}" for err in exc.errors()]
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}" for err in exc.errors()
+    ]
     return SettingsError(f"invalid {what}: " + "; ".join(parts))
 
 
 def get_company_settings(settings: Settings, realm_id: str) -> CompanySettings:
     with _connect(settings) as con:
-        row = con.execute("SELECT body FROM runway_company_settings WHERE realm_id = ?", (realm_id,)).fetchone()
+        row = con.execute(
+            "SELECT body FROM runway_company_settings WHERE realm_id = ?", (realm_id,)
+        ).fetchone()
     return CompanySettings.model_validate_json(row[0]) if row else CompanySettings()
 
 
 def save_company_settings(
-    settings: Settings, realm_id: str, values: CompanySettings | dict[str, Any] | None = None, **changes: Any
+    settings: Settings,
+    realm_id: str,
+    values: CompanySettings | dict[str, Any] | None = None,
+    **changes: Any,
 ) -> CompanySettings:
     """Validate and store; a dict/keywords update the stored settings (partial update)."""
     if not realm_id:
@@ -144,7 +171,7 @@ def save_company_settings(
         con.execute(
             "INSERT INTO runway_company_settings(realm_id, body, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(realm_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-            (realm_id, result.model_dump_json(), datetime.now(timezone.utc).isoformat()),
+            (realm_id, result.model_dump_json(), datetime.now(UTC).isoformat()),
         )
     return result
 
@@ -157,22 +184,32 @@ def all_company_settings(settings: Settings) -> dict[str, CompanySettings]:
     return {realm: CompanySettings.model_validate_json(body) for realm, body in rows}
 
 
-def confirm_recurring_inflows(settings: Settings, realm_id: str, pattern_ids: Sequence[str]) -> CompanySettings:
+def confirm_recurring_inflows(
+    settings: Settings, realm_id: str, pattern_ids: Sequence[str]
+) -> CompanySettings:
     """Add inflow pattern ids (``inflow:<customer id>:<cadence>``, as in the recurring report) to
     the company's confirmed inflows; the forecast then counts them. Idempotent."""
     current = get_company_settings(settings, realm_id).confirmed_inflows
     return save_company_settings(settings, realm_id, confirmed_inflows=[*current, *pattern_ids])
 
 
-def unconfirm_recurring_inflows(settings: Settings, realm_id: str, pattern_ids: Sequence[str]) -> CompanySettings:
+def unconfirm_recurring_inflows(
+    settings: Settings, realm_id: str, pattern_ids: Sequence[str]
+) -> CompanySettings:
     """Remove inflow pattern ids from the confirmed ones (unknown ids are ignored)."""
     drop = set(pattern_ids)
     current = get_company_settings(settings, realm_id).confirmed_inflows
-    return save_company_settings(settings, realm_id, confirmed_inflows=[p for p in current if p not in drop])
+    return save_company_settings(
+        settings, realm_id, confirmed_inflows=[p for p in current if p not in drop]
+    )
 
 
-def confirm_all_detected_inflows(settings: Settings, as_of: date, realm_ids: Sequence[str] | None = None,
-                                 min_confidence: float = 0.7) -> dict[str, list[str]]:
+def confirm_all_detected_inflows(
+    settings: Settings,
+    as_of: date,
+    realm_ids: Sequence[str] | None = None,
+    min_confidence: float = 0.7,
+) -> dict[str, list[str]]:
     """Confirm every recurring inflow detected as of ``as_of`` with at least ``min_confidence``
     (the demo owner "has confirmed their retainers"). Returns realm_id -> the ids confirmed now."""
     if not 0.0 <= min_confidence <= 1.0:
@@ -184,32 +221,49 @@ def confirm_all_detected_inflows(settings: Settings, as_of: date, realm_ids: Seq
     events = invoice_events(snap["invoice"], snap["customer"], snap["company_info"], as_of)
     found = detect_inflows(events, None, as_of).filter(pl.col("confidence") >= min_confidence)
     confirmed: dict[str, list[str]] = {}
-    for realm, ids in found.group_by("realm_id").agg(pl.col("pattern_id").sort()).sort("realm_id").iter_rows():
+    for realm, ids in (
+        found.group_by("realm_id").agg(pl.col("pattern_id").sort()).sort("realm_id").iter_rows()
+    ):
         confirm_recurring_inflows(settings, realm, ids)
         confirmed[realm] = list(ids)
     return confirmed
 
 
-def set_planned_pay_date(settings: Settings, realm_id: str, bill_id: str, planned: date, note: str = "") -> None:
+def set_planned_pay_date(
+    settings: Settings, realm_id: str, bill_id: str, planned: date, note: str = ""
+) -> None:
     """Store when we plan to pay a bill (the forecast moves its outflow there). Used by 'delay a bill'."""
     try:
-        plan = BillPlan(realm_id=realm_id, bill_id=str(bill_id), planned_date=planned, note=note or "")
+        plan = BillPlan(
+            realm_id=realm_id, bill_id=str(bill_id), planned_date=planned, note=note or ""
+        )
     except ValidationError as exc:
         raise _error(exc, "bill plan") from None
     with _connect(settings) as con:
         con.execute(
             "INSERT INTO runway_bill_plans VALUES (?, ?, ?, ?, ?) ON CONFLICT(realm_id, bill_id) DO UPDATE SET "
             "planned_date = excluded.planned_date, note = excluded.note, updated_at = excluded.updated_at",
-            (plan.realm_id, plan.bill_id, plan.planned_date.isoformat(), plan.note, datetime.now(timezone.utc).isoformat()),
+            (
+                plan.realm_id,
+                plan.bill_id,
+                plan.planned_date.isoformat(),
+                plan.note,
+                datetime.now(UTC).isoformat(),
+            ),
         )
 
 
 def clear_planned_pay_date(settings: Settings, realm_id: str, bill_id: str) -> None:
     with _connect(settings) as con:
-        con.execute("DELETE FROM runway_bill_plans WHERE realm_id = ? AND bill_id = ?", (realm_id, str(bill_id)))
+        con.execute(
+            "DELETE FROM runway_bill_plans WHERE realm_id = ? AND bill_id = ?",
+            (realm_id, str(bill_id)),
+        )
 
 
-PLANS_SCHEMA = pl.Schema({"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.Date, "note": pl.String})
+PLANS_SCHEMA = pl.Schema(
+    {"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.Date, "note": pl.String}
+)
 
 
 def planned_pay_dates(settings: Settings) -> pl.DataFrame:
@@ -217,10 +271,24 @@ def planned_pay_dates(settings: Settings) -> pl.DataFrame:
     if not settings.state_path.exists():
         return pl.DataFrame(schema=PLANS_SCHEMA)
     with _connect(settings) as con:
-        rows = con.execute("SELECT realm_id, bill_id, planned_date, note FROM runway_bill_plans").fetchall()
-    frame = pl.DataFrame(rows, schema={"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.String,
-                                       "note": pl.String}, orient="row")
-    return frame.with_columns(pl.col("planned_date").str.to_date()).cast(dict(PLANS_SCHEMA)).sort("realm_id", "bill_id")
+        rows = con.execute(
+            "SELECT realm_id, bill_id, planned_date, note FROM runway_bill_plans"
+        ).fetchall()
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "realm_id": pl.String,
+            "bill_id": pl.String,
+            "planned_date": pl.String,
+            "note": pl.String,
+        },
+        orient="row",
+    )
+    return (
+        frame.with_columns(pl.col("planned_date").str.to_date())
+        .cast(dict(PLANS_SCHEMA))
+        .sort("realm_id", "bill_id")
+    )
 
 
 # ---- frames for the calculators --------------------------------------------------------------
@@ -241,7 +309,9 @@ SETTINGS_SCHEMA = pl.Schema(
 CRITICAL_SCHEMA = pl.Schema({"realm_id": pl.String, "vendor_id": pl.String})
 
 
-def frames_from_settings(by_realm: dict[str, CompanySettings], realm_ids: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def frames_from_settings(
+    by_realm: dict[str, CompanySettings], realm_ids: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(settings frame: one row per company, defaults filled; critical vendors long frame)."""
     rows, critical = [], []
     for realm in realm_ids:  # per-company settings rows (tiny), not documents
@@ -249,18 +319,27 @@ def frames_from_settings(by_realm: dict[str, CompanySettings], realm_ids: Sequen
         row = cs.model_dump(include=set(SETTINGS_SCHEMA.names()))
         rows.append({**row, "realm_id": realm})
         critical += [{"realm_id": realm, "vendor_id": vendor} for vendor in cs.critical_vendors]
-    frame = pl.DataFrame(rows, schema=SETTINGS_SCHEMA) if rows else pl.DataFrame(schema=SETTINGS_SCHEMA)
+    frame = (
+        pl.DataFrame(rows, schema=SETTINGS_SCHEMA) if rows else pl.DataFrame(schema=SETTINGS_SCHEMA)
+    )
     return frame.sort("realm_id"), pl.DataFrame(critical, schema=CRITICAL_SCHEMA)
 
 
-def confirmed_inflows_frame(by_realm: dict[str, CompanySettings], realm_ids: Sequence[str]) -> pl.DataFrame:
+def confirmed_inflows_frame(
+    by_realm: dict[str, CompanySettings], realm_ids: Sequence[str]
+) -> pl.DataFrame:
     """Long frame realm_id, pattern_id of the confirmed recurring inflows."""
-    rows = [{"realm_id": realm, "pattern_id": pid} for realm in realm_ids
-            for pid in by_realm.get(realm, CompanySettings()).confirmed_inflows]
+    rows = [
+        {"realm_id": realm, "pattern_id": pid}
+        for realm in realm_ids
+        for pid in by_realm.get(realm, CompanySettings()).confirmed_inflows
+    ]
     return pl.DataFrame(rows, schema=CONFIRMED_SCHEMA)
 
 
-def settings_frames(settings: Settings, realm_ids: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def settings_frames(
+    settings: Settings, realm_ids: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     return frames_from_settings(all_company_settings(settings), realm_ids)
 
 

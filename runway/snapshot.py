@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import duckdb
@@ -24,7 +24,9 @@ Basis = Literal["source", "ingest"]
 FRESHNESS_SCHEMA = pl.Schema(
     {"realm_id": pl.String, "last_success_at": TIMESTAMP, "status": pl.String, "badge": pl.String}
 )
-DELETED_SCHEMA = pl.Schema({"realm_id": pl.String, "entity": pl.String, "id": pl.String, "deleted_at": TIMESTAMP})
+DELETED_SCHEMA = pl.Schema(
+    {"realm_id": pl.String, "entity": pl.String, "id": pl.String, "deleted_at": TIMESTAMP}
+)
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,17 @@ def _load_table(
             params=params + time_params,
         ).pl()
     else:
-        latest = con.sql(f"SELECT * EXCLUDE (rn) FROM ({ranked}) WHERE rn = 1", params=params + time_params).pl()
+        latest = con.sql(
+            f"SELECT * EXCLUDE (rn) FROM ({ranked}) WHERE rn = 1", params=params + time_params
+        ).pl()
         live = latest.filter(pl.col("op") != "delete")
-        tomb = latest.filter(pl.col("op") == "delete").select("realm_id", "id", pl.col("ingested_at").alias("deleted_at"))
+        tomb = latest.filter(pl.col("op") == "delete").select(
+            "realm_id", "id", pl.col("ingested_at").alias("deleted_at")
+        )
     tomb = tomb.select(
-        pl.col("realm_id").cast(pl.String), pl.lit(table).alias("entity"), pl.col("id").cast(pl.String),
+        pl.col("realm_id").cast(pl.String),
+        pl.lit(table).alias("entity"),
+        pl.col("id").cast(pl.String),
         pl.col("deleted_at").cast(TIMESTAMP),
     )
     return conform(table, live), tomb
@@ -146,7 +154,11 @@ def _has_sync_freshness() -> bool:
 
 
 def _freshness(
-    settings: Settings, con: duckdb.DuckDBPyConnection | None, relations: set[str], realm_ids: list[str], at: datetime | None,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection | None,
+    relations: set[str],
+    realm_ids: list[str],
+    at: datetime | None,
     now: datetime | None = None,
 ) -> pl.DataFrame:
     """Freshness per company: sync.freshness when it exists, else derived from sync_status."""
@@ -157,7 +169,12 @@ def _freshness(
     if company_freshness is not None:
         items = company_freshness(settings, realm_ids or None, now=now or at)
         rows = [
-            {"realm_id": f.realm_id, "last_success_at": f.last_success_at, "status": f.status, "badge": f.badge}
+            {
+                "realm_id": f.realm_id,
+                "last_success_at": f.last_success_at,
+                "status": f.status,
+                "badge": f.badge,
+            }
             for f in items
         ]
         return pl.DataFrame(rows, schema=FRESHNESS_SCHEMA)
@@ -172,7 +189,9 @@ def _freshness(
             frame.with_columns(pl.col("realm_id").cast(pl.String)), on="realm_id", how="left"
         )
         last = pl.col("last_success_at").cast(TIMESTAMP)
-    reference = now or at or datetime.now(timezone.utc)  # freshness is about the wall clock, not a calculation
+    reference = (
+        now or at or datetime.now(UTC)
+    )  # freshness is about the wall clock, not a calculation
     stale_after = timedelta(minutes=settings.freshness_minutes)
     return (
         frame.with_columns(last_success_at=last)
@@ -186,7 +205,9 @@ def _freshness(
         .with_columns(
             badge=pl.when(pl.col("status") == "never")
             .then(pl.lit("Never synced"))
-            .otherwise(pl.lit("Synced ") + pl.col("last_success_at").dt.strftime("%Y-%m-%d %H:%M UTC"))
+            .otherwise(
+                pl.lit("Synced ") + pl.col("last_success_at").dt.strftime("%Y-%m-%d %H:%M UTC")
+            )
         )
         .select(FRESHNESS_SCHEMA.names())
         .cast(dict(FRESHNESS_SCHEMA))
@@ -206,7 +227,9 @@ def load_snapshot(
     if basis not in ("source", "ingest"):
         raise ValueError(f"basis must be 'source' or 'ingest', not {basis!r}")
     if at is not None and at.tzinfo is None:
-        raise ValueError("at must be timezone-aware (UTC), e.g. datetime(2026, 11, 13, tzinfo=timezone.utc)")
+        raise ValueError(
+            "at must be timezone-aware (UTC), e.g. datetime(2026, 11, 13, tzinfo=timezone.utc)"
+        )
     realms = None if realm_ids is None else sorted(set(realm_ids))
     if not settings.warehouse_path.exists():
         empty = snapshot_from_frames({}, version="empty", at=at, basis=basis)
@@ -218,12 +241,24 @@ def load_snapshot(
         for table in TABLES:  # a fixed dozen tables, each read for all companies at once
             tables[table], tomb = _load_table(con, table, relations, realms, at, basis)
             tombs.append(tomb)
-        known = realms if realms is not None else tables["company_info"]["realm_id"].unique().sort().to_list()
-        freshness = None if _has_sync_freshness() else _freshness(settings, con, relations, known, at, now)
+        known = (
+            realms
+            if realms is not None
+            else tables["company_info"]["realm_id"].unique().sort().to_list()
+        )
+        freshness = (
+            None if _has_sync_freshness() else _freshness(settings, con, relations, known, at, now)
+        )
     if freshness is None:  # outside the read: sync.freshness opens the store itself
         freshness = _freshness(settings, None, set(), known, at, now)
-    version = f"{store_version}|{at.isoformat() if at else 'current'}|{basis}|{','.join(realms or ['*'])}"
+    version = (
+        f"{store_version}|{at.isoformat() if at else 'current'}|{basis}|{','.join(realms or ['*'])}"
+    )
     return Snapshot(
-        tables=tables, freshness=freshness, deleted=pl.concat(tombs).sort("realm_id", "entity", "id"),
-        version=version, at=at, basis=basis,
+        tables=tables,
+        freshness=freshness,
+        deleted=pl.concat(tombs).sort("realm_id", "entity", "id"),
+        version=version,
+        at=at,
+        basis=basis,
     )

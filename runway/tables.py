@@ -7,7 +7,7 @@ from functools import cache
 
 import polars as pl
 
-from sync.schema import COMMON_COLUMNS, ENTITIES, BY_TABLE
+from sync.schema import BY_TABLE, COMMON_COLUMNS, ENTITIES
 
 LINK = pl.Struct({"txn_id": pl.String, "txn_type": pl.String, "amount": pl.Decimal(18, 2)})
 JE_LINE = pl.Struct(
@@ -20,7 +20,9 @@ JE_LINE = pl.Struct(
         "description": pl.String,
     }
 )
-EXPENSE_LINE = pl.Struct({"account_id": pl.String, "amount": pl.Decimal(18, 2), "description": pl.String})
+EXPENSE_LINE = pl.Struct(
+    {"account_id": pl.String, "amount": pl.Decimal(18, 2), "description": pl.String}
+)
 TIMESTAMP = pl.Datetime("us", "UTC")
 
 _SCALARS: dict[str, pl.DataType] = {

@@ -25,16 +25,24 @@ def _json_body(body: bytes) -> Any:
     try:
         return loads(body) if body.strip() else {}
     except ValueError as exc:
-        raise F.validation("Request has invalid or unsupported property", f"the body is not valid JSON: {exc}") from exc
+        raise F.validation(
+            "Request has invalid or unsupported property", f"the body is not valid JSON: {exc}"
+        ) from exc
 
 
 def _query_fault(exc: QueryError) -> F.QBOFault:
-    return F.QBOFault(400, exc.code, "Error parsing query" if exc.code == "4000" else "Invalid query", str(exc))
+    return F.QBOFault(
+        400, exc.code, "Error parsing query" if exc.code == "4000" else "Invalid query", str(exc)
+    )
 
 
 def deleted_stub(doc_id: str, updated_at: float, tz: str) -> Doc:
-    return {"domain": "QBO", "status": "Deleted", "Id": str(doc_id),
-            "MetaData": {"LastUpdatedTime": timeutil.stamp(updated_at, tz)}}
+    return {
+        "domain": "QBO",
+        "status": "Deleted",
+        "Id": str(doc_id),
+        "MetaData": {"LastUpdatedTime": timeutil.stamp(updated_at, tz)},
+    }
 
 
 class RealmApi:
@@ -54,11 +62,15 @@ class RealmApi:
     def _entity(self, name: str) -> str:
         entity = canonical(name)
         if entity is None:
-            raise F.validation("Unsupported Operation", f"Operation on {name!r} is not supported", code="4001")
+            raise F.validation(
+                "Unsupported Operation", f"Operation on {name!r} is not supported", code="4001"
+            )
         return entity
 
     # ---- reads -------------------------------------------------------------------------
-    def query(self, conn: sqlite3.Connection, realm: str, text: str, tz: str, cutoff: float | None) -> Doc:
+    def query(
+        self, conn: sqlite3.Connection, realm: str, text: str, tz: str, cutoff: float | None
+    ) -> Doc:
         try:
             parsed = parse(text)
             result = docstore.run_query(conn, realm, parsed, tz, cutoff)
@@ -76,8 +88,15 @@ class RealmApi:
             raise F.not_found(entity, doc_id)
         return doc
 
-    def cdc(self, conn: sqlite3.Connection, realm: str, params: dict[str, str], tz: str, now: float,
-            cutoff: float | None) -> Doc:
+    def cdc(
+        self,
+        conn: sqlite3.Connection,
+        realm: str,
+        params: dict[str, str],
+        tz: str,
+        now: float,
+        cutoff: float | None,
+    ) -> Doc:
         names = [n for n in (params.get("entities") or "").split(",") if n.strip()]
         if not names:
             raise F.required("entities")
@@ -90,22 +109,44 @@ class RealmApi:
         except ValueError as exc:
             raise F.validation("Invalid changedSince", str(exc), "changedSince") from exc
         if since < now - self.config.cdc_window_days * 86400:
-            raise F.validation("Invalid changedSince", f"changedSince must be within the last "
-                               f"{self.config.cdc_window_days} days", "changedSince", code="2010")
-        changed = docstore.changed_since(conn, realm, entities, since, self.config.cdc_max_objects, cutoff)
+            raise F.validation(
+                "Invalid changedSince",
+                f"changedSince must be within the last {self.config.cdc_window_days} days",
+                "changedSince",
+                code="2010",
+            )
+        changed = docstore.changed_since(
+            conn, realm, entities, since, self.config.cdc_max_objects, cutoff
+        )
         groups: dict[str, list[Doc]] = {}
         for entity, stored in changed:
-            item = deleted_stub(stored.doc["Id"], stored.updated_at, tz) if stored.deleted else stored.doc
+            item = (
+                deleted_stub(stored.doc["Id"], stored.updated_at, tz)
+                if stored.deleted
+                else stored.doc
+            )
             groups.setdefault(entity, []).append(item)
-        responses = [{e: groups[e], "startPosition": 1, "maxResults": len(groups[e])} for e in entities if e in groups]
+        responses = [
+            {e: groups[e], "startPosition": 1, "maxResults": len(groups[e])}
+            for e in entities
+            if e in groups
+        ]
         return {"CDCResponse": [{"QueryResponse": responses or [{}]}]}
 
     # ---- writes ------------------------------------------------------------------------
-    def write(self, realm: str, requestid: str | None, tz: str, action: Callable[[Writer], Doc],
-              max_requestid: int = 50) -> tuple[int, bytes]:
+    def write(
+        self,
+        realm: str,
+        requestid: str | None,
+        tz: str,
+        action: Callable[[Writer], Doc],
+        max_requestid: int = 50,
+    ) -> tuple[int, bytes]:
         """Run ``action`` in one transaction with its requestid record (replayed when seen before)."""
         if requestid is not None and (not requestid or len(requestid) > max_requestid):
-            raise F.validation("Invalid requestid", f"requestid must be 1..{max_requestid} characters", "requestid")
+            raise F.validation(
+                "Invalid requestid", f"requestid must be 1..{max_requestid} characters", "requestid"
+            )
         with self.db.write() as conn:
             now = self.db.now_epoch()
             if requestid:
@@ -118,10 +159,15 @@ class RealmApi:
             writer = Writer(Context(conn, realm, tz, now), self.db)
             body = self._answer(action(writer), tz, now)
             if requestid:
-                conn.execute("INSERT OR REPLACE INTO requestids (realm_id, requestid, created_at, status, body) "
-                             "VALUES (?, ?, ?, 200, ?)", (realm, requestid, now, body))
-                conn.execute("DELETE FROM requestids WHERE realm_id = ? AND created_at < ?",
-                             (realm, now - self.config.requestid_retention_seconds))
+                conn.execute(
+                    "INSERT OR REPLACE INTO requestids (realm_id, requestid, created_at, status, body) "
+                    "VALUES (?, ?, ?, 200, ?)",
+                    (realm, requestid, now, body),
+                )
+                conn.execute(
+                    "DELETE FROM requestids WHERE realm_id = ? AND created_at < ?",
+                    (realm, now - self.config.requestid_retention_seconds),
+                )
         return 200, body
 
     def entity_post(self, writer: Writer, entity: str, params: dict[str, str], body: Any) -> Doc:
@@ -133,7 +179,9 @@ class RealmApi:
             return {entity: writer.void(entity, body)}
         if operation not in ("", "create", "update"):
             raise F.validation("Unsupported Operation", f"operation={operation!r} is not supported")
-        is_update = operation == "update" or (isinstance(body, dict) and body.get("Id") not in (None, ""))
+        is_update = operation == "update" or (
+            isinstance(body, dict) and body.get("Id") not in (None, "")
+        )
         if is_update:
             return {entity: writer.update(entity, body)}
         return {entity: writer.create(entity, body)}
@@ -142,10 +190,16 @@ class RealmApi:
         if not isinstance(item, dict) or not item.get("bId"):
             raise F.required("bId")
         if "Query" in item:
-            return {"QueryResponse": self.query(writer.ctx.conn, writer.ctx.realm, str(item["Query"]), tz, cutoff)}
+            return {
+                "QueryResponse": self.query(
+                    writer.ctx.conn, writer.ctx.realm, str(item["Query"]), tz, cutoff
+                )
+            }
         names = [k for k in item if canonical(k) is not None]
         if len(names) != 1:
-            raise F.validation("Invalid batch item", "a batch item needs exactly one entity object or a Query")
+            raise F.validation(
+                "Invalid batch item", "a batch item needs exactly one entity object or a Query"
+            )
         entity = canonical(names[0]) or ""
         operation = str(item.get("operation") or "create").lower()
         params = {"operation": operation}
@@ -153,12 +207,17 @@ class RealmApi:
             params = {"operation": "void"}
         return self.entity_post(writer, entity, params, item[names[0]])
 
-    def batch(self, realm: str, requestid: str | None, tz: str, body: Any, cutoff: float | None) -> tuple[int, bytes]:
+    def batch(
+        self, realm: str, requestid: str | None, tz: str, body: Any, cutoff: float | None
+    ) -> tuple[int, bytes]:
         items = body.get("BatchItemRequest") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
             raise F.required("BatchItemRequest")
         if len(items) > MAX_BATCH_ITEMS:
-            raise F.validation("Batch too large", f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
+            raise F.validation(
+                "Batch too large",
+                f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}",
+            )
 
         def run_all(writer: Writer) -> Doc:
             answers = []
@@ -179,26 +238,47 @@ class RealmApi:
         return self.write(realm, requestid, tz, run_all, max_requestid=36)
 
     # ---- dispatch ----------------------------------------------------------------------
-    def handle(self, realm: str, tz: str, method: str, parts: list[str], params: dict[str, str], body: bytes,
-               cutoff: float | None) -> tuple[int, bytes]:
+    def handle(
+        self,
+        realm: str,
+        tz: str,
+        method: str,
+        parts: list[str],
+        params: dict[str, str],
+        body: bytes,
+        cutoff: float | None,
+    ) -> tuple[int, bytes]:
         requestid = params.get("requestid")
         head = parts[0].lower() if parts else ""
         if method == "POST" and head == "batch" and len(parts) == 1:
             return self.batch(realm, requestid, tz, _json_body(body), cutoff)
-        if method == "POST" and head == "invoice" and len(parts) == 3 and parts[2].lower() == "send":
-            return self.write(realm, requestid, tz,
-                              lambda w: {"Invoice": w.send_invoice(parts[1], params.get("sendTo"))})
+        if (
+            method == "POST"
+            and head == "invoice"
+            and len(parts) == 3
+            and parts[2].lower() == "send"
+        ):
+            return self.write(
+                realm,
+                requestid,
+                tz,
+                lambda w: {"Invoice": w.send_invoice(parts[1], params.get("sendTo"))},
+            )
         if method == "POST" and len(parts) == 1 and head != "query":
             entity = self._entity(parts[0])
             payload = _json_body(body)
-            return self.write(realm, requestid, tz, lambda w: self.entity_post(w, entity, params, payload))
+            return self.write(
+                realm, requestid, tz, lambda w: self.entity_post(w, entity, params, payload)
+            )
         with self.db.read() as conn:
             now = self.db.now_epoch()
             if head == "query" and len(parts) == 1 and method in ("GET", "POST"):
                 text = params.get("query") if method == "GET" else body.decode(errors="replace")
                 payload: Doc = {"QueryResponse": self.query(conn, realm, text or "", tz, cutoff)}
             elif method != "GET":
-                raise F.validation("Unsupported Operation", f"{method} {'/'.join(parts)} is not supported")
+                raise F.validation(
+                    "Unsupported Operation", f"{method} {'/'.join(parts)} is not supported"
+                )
             elif head == "cdc" and len(parts) == 1:
                 payload = self.cdc(conn, realm, params, tz, now, cutoff)
             elif head == "companyinfo" and len(parts) == 2:
@@ -207,9 +287,13 @@ class RealmApi:
                 payload = reports.aged_report(conn, realm, parts[1], params, tz, now)
                 return 200, dumps(payload).encode()
             elif len(parts) == 2:
-                payload = {self._entity(parts[0]): self.read(conn, realm, self._entity(parts[0]), parts[1])}
+                payload = {
+                    self._entity(parts[0]): self.read(conn, realm, self._entity(parts[0]), parts[1])
+                }
             else:
-                raise F.validation("Unsupported Operation", f"GET {'/'.join(parts)} is not supported", code="4001")
+                raise F.validation(
+                    "Unsupported Operation", f"GET {'/'.join(parts)} is not supported", code="4001"
+                )
             return 200, self._answer(payload, tz, now)
 
 

@@ -38,7 +38,9 @@ class _SandboxASGI:
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         host = headers.get("host") or "127.0.0.1"
         request = CoreRequest(
             method=scope["method"].upper(),
@@ -54,10 +56,14 @@ class _SandboxASGI:
         out_headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
         if response.delivery == "lost":
             out_headers.append((b"content-length", str(len(response.body) + 1024).encode()))
-            await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": out_headers}
+            )
             raise DroppedConnection("lost-response fault: the connection is dropped on purpose")
         out_headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": out_headers}
+        )
         await send({"type": "http.response.body", "body": response.body})
 
 

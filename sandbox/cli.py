@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from oodaloo.config import Settings
@@ -16,16 +16,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     serve = commands.add_parser("serve", help="serve the sandbox over HTTP (uvicorn)")
     serve.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback 127.0.0.1)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default loopback 127.0.0.1)"
+    )
     serve.add_argument("--db", type=Path, help="sandbox file (default: <data-dir>/sandbox.sqlite)")
     serve.add_argument("--client-id", help="register an extra OAuth app with this client id")
     serve.add_argument("--client-secret", help="the extra app's client secret")
     serve.add_argument("--no-limits", action="store_true", help="turn off QBO's throttling limits")
-    serve.add_argument("--fault-seed", type=int, default=0, help="seed of the random fault generator")
+    serve.add_argument(
+        "--fault-seed", type=int, default=0, help="seed of the random fault generator"
+    )
     serve.set_defaults(handler=run_serve)
 
     companies = commands.add_parser("companies", help="list the sandbox's companies")
-    companies.add_argument("--db", type=Path, help="sandbox file (default: <data-dir>/sandbox.sqlite)")
+    companies.add_argument(
+        "--db", type=Path, help="sandbox file (default: <data-dir>/sandbox.sqlite)"
+    )
     companies.add_argument("--json", action="store_true", help="print JSON [{realm_id, name}]")
     companies.set_defaults(handler=run_companies)
 
@@ -51,10 +57,15 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("--client-id and --client-secret go together")
         return 2
     apps = ((args.client_id, args.client_secret),) if args.client_id else ()
-    config = SandboxConfig(limits=RateLimits.unlimited() if args.no_limits else RateLimits(),
-                           apps=apps, fault_seed=args.fault_seed)
+    config = SandboxConfig(
+        limits=RateLimits.unlimited() if args.no_limits else RateLimits(),
+        apps=apps,
+        fault_seed=args.fault_seed,
+    )
     app = create_app(_db_path(args, settings), config)
-    print(f"Sandbox QBO on http://{args.host}:{args.port} (db {_db_path(args, settings)})", flush=True)
+    print(
+        f"Sandbox QBO on http://{args.host}:{args.port} (db {_db_path(args, settings)})", flush=True
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -82,7 +93,7 @@ def run_clock(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             print(f"--set needs an ISO date or timestamp, got {args.set_to!r}")
             return 2
-        db.set_clock(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        db.set_clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     elif args.advance is not None:
         db.advance_clock(args.advance)
     print(db.now().isoformat())

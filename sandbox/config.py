@@ -46,7 +46,9 @@ class FaultSettings:
             raise ValueError(f"unknown fault settings {sorted(unknown)}; known: {sorted(known)}")
         for name, value in data.items():
             if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"fault setting {name} must be a non-negative number, got {value!r}")
+                raise ValueError(
+                    f"fault setting {name} must be a non-negative number, got {value!r}"
+                )
         for name in ("throttle", "server_error", "unavailable", "slow", "lost_response"):
             if float(data.get(name, 0.0)) > 1:
                 raise ValueError(f"fault probability {name} must be between 0 and 1")
@@ -62,7 +64,9 @@ class SandboxConfig:
 
     limits: RateLimits = field(default_factory=RateLimits)
     faults: FaultSettings = field(default_factory=FaultSettings)  # every realm
-    realm_faults: dict[str, FaultSettings] = field(default_factory=dict)  # per realm, overrides `faults`
+    realm_faults: dict[str, FaultSettings] = field(
+        default_factory=dict
+    )  # per realm, overrides `faults`
     fault_seed: int = 0
     apps: tuple[tuple[str, str], ...] = ()  # extra (client_id, client_secret) pairs
     requestid_retention_seconds: float = 86_400.0

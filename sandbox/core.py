@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox import oauth, timeutil
 from sandbox import faults_envelope as F
+from sandbox import oauth, timeutil
 from sandbox.api import RealmApi
 from sandbox.config import SandboxConfig
-from sandbox.faults import Faults, FaultInjector
+from sandbox.faults import FaultInjector, Faults
 from sandbox.limits import RateLimiter, Throttled
 from sandbox.state import SandboxDB, dumps
 
@@ -87,20 +87,34 @@ class SandboxCore:
             return _json(200, oauth.discovery(request.base_url.rstrip("/")))
         if path == "/connect/oauth2" and method == "GET":
             status, headers, page = oauth.authorize(self.db, request.params, path)
-            return CoreResponse(status, page.encode(), {"content-type": "text/html; charset=utf-8", **headers})
+            return CoreResponse(
+                status, page.encode(), {"content-type": "text/html; charset=utf-8", **headers}
+            )
         if path == "/oauth2/v1/tokens/bearer" and method == "POST":
-            return _json(200, oauth.token(self.db, request.headers, request.body),
-                         {"cache-control": "no-store", "pragma": "no-cache"})
+            return _json(
+                200,
+                oauth.token(self.db, request.headers, request.body),
+                {"cache-control": "no-store", "pragma": "no-cache"},
+            )
         if path in ("/oauth2/v1/tokens/revoke", "/v2/oauth2/tokens/revoke") and method == "POST":
             oauth.revoke(self.db, request.headers, request.body)
             return CoreResponse(200, b"", {"content-type": JSON})
-        return _json(404, {"error": "not_found", "error_description": f"no endpoint {method} {path}"})
+        return _json(
+            404, {"error": "not_found", "error_description": f"no endpoint {method} {path}"}
+        )
 
     # ---- admin ---------------------------------------------------------------------------
     def _admin(self, request: CoreRequest, path: str) -> CoreResponse:
         method = request.method
         if path == "/admin/health":
-            return _json(200, {"status": "ok", "companies": len(self.db.companies()), "now": self.db.now().isoformat()})
+            return _json(
+                200,
+                {
+                    "status": "ok",
+                    "companies": len(self.db.companies()),
+                    "now": self.db.now().isoformat(),
+                },
+            )
         if path == "/admin/companies" and method == "GET":
             return _json(200, self.db.companies())
         if path == "/admin/clock":
@@ -108,7 +122,9 @@ class SandboxCore:
                 try:
                     body = json.loads(request.body or b"{}")
                     if "set" in body:
-                        moment = timeutil.from_epoch(timeutil.parse_timestamp(str(body["set"]), "UTC"))
+                        moment = timeutil.from_epoch(
+                            timeutil.parse_timestamp(str(body["set"]), "UTC")
+                        )
                         self.db.set_clock(moment, flowing=bool(body.get("flowing", False)))
                     elif "advance_seconds" in body:
                         self.db.advance_clock(float(body["advance_seconds"]))
@@ -123,8 +139,12 @@ class SandboxCore:
                     self._admin_faults(json.loads(request.body or b"{}"))
                 except (ValueError, TypeError) as exc:
                     return _json(400, {"error": "invalid_faults", "error_description": str(exc)})
-            return _json(200, {"settings": self.faults.settings(), "pending": self.faults.pending()})
-        return _json(404, {"error": "not_found", "error_description": f"no endpoint {method} {path}"})
+            return _json(
+                200, {"settings": self.faults.settings(), "pending": self.faults.pending()}
+            )
+        return _json(
+            404, {"error": "not_found", "error_description": f"no endpoint {method} {path}"}
+        )
 
     def _admin_faults(self, body: dict[str, Any]) -> None:
         if not isinstance(body, dict):
@@ -166,17 +186,25 @@ class SandboxCore:
         try:
             with self.limiter.admit(realm, batch=is_batch):
                 settings = self.injector.effective(realm)
-                decision = self.injector.decide(realm, request.method, relative, request.query, settings)
+                decision = self.injector.decide(
+                    realm, request.method, relative, request.query, settings
+                )
                 if decision.action == "throttle":
                     raise Throttled("injected")
                 if decision.action in ("server_error", "unavailable"):
-                    return self._fault(F.server_error(503 if decision.action == "unavailable" else 500), tz)
+                    return self._fault(
+                        F.server_error(503 if decision.action == "unavailable" else 500), tz
+                    )
                 cutoff = None
                 if settings.read_lag_seconds > 0:
                     cutoff = self.db.now_epoch() - settings.read_lag_seconds
                 try:
-                    status, body = self.api.handle(realm, tz, request.method, rest, request.params, request.body, cutoff)
-                    response = CoreResponse(status, body, {"content-type": JSON, "intuit_tid": secrets.token_hex(8)})
+                    status, body = self.api.handle(
+                        realm, tz, request.method, rest, request.params, request.body, cutoff
+                    )
+                    response = CoreResponse(
+                        status, body, {"content-type": JSON, "intuit_tid": secrets.token_hex(8)}
+                    )
                 except F.QBOFault as fault:
                     response = self._fault(fault, tz)
         except Throttled:

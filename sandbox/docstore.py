@@ -78,7 +78,9 @@ def _keep_history(conn: sqlite3.Connection, realm: str, entity: str, doc_id: int
     )
 
 
-def replace(conn: sqlite3.Connection, realm: str, entity: str, doc: Doc, now: float, tz: str) -> Doc:
+def replace(
+    conn: sqlite3.Connection, realm: str, entity: str, doc: Doc, now: float, tz: str
+) -> Doc:
     """Store a new version: SyncToken + 1, LastUpdatedTime = now; the old version goes to history."""
     doc_id = int(doc["Id"])
     current = get(conn, realm, entity, doc_id)
@@ -96,7 +98,9 @@ def replace(conn: sqlite3.Connection, realm: str, entity: str, doc: Doc, now: fl
     return doc
 
 
-def mark_deleted(conn: sqlite3.Connection, realm: str, entity: str, doc_id: int, now: float) -> None:
+def mark_deleted(
+    conn: sqlite3.Connection, realm: str, entity: str, doc_id: int, now: float
+) -> None:
     _keep_history(conn, realm, entity, doc_id)
     conn.execute(
         "UPDATE docs SET deleted = 1, sync_token = sync_token + 1, updated_at = max(updated_at, ?) "
@@ -108,7 +112,10 @@ def mark_deleted(conn: sqlite3.Connection, realm: str, entity: str, doc_id: int,
 def _source(realm: str, entity: str, cutoff: float | None) -> tuple[str, list[Any]]:
     """The rows a reader may see: all current rows, or (read lag) each document as of ``cutoff``."""
     if cutoff is None:
-        return "SELECT id, doc, updated_at, deleted, sync_token FROM docs WHERE realm_id = ? AND entity = ?", [realm, entity]
+        return (
+            "SELECT id, doc, updated_at, deleted, sync_token FROM docs WHERE realm_id = ? AND entity = ?",
+            [realm, entity],
+        )
     sql = (
         "SELECT id, doc, updated_at, deleted, sync_token FROM docs WHERE realm_id = ? AND entity = ? AND updated_at <= ? "
         "UNION ALL "
@@ -121,7 +128,9 @@ def _source(realm: str, entity: str, cutoff: float | None) -> tuple[str, list[An
     return sql, [realm, entity, cutoff, realm, entity, cutoff, cutoff]
 
 
-def run_query(conn: sqlite3.Connection, realm: str, query: Query, tz: str, cutoff: float | None = None) -> list[Doc] | int:
+def run_query(
+    conn: sqlite3.Connection, realm: str, query: Query, tz: str, cutoff: float | None = None
+) -> list[Doc] | int:
     """Documents of one page, or the count for COUNT(*)."""
     install_functions(conn)
     source, params = _source(realm, query.entity, cutoff)
@@ -130,12 +139,20 @@ def run_query(conn: sqlite3.Connection, realm: str, query: Query, tz: str, cutof
     if query.count:
         return int(conn.execute(f"SELECT count(*) {base}", [*params, *where_params]).fetchone()[0])
     sql = f"SELECT d.doc {base} ORDER BY {order_sql(query)} LIMIT ? OFFSET ?"
-    rows = conn.execute(sql, [*params, *where_params, query.max_results, query.start - 1]).fetchall()
+    rows = conn.execute(
+        sql, [*params, *where_params, query.max_results, query.start - 1]
+    ).fetchall()
     return [loads(row[0]) for row in rows]
 
 
-def changed_since(conn: sqlite3.Connection, realm: str, entities: list[str], since: float, limit: int,
-                  cutoff: float | None = None) -> list[tuple[str, Stored]]:
+def changed_since(
+    conn: sqlite3.Connection,
+    realm: str,
+    entities: list[str],
+    since: float,
+    limit: int,
+    cutoff: float | None = None,
+) -> list[tuple[str, Stored]]:
     """(entity, version) for every document changed at or after ``since``, oldest first, at most ``limit``."""
     out: list[tuple[str, Stored]] = []
     for entity in entities:
@@ -150,7 +167,13 @@ def changed_since(conn: sqlite3.Connection, realm: str, entities: list[str], sin
     return out[:limit]
 
 
-def name_taken(conn: sqlite3.Connection, realm: str, entities: tuple[str, ...], name: str, except_id: int | None) -> bool:
+def name_taken(
+    conn: sqlite3.Connection,
+    realm: str,
+    entities: tuple[str, ...],
+    name: str,
+    except_id: int | None,
+) -> bool:
     """DisplayName already used (case-insensitive) by another live Customer/Vendor/Employee."""
     marks = ", ".join("?" * len(entities))
     row = conn.execute(
@@ -161,7 +184,9 @@ def name_taken(conn: sqlite3.Connection, realm: str, entities: tuple[str, ...], 
     return row is not None
 
 
-def docnumber_taken(conn: sqlite3.Connection, realm: str, entity: str, number: str, except_id: int | None) -> bool:
+def docnumber_taken(
+    conn: sqlite3.Connection, realm: str, entity: str, number: str, except_id: int | None
+) -> bool:
     row = conn.execute(
         "SELECT 1 FROM docs WHERE realm_id = ? AND entity = ? AND deleted = 0 "
         "AND json_extract(doc, '$.DocNumber') = ? AND id != ? LIMIT 1",
@@ -178,7 +203,9 @@ def next_docnumber(conn: sqlite3.Connection, realm: str, entity: str) -> str:
     return str(max(int(row[0] or 0), 1000) + 1)
 
 
-def docs_where(conn: sqlite3.Connection, realm: str, entity: str, condition: str, params: list[Any]) -> list[Doc]:
+def docs_where(
+    conn: sqlite3.Connection, realm: str, entity: str, condition: str, params: list[Any]
+) -> list[Doc]:
     """Live documents of one entity matching a SQL condition on alias ``d`` (reports use this)."""
     rows = conn.execute(
         f"SELECT d.doc FROM docs d WHERE d.realm_id = ? AND d.entity = ? AND d.deleted = 0 AND {condition}",

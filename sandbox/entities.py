@@ -22,21 +22,64 @@ ENTITIES: dict[str, EntityKind] = {
     kind.name: kind
     for kind in (
         EntityKind("CompanyInfo", read_only=_COMMON_RO),
-        EntityKind("Account", is_list=True, required=("Name",), read_only=(*_COMMON_RO, "CurrentBalance", "CurrentBalanceWithSubAccounts")),
+        EntityKind(
+            "Account",
+            is_list=True,
+            required=("Name",),
+            read_only=(*_COMMON_RO, "CurrentBalance", "CurrentBalanceWithSubAccounts"),
+        ),
         EntityKind("Term", is_list=True, required=("Name",)),
         EntityKind("Item", is_list=True, required=("Name",)),
-        EntityKind("Customer", is_list=True, required=("DisplayName",), read_only=(*_COMMON_RO, "Balance", "BalanceWithJobs")),
-        EntityKind("Vendor", is_list=True, required=("DisplayName",), read_only=(*_COMMON_RO, "Balance")),
+        EntityKind(
+            "Customer",
+            is_list=True,
+            required=("DisplayName",),
+            read_only=(*_COMMON_RO, "Balance", "BalanceWithJobs"),
+        ),
+        EntityKind(
+            "Vendor", is_list=True, required=("DisplayName",), read_only=(*_COMMON_RO, "Balance")
+        ),
         EntityKind("Employee", is_list=True, required=("DisplayName",)),
-        EntityKind("Invoice", required=("CustomerRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt", "Balance", "EmailStatus", "DeliveryInfo", "HomeBalance")),
-        EntityKind("Payment", required=("CustomerRef", "TotalAmt"), read_only=(*_COMMON_RO, "UnappliedAmt")),
-        EntityKind("Bill", required=("VendorRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt", "Balance", "HomeBalance")),
+        EntityKind(
+            "Invoice",
+            required=("CustomerRef", "Line"),
+            read_only=(
+                *_COMMON_RO,
+                "TotalAmt",
+                "Balance",
+                "EmailStatus",
+                "DeliveryInfo",
+                "HomeBalance",
+            ),
+        ),
+        EntityKind(
+            "Payment", required=("CustomerRef", "TotalAmt"), read_only=(*_COMMON_RO, "UnappliedAmt")
+        ),
+        EntityKind(
+            "Bill",
+            required=("VendorRef", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance", "HomeBalance"),
+        ),
         EntityKind("BillPayment", required=("VendorRef", "PayType", "TotalAmt", "Line")),
-        EntityKind("Purchase", required=("AccountRef", "PaymentType", "Line"), read_only=(*_COMMON_RO, "TotalAmt")),
-        EntityKind("Deposit", required=("DepositToAccountRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt")),
+        EntityKind(
+            "Purchase",
+            required=("AccountRef", "PaymentType", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt"),
+        ),
+        EntityKind(
+            "Deposit", required=("DepositToAccountRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt")
+        ),
         EntityKind("JournalEntry", required=("Line",), read_only=(*_COMMON_RO, "TotalAmt")),
-        EntityKind("CreditMemo", required=("CustomerRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt", "Balance")),
-        EntityKind("VendorCredit", required=("VendorRef", "Line"), read_only=(*_COMMON_RO, "TotalAmt", "Balance")),
+        EntityKind(
+            "CreditMemo",
+            required=("CustomerRef", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance"),
+        ),
+        EntityKind(
+            "VendorCredit",
+            required=("VendorRef", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance"),
+        ),
     )
 }
 _BY_LOWER = {name.lower(): name for name in ENTITIES}

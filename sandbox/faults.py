@@ -22,9 +22,17 @@ from typing import Any
 from sandbox.config import FaultSettings, SandboxConfig
 from sandbox.state import SandboxDB
 
-ACTIONS = {"throttle": "throttle", "429": "throttle", "server_error": "server_error", "500": "server_error",
-           "unavailable": "unavailable", "503": "unavailable", "lost_response": "lost_response", "lost": "lost_response",
-           "slow": "slow"}
+ACTIONS = {
+    "throttle": "throttle",
+    "429": "throttle",
+    "server_error": "server_error",
+    "500": "server_error",
+    "unavailable": "unavailable",
+    "503": "unavailable",
+    "lost_response": "lost_response",
+    "lost": "lost_response",
+    "slow": "slow",
+}
 GLOBAL = "*"
 
 
@@ -42,10 +50,14 @@ class Faults:
 
     def set(self, settings: FaultSettings | dict[str, Any], realm: str | None = None) -> None:
         """Replace the random-fault settings of one realm (or of every realm when ``realm`` is None)."""
-        value = settings if isinstance(settings, FaultSettings) else FaultSettings.from_dict(settings)
+        value = (
+            settings if isinstance(settings, FaultSettings) else FaultSettings.from_dict(settings)
+        )
         with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO fault_settings (scope, settings) VALUES (?, ?)",
-                         (realm or GLOBAL, json.dumps(value.as_dict())))
+            conn.execute(
+                "INSERT OR REPLACE INTO fault_settings (scope, settings) VALUES (?, ?)",
+                (realm or GLOBAL, json.dumps(value.as_dict())),
+            )
 
     def script(self, realm: str | None, rules: list[dict[str, Any]]) -> None:
         """Queue deterministic faults: ``{"match": "POST /billpayment", "action": "lost_response",
@@ -55,17 +67,24 @@ class Faults:
         for rule in rules:
             match = str(rule.get("match", "")).strip()
             if " " not in match or not match.split(" ", 1)[1].startswith("/"):
-                raise ValueError(f"fault rule match must look like 'POST /billpayment', got {match!r}")
+                raise ValueError(
+                    f"fault rule match must look like 'POST /billpayment', got {match!r}"
+                )
             action = ACTIONS.get(str(rule.get("action", "")).lower())
             if action is None:
-                raise ValueError(f"unknown fault action {rule.get('action')!r}; known: {sorted(set(ACTIONS.values()))}")
+                raise ValueError(
+                    f"unknown fault action {rule.get('action')!r}; known: {sorted(set(ACTIONS.values()))}"
+                )
             times = int(rule.get("times", 1))
             if times < 1:
                 raise ValueError("fault rule times must be at least 1")
             params = {"seconds": float(rule.get("seconds", 5.0))}
             rows.append((realm or GLOBAL, match, action, times, json.dumps(params)))
         with self.db.write() as conn:
-            conn.executemany("INSERT INTO fault_scripts (scope, match, action, remaining, params) VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO fault_scripts (scope, match, action, remaining, params) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def clear(self, realm: str | None = None) -> None:
         """Remove run-time settings and pending scripts (of one realm, or all of them)."""
@@ -79,8 +98,13 @@ class Faults:
 
     def pending(self) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            rows = conn.execute("SELECT scope, match, action, remaining FROM fault_scripts ORDER BY seq").fetchall()
-        return [{"realm": None if s == GLOBAL else s, "match": m, "action": a, "remaining": r} for s, m, a, r in rows]
+            rows = conn.execute(
+                "SELECT scope, match, action, remaining FROM fault_scripts ORDER BY seq"
+            ).fetchall()
+        return [
+            {"realm": None if s == GLOBAL else s, "match": m, "action": a, "remaining": r}
+            for s, m, a, r in rows
+        ]
 
     def settings(self) -> dict[str, dict[str, float]]:
         with self.db.read() as conn:
@@ -134,17 +158,24 @@ class FaultInjector:
                 return Decision(action, float(json.loads(params).get("seconds", 5.0)))
         return None
 
-    def decide(self, realm: str, method: str, path: str, query: str, settings: FaultSettings) -> Decision:
+    def decide(
+        self, realm: str, method: str, path: str, query: str, settings: FaultSettings
+    ) -> Decision:
         scripted = self._scripted(realm, method, path, query)
         if scripted is not None:
             return scripted
         with self.lock:
             draws = [self.random.random() for _ in range(5)]
-        for draw, (name, probability) in zip(draws, (
-            ("throttle", settings.throttle), ("server_error", settings.server_error),
-            ("unavailable", settings.unavailable), ("slow", settings.slow),
-            ("lost_response", settings.lost_response if method.upper() == "POST" else 0.0),
-        )):
+        for draw, (name, probability) in zip(
+            draws,
+            (
+                ("throttle", settings.throttle),
+                ("server_error", settings.server_error),
+                ("unavailable", settings.unavailable),
+                ("slow", settings.slow),
+                ("lost_response", settings.lost_response if method.upper() == "POST" else 0.0),
+            ),
+        ):
             if probability > 0 and draw < probability:
                 return Decision(name, settings.slow_seconds)
         return Decision()

@@ -61,40 +61,75 @@ def _redirect_allowed(registered: list[str], redirect_uri: str) -> bool:
 
 def _app(db: SandboxDB, client_id: str) -> tuple[str, list[str]] | None:
     with db.read() as conn:
-        row = conn.execute("SELECT secret_hash, redirect_uris FROM apps WHERE client_id = ?", (client_id,)).fetchone()
+        row = conn.execute(
+            "SELECT secret_hash, redirect_uris FROM apps WHERE client_id = ?", (client_id,)
+        ).fetchone()
     return None if row is None else (row[0], json.loads(row[1]))
 
 
 # ---- authorize -----------------------------------------------------------------------------
-def authorize(db: SandboxDB, params: dict[str, str], base_path: str) -> tuple[int, dict[str, str], str]:
+def authorize(
+    db: SandboxDB, params: dict[str, str], base_path: str
+) -> tuple[int, dict[str, str], str]:
     """(status, headers, html body): a 302 to the redirect URI, or the company chooser page."""
     client_id = params.get("client_id", "")
     redirect_uri = params.get("redirect_uri", "")
     app = _app(db, client_id)
     if app is None:
-        return 400, {}, _page("Unknown app", f"No app is registered with client_id {html.escape(client_id)!s}.")
+        return (
+            400,
+            {},
+            _page(
+                "Unknown app", f"No app is registered with client_id {html.escape(client_id)!s}."
+            ),
+        )
     if not _redirect_allowed(app[1], redirect_uri):
-        return 400, {}, _page("Redirect URI refused", f"{html.escape(redirect_uri)} is not registered for this app.")
+        return (
+            400,
+            {},
+            _page(
+                "Redirect URI refused",
+                f"{html.escape(redirect_uri)} is not registered for this app.",
+            ),
+        )
     if params.get("response_type", "code") != "code":
-        return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": params.get("state", "")})
+        return _redirect(
+            redirect_uri, {"error": "unsupported_response_type", "state": params.get("state", "")}
+        )
     companies = db.companies()
     realm_id = params.get("realm_id") or (companies[0]["realm_id"] if len(companies) == 1 else "")
     if realm_id:
         if realm_id not in {c["realm_id"] for c in companies}:
-            return 400, {}, _page("Unknown company", f"No company with realm id {html.escape(realm_id)}.")
+            return (
+                400,
+                {},
+                _page("Unknown company", f"No company with realm id {html.escape(realm_id)}."),
+            )
         code = secrets.token_urlsafe(24)
         with db.write() as conn:
             conn.execute(
                 "INSERT INTO auth_codes (code_hash, client_id, realm_id, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (secret_hash(code), client_id, realm_id, redirect_uri, db.now_epoch() + CODE_SECONDS),
+                (
+                    secret_hash(code),
+                    client_id,
+                    realm_id,
+                    redirect_uri,
+                    db.now_epoch() + CODE_SECONDS,
+                ),
             )
-        return _redirect(redirect_uri, {"code": code, "state": params.get("state", ""), "realmId": realm_id})
+        return _redirect(
+            redirect_uri, {"code": code, "state": params.get("state", ""), "realmId": realm_id}
+        )
     links = "\n".join(
         f'<li><a href="{html.escape(base_path)}?{html.escape(urlencode({**params, "realm_id": c["realm_id"]}))}">'
         f"{html.escape(c['name'])}</a> <small>({c['realm_id']})</small></li>"
         for c in companies
     )
-    return 200, {}, _page("Choose a company", f"<p>Connect the app to one company:</p><ul>{links}</ul>")
+    return (
+        200,
+        {},
+        _page("Choose a company", f"<p>Connect the app to one company:</p><ul>{links}</ul>"),
+    )
 
 
 def _redirect(uri: str, params: dict[str, str]) -> tuple[int, dict[str, str], str]:
@@ -103,8 +138,10 @@ def _redirect(uri: str, params: dict[str, str]) -> tuple[int, dict[str, str], st
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 # ---- token endpoint ------------------------------------------------------------------------
@@ -140,10 +177,16 @@ def token(db: SandboxDB, headers: dict[str, str], body: bytes) -> dict[str, Any]
                 (secret_hash(form.get("code", "")),),
             ).fetchone()
             if row is None or row[0] != client_id or row[4] or row[3] < now:
-                raise OAuthError(400, "invalid_grant", "the authorization code is unknown, used or expired")
+                raise OAuthError(
+                    400, "invalid_grant", "the authorization code is unknown, used or expired"
+                )
             if form.get("redirect_uri", row[2]) != row[2]:
-                raise OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization request")
-            conn.execute("UPDATE auth_codes SET used = 1 WHERE code_hash = ?", (secret_hash(form["code"]),))
+                raise OAuthError(
+                    400, "invalid_grant", "redirect_uri does not match the authorization request"
+                )
+            conn.execute(
+                "UPDATE auth_codes SET used = 1 WHERE code_hash = ?", (secret_hash(form["code"]),)
+            )
             grant_id, realm_id = secrets.token_hex(8), row[1]
         elif grant_type == "refresh_token":
             row = conn.execute(
@@ -151,40 +194,76 @@ def token(db: SandboxDB, headers: dict[str, str], body: bytes) -> dict[str, Any]
                 "WHERE token_hash = ? AND kind = 'refresh'",
                 (secret_hash(form.get("refresh_token", "")),),
             ).fetchone()
-            if row is None or row[1] != client_id or row[5] or row[3] < now or (
-                row[4] is not None and row[4] + ROTATED_GRACE_SECONDS < now
+            if (
+                row is None
+                or row[1] != client_id
+                or row[5]
+                or row[3] < now
+                or (row[4] is not None and row[4] + ROTATED_GRACE_SECONDS < now)
             ):
-                raise OAuthError(400, "invalid_grant", "the refresh token is invalid, expired or revoked")
+                raise OAuthError(
+                    400, "invalid_grant", "the refresh token is invalid, expired or revoked"
+                )
             grant_id, realm_id = row[0], row[2]
             conn.execute(
                 "UPDATE tokens SET superseded_at = coalesce(superseded_at, ?) WHERE token_hash = ?",
                 (now, secret_hash(form["refresh_token"])),
             )
         else:
-            raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+            raise OAuthError(
+                400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
+            )
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         conn.executemany(
             "INSERT INTO tokens (token_hash, kind, grant_id, client_id, realm_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (secret_hash(access), "access", grant_id, client_id, realm_id, now + ACCESS_SECONDS),
-                (secret_hash(refresh), "refresh", grant_id, client_id, realm_id, now + REFRESH_SECONDS),
+                (
+                    secret_hash(access),
+                    "access",
+                    grant_id,
+                    client_id,
+                    realm_id,
+                    now + ACCESS_SECONDS,
+                ),
+                (
+                    secret_hash(refresh),
+                    "refresh",
+                    grant_id,
+                    client_id,
+                    realm_id,
+                    now + REFRESH_SECONDS,
+                ),
             ],
         )
-    return {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
-            "expires_in": ACCESS_SECONDS, "x_refresh_token_expires_in": REFRESH_SECONDS}
+    return {
+        "token_type": "bearer",
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_in": ACCESS_SECONDS,
+        "x_refresh_token_expires_in": REFRESH_SECONDS,
+    }
 
 
 def revoke(db: SandboxDB, headers: dict[str, str], body: bytes) -> None:
     """Revoke the whole authorization that a (refresh or access) token belongs to."""
     text = body.decode(errors="replace")
     try:
-        payload = json.loads(text) if text.strip().startswith("{") else {k: v[0] for k, v in parse_qs(text).items()}
+        payload = (
+            json.loads(text)
+            if text.strip().startswith("{")
+            else {k: v[0] for k, v in parse_qs(text).items()}
+        )
     except json.JSONDecodeError:
-        raise OAuthError(400, "invalid_request", "body must be JSON {\"token\": ...} or form-encoded") from None
+        raise OAuthError(
+            400, "invalid_request", 'body must be JSON {"token": ...} or form-encoded'
+        ) from None
     client_id, secret = client_credentials(headers, payload)
     _check_client(db, client_id, secret)
     with db.write() as conn:
-        row = conn.execute("SELECT grant_id FROM tokens WHERE token_hash = ?", (secret_hash(str(payload.get("token", ""))),)).fetchone()
+        row = conn.execute(
+            "SELECT grant_id FROM tokens WHERE token_hash = ?",
+            (secret_hash(str(payload.get("token", ""))),),
+        ).fetchone()
         if row is not None:
             conn.execute("UPDATE tokens SET revoked = 1 WHERE grant_id = ?", (row[0],))
 
@@ -214,7 +293,9 @@ def check_bearer(db: SandboxDB, headers: dict[str, str], realm_id: str) -> Grant
             "SELECT client_id, realm_id, expires_at, revoked FROM tokens WHERE token_hash = ? AND kind = 'access'",
             (secret_hash(auth[7:].strip()),),
         ).fetchone()
-        known_realm = conn.execute("SELECT 1 FROM companies WHERE realm_id = ?", (realm_id,)).fetchone()
+        known_realm = conn.execute(
+            "SELECT 1 FROM companies WHERE realm_id = ?", (realm_id,)
+        ).fetchone()
     if row is None or row[3]:
         raise AuthFault(401, "Token invalid or revoked")
     if row[2] <= db.now_epoch():

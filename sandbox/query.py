@@ -47,16 +47,84 @@ class Query:
 
 
 # Field names as QBO spells them; paths are matched case-insensitively against these.
-KNOWN_FIELDS = """Id SyncToken MetaData CreateTime LastUpdatedTime Name DisplayName CompanyName GivenName
-FamilyName Active Balance BalanceWithJobs TotalAmt Amount CurrentBalance UnappliedAmt DueDate TxnDate
-DocNumber PrivateNote EmailStatus BillEmail Address PrimaryEmailAddr CustomerRef VendorRef AccountRef
-APAccountRef SalesTermRef TermRef DepositToAccountRef EntityRef AccountType AccountSubType Classification
-PaymentType PayType Type DueDays DayOfMonthDue DeliveryInfo DeliveryType DeliveryTime CurrencyRef value
-Taxable Job ParentRef FullyQualifiedName HomeBalance sparse domain Line LinkedTxn TxnId TxnType
-CheckPayment BankAccountRef CreditCardPayment CCAccountRef Title Notes PrintOnCheckName""".split()
+KNOWN_FIELDS = [
+    "Id",
+    "SyncToken",
+    "MetaData",
+    "CreateTime",
+    "LastUpdatedTime",
+    "Name",
+    "DisplayName",
+    "CompanyName",
+    "GivenName",
+    "FamilyName",
+    "Active",
+    "Balance",
+    "BalanceWithJobs",
+    "TotalAmt",
+    "Amount",
+    "CurrentBalance",
+    "UnappliedAmt",
+    "DueDate",
+    "TxnDate",
+    "DocNumber",
+    "PrivateNote",
+    "EmailStatus",
+    "BillEmail",
+    "Address",
+    "PrimaryEmailAddr",
+    "CustomerRef",
+    "VendorRef",
+    "AccountRef",
+    "APAccountRef",
+    "SalesTermRef",
+    "TermRef",
+    "DepositToAccountRef",
+    "EntityRef",
+    "AccountType",
+    "AccountSubType",
+    "Classification",
+    "PaymentType",
+    "PayType",
+    "Type",
+    "DueDays",
+    "DayOfMonthDue",
+    "DeliveryInfo",
+    "DeliveryType",
+    "DeliveryTime",
+    "CurrencyRef",
+    "value",
+    "Taxable",
+    "Job",
+    "ParentRef",
+    "FullyQualifiedName",
+    "HomeBalance",
+    "sparse",
+    "domain",
+    "Line",
+    "LinkedTxn",
+    "TxnId",
+    "TxnType",
+    "CheckPayment",
+    "BankAccountRef",
+    "CreditCardPayment",
+    "CCAccountRef",
+    "Title",
+    "Notes",
+    "PrintOnCheckName",
+]
 _FIELD_CASE = {name.lower(): name for name in KNOWN_FIELDS}
-NUMERIC_FIELDS = {"Balance", "BalanceWithJobs", "TotalAmt", "Amount", "CurrentBalance", "UnappliedAmt",
-                  "DueDays", "DayOfMonthDue", "HomeBalance"}
+NUMERIC_FIELDS = {
+    "Balance",
+    "BalanceWithJobs",
+    "TotalAmt",
+    "Amount",
+    "CurrentBalance",
+    "UnappliedAmt",
+    "DueDays",
+    "DayOfMonthDue",
+    "HomeBalance",
+}
 BOOLEAN_FIELDS = {"Active", "Taxable", "Job", "sparse"}
 TIMESTAMP_FIELDS = {"MetaData.CreateTime", "MetaData.LastUpdatedTime", "DeliveryInfo.DeliveryTime"}
 
@@ -82,7 +150,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         if match is None or match.end() == pos:
             if text[pos:].strip() == "":
                 break
-            raise QueryError(f"QueryParserError: unexpected text at {text[pos:pos + 20]!r}")
+            raise QueryError(f"QueryParserError: unexpected text at {text[pos : pos + 20]!r}")
         kind = match.lastgroup or "bad"
         value = match.group(kind)
         if kind == "bad":
@@ -129,7 +197,9 @@ class _Parser:
     def expect_keyword(self, word: str) -> None:
         if not self.keyword(word):
             found = self.peek()
-            raise QueryError(f"QueryParserError: expected {word}, found {found[1] if found else 'end of statement'!r}")
+            raise QueryError(
+                f"QueryParserError: expected {word}, found {found[1] if found else 'end of statement'!r}"
+            )
 
     def expect_punct(self, char: str) -> None:
         kind, value = self.next(repr(char))
@@ -165,7 +235,9 @@ class _Parser:
         else:
             kind, value = self.next("*")
             if value != "*":
-                raise QueryError("QueryParserError: only SELECT * and SELECT COUNT(*) are supported")
+                raise QueryError(
+                    "QueryParserError: only SELECT * and SELECT COUNT(*) are supported"
+                )
         self.expect_keyword("FROM")
         kind, name = self.next("an entity name")
         entity = canonical(name) if kind == "word" else None
@@ -201,10 +273,15 @@ class _Parser:
             elif word == "MAXRESULTS":
                 query.max_results = self.integer("MAXRESULTS")
                 if query.max_results > MAX_RESULTS:
-                    raise QueryError(f"QueryValidationError: value {query.max_results} is too large. "
-                                     f"Max allowed value is {MAX_RESULTS}", code="4001")
+                    raise QueryError(
+                        f"QueryValidationError: value {query.max_results} is too large. "
+                        f"Max allowed value is {MAX_RESULTS}",
+                        code="4001",
+                    )
                 if query.max_results < 1:
-                    raise QueryError("QueryValidationError: MAXRESULTS must be at least 1", code="4001")
+                    raise QueryError(
+                        "QueryValidationError: MAXRESULTS must be at least 1", code="4001"
+                    )
             else:
                 return
 
@@ -247,7 +324,9 @@ def parse(text: str) -> Query:
 
 # ---- translation to SQL -------------------------------------------------------------------
 def _json_path(path: str) -> str:
-    return "$." + ".".join(f'"{part}"' if not part.isidentifier() else part for part in path.split("."))
+    return "$." + ".".join(
+        f'"{part}"' if not part.isidentifier() else part for part in path.split(".")
+    )
 
 
 def _leaf(path: str) -> str:

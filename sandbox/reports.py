@@ -18,9 +18,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox import docstore
+from sandbox import docstore, timeutil
 from sandbox import faults_envelope as F
-from sandbox import timeutil
 from sandbox.rules import linked_amounts, money
 
 BUCKETS = ("Current", "1 - 30", "31 - 60", "61 - 90", "91 and over")
@@ -60,20 +59,36 @@ def _date_param(params: dict[str, str], name: str, default: date) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise F.validation("Invalid date", f"{name} must be YYYY-MM-DD, got {value!r}", name) from exc
+        raise F.validation(
+            "Invalid date", f"{name} must be YYYY-MM-DD, got {value!r}", name
+        ) from exc
 
 
-def aged_report(conn: sqlite3.Connection, realm: str, name: str, params: dict[str, str], tz: str, now: float,
-                currency: str = "USD") -> dict[str, Any]:
+def aged_report(
+    conn: sqlite3.Connection,
+    realm: str,
+    name: str,
+    params: dict[str, str],
+    tz: str,
+    now: float,
+    currency: str = "USD",
+) -> dict[str, Any]:
     entity, party_key, party_entity, payment_entity = KINDS[name]
     today = timeutil.local_date(now, tz)
     report_date = _date_param(params, "report_date", today)
     method = params.get("aging_method", "Report_Date")
     aging_date = today if method.lower() == "current" else report_date
-    docs = docstore.docs_where(conn, realm, entity, "json_extract(d.doc, '$.TxnDate') <= ?", [report_date.isoformat()])
+    docs = docstore.docs_where(
+        conn, realm, entity, "json_extract(d.doc, '$.TxnDate') <= ?", [report_date.isoformat()]
+    )
     later: dict[str, Decimal] = {}
-    for payment in docstore.docs_where(conn, realm, payment_entity, "json_extract(d.doc, '$.TxnDate') > ?",
-                                       [report_date.isoformat()]):
+    for payment in docstore.docs_where(
+        conn,
+        realm,
+        payment_entity,
+        "json_extract(d.doc, '$.TxnDate') > ?",
+        [report_date.isoformat()],
+    ):
         for txn_id, amount in linked_amounts(payment, entity):
             later[txn_id] = later.get(txn_id, Decimal(0)) + amount
     rows: dict[str, list[Decimal]] = {}
@@ -97,8 +112,13 @@ def aged_report(conn: sqlite3.Connection, realm: str, name: str, params: dict[st
     body_rows: list[dict[str, Any]] = [
         {"ColData": [{"value": names.get(p, ""), "id": p}, *_money_cells(rows[p])]} for p in ordered
     ]
-    body_rows.append({"Summary": {"ColData": [{"value": "TOTAL"}, *_money_cells(totals)]},
-                      "type": "Section", "group": "GrandTotal"})
+    body_rows.append(
+        {
+            "Summary": {"ColData": [{"value": "TOTAL"}, *_money_cells(totals)]},
+            "type": "Section",
+            "group": "GrandTotal",
+        }
+    )
     return {
         "Header": {
             "Time": timeutil.stamp(now, tz),
@@ -107,16 +127,30 @@ def aged_report(conn: sqlite3.Connection, realm: str, name: str, params: dict[st
             "StartPeriod": report_date.isoformat(),
             "EndPeriod": report_date.isoformat(),
             "Currency": currency,
-            "Option": [{"Name": "report_date", "Value": report_date.isoformat()},
-                       {"Name": "aging_method", "Value": method},
-                       {"Name": "NoReportData", "Value": "false" if ordered else "true"}],
+            "Option": [
+                {"Name": "report_date", "Value": report_date.isoformat()},
+                {"Name": "aging_method", "Value": method},
+                {"Name": "NoReportData", "Value": "false" if ordered else "true"},
+            ],
         },
-        "Columns": {"Column": [
-            {"ColTitle": "", "ColType": party_entity},
-            *({"ColTitle": title, "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": str(i)}]}
-              for i, title in enumerate(BUCKETS)),
-            {"ColTitle": "Total", "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": "total"}]},
-        ]},
+        "Columns": {
+            "Column": [
+                {"ColTitle": "", "ColType": party_entity},
+                *(
+                    {
+                        "ColTitle": title,
+                        "ColType": "Money",
+                        "MetaData": [{"Name": "ColKey", "Value": str(i)}],
+                    }
+                    for i, title in enumerate(BUCKETS)
+                ),
+                {
+                    "ColTitle": "Total",
+                    "ColType": "Money",
+                    "MetaData": [{"Name": "ColKey", "Value": "total"}],
+                },
+            ]
+        },
         "Rows": {"Row": body_rows},
     }
 

@@ -15,9 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox import docstore
+from sandbox import docstore, timeutil
 from sandbox import faults_envelope as F
-from sandbox import timeutil
 from sandbox.entities import NAMED_ENTITIES
 
 Doc = dict[str, Any]
@@ -25,19 +24,35 @@ CENT = Decimal("0.01")
 
 # Top-level refs and the entity they point to.
 TOP_REFS = {
-    "CustomerRef": "Customer", "VendorRef": "Vendor", "SalesTermRef": "Term", "TermRef": "Term",
-    "APAccountRef": "Account", "ARAccountRef": "Account", "DepositToAccountRef": "Account", "AccountRef": "Account",
+    "CustomerRef": "Customer",
+    "VendorRef": "Vendor",
+    "SalesTermRef": "Term",
+    "TermRef": "Term",
+    "APAccountRef": "Account",
+    "ARAccountRef": "Account",
+    "DepositToAccountRef": "Account",
+    "AccountRef": "Account",
 }
-NESTED_REFS = {("CheckPayment", "BankAccountRef"): "Account", ("CreditCardPayment", "CCAccountRef"): "Account"}
+NESTED_REFS = {
+    ("CheckPayment", "BankAccountRef"): "Account",
+    ("CreditCardPayment", "CCAccountRef"): "Account",
+}
 LINE_REF_DETAILS = ("AccountBasedExpenseLineDetail", "DepositLineDetail", "JournalEntryLineDetail")
-LIABILITY_TYPES = {"Credit Card", "Accounts Payable", "Other Current Liability", "Long Term Liability"}
+LIABILITY_TYPES = {
+    "Credit Card",
+    "Accounts Payable",
+    "Other Current Liability",
+    "Long Term Liability",
+}
 
 
 def money(value: Any, element: str = "Amount") -> Decimal:
     try:
         return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
     except ArithmeticError as exc:
-        raise F.validation("Invalid Number", f"{element} must be a number, got {value!r}", element) from exc
+        raise F.validation(
+            "Invalid Number", f"{element} must be a number, got {value!r}", element
+        ) from exc
 
 
 def as_number(value: Decimal) -> float:
@@ -118,7 +133,9 @@ def number_lines(doc: Doc) -> None:
             line["Amount"] = as_number(money(line["Amount"], "Line.Amount"))
         for link in line.get("LinkedTxn") or []:
             if isinstance(link, dict) and link.get("TxnId") is not None:
-                link["TxnId"] = str(link["TxnId"])  # ids are strings on the wire, whatever clients send
+                link["TxnId"] = str(
+                    link["TxnId"]
+                )  # ids are strings on the wire, whatever clients send
         if line.get("DetailType") == "SubTotalLineDetail":
             continue
         if not line.get("Id"):
@@ -162,7 +179,9 @@ def prepare(ctx: Context, entity: str, doc: Doc, old: Doc | None) -> Doc:
 
 def _named(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc], entity: str) -> None:
     name = str(doc.get("DisplayName") or "").strip()
-    if docstore.name_taken(ctx.conn, ctx.realm, NAMED_ENTITIES, name, int(doc["Id"]) if doc.get("Id") else None):
+    if docstore.name_taken(
+        ctx.conn, ctx.realm, NAMED_ENTITIES, name, int(doc["Id"]) if doc.get("Id") else None
+    ):
         raise F.duplicate_name(name)
     doc.setdefault("Active", True)
     if entity in ("Customer", "Vendor"):
@@ -192,11 +211,17 @@ def _due_date(ctx: Context, doc: Doc, term: Doc | None) -> None:
         due = timeutil.add_days(txn, int(term["DueDays"]))
     elif term is not None and term.get("DayOfMonthDue"):
         day = min(int(term["DayOfMonthDue"]), 28)
-        due = txn.replace(day=day) if txn.day <= day else timeutil.add_days(txn.replace(day=1), 32).replace(day=day)
+        due = (
+            txn.replace(day=day)
+            if txn.day <= day
+            else timeutil.add_days(txn.replace(day=1), 32).replace(day=day)
+        )
     doc["DueDate"] = due.isoformat()
 
 
-def _open_document(ctx: Context, doc: Doc, old: Doc | None, party_key: str, party: Doc, term_key: str) -> None:
+def _open_document(
+    ctx: Context, doc: Doc, old: Doc | None, party_key: str, party: Doc, term_key: str
+) -> None:
     """Shared by Invoice and Bill: TxnDate, DueDate from terms, TotalAmt and Balance."""
     doc.setdefault("TxnDate", ctx.today.isoformat())
     try:
@@ -206,10 +231,16 @@ def _open_document(ctx: Context, doc: Doc, old: Doc | None, party_key: str, part
     except ValueError as exc:
         raise F.validation("Invalid Date", str(exc), "TxnDate") from exc
     term_ref = doc.get("SalesTermRef") or party.get(term_key)
-    term = docstore.get_live(ctx.conn, ctx.realm, "Term", term_ref["value"]) if isinstance(term_ref, dict) else None
+    term = (
+        docstore.get_live(ctx.conn, ctx.realm, "Term", term_ref["value"])
+        if isinstance(term_ref, dict)
+        else None
+    )
     _due_date(ctx, doc, term)
     total = lines_total(doc)
-    paid = Decimal(0) if old is None else money(old.get("TotalAmt", 0)) - money(old.get("Balance", 0))
+    paid = (
+        Decimal(0) if old is None else money(old.get("TotalAmt", 0)) - money(old.get("Balance", 0))
+    )
     if total - paid < 0:
         raise F.business(f"the new total {total} is below the {paid} already paid", "Line")
     doc["TotalAmt"] = as_number(total)
@@ -224,11 +255,18 @@ def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
     _open_document(ctx, doc, old, "CustomerRef", refs["CustomerRef"], "SalesTermRef")
     own_id = int(doc["Id"]) if doc.get("Id") else None
     if not doc.get("DocNumber"):
-        doc["DocNumber"] = (old or {}).get("DocNumber") or docstore.next_docnumber(ctx.conn, ctx.realm, "Invoice")
+        doc["DocNumber"] = (old or {}).get("DocNumber") or docstore.next_docnumber(
+            ctx.conn, ctx.realm, "Invoice"
+        )
     elif docstore.docnumber_taken(ctx.conn, ctx.realm, "Invoice", str(doc["DocNumber"]), own_id):
-        raise F.QBOFault(400, "6140", "Duplicate Document Number Error",
-                         f"Duplicate Document Number Error : You must specify a different number. "
-                         f"This number has already been used. DocNumber={doc['DocNumber']}", "DocNumber")
+        raise F.QBOFault(
+            400,
+            "6140",
+            "Duplicate Document Number Error",
+            f"Duplicate Document Number Error : You must specify a different number. "
+            f"This number has already been used. DocNumber={doc['DocNumber']}",
+            "DocNumber",
+        )
     doc["EmailStatus"] = (old or {}).get("EmailStatus", "NotSet")
     if (old or {}).get("DeliveryInfo"):
         doc["DeliveryInfo"] = old["DeliveryInfo"]  # type: ignore[index]
@@ -251,7 +289,9 @@ def _payment_like(ctx: Context, doc: Doc, target: str, party_key: str) -> Decima
         if linked is None:
             raise F.invalid_reference(f"Line.LinkedTxn.{target}", txn_id)
         if (linked.get(party_key) or {}).get("value") != doc[party_key]["value"]:
-            raise F.business(f"{target} {txn_id} belongs to another {party_key[:-3].lower()}", "Line.LinkedTxn")
+            raise F.business(
+                f"{target} {txn_id} belongs to another {party_key[:-3].lower()}", "Line.LinkedTxn"
+            )
         if amount < 0:
             raise F.business("a line amount cannot be negative", "Line.Amount")
         applied += amount
@@ -271,7 +311,11 @@ def _bill_payment(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc])
     elif pay_type == "CreditCard":
         check_required(doc, ("CreditCardPayment.CCAccountRef",))
     else:
-        raise F.validation("Invalid Enumeration", f"PayType must be Check or CreditCard, got {pay_type!r}", "PayType")
+        raise F.validation(
+            "Invalid Enumeration",
+            f"PayType must be Check or CreditCard, got {pay_type!r}",
+            "PayType",
+        )
     _payment_like(ctx, doc, "Bill", "VendorRef")
 
 
@@ -286,11 +330,16 @@ def _journal(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
     for line in doc["Line"]:
         posting = (line.get("JournalEntryLineDetail") or {}).get("PostingType")
         if posting not in sides:
-            raise F.validation("Invalid Enumeration", "JournalEntryLineDetail.PostingType must be Debit or Credit",
-                               "Line.JournalEntryLineDetail.PostingType")
+            raise F.validation(
+                "Invalid Enumeration",
+                "JournalEntryLineDetail.PostingType must be Debit or Credit",
+                "Line.JournalEntryLineDetail.PostingType",
+            )
         sides[posting] += money(line.get("Amount", 0))
     if sides["Debit"] != sides["Credit"]:
-        raise F.business(f"debits {sides['Debit']} and credits {sides['Credit']} do not balance", "Line")
+        raise F.business(
+            f"debits {sides['Debit']} and credits {sides['Credit']} do not balance", "Line"
+        )
     doc["TotalAmt"] = as_number(sides["Debit"])
 
 
@@ -303,10 +352,18 @@ _PREPARE = {
     "Customer": lambda c, d, o, r: _named(c, d, o, r, "Customer"),
     "Vendor": lambda c, d, o, r: _named(c, d, o, r, "Vendor"),
     "Employee": lambda c, d, o, r: _named(c, d, o, r, "Employee"),
-    "Account": _account, "Term": _term, "Item": _term,
-    "Invoice": _invoice, "Bill": _bill, "Payment": _payment, "BillPayment": _bill_payment,
-    "Purchase": _totalled, "Deposit": _totalled, "JournalEntry": _journal,
-    "CreditMemo": _credit, "VendorCredit": _credit,
+    "Account": _account,
+    "Term": _term,
+    "Item": _term,
+    "Invoice": _invoice,
+    "Bill": _bill,
+    "Payment": _payment,
+    "BillPayment": _bill_payment,
+    "Purchase": _totalled,
+    "Deposit": _totalled,
+    "JournalEntry": _journal,
+    "CreditMemo": _credit,
+    "VendorCredit": _credit,
 }
 
 
@@ -350,7 +407,9 @@ def effects(entity: str, doc: Doc) -> list[Effect]:
             if account:
                 out.append(Effect("Account", account, "CurrentBalance", total, cash=True))
         else:
-            account = _ref_id(doc, "CheckPayment", "BankAccountRef") or _ref_id(doc, "CreditCardPayment", "CCAccountRef")
+            account = _ref_id(doc, "CheckPayment", "BankAccountRef") or _ref_id(
+                doc, "CreditCardPayment", "CCAccountRef"
+            )
             if account:
                 out.append(Effect("Account", account, "CurrentBalance", -total, cash=True))
     elif entity == "Purchase":
@@ -381,7 +440,10 @@ def apply_effects(ctx: Context, items: list[Effect], sign: int) -> None:
                 delta = -delta
             value = money(target.get(item.field, 0)) + delta
             if item.field == "Balance" and entity in ("Invoice", "Bill") and value < 0:
-                raise F.business(f"the amount applied is more than the open balance of {entity} {doc_id}", "Line.Amount")
+                raise F.business(
+                    f"the amount applied is more than the open balance of {entity} {doc_id}",
+                    "Line.Amount",
+                )
             target[item.field] = as_number(value)
             if entity == "Customer":
                 target["BalanceWithJobs"] = target["Balance"]

@@ -19,7 +19,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def _default_clock() -> datetime:
     from oodaloo.config import Settings
 
     today = Settings.model_fields["demo_today"].default
-    return datetime(today.year, today.month, today.day, 17, 0, tzinfo=timezone.utc)
+    return datetime(today.year, today.month, today.day, 17, 0, tzinfo=UTC)
 
 
 def secret_hash(value: str) -> str:
@@ -97,10 +97,14 @@ class _Pool:
         with self.lock:
             if self.idle:
                 return self.idle.pop()
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60.0)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=60.0
+        )
         conn.execute("PRAGMA busy_timeout = 60000")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA cache_size = -65536")  # 64 MB: index inserts of big loads stay in memory
+        conn.execute(
+            "PRAGMA cache_size = -65536"
+        )  # 64 MB: index inserts of big loads stay in memory
         return conn
 
     def release(self, conn: sqlite3.Connection) -> None:
@@ -197,7 +201,9 @@ class SandboxDB:
             raise ValueError("set_clock needs an aware datetime (e.g. with tzinfo=timezone.utc)")
         value = {"at": now.timestamp(), "wall": time.time(), "flowing": flowing}
         with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)", (json.dumps(value),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)", (json.dumps(value),)
+            )
 
     def advance_clock(self, seconds: float) -> datetime:
         with self.write() as conn:
@@ -219,7 +225,10 @@ class SandboxDB:
         tz = _company_tz(company_info)
         now = self.now_epoch()
         doc = {"domain": "QBO", "sparse": False, "SyncToken": "0", **company_info, "Id": "1"}
-        doc.setdefault("MetaData", {"CreateTime": timeutil.stamp(now, tz), "LastUpdatedTime": timeutil.stamp(now, tz)})
+        doc.setdefault(
+            "MetaData",
+            {"CreateTime": timeutil.stamp(now, tz), "LastUpdatedTime": timeutil.stamp(now, tz)},
+        )
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO companies (realm_id, name, tz, next_id) VALUES (?, ?, ?, 2) "
@@ -230,13 +239,17 @@ class SandboxDB:
 
     def companies(self) -> list[dict[str, str]]:
         with self._connection() as conn:
-            rows = conn.execute("SELECT realm_id, name FROM companies ORDER BY name, realm_id").fetchall()
+            rows = conn.execute(
+                "SELECT realm_id, name FROM companies ORDER BY name, realm_id"
+            ).fetchall()
         return [{"realm_id": realm_id, "name": name} for realm_id, name in rows]
 
     def company_tz(self, realm_id: str) -> str | None:
         """The company's time zone name, or None when the realm does not exist."""
         with self._connection() as conn:
-            row = conn.execute("SELECT tz FROM companies WHERE realm_id = ?", (realm_id,)).fetchone()
+            row = conn.execute(
+                "SELECT tz FROM companies WHERE realm_id = ?", (realm_id,)
+            ).fetchone()
         return None if row is None else row[0]
 
     # ---- documents ---------------------------------------------------------------------
@@ -259,7 +272,9 @@ class SandboxDB:
         with self.write() as conn:
             self._insert_rows(conn, realm_id, entity, docs)
 
-    def _insert_rows(self, conn: sqlite3.Connection, realm_id: str, entity: str, docs: list[dict[str, Any]]) -> None:
+    def _insert_rows(
+        self, conn: sqlite3.Connection, realm_id: str, entity: str, docs: list[dict[str, Any]]
+    ) -> None:
         rows = []
         max_id = 0
         for doc in docs:
@@ -268,23 +283,38 @@ class SandboxDB:
             updated = (doc.get("MetaData") or {}).get("LastUpdatedTime")
             if not updated:
                 raise ValueError(f"{entity} {doc_id}: MetaData.LastUpdatedTime is required")
-            rows.append((realm_id, entity, doc_id, int(doc.get("SyncToken", 0)), _epoch(updated), dumps(doc)))
+            rows.append(
+                (
+                    realm_id,
+                    entity,
+                    doc_id,
+                    int(doc.get("SyncToken", 0)),
+                    _epoch(updated),
+                    dumps(doc),
+                )
+            )
         conn.executemany(
             "INSERT OR REPLACE INTO docs (realm_id, entity, id, sync_token, updated_at, deleted, doc) "
             "VALUES (?, ?, ?, ?, ?, 0, ?)",
             rows,
         )
-        conn.execute("UPDATE companies SET next_id = max(next_id, ?) WHERE realm_id = ?", (max_id + 1, realm_id))
+        conn.execute(
+            "UPDATE companies SET next_id = max(next_id, ?) WHERE realm_id = ?",
+            (max_id + 1, realm_id),
+        )
 
     def allocate_id(self, conn: sqlite3.Connection, realm_id: str) -> str:
         """The next Id of a realm (call inside ``write()``)."""
         row = conn.execute(
-            "UPDATE companies SET next_id = next_id + 1 WHERE realm_id = ? RETURNING next_id - 1", (realm_id,)
+            "UPDATE companies SET next_id = next_id + 1 WHERE realm_id = ? RETURNING next_id - 1",
+            (realm_id,),
         ).fetchone()
         return str(row[0])
 
     # ---- OAuth apps --------------------------------------------------------------------
-    def register_app(self, client_id: str, client_secret: str, redirect_uris: list[str] | None = None) -> None:
+    def register_app(
+        self, client_id: str, client_secret: str, redirect_uris: list[str] | None = None
+    ) -> None:
         """Register (or update) an OAuth app; loopback redirect URIs are always accepted."""
         if not client_id or not client_secret:
             raise ValueError("register_app needs a non-empty client_id and client_secret")

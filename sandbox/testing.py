@@ -64,76 +64,229 @@ def _link(txn_id: str, txn_type: str) -> list[dict[str, str]]:
     return [{"TxnId": txn_id, "TxnType": txn_type}]
 
 
-def seed_small_company(db: SandboxDB, realm_id: str, name: str, *, tz: str = "America/Los_Angeles") -> dict[str, Any]:
+def seed_small_company(
+    db: SandboxDB, realm_id: str, name: str, *, tz: str = "America/Los_Angeles"
+) -> dict[str, Any]:
     """Insert a tiny consistent company and return its ids.
 
     Balances agree with the documents: customers 1000/2500/300 open, vendors 3400/1500/0 open,
     bank 25000.00; one partially paid invoice, one paid invoice, one paid bill, one bill 100 days late.
     """
-    db.create_company(realm_id, {"CompanyName": name, "Country": "US", "FiscalYearStartMonth": "January",
-                                 "NameValue": [{"Name": "TimeZone", "Value": tz}]})
+    db.create_company(
+        realm_id,
+        {
+            "CompanyName": name,
+            "Country": "US",
+            "FiscalYearStartMonth": "January",
+            "NameValue": [{"Name": "TimeZone", "Value": tz}],
+        },
+    )
     d = _Docs(db, realm_id, tz)
-    bank = d.add("Account", 1, Name="Checking", AccountType="Bank", AccountSubType="Checking",
-                 Classification="Asset", CurrentBalance=25000.0, Active=True)
-    d.add("Account", 2, Name="Accounts Receivable (A/R)", AccountType="Accounts Receivable", CurrentBalance=3800.0, Active=True)
-    ap = d.add("Account", 3, Name="Accounts Payable (A/P)", AccountType="Accounts Payable", CurrentBalance=4900.0, Active=True)
-    income = d.add("Account", 4, Name="Services", AccountType="Income", CurrentBalance=0.0, Active=True)
+    bank = d.add(
+        "Account",
+        1,
+        Name="Checking",
+        AccountType="Bank",
+        AccountSubType="Checking",
+        Classification="Asset",
+        CurrentBalance=25000.0,
+        Active=True,
+    )
+    d.add(
+        "Account",
+        2,
+        Name="Accounts Receivable (A/R)",
+        AccountType="Accounts Receivable",
+        CurrentBalance=3800.0,
+        Active=True,
+    )
+    ap = d.add(
+        "Account",
+        3,
+        Name="Accounts Payable (A/P)",
+        AccountType="Accounts Payable",
+        CurrentBalance=4900.0,
+        Active=True,
+    )
+    income = d.add(
+        "Account", 4, Name="Services", AccountType="Income", CurrentBalance=0.0, Active=True
+    )
     rent = d.add("Account", 5, Name="Rent", AccountType="Expense", CurrentBalance=0.0, Active=True)
     d.add("Account", 6, Name="Contractors", AccountType="Expense", CurrentBalance=0.0, Active=True)
-    card = d.add("Account", 7, Name="Company Card", AccountType="Credit Card", CurrentBalance=0.0, Active=True)
+    card = d.add(
+        "Account",
+        7,
+        Name="Company Card",
+        AccountType="Credit Card",
+        CurrentBalance=0.0,
+        Active=True,
+    )
     net30 = d.add("Term", 10, Name="Net 30", Type="STANDARD", DueDays=30, Active=True)
     d.add("Term", 11, Name="Net 15", Type="STANDARD", DueDays=15, Active=True)
     customers = [
-        d.add("Customer", 20, DisplayName=f"{name} Client A", PrimaryEmailAddr={"Address": "a@client.example"},
-              Balance=1000.0, Active=True, SalesTermRef=_ref(net30, "Net 30")),
-        d.add("Customer", 21, DisplayName=f"{name} Client B", PrimaryEmailAddr={"Address": "b@client.example"},
-              Balance=2500.0, Active=True),
+        d.add(
+            "Customer",
+            20,
+            DisplayName=f"{name} Client A",
+            PrimaryEmailAddr={"Address": "a@client.example"},
+            Balance=1000.0,
+            Active=True,
+            SalesTermRef=_ref(net30, "Net 30"),
+        ),
+        d.add(
+            "Customer",
+            21,
+            DisplayName=f"{name} Client B",
+            PrimaryEmailAddr={"Address": "b@client.example"},
+            Balance=2500.0,
+            Active=True,
+        ),
         d.add("Customer", 22, DisplayName=f"{name} Client C", Balance=300.0, Active=True),
     ]
     vendors = [
-        d.add("Vendor", 30, DisplayName=f"{name} Landlord", Balance=3400.0, Active=True, TermRef=_ref(net30, "Net 30")),
+        d.add(
+            "Vendor",
+            30,
+            DisplayName=f"{name} Landlord",
+            Balance=3400.0,
+            Active=True,
+            TermRef=_ref(net30, "Net 30"),
+        ),
         d.add("Vendor", 31, DisplayName=f"{name} Designer", Balance=1500.0, Active=True),
         d.add("Vendor", 32, DisplayName=f"{name} Hosting", Balance=0.0, Active=True),
     ]
 
-    def invoice(doc_id: int, cust: int, amount: float, balance: float, txn: int, due: int, num: str, **extra: Any) -> str:
-        line = {"Id": "1", "LineNum": 1, "Amount": amount, "DetailType": "SalesItemLineDetail",
-                "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}}}
-        return d.add("Invoice", doc_id, DocNumber=num, CustomerRef=_ref(customers[cust], f"{name} Client {'ABC'[cust]}"),
-                     TxnDate=d.day(txn), DueDate=d.day(due), Line=[line], TotalAmt=amount, Balance=balance,
-                     EmailStatus="NotSet", **extra)
+    def invoice(
+        doc_id: int,
+        cust: int,
+        amount: float,
+        balance: float,
+        txn: int,
+        due: int,
+        num: str,
+        **extra: Any,
+    ) -> str:
+        line = {
+            "Id": "1",
+            "LineNum": 1,
+            "Amount": amount,
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}},
+        }
+        return d.add(
+            "Invoice",
+            doc_id,
+            DocNumber=num,
+            CustomerRef=_ref(customers[cust], f"{name} Client {'ABC'[cust]}"),
+            TxnDate=d.day(txn),
+            DueDate=d.day(due),
+            Line=[line],
+            TotalAmt=amount,
+            Balance=balance,
+            EmailStatus="NotSet",
+            **extra,
+        )
 
-    def bill(doc_id: int, vend: int, amount: float, balance: float, txn: int, due: int, **extra: Any) -> str:
-        line = {"Id": "1", "Amount": amount, "DetailType": "AccountBasedExpenseLineDetail",
-                "AccountBasedExpenseLineDetail": {"AccountRef": _ref(rent, "Rent")}}
-        return d.add("Bill", doc_id, VendorRef=_ref(vendors[vend], f"vendor {vend}"), APAccountRef=_ref(ap, "A/P"),
-                     TxnDate=d.day(txn), DueDate=d.day(due), Line=[line], TotalAmt=amount, Balance=balance, **extra)
+    def bill(
+        doc_id: int, vend: int, amount: float, balance: float, txn: int, due: int, **extra: Any
+    ) -> str:
+        line = {
+            "Id": "1",
+            "Amount": amount,
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "AccountBasedExpenseLineDetail": {"AccountRef": _ref(rent, "Rent")},
+        }
+        return d.add(
+            "Bill",
+            doc_id,
+            VendorRef=_ref(vendors[vend], f"vendor {vend}"),
+            APAccountRef=_ref(ap, "A/P"),
+            TxnDate=d.day(txn),
+            DueDate=d.day(due),
+            Line=[line],
+            TotalAmt=amount,
+            Balance=balance,
+            **extra,
+        )
 
-    overdue = invoice(40, 0, 1000.0, 1000.0, -45, -15, "1001", BillEmail={"Address": "a@client.example"})
-    current = invoice(41, 1, 2500.0, 2500.0, -10, 20, "1002", BillEmail={"Address": "b@client.example"})
+    overdue = invoice(
+        40, 0, 1000.0, 1000.0, -45, -15, "1001", BillEmail={"Address": "a@client.example"}
+    )
+    current = invoice(
+        41, 1, 2500.0, 2500.0, -10, 20, "1002", BillEmail={"Address": "b@client.example"}
+    )
     partial = invoice(42, 2, 800.0, 300.0, -70, -40, "1003", LinkedTxn=_link("50", "Payment"))
     paid = invoice(43, 0, 1200.0, 0.0, -30, 0, "1004", LinkedTxn=_link("51", "Payment"))
     for pay_id, cust, amount, inv, txn in ((50, 2, 500.0, partial, -20), (51, 0, 1200.0, paid, -5)):
-        d.add("Payment", pay_id, CustomerRef=_ref(customers[cust], "c"), TotalAmt=amount, UnappliedAmt=0.0,
-              TxnDate=d.day(txn), Line=[{"Amount": amount, "LinkedTxn": _link(inv, "Invoice")}])
+        d.add(
+            "Payment",
+            pay_id,
+            CustomerRef=_ref(customers[cust], "c"),
+            TotalAmt=amount,
+            UnappliedAmt=0.0,
+            TxnDate=d.day(txn),
+            Line=[{"Amount": amount, "LinkedTxn": _link(inv, "Invoice")}],
+        )
     rent_bill = bill(60, 0, 3000.0, 3000.0, -25, 5)
     late_bill = bill(61, 1, 1500.0, 1500.0, -50, -20)
     paid_bill = bill(62, 2, 700.0, 0.0, -40, -10, LinkedTxn=_link("70", "BillPayment"))
     ancient_bill = bill(63, 0, 400.0, 400.0, -130, -100)
-    d.add("BillPayment", 70, VendorRef=_ref(vendors[2], "v"), PayType="Check", TotalAmt=700.0, TxnDate=d.day(-12),
-          CheckPayment={"BankAccountRef": _ref(bank, "Checking")}, Line=[{"Amount": 700.0, "LinkedTxn": _link(paid_bill, "Bill")}])
-    d.add("Purchase", 80, PaymentType="CreditCard", AccountRef=_ref(card, "Company Card"), TotalAmt=99.0, TxnDate=d.day(-3),
-          Line=[{"Amount": 99.0, "DetailType": "AccountBasedExpenseLineDetail",
-                 "AccountBasedExpenseLineDetail": {"AccountRef": _ref(rent, "Rent")}}])
-    d.add("Deposit", 81, DepositToAccountRef=_ref(bank, "Checking"), TotalAmt=150.0, TxnDate=d.day(-2),
-          Line=[{"Amount": 150.0, "DetailType": "DepositLineDetail", "DepositLineDetail": {"AccountRef": _ref(income, "Services")}}])
+    d.add(
+        "BillPayment",
+        70,
+        VendorRef=_ref(vendors[2], "v"),
+        PayType="Check",
+        TotalAmt=700.0,
+        TxnDate=d.day(-12),
+        CheckPayment={"BankAccountRef": _ref(bank, "Checking")},
+        Line=[{"Amount": 700.0, "LinkedTxn": _link(paid_bill, "Bill")}],
+    )
+    d.add(
+        "Purchase",
+        80,
+        PaymentType="CreditCard",
+        AccountRef=_ref(card, "Company Card"),
+        TotalAmt=99.0,
+        TxnDate=d.day(-3),
+        Line=[
+            {
+                "Amount": 99.0,
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": _ref(rent, "Rent")},
+            }
+        ],
+    )
+    d.add(
+        "Deposit",
+        81,
+        DepositToAccountRef=_ref(bank, "Checking"),
+        TotalAmt=150.0,
+        TxnDate=d.day(-2),
+        Line=[
+            {
+                "Amount": 150.0,
+                "DetailType": "DepositLineDetail",
+                "DepositLineDetail": {"AccountRef": _ref(income, "Services")},
+            }
+        ],
+    )
     for entity, docs in d.by_entity.items():
         db.bulk_insert(realm_id, entity, docs)
     return {
-        "realm_id": realm_id, "bank_account": bank, "card_account": card, "ap_account": ap, "expense_account": rent,
-        "income_account": income, "term_net30": net30, "customers": customers, "vendors": vendors,
-        "open_invoices": [overdue, current, partial], "paid_invoice": paid,
-        "open_bills": [rent_bill, late_bill, ancient_bill], "paid_bill": paid_bill, "today": d.today,
+        "realm_id": realm_id,
+        "bank_account": bank,
+        "card_account": card,
+        "ap_account": ap,
+        "expense_account": rent,
+        "income_account": income,
+        "term_net30": net30,
+        "customers": customers,
+        "vendors": vendors,
+        "open_invoices": [overdue, current, partial],
+        "paid_invoice": paid,
+        "open_bills": [rent_bill, late_bill, ancient_bill],
+        "paid_bill": paid_bill,
+        "today": d.today,
     }
 
 
@@ -159,19 +312,40 @@ def client_for(target: Target, **kwargs: Any) -> httpx.Client:
     return httpx.Client(base_url=EMBEDDED_BASE, transport=target, **kwargs)
 
 
-def issue_tokens(target: Target, realm_id: str, *, client_id: str = DEMO_CLIENT_ID,
-                 client_secret: str = DEMO_CLIENT_SECRET, redirect_uri: str = DEFAULT_REDIRECT_URI) -> dict[str, Any]:
+def issue_tokens(
+    target: Target,
+    realm_id: str,
+    *,
+    client_id: str = DEMO_CLIENT_ID,
+    client_secret: str = DEMO_CLIENT_SECRET,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+) -> dict[str, Any]:
     """The token answer (access_token, refresh_token, ...) via authorize (realm_id) + token endpoints."""
     client = client_for(target)
     try:
-        answer = client.get("/connect/oauth2", params={
-            "client_id": client_id, "response_type": "code", "scope": "com.intuit.quickbooks.accounting",
-            "redirect_uri": redirect_uri, "state": "test-state", "realm_id": realm_id})
+        answer = client.get(
+            "/connect/oauth2",
+            params={
+                "client_id": client_id,
+                "response_type": "code",
+                "scope": "com.intuit.quickbooks.accounting",
+                "redirect_uri": redirect_uri,
+                "state": "test-state",
+                "realm_id": realm_id,
+            },
+        )
         if answer.status_code != 302:
             raise AssertionError(f"authorize answered {answer.status_code}: {answer.text[:200]}")
         params = parse_qs(urlsplit(answer.headers["location"]).query)
-        token = client.post("/oauth2/v1/tokens/bearer", auth=(client_id, client_secret), data={
-            "grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect_uri})
+        token = client.post(
+            "/oauth2/v1/tokens/bearer",
+            auth=(client_id, client_secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"][0],
+                "redirect_uri": redirect_uri,
+            },
+        )
         token.raise_for_status()
         return dict(token.json())
     finally:
@@ -189,9 +363,13 @@ def api_client(target: Target, realm_id: str, **kwargs: Any) -> httpx.Client:
     token = issue_token(target, realm_id)
     client = client_for(target)
     base = str(client.base_url).rstrip("/")
-    transport = client._transport  # noqa: SLF001 - reuse the caller's transport
-    return httpx.Client(base_url=f"{base}/v3/company/{realm_id}", transport=transport,
-                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, **kwargs)
+    transport = client._transport
+    return httpx.Client(
+        base_url=f"{base}/v3/company/{realm_id}",
+        transport=transport,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        **kwargs,
+    )
 
 
 # ---- a real server in a subprocess ---------------------------------------------------------
@@ -202,8 +380,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_subprocess(db_path: Path, *extra_args: str, data_dir: Path | None = None,
-                        timeout: float = 30.0) -> Iterator[str]:
+def serve_in_subprocess(
+    db_path: Path, *extra_args: str, data_dir: Path | None = None, timeout: float = 30.0
+) -> Iterator[str]:
     """Run ``oodaloo sandbox serve --db db_path`` on a free loopback port; yields the base URL."""
     port = free_port()
     args = [sys.executable, "-m", "oodaloo.cli"]
@@ -220,7 +399,9 @@ def serve_in_subprocess(db_path: Path, *extra_args: str, data_dir: Path | None =
         while True:
             if proc.poll() is not None:
                 output = log_path.read_text(errors="replace")
-                raise RuntimeError(f"sandbox server exited with {proc.returncode}: {output[-2000:]}")
+                raise RuntimeError(
+                    f"sandbox server exited with {proc.returncode}: {output[-2000:]}"
+                )
             try:
                 if httpx.get(f"{base}/admin/health", timeout=1.0).status_code == 200:
                     break

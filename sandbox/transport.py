@@ -57,14 +57,18 @@ class EmbeddedTransport(httpx.BaseTransport):
         )
         response = self.core.handle(core_request)
         if response.delivery == "lost":
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         if response.delivery == "slow":
             timeout = (request.extensions.get("timeout") or {}).get("read")
             if timeout is not None and response.delay >= timeout:
                 time.sleep(timeout)
                 raise httpx.ReadTimeout("The read operation timed out", request=request)
             time.sleep(response.delay)
-        return httpx.Response(response.status, headers=response.headers, content=response.body, request=request)
+        return httpx.Response(
+            response.status, headers=response.headers, content=response.body, request=request
+        )
 
 
 def embedded_transport(db_path: Path, config: SandboxConfig | None = None) -> httpx.BaseTransport:

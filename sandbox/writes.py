@@ -6,9 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sandbox import docstore
+from sandbox import docstore, rules, timeutil
 from sandbox import faults_envelope as F
-from sandbox import rules, timeutil
 from sandbox.entities import ENTITIES
 from sandbox.rules import Context
 
@@ -19,7 +18,10 @@ ALWAYS_READ_ONLY = ("Id", "SyncToken", "MetaData", "domain", "status")
 def _clean(entity: str, body: Any) -> Doc:
     """Drop read-only fields and empty-string dates, as QBO ignores them."""
     if not isinstance(body, dict):
-        raise F.validation("Request has invalid or unsupported property", f"the {entity} body must be a JSON object")
+        raise F.validation(
+            "Request has invalid or unsupported property",
+            f"the {entity} body must be a JSON object",
+        )
     read_only = set(ENTITIES[entity].read_only) | set(ALWAYS_READ_ONLY)
     clean = {}
     for key, value in body.items():
@@ -80,7 +82,10 @@ class Writer:
 
     def update(self, entity: str, body: Any, *, sparse: bool | None = None) -> Doc:
         if not isinstance(body, dict):
-            raise F.validation("Request has invalid or unsupported property", f"the {entity} body must be a JSON object")
+            raise F.validation(
+                "Request has invalid or unsupported property",
+                f"the {entity} body must be a JSON object",
+            )
         old = self._load_for_change(entity, body)
         is_sparse = bool(body.get("sparse")) if sparse is None else sparse
         changes = _clean(entity, body)
@@ -97,13 +102,18 @@ class Writer:
         rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
         if entity != "CompanyInfo":
             rules.prepare(self.ctx, entity, doc, old)
-        doc = docstore.replace(self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz)
+        doc = docstore.replace(
+            self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz
+        )
         rules.apply_effects(self.ctx, rules.effects(entity, doc), +1)
         return doc
 
     def delete(self, entity: str, body: Any) -> Doc:
         if not isinstance(body, dict):
-            raise F.validation("Request has invalid or unsupported property", "the delete body must be a JSON object")
+            raise F.validation(
+                "Request has invalid or unsupported property",
+                "the delete body must be a JSON object",
+            )
         if ENTITIES[entity].is_list or entity == "CompanyInfo":
             raise F.business(f"{entity} cannot be deleted; make it inactive (Active false) instead")
         old = self._load_for_change(entity, body)
@@ -116,11 +126,15 @@ class Writer:
         if entity not in ("Invoice", "Payment", "BillPayment"):
             raise F.validation("Operation not supported", f"{entity} cannot be voided")
         if not isinstance(body, dict):
-            raise F.validation("Request has invalid or unsupported property", "the void body must be a JSON object")
+            raise F.validation(
+                "Request has invalid or unsupported property", "the void body must be a JSON object"
+            )
         old = self._load_for_change(entity, body)
         doc = copy.deepcopy(old)
         note = str(old.get("PrivateNote") or "")
-        doc["PrivateNote"] = "Voided" if not note or note.startswith("Voided") else f"Voided - {note}"
+        doc["PrivateNote"] = (
+            "Voided" if not note or note.startswith("Voided") else f"Voided - {note}"
+        )
         doc["TotalAmt"] = 0.0
         if entity == "Invoice":
             for line in doc.get("Line") or []:
@@ -128,14 +142,18 @@ class Writer:
                     line["Amount"] = 0.0
             doc["Balance"] = 0.0
             # Voiding keeps whatever was paid: the balance goes to zero, the total too.
-            doc = docstore.replace(self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz)
+            doc = docstore.replace(
+                self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz
+            )
             rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
             return doc
         doc["Line"] = []
         if entity == "Payment":
             doc["UnappliedAmt"] = 0.0
         rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
-        return docstore.replace(self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz)
+        return docstore.replace(
+            self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz
+        )
 
     def send_invoice(self, doc_id: str, send_to: str | None) -> Doc:
         stored = docstore.get(self.ctx.conn, self.ctx.realm, "Invoice", doc_id)
@@ -144,11 +162,21 @@ class Writer:
         doc = copy.deepcopy(stored.doc)
         if send_to is not None:
             if "@" not in send_to:
-                raise F.validation("Invalid Email Address", f"sendTo is not an email address: {send_to!r}", "sendTo")
+                raise F.validation(
+                    "Invalid Email Address",
+                    f"sendTo is not an email address: {send_to!r}",
+                    "sendTo",
+                )
             doc["BillEmail"] = {"Address": send_to}
         if not ((doc.get("BillEmail") or {}).get("Address")):
-            raise F.validation("Invalid Email Address", "Email address is missing: the invoice has no BillEmail "
-                               "and no sendTo was given", "BillEmail", code="6000")
+            raise F.validation(
+                "Invalid Email Address",
+                "Email address is missing: the invoice has no BillEmail and no sendTo was given",
+                "BillEmail",
+                code="6000",
+            )
         doc["EmailStatus"] = "EmailSent"
         doc["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": self._stamp()}
-        return docstore.replace(self.ctx.conn, self.ctx.realm, "Invoice", doc, self.ctx.now, self.ctx.tz)
+        return docstore.replace(
+            self.ctx.conn, self.ctx.realm, "Invoice", doc, self.ctx.now, self.ctx.tz
+        )

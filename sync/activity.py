@@ -26,19 +26,29 @@ CHANGE_SCHEMA = {
     "ingested_at": pl.Datetime("us", "UTC"),
 }
 RUN_SCHEMA = {
-    "run_id": pl.Int64, "realm_id": pl.String, "kind": pl.String, "started_at": pl.Datetime("us", "UTC"),
-    "finished_at": pl.Datetime("us", "UTC"), "requests": pl.Int64, "rows": pl.Int64, "outcome": pl.String,
+    "run_id": pl.Int64,
+    "realm_id": pl.String,
+    "kind": pl.String,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "requests": pl.Int64,
+    "rows": pl.Int64,
+    "outcome": pl.String,
     "error": pl.String,
 }
 
 
-def _realm_clause(realm_ids: Sequence[str] | None, column: str = "realm_id") -> tuple[str, list[Any]]:
+def _realm_clause(
+    realm_ids: Sequence[str] | None, column: str = "realm_id"
+) -> tuple[str, list[Any]]:
     if realm_ids is None:
         return "TRUE", []
     return f"{column} IN ({', '.join('?' for _ in realm_ids) or 'NULL'})", list(realm_ids)
 
 
-def recent_runs(settings: Settings, realm_ids: Sequence[str] | None = None, limit: int = 200) -> pl.DataFrame:
+def recent_runs(
+    settings: Settings, realm_ids: Sequence[str] | None = None, limit: int = 200
+) -> pl.DataFrame:
     """The latest sync runs, newest first (outcome running/ok/failed..., error text as recorded)."""
     if not settings.warehouse_path.exists():
         return pl.DataFrame(schema=RUN_SCHEMA)
@@ -75,7 +85,11 @@ def changes_since(
     args: list[Any] = []
     for spec in ENTITIES:
         names = {c.name for c in spec.columns}
-        doc = "doc_number" if "doc_number" in names else ("display_name" if "display_name" in names else "NULL")
+        doc = (
+            "doc_number"
+            if "doc_number" in names
+            else ("display_name" if "display_name" in names else "NULL")
+        )
         total = "total_amt" if "total_amt" in names else "NULL"
         balance = "balance" if "balance" in names else "NULL"
         parts.append(
@@ -87,7 +101,14 @@ def changes_since(
             "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) AS newest "
             f"FROM {spec.log_table} WHERE {where}) WHERE newest = 1 AND {stamp} > ?"
         )
-        args += [*([since] if basis == "source" else []), *params, since]  # placeholders in text order
-    sql = " UNION ALL ".join(parts) + f" ORDER BY {stamp} DESC, realm_id, entity, id LIMIT {int(limit)}"
+        args += [
+            *([since] if basis == "source" else []),
+            *params,
+            since,
+        ]  # placeholders in text order
+    sql = (
+        " UNION ALL ".join(parts)
+        + f" ORDER BY {stamp} DESC, realm_id, entity, id LIMIT {int(limit)}"
+    )
     frame = Warehouse(settings.warehouse_path).frame(sql, args)
     return frame.select([pl.col(c).cast(t) for c, t in CHANGE_SCHEMA.items()])

@@ -35,17 +35,24 @@ def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def new_state(ctx: RunContext, since: datetime | None, entities: list[str] | None, cdc_after: datetime | None) -> dict[str, Any]:
+def new_state(
+    ctx: RunContext, since: datetime | None, entities: list[str] | None, cdc_after: datetime | None
+) -> dict[str, Any]:
     hi = ctx.now() - timedelta(seconds=ctx.options.lag_seconds)
     return {
         "hi": _iso(hi),
         "since": _iso(since),
         "cdc_after": _iso(cdc_after or hi),  # the CDC checkpoint to set once every entity is done
-        "entities": {name: {"lo": _iso(since), "offset": 0, "done": False} for name in (entities or ALL_ENTITIES)},
+        "entities": {
+            name: {"lo": _iso(since), "offset": 0, "done": False}
+            for name in (entities or ALL_ENTITIES)
+        },
     }
 
 
-def advance(cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_overlap: int) -> dict[str, Any]:
+def advance(
+    cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_overlap: int
+) -> dict[str, Any]:
     """The cursor after one page (pure: unit-tested on its own)."""
     if len(rows) < page_size:
         return {**cursor, "done": True}
@@ -60,7 +67,9 @@ def advance(cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_over
         if current == hi:
             offset = cursor["offset"] + step
         elif cursor["offset"] == 0:
-            offset = step  # the page began at the first row >= lo, so these are the first rows at hi
+            offset = (
+                step  # the page began at the first row >= lo, so these are the first rows at hi
+            )
         else:
             offset = 0  # rows left the window mid-scan: look at this timestamp again from its start
         return {**cursor, "lo": _iso(hi), "offset": offset}
@@ -70,7 +79,13 @@ def advance(cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_over
 def _statement(ctx: RunContext, entity: str, cursor: dict[str, Any], hi: datetime) -> str:
     if entity == "CompanyInfo":
         return "SELECT * FROM CompanyInfo"
-    return window_statement(entity, lo=_ts(cursor.get("lo")), hi=hi, offset=cursor["offset"], page_size=ctx.options.page_size)
+    return window_statement(
+        entity,
+        lo=_ts(cursor.get("lo")),
+        hi=hi,
+        offset=cursor["offset"],
+        page_size=ctx.options.page_size,
+    )
 
 
 def stored_state(ctx: RunContext) -> dict[str, Any] | None:
@@ -104,19 +119,36 @@ def run_backfill(
             if name == "CompanyInfo":
                 new_state_["entities"][name] = {**cursor, "done": True}
             else:
-                new_state_["entities"][name] = advance(cursor, pages[name], ctx.options.page_size, ctx.options.offset_overlap)
+                new_state_["entities"][name] = advance(
+                    cursor, pages[name], ctx.options.page_size, ctx.options.offset_overlap
+                )
         at = ctx.now()
 
-        def write_round(con: duckdb.DuckDBPyConnection, pending: list[str] = pending, pages: dict = pages, cursor: dict = new_state_) -> int:
+        def write_round(
+            con: duckdb.DuckDBPyConnection,
+            pending: list[str] = pending,
+            pages: dict = pages,
+            cursor: dict = new_state_,
+        ) -> int:
             rows = sum(
-                store.ingest_into(con, ctx.realm_id, name, pages[name], run_id=ctx.run_id, ingested_at=at, source="backfill")
+                store.ingest_into(
+                    con,
+                    ctx.realm_id,
+                    name,
+                    pages[name],
+                    run_id=ctx.run_id,
+                    ingested_at=at,
+                    source="backfill",
+                )
                 for name in pending
             )
             store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, cursor, run_id=ctx.run_id, at=at)
             return rows
 
         weight = sum(len(pages[name]) for name in pending)
-        ctx.rows += ctx.warehouse.transact(write_round, weight=weight)  # the round's pages and their cursor: one transaction
+        ctx.rows += ctx.warehouse.transact(
+            write_round, weight=weight
+        )  # the round's pages and their cursor: one transaction
         state = new_state_
         ctx.beat()
     finish_backfill(ctx, _ts(state.get("cdc_after")) or hi)
@@ -129,6 +161,8 @@ def finish_backfill(ctx: RunContext, cdc_since: datetime) -> None:
 
     def finish(con: duckdb.DuckDBPyConnection) -> None:
         store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, None, run_id=ctx.run_id, at=at)
-        store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": cdc_since.isoformat()}, run_id=ctx.run_id, at=at)
+        store.set_checkpoint(
+            con, ctx.realm_id, CDC_KEY, {"since": cdc_since.isoformat()}, run_id=ctx.run_id, at=at
+        )
 
     ctx.warehouse.transact(finish)

@@ -16,15 +16,25 @@ def register(subparsers: Any) -> None:
     who = p.add_mutually_exclusive_group()
     who.add_argument("--company", metavar="REALM", help="one company (realm id)")
     who.add_argument("--all", action="store_true", help="every connected company (the default)")
-    p.add_argument("--full", action="store_true", help="full re-pull (with Id reconciliation) instead of incremental")
-    p.add_argument("--reconcile", action="store_true", help="incremental plus the full Id reconciliation")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="full re-pull (with Id reconciliation) instead of incremental",
+    )
+    p.add_argument(
+        "--reconcile", action="store_true", help="incremental plus the full Id reconciliation"
+    )
     p.set_defaults(handler=cmd_sync)
 
-    s = subparsers.add_parser("status", help="connection, freshness and document counts per company")
+    s = subparsers.add_parser(
+        "status", help="connection, freshness and document counts per company"
+    )
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(handler=cmd_status)
 
-    r = subparsers.add_parser("scheduler", help="run the sync / reconcile / digest schedule (blocking)")
+    r = subparsers.add_parser(
+        "scheduler", help="run the sync / reconcile / digest schedule (blocking)"
+    )
     r.set_defaults(handler=cmd_scheduler)
 
 
@@ -37,13 +47,17 @@ class Progress:
 
     def __call__(self, result: Any) -> None:
         self.done += 1
-        line = f"{result.realm_id}: {result.outcome} ({result.requests} requests, {result.rows} rows)"
+        line = (
+            f"{result.realm_id}: {result.outcome} ({result.requests} requests, {result.rows} rows)"
+        )
         if result.error:
             line += f" — {result.error}"
         if self.tty:
             width = 30
             filled = int(width * self.done / max(1, self.total))
-            self.out.write(f"\r\033[K{line}\n[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} companies")
+            self.out.write(
+                f"\r\033[K{line}\n[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} companies"
+            )
             if self.done == self.total:
                 self.out.write("\n")
         else:
@@ -54,10 +68,15 @@ class Progress:
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from sync.engine import sync_all
 
-    kind = "full" if args.full else "reconcile" if getattr(args, "reconcile", False) else "incremental"
+    kind = (
+        "full" if args.full else "reconcile" if getattr(args, "reconcile", False) else "incremental"
+    )
     realms = [args.company] if args.company else connections.connected_realm_ids(settings)
     if args.company and connections.get_company(settings, args.company) is None:
-        print(f"unknown company {args.company!r}: not connected (see `oodaloo status`)", file=sys.stderr)
+        print(
+            f"unknown company {args.company!r}: not connected (see `oodaloo status`)",
+            file=sys.stderr,
+        )
         return 2
     if not realms:
         print("no connected companies (run `oodaloo demo` or connect one first)", file=sys.stderr)
@@ -78,7 +97,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in report:
         docs = ", ".join(f"{k} {v}" for k, v in row["documents"].items() if v)
-        print(f"{row['name'] or row['realm_id']} ({row['realm_id']}): {row['connection']}, {row['badge']}")
+        print(
+            f"{row['name'] or row['realm_id']} ({row['realm_id']}): {row['connection']}, {row['badge']}"
+        )
         print(f"    requests today: {row['requests_today']}; documents: {docs or 'none'}")
         if row["last_error"]:
             print(f"    last error: {row['last_error']}")

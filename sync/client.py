@@ -11,7 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,8 +20,15 @@ import orjson
 from oodaloo.config import Settings
 from oodaloo.wiring import qbo_transport
 from sync import connections
-from sync.errors import PermanentError, QBOError, QuotaExceeded, ReauthRequired, ThrottledError, TransientError
-from sync.limiter import Limits, LimiterRegistry, RealmLimiter, registry
+from sync.errors import (
+    PermanentError,
+    QBOError,
+    QuotaExceeded,
+    ReauthRequired,
+    ThrottledError,
+    TransientError,
+)
+from sync.limiter import LimiterRegistry, Limits, RealmLimiter, registry
 from sync.oauth import refresh_tokens
 from sync.quota import counter
 from sync.retry import RetryPolicy, classify_response, error_from_fault, transport_error
@@ -35,7 +42,7 @@ MAX_PAGE = 1000
 
 def qbo_timestamp(ts: datetime) -> str:
     """A timestamp as QBO queries and CDC accept it (UTC with explicit offset)."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def quote(value: str) -> str:
@@ -65,7 +72,10 @@ class QBOClient:
         self.counter = counter(settings)
         transport = transport or qbo_transport(settings)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        kwargs: dict[str, Any] = {"timeout": timeout or settings.qbo_timeout_seconds, "limits": limits}
+        kwargs: dict[str, Any] = {
+            "timeout": timeout or settings.qbo_timeout_seconds,
+            "limits": limits,
+        }
         if transport is not None:
             kwargs["transport"] = transport
         self._http = httpx.Client(**kwargs)
@@ -110,7 +120,9 @@ class QBOClient:
 
     def _refresh(self, realm_id: str, stale_generation: int | None) -> AccessToken:
         def mark(con: object) -> None:
-            connections.mark_reconnect_needed(self.settings, realm_id, "QuickBooks authorisation expired or was revoked", con=con)  # type: ignore[arg-type]
+            connections.mark_reconnect_needed(
+                self.settings, realm_id, "QuickBooks authorisation expired or was revoked", con=con
+            )  # type: ignore[arg-type]
 
         return self.tokens.refresh_locked(
             realm_id,
@@ -123,10 +135,17 @@ class QBOClient:
         """The per-company daily request budget: background sync stops at
         ``sync_daily_request_budget``, owners' actions only at ``daily_request_hard_cap``."""
         used = self.counter.used(realm_id)
-        cap = self.settings.sync_daily_request_budget if lane == "sync" else self.settings.daily_request_hard_cap
+        cap = (
+            self.settings.sync_daily_request_budget
+            if lane == "sync"
+            else self.settings.daily_request_hard_cap
+        )
         if used >= cap:
             who = "background sync" if lane == "sync" else "all requests"
-            raise QuotaExceeded(f"{what}: today's request budget for {who} is spent ({used} of {cap})", realm_id=realm_id)
+            raise QuotaExceeded(
+                f"{what}: today's request budget for {who} is spent ({used} of {cap})",
+                realm_id=realm_id,
+            )
 
     def _send(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
         """One attempt: limiter slot, bearer token (refreshed once on 401), typed answer."""
@@ -143,7 +162,11 @@ class QBOClient:
             try:
                 try:
                     response = self._http.request(
-                        method, url, params=params, headers={**headers, "Authorization": f"Bearer {token.value}"}, **kw
+                        method,
+                        url,
+                        params=params,
+                        headers={**headers, "Authorization": f"Bearer {token.value}"},
+                        **kw,
                     )
                 except httpx.TransportError as exc:
                     raise transport_error(exc, realm_id, what) from None
@@ -159,11 +182,15 @@ class QBOClient:
                     limiter.penalize(err.retry_after)
                     raise
                 except ReauthRequired:
-                    connections.mark_reconnect_needed(self.settings, realm_id, "QuickBooks refused our access token")
+                    connections.mark_reconnect_needed(
+                        self.settings, realm_id, "QuickBooks refused our access token"
+                    )
                     raise
             finally:
                 limiter.release(throttled=throttled)
-        raise ReauthRequired(f"{what}: unauthorised after refresh", realm_id=realm_id)  # pragma: no cover
+        raise ReauthRequired(
+            f"{what}: unauthorised after refresh", realm_id=realm_id
+        )  # pragma: no cover
 
     def _call(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
         if lane not in ("sync", "user"):
@@ -189,7 +216,13 @@ class QBOClient:
     def query_raw(self, realm_id: str, statement: str, *, lane: str = "sync") -> Doc:
         """The whole answer (``QueryResponse`` and the server's ``time``)."""
         return self._call(
-            realm_id, "POST", "query", lane, "query", content=statement.encode(), headers={"Content-Type": "application/text"}
+            realm_id,
+            "POST",
+            "query",
+            lane,
+            "query",
+            content=statement.encode(),
+            headers={"Content-Type": "application/text"},
         )
 
     def query(self, realm_id: str, statement: str, *, lane: str = "sync") -> list[Doc]:
@@ -197,18 +230,32 @@ class QBOClient:
         return rows_of(self.query_raw(realm_id, statement, lane=lane).get("QueryResponse") or {})
 
     def read(self, realm_id: str, entity: str, id: str, *, lane: str = "sync") -> Doc:
-        body = self._call(realm_id, "GET", f"{self._entity_path(entity)}/{id}", lane, f"read {entity} {id}")
+        body = self._call(
+            realm_id, "GET", f"{self._entity_path(entity)}/{id}", lane, f"read {entity} {id}"
+        )
         return self._unwrap(body, entity)
 
     def company_info(self, realm_id: str, *, lane: str = "sync") -> Doc:
         body = self._call(realm_id, "GET", f"companyinfo/{realm_id}", lane, "read CompanyInfo")
         return self._unwrap(body, "CompanyInfo")
 
-    def cdc(self, realm_id: str, entities: Iterable[str], changed_since: datetime | str, *, lane: str = "sync") -> Doc:
+    def cdc(
+        self,
+        realm_id: str,
+        entities: Iterable[str],
+        changed_since: datetime | str,
+        *,
+        lane: str = "sync",
+    ) -> Doc:
         """Raw CDC answer; see ``cdc_changes`` to flatten it."""
         since = changed_since if isinstance(changed_since, str) else qbo_timestamp(changed_since)
         return self._call(
-            realm_id, "GET", "cdc", lane, "change data capture", params={"entities": ",".join(entities), "changedSince": since}
+            realm_id,
+            "GET",
+            "cdc",
+            lane,
+            "change data capture",
+            params={"entities": ",".join(entities), "changedSince": since},
         )
 
     def batch(self, realm_id: str, items: list[Doc], *, lane: str = "sync") -> list[Doc]:
@@ -216,15 +263,38 @@ class QBOClient:
         if len(items) > MAX_BATCH_ITEMS:
             raise ValueError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
         items = [dict(item, bId=item.get("bId") or f"b{i}") for i, item in enumerate(items)]
-        body = self._call(realm_id, "POST", "batch", lane, "batch", json={"BatchItemRequest": items})
+        body = self._call(
+            realm_id, "POST", "batch", lane, "batch", json={"BatchItemRequest": items}
+        )
         by_id = {str(r.get("bId")): r for r in body.get("BatchItemResponse") or []}
-        return [by_id.get(item["bId"], {"Fault": {"Error": [{"Message": "missing batch answer"}]}}) for item in items]
+        return [
+            by_id.get(item["bId"], {"Fault": {"Error": [{"Message": "missing batch answer"}]}})
+            for item in items
+        ]
 
     def report(self, realm_id: str, name: str, *, lane: str = "sync", **params: Any) -> Doc:
-        return self._call(realm_id, "GET", f"reports/{name}", lane, f"report {name}", params={k: str(v) for k, v in params.items()})
+        return self._call(
+            realm_id,
+            "GET",
+            f"reports/{name}",
+            lane,
+            f"report {name}",
+            params={k: str(v) for k, v in params.items()},
+        )
 
     # ---- writes -----------------------------------------------------------------------------
-    def _write(self, realm_id: str, entity: str, body: Doc, *, lane: str, requestid: str | None, operation: str | None = None, include: str | None = None, path: str | None = None) -> Doc:
+    def _write(
+        self,
+        realm_id: str,
+        entity: str,
+        body: Doc,
+        *,
+        lane: str,
+        requestid: str | None,
+        operation: str | None = None,
+        include: str | None = None,
+        path: str | None = None,
+    ) -> Doc:
         params: dict[str, str] = {"requestid": requestid or uuid.uuid4().hex}
         if operation:
             params["operation"] = operation
@@ -243,30 +313,98 @@ class QBOClient:
         )
         return self._unwrap(answer, entity)
 
-    def create(self, realm_id: str, entity: str, body: Doc, *, requestid: str | None = None, lane: str = "user") -> Doc:
+    def create(
+        self,
+        realm_id: str,
+        entity: str,
+        body: Doc,
+        *,
+        requestid: str | None = None,
+        lane: str = "user",
+    ) -> Doc:
         return self._write(realm_id, entity, body, lane=lane, requestid=requestid)
 
-    def update(self, realm_id: str, entity: str, body: Doc, *, requestid: str | None = None, sparse: bool = True, lane: str = "user") -> Doc:
+    def update(
+        self,
+        realm_id: str,
+        entity: str,
+        body: Doc,
+        *,
+        requestid: str | None = None,
+        sparse: bool = True,
+        lane: str = "user",
+    ) -> Doc:
         if "Id" not in body or "SyncToken" not in body:
             raise ValueError("an update needs the document's Id and SyncToken")
-        return self._write(realm_id, entity, {**body, "sparse": sparse}, lane=lane, requestid=requestid)
+        return self._write(
+            realm_id, entity, {**body, "sparse": sparse}, lane=lane, requestid=requestid
+        )
 
-    def delete(self, realm_id: str, entity: str, id: str, sync_token: str, *, requestid: str | None = None, lane: str = "user") -> Doc:
-        return self._write(realm_id, entity, {"Id": id, "SyncToken": sync_token}, lane=lane, requestid=requestid, operation="delete")
+    def delete(
+        self,
+        realm_id: str,
+        entity: str,
+        id: str,
+        sync_token: str,
+        *,
+        requestid: str | None = None,
+        lane: str = "user",
+    ) -> Doc:
+        return self._write(
+            realm_id,
+            entity,
+            {"Id": id, "SyncToken": sync_token},
+            lane=lane,
+            requestid=requestid,
+            operation="delete",
+        )
 
-    def void(self, realm_id: str, entity: str, id: str, sync_token: str, *, requestid: str | None = None, lane: str = "user") -> Doc:
+    def void(
+        self,
+        realm_id: str,
+        entity: str,
+        id: str,
+        sync_token: str,
+        *,
+        requestid: str | None = None,
+        lane: str = "user",
+    ) -> Doc:
         """Invoice: ``operation=void``; Payment / BillPayment: ``operation=update&include=void``."""
         body = {"Id": id, "SyncToken": sync_token}
         if entity == "Invoice":
-            return self._write(realm_id, entity, body, lane=lane, requestid=requestid, operation="void")
-        return self._write(realm_id, entity, {**body, "sparse": True}, lane=lane, requestid=requestid, operation="update", include="void")
+            return self._write(
+                realm_id, entity, body, lane=lane, requestid=requestid, operation="void"
+            )
+        return self._write(
+            realm_id,
+            entity,
+            {**body, "sparse": True},
+            lane=lane,
+            requestid=requestid,
+            operation="update",
+            include="void",
+        )
 
-    def send_invoice(self, realm_id: str, id: str, send_to: str | None = None, *, requestid: str | None = None, lane: str = "user") -> Doc:
+    def send_invoice(
+        self,
+        realm_id: str,
+        id: str,
+        send_to: str | None = None,
+        *,
+        requestid: str | None = None,
+        lane: str = "user",
+    ) -> Doc:
         params: dict[str, str] = {"requestid": requestid or uuid.uuid4().hex}
         if send_to:
             params["sendTo"] = send_to
         answer = self._call(
-            realm_id, "POST", f"invoice/{id}/send", lane, "send invoice", params=params, headers={"Content-Type": "application/octet-stream"}
+            realm_id,
+            "POST",
+            f"invoice/{id}/send",
+            lane,
+            "send invoice",
+            params=params,
+            headers={"Content-Type": "application/octet-stream"},
         )
         return self._unwrap(answer, "Invoice")
 
@@ -297,4 +435,13 @@ def batch_item_rows(item: Doc, realm_id: str) -> list[Doc]:
     return rows_of(item.get("QueryResponse") or {})
 
 
-__all__ = ["QBOClient", "QBOError", "TransientError", "cdc_changes", "rows_of", "batch_item_rows", "quote", "qbo_timestamp"]
+__all__ = [
+    "QBOClient",
+    "QBOError",
+    "TransientError",
+    "cdc_changes",
+    "rows_of",
+    "batch_item_rows",
+    "quote",
+    "qbo_timestamp",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from oodaloo.config import Settings
 from sync import statedb
@@ -28,7 +28,7 @@ class Company:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def list_companies(settings: Settings) -> list[Company]:
@@ -49,7 +49,12 @@ def connected_realm_ids(settings: Settings) -> list[str]:
     return [c.realm_id for c in list_companies(settings) if c.state == CONNECTED]
 
 
-def mark_connected(settings: Settings, realm_id: str, name: str | None = None, con: sqlite3.Connection | None = None) -> None:
+def mark_connected(
+    settings: Settings,
+    realm_id: str,
+    name: str | None = None,
+    con: sqlite3.Connection | None = None,
+) -> None:
     sql = """INSERT INTO qbo_connections(realm_id, name, state, connected_at, updated_at) VALUES (?,?,?,?,?)
              ON CONFLICT(realm_id) DO UPDATE SET name=coalesce(excluded.name, qbo_connections.name),
                state=excluded.state, last_error=NULL, last_error_kind=NULL, connected_at=excluded.connected_at,
@@ -62,7 +67,9 @@ def mark_connected(settings: Settings, realm_id: str, name: str | None = None, c
         own.execute(sql, args)
 
 
-def mark_reconnect_needed(settings: Settings, realm_id: str, reason: str, con: sqlite3.Connection | None = None) -> None:
+def mark_reconnect_needed(
+    settings: Settings, realm_id: str, reason: str, con: sqlite3.Connection | None = None
+) -> None:
     """The refresh token is dead: only this company stops; the others carry on."""
     sql = """INSERT INTO qbo_connections(realm_id, state, last_error, last_error_kind, updated_at) VALUES (?,?,?,?,?)
              ON CONFLICT(realm_id) DO UPDATE SET state=excluded.state, last_error=excluded.last_error,

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
 from oodaloo import clock
 from oodaloo.config import Settings
 from sync.client import QBOClient

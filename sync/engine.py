@@ -50,7 +50,9 @@ def _reconcile_due(ctx: RunContext) -> bool:
         last = store.get_checkpoint(con, ctx.realm_id, RECONCILE_KEY)
     if last is None:
         return False  # a first backfill is as good as a reconciliation
-    return ctx.now() - datetime.fromisoformat(last["at"]) > timedelta(days=ctx.options.reconcile_every_days)
+    return ctx.now() - datetime.fromisoformat(last["at"]) > timedelta(
+        days=ctx.options.reconcile_every_days
+    )
 
 
 def _run(ctx: RunContext, kind: str) -> list[str]:
@@ -66,7 +68,9 @@ def _run(ctx: RunContext, kind: str) -> list[str]:
         run_backfill(ctx)
         at = ctx.now()
         ctx.warehouse.transact(  # a fresh full pull is a reconciliation of its own
-            lambda con: store.set_checkpoint(con, ctx.realm_id, RECONCILE_KEY, {"at": at.isoformat()}, run_id=ctx.run_id, at=at)
+            lambda con: store.set_checkpoint(
+                con, ctx.realm_id, RECONCILE_KEY, {"at": at.isoformat()}, run_id=ctx.run_id, at=at
+            )
         )
         if kind == "full" and since is not None:
             reconcile = True  # a re-pull of a store we already had: deletions need the Id check
@@ -83,7 +87,10 @@ def _run(ctx: RunContext, kind: str) -> list[str]:
         run_reconcile(ctx)
     elif saturated:
         steps.append("reconcile-saturated")
-        run_reconcile(ctx, [e for e in saturated if e in {s.qbo_name for s in ENTITIES if not s.is_list}] or None)
+        run_reconcile(
+            ctx,
+            [e for e in saturated if e in {s.qbo_name for s in ENTITIES if not s.is_list}] or None,
+        )
     return steps
 
 
@@ -104,13 +111,24 @@ def sync_company(
         return SyncResult(realm_id, kind, "reconnect_needed", error=company.last_error)
     with try_lock(settings, f"sync:{realm_id}") as lock:
         if lock is None:
-            return SyncResult(realm_id, kind, "skipped", error="a sync of this company is already running")
+            return SyncResult(
+                realm_id, kind, "skipped", error="a sync of this company is already running"
+            )
         own_client = client is None
         client = client or QBOClient(settings)
         warehouse = warehouse or store.warehouse_for(settings)
         clock = RunClock(settings)
         run_id = store.start_run(warehouse, realm_id, kind, clock.now())
-        ctx = RunContext(settings, realm_id, client, warehouse, run_id, clock, options or SyncOptions.from_settings(settings), heartbeat=lock.refresh)
+        ctx = RunContext(
+            settings,
+            realm_id,
+            client,
+            warehouse,
+            run_id,
+            clock,
+            options or SyncOptions.from_settings(settings),
+            heartbeat=lock.refresh,
+        )
         before = client.requests_for(realm_id)
         outcome, error, steps = "ok", None, []
         try:
@@ -132,19 +150,46 @@ def sync_company(
         requests = _close(warehouse, ctx, before, outcome, error, client)
         if own_client:
             client.close()
-        kind_of_error = {"ok": None, "unreachable": "transient", "reconnect_needed": "reauth", "quota": "quota"}.get(outcome, "permanent")
+        kind_of_error = {
+            "ok": None,
+            "unreachable": "transient",
+            "reconnect_needed": "reauth",
+            "quota": "quota",
+        }.get(outcome, "permanent")
         connections.record_attempt(settings, realm_id, error, kind_of_error)
         return SyncResult(realm_id, kind, outcome, run_id, requests, ctx.rows, error, tuple(steps))
 
 
-def _close(warehouse: store.Warehouse, ctx: RunContext, before: int, outcome: str, error: str | None, client: QBOClient) -> int:
+def _close(
+    warehouse: store.Warehouse,
+    ctx: RunContext,
+    before: int,
+    outcome: str,
+    error: str | None,
+    client: QBOClient,
+) -> int:
     requests = client.requests_for(ctx.realm_id) - before
     at = ctx.now()
 
     def close_run(con: duckdb.DuckDBPyConnection) -> None:
-        store.finish_run(con, ctx.run_id, finished_at=at, requests=requests, rows=ctx.rows, outcome=outcome, error=error)
+        store.finish_run(
+            con,
+            ctx.run_id,
+            finished_at=at,
+            requests=requests,
+            rows=ctx.rows,
+            outcome=outcome,
+            error=error,
+        )
         if outcome == "ok":
-            store.mark_success(con, ctx.realm_id, [s.qbo_name for s in ENTITIES], at=at, run_id=ctx.run_id, kind="sync")
+            store.mark_success(
+                con,
+                ctx.realm_id,
+                [s.qbo_name for s in ENTITIES],
+                at=at,
+                run_id=ctx.run_id,
+                kind="sync",
+            )
 
     warehouse.transact(close_run)
     return requests
@@ -171,7 +216,9 @@ def sync_all(
     results: list[SyncResult] = []
 
     def one(realm_id: str) -> SyncResult:
-        result = sync_company(settings, realm_id, kind, client=client, warehouse=warehouse, options=options)
+        result = sync_company(
+            settings, realm_id, kind, client=client, warehouse=warehouse, options=options
+        )
         with lock:
             results.append(result)
             if callable(on_done):
@@ -179,7 +226,9 @@ def sync_all(
         return result
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(settings.sync_concurrency, len(realm_ids)))) as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(settings.sync_concurrency, len(realm_ids)))
+        ) as pool:
             list(pool.map(one, realm_ids))
     finally:
         if own_client:

@@ -47,7 +47,13 @@ class TransientError(QBOError):
 class ThrottledError(TransientError):
     """QBO answered 429 (code 3001): the realm's rate limit was reached."""
 
-    def __init__(self, message: str = "QuickBooks rate limit reached", *, retry_after: float | None = None, **kw) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        message: str = "QuickBooks rate limit reached",
+        *,
+        retry_after: float | None = None,
+        **kw,
+    ) -> None:  # type: ignore[no-untyped-def]
         super().__init__(message, **kw)
         self.retry_after = retry_after
 

@@ -6,9 +6,9 @@ contract. Values are coerced per Arrow type (QBO sends numbers as strings now an
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -17,7 +17,10 @@ import pyarrow as pa
 from sync.schema import COMMON_COLUMNS, EntitySpec, parse_ts
 
 Doc = dict[str, Any]
-EXTRA_COLUMNS: list[tuple[str, str]] = [("raw", "VARCHAR"), ("source", "VARCHAR")]  # source: backfill | cdc | reconcile | action
+EXTRA_COLUMNS: list[tuple[str, str]] = [
+    ("raw", "VARCHAR"),
+    ("source", "VARCHAR"),
+]  # source: backfill | cdc | reconcile | action
 
 
 def _split_top(text: str) -> list[str]:
@@ -105,7 +108,11 @@ def coercer(typ: pa.DataType) -> _Coerce:
                 return None
             if type(value) is Decimal and value.as_tuple().exponent == -typ.scale:
                 return value
-            return coerce(value, typ) if not isinstance(value, (int, float, str, Decimal)) else _quantize(value, quantum)
+            return (
+                coerce(value, typ)
+                if not isinstance(value, (int, float, str, Decimal))
+                else _quantize(value, quantum)
+            )
 
         return dec
     if pa.types.is_string(typ):
@@ -141,7 +148,15 @@ def is_deleted_stub(doc: Doc) -> bool:
     return str(doc.get("status", "")).lower() == "deleted"
 
 
-def version_rows(spec: EntitySpec, realm_id: str, docs: list[Doc], *, ingested_at: datetime, run_id: int, source: str = "sync") -> pa.Table:
+def version_rows(
+    spec: EntitySpec,
+    realm_id: str,
+    docs: list[Doc],
+    *,
+    ingested_at: datetime,
+    run_id: int,
+    source: str = "sync",
+) -> pa.Table:
     """One row per document version (deleted stubs excluded: see ``tombstone_rows``)."""
     schema = log_schema(spec)
     coercers = [(f.name, coercer(f.type)) for f in schema]
@@ -169,7 +184,14 @@ def version_rows(spec: EntitySpec, realm_id: str, docs: list[Doc], *, ingested_a
 
 
 def tombstone_rows(
-    spec: EntitySpec, realm_id: str, stubs: list[Doc], *, ingested_at: datetime, run_id: int, deleted_at: datetime | None = None, source: str = "sync"
+    spec: EntitySpec,
+    realm_id: str,
+    stubs: list[Doc],
+    *,
+    ingested_at: datetime,
+    run_id: int,
+    deleted_at: datetime | None = None,
+    source: str = "sync",
 ) -> pa.Table:
     """Deleted stubs as rows with only the common columns (sync_token filled in at write time)."""
     schema = log_schema(spec)
@@ -183,10 +205,14 @@ def tombstone_rows(
                 "sync_token": None,
                 "op": "delete",
                 "source_created_at": None,
-                "source_updated_at": parse_ts(meta.get("LastUpdatedTime")) or deleted_at or ingested_at,
+                "source_updated_at": parse_ts(meta.get("LastUpdatedTime"))
+                or deleted_at
+                or ingested_at,
                 "ingested_at": ingested_at,
                 "sync_run_id": run_id,
-                "raw": orjson.dumps({"domain": "QBO", "status": "Deleted", "Id": str(stub["Id"]), "MetaData": meta}).decode(),
+                "raw": orjson.dumps(
+                    {"domain": "QBO", "status": "Deleted", "Id": str(stub["Id"]), "MetaData": meta}
+                ).decode(),
                 "source": source,
             }
         )
@@ -194,4 +220,4 @@ def tombstone_rows(
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

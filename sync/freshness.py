@@ -58,7 +58,11 @@ def badge(status: str, last: datetime | None, now: datetime, tz: str = clock.DEF
     if status == "never":
         return "Not synced yet"
     assert shown is not None and last is not None
-    when = shown.strftime("%H:%M") if (now - last) < timedelta(hours=20) else shown.strftime("%b %d %H:%M")
+    when = (
+        shown.strftime("%H:%M")
+        if (now - last) < timedelta(hours=20)
+        else shown.strftime("%b %d %H:%M")
+    )
     if status == "unreachable":
         return f"QuickBooks unreachable — showing data from {when}"
     if status == "stale":
@@ -66,11 +70,17 @@ def badge(status: str, last: datetime | None, now: datetime, tz: str = clock.DEF
     return f"Synced {age_text(now - last)}"
 
 
-def company_freshness(settings: Settings, realm_ids: list[str] | None = None, *, now: datetime | None = None) -> list[Freshness]:
+def company_freshness(
+    settings: Settings, realm_ids: list[str] | None = None, *, now: datetime | None = None
+) -> list[Freshness]:
     now = now or clock.now(settings)
     companies = {c.realm_id: c for c in connections.list_companies(settings)}
     wanted = realm_ids if realm_ids is not None else list(companies)
-    last = store.last_success(store.warehouse_for(settings)) if settings.warehouse_path.exists() else {}
+    last = (
+        store.last_success(store.warehouse_for(settings))
+        if settings.warehouse_path.exists()
+        else {}
+    )
     out: list[Freshness] = []
     for realm_id in wanted:
         company = companies.get(realm_id)
@@ -86,7 +96,14 @@ def company_freshness(settings: Settings, realm_ids: list[str] | None = None, *,
         else:
             status = "fresh"
         out.append(
-            Freshness(realm_id, at, status, badge(status, at, now), company.name if company else None, company.last_error if company else None)
+            Freshness(
+                realm_id,
+                at,
+                status,
+                badge(status, at, now),
+                company.name if company else None,
+                company.last_error if company else None,
+            )
         )
     return out
 
@@ -104,13 +121,19 @@ def _refresh_async(settings: Settings, realm_id: str) -> Future:
         return future
 
 
-def ensure_fresh(settings: Settings, realm_ids: list[str] | None = None, max_wait: float | None = None) -> list[Freshness]:
+def ensure_fresh(
+    settings: Settings, realm_ids: list[str] | None = None, max_wait: float | None = None
+) -> list[Freshness]:
     """Refresh companies older than the policy, waiting at most ``max_wait`` seconds
     (default settings.refresh_wait_seconds); then answer with what the store holds. A refresh
     that takes longer goes on in the background."""
     max_wait = settings.refresh_wait_seconds if max_wait is None else max_wait
     before = company_freshness(settings, realm_ids)
-    futures = [_refresh_async(settings, f.realm_id) for f in before if f.status in ("stale", "never", "unreachable")]
+    futures = [
+        _refresh_async(settings, f.realm_id)
+        for f in before
+        if f.status in ("stale", "never", "unreachable")
+    ]
     if futures and max_wait > 0:
         wait(futures, timeout=max_wait)
     return company_freshness(settings, realm_ids)

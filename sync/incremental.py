@@ -60,13 +60,19 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
 
     def write_changes(con: duckdb.DuckDBPyConnection) -> int:
         rows = sum(
-            store.ingest_into(con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc")
+            store.ingest_into(
+                con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc"
+            )
             for entity, docs in collected.items()
             if entity in store.BY_QBO_NAME
         )
-        store.set_checkpoint(con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at)
+        store.set_checkpoint(
+            con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at
+        )
         return rows
 
     weight = sum(len(docs) for docs in collected.values())
-    ctx.rows += ctx.warehouse.transact(write_changes, weight=weight)  # the changes and the new checkpoint together
+    ctx.rows += ctx.warehouse.transact(
+        write_changes, weight=weight
+    )  # the changes and the new checkpoint together
     return saturated

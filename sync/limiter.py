@@ -88,9 +88,17 @@ class Limits:
 
     def caps(self, lane: str, factor: float) -> tuple[float, float, int]:
         if lane == "user":
-            return max(1.0, self.per_second * factor), max(1.0, self.per_minute * factor), self.in_flight
+            return (
+                max(1.0, self.per_second * factor),
+                max(1.0, self.per_minute * factor),
+                self.in_flight,
+            )
         if lane == "sync":
-            return max(1.0, self.sync_per_second * factor), max(1.0, self.sync_per_minute * factor), self.sync_in_flight
+            return (
+                max(1.0, self.sync_per_second * factor),
+                max(1.0, self.sync_per_minute * factor),
+                self.sync_in_flight,
+            )
         raise ValueError(f"unknown lane {lane!r}: expected one of {LANES}")
 
 
@@ -177,7 +185,11 @@ class RealmLimiter:
     def penalize(self, retry_after: float | None = None) -> None:
         """QBO answered 429: pause the company and slow down (multiplicative decrease)."""
         with self._cond:
-            pause = min(retry_after, 600.0) if retry_after and retry_after > 0 else self.limits.throttle_pause_seconds
+            pause = (
+                min(retry_after, 600.0)
+                if retry_after and retry_after > 0
+                else self.limits.throttle_pause_seconds
+            )
             self._paused_until = max(self._paused_until, self.clock.monotonic() + pause)
             self.factor = max(self.limits.aimd_floor, self.factor * self.limits.aimd_decrease)
             self.throttled += 1

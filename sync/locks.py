@@ -20,7 +20,9 @@ DEFAULT_EXPIRE_SECONDS = 900.0
 
 
 def _cache(settings: Settings) -> diskcache.Cache:
-    return diskcache.Cache(str(settings.cache_dir), disk=diskcache.JSONDisk, eviction_policy="none", timeout=60)
+    return diskcache.Cache(
+        str(settings.cache_dir), disk=diskcache.JSONDisk, eviction_policy="none", timeout=60
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -34,7 +36,9 @@ def _alive(pid: int) -> bool:
 
 
 class TryLock:
-    def __init__(self, settings: Settings, name: str, expire: float = DEFAULT_EXPIRE_SECONDS) -> None:
+    def __init__(
+        self, settings: Settings, name: str, expire: float = DEFAULT_EXPIRE_SECONDS
+    ) -> None:
         self.key = f"lock:{name}"
         self.expire = expire
         self.settings = settings
@@ -63,14 +67,15 @@ class TryLock:
                 cache.touch(self.key, expire=self.expire, retry=True)
 
     def release(self) -> None:
-        with _cache(self.settings) as cache:
-            with cache.transact(retry=True):
-                if cache.get(self.key, retry=True) == self.value:
-                    cache.delete(self.key, retry=True)
+        with _cache(self.settings) as cache, cache.transact(retry=True):
+            if cache.get(self.key, retry=True) == self.value:
+                cache.delete(self.key, retry=True)
 
 
 @contextmanager
-def try_lock(settings: Settings, name: str, expire: float = DEFAULT_EXPIRE_SECONDS) -> Iterator[TryLock | None]:
+def try_lock(
+    settings: Settings, name: str, expire: float = DEFAULT_EXPIRE_SECONDS
+) -> Iterator[TryLock | None]:
     """Yields the held lock, or None when someone else holds it (the caller skips its work)."""
     lock = TryLock(settings, name, expire)
     if not lock.acquire():

@@ -28,12 +28,19 @@ class ConnectError(PermanentError):
     """The connect flow could not complete (bad or replayed state, refused code)."""
 
 
-def authorize_url(settings: Settings, state: str | None = None, *, realm_id: str | None = None) -> str:
+def authorize_url(
+    settings: Settings, state: str | None = None, *, realm_id: str | None = None
+) -> str:
     """The URL to send the owner to; its ``state`` is remembered server-side for one use."""
     state = state or new_state_token()
     with statedb.immediate(settings) as con:
-        con.execute("DELETE FROM oauth_states WHERE created_at < ?", (time.time() - STATE_TTL_SECONDS,))
-        con.execute("INSERT OR REPLACE INTO oauth_states(state, created_at) VALUES (?, ?)", (state, time.time()))
+        con.execute(
+            "DELETE FROM oauth_states WHERE created_at < ?", (time.time() - STATE_TTL_SECONDS,)
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO oauth_states(state, created_at) VALUES (?, ?)",
+            (state, time.time()),
+        )
     params = {
         "client_id": settings.qbo_client_id,
         "response_type": "code",
@@ -49,11 +56,18 @@ def authorize_url(settings: Settings, state: str | None = None, *, realm_id: str
 def consume_state(settings: Settings, state: str) -> bool:
     """True once for a state we issued within the TTL; False for unknown, expired or replayed ones."""
     with statedb.immediate(settings) as con:
-        row = con.execute("DELETE FROM oauth_states WHERE state=? RETURNING created_at", (state,)).fetchone()
+        row = con.execute(
+            "DELETE FROM oauth_states WHERE state=? RETURNING created_at", (state,)
+        ).fetchone()
     return row is not None and time.time() - float(row[0]) <= STATE_TTL_SECONDS
 
 
-def _token_call(settings: Settings, form: dict[str, str], realm_id: str | None, client: httpx.Client | None = None) -> TokenGrant:
+def _token_call(
+    settings: Settings,
+    form: dict[str, str],
+    realm_id: str | None,
+    client: httpx.Client | None = None,
+) -> TokenGrant:
     """POST to the token endpoint (client credentials as HTTP Basic); invalid_grant -> ReauthRequired."""
     auth = (settings.qbo_client_id, settings.qbo_client_secret.get_secret_value())
     what = "token refresh" if form.get("grant_type") == "refresh_token" else "code exchange"
@@ -61,10 +75,17 @@ def _token_call(settings: Settings, form: dict[str, str], realm_id: str | None, 
     def once() -> TokenGrant:
         try:
             if client is not None:
-                response = client.post(settings.token_url, data=form, auth=auth, headers={"Accept": "application/json"})
+                response = client.post(
+                    settings.token_url, data=form, auth=auth, headers={"Accept": "application/json"}
+                )
             else:
                 with http_client(settings) as own:
-                    response = own.post(settings.token_url, data=form, auth=auth, headers={"Accept": "application/json"})
+                    response = own.post(
+                        settings.token_url,
+                        data=form,
+                        auth=auth,
+                        headers={"Accept": "application/json"},
+                    )
         except httpx.TransportError as exc:
             raise transport_error(exc, realm_id, what) from None
         body = parse_json(response) or {}
@@ -73,31 +94,57 @@ def _token_call(settings: Settings, form: dict[str, str], realm_id: str | None, 
                 access_token=str(body["access_token"]),
                 refresh_token=str(body["refresh_token"]),
                 expires_in=float(body.get("expires_in") or 3600),
-                refresh_expires_in=float(body["x_refresh_token_expires_in"]) if body.get("x_refresh_token_expires_in") else None,
+                refresh_expires_in=float(body["x_refresh_token_expires_in"])
+                if body.get("x_refresh_token_expires_in")
+                else None,
             )
         error = str(body.get("error") or "") if isinstance(body, dict) else ""
         if error == "invalid_grant":
-            raise ReauthRequired(f"{what}: QuickBooks refused the saved authorisation (invalid_grant)", realm_id=realm_id, status=response.status_code)
+            raise ReauthRequired(
+                f"{what}: QuickBooks refused the saved authorisation (invalid_grant)",
+                realm_id=realm_id,
+                status=response.status_code,
+            )
         if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(f"{what}: token endpoint answered HTTP {response.status_code}", realm_id=realm_id, status=response.status_code)
-        raise PermanentError(f"{what}: token endpoint answered HTTP {response.status_code} {error}".strip(), realm_id=realm_id, status=response.status_code)
+            raise TransientError(
+                f"{what}: token endpoint answered HTTP {response.status_code}",
+                realm_id=realm_id,
+                status=response.status_code,
+            )
+        raise PermanentError(
+            f"{what}: token endpoint answered HTTP {response.status_code} {error}".strip(),
+            realm_id=realm_id,
+            status=response.status_code,
+        )
 
     return RetryPolicy(attempts=4, initial_wait=0.2, max_wait=2.0, total_seconds=30.0).call(once)
 
 
-def refresh_tokens(settings: Settings, refresh_token: str, realm_id: str, client: httpx.Client | None = None) -> TokenGrant:
-    return _token_call(settings, {"grant_type": "refresh_token", "refresh_token": refresh_token}, realm_id, client)
+def refresh_tokens(
+    settings: Settings, refresh_token: str, realm_id: str, client: httpx.Client | None = None
+) -> TokenGrant:
+    return _token_call(
+        settings, {"grant_type": "refresh_token", "refresh_token": refresh_token}, realm_id, client
+    )
 
 
-def complete_connect(settings: Settings, code: str, state: str, realm_id: str, *, name: str | None = None) -> connections.Company:
+def complete_connect(
+    settings: Settings, code: str, state: str, realm_id: str, *, name: str | None = None
+) -> connections.Company:
     """Finish the redirect: check the state once, exchange the code, store tokens, mark connected."""
     if not realm_id:
         raise ConnectError("the redirect carried no realmId")
     if not state or not consume_state(settings, state):
-        raise ConnectError("unknown, expired or already used OAuth state (possible replay)", realm_id=realm_id)
+        raise ConnectError(
+            "unknown, expired or already used OAuth state (possible replay)", realm_id=realm_id
+        )
     grant = _token_call(
         settings,
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": settings.qbo_redirect_uri},
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": settings.qbo_redirect_uri,
+        },
         realm_id,
     )
     tokens = TokenStore(settings)
@@ -133,7 +180,10 @@ def connect_sandbox_companies(settings: Settings) -> list[str]:
             answer = client.get(authorize_url(settings, realm_id=realm_id))
             location = answer.headers.get("location")
             if answer.status_code not in (301, 302, 303, 307) or not location:
-                raise ConnectError(f"authorize answered HTTP {answer.status_code} without a redirect", realm_id=realm_id)
+                raise ConnectError(
+                    f"authorize answered HTTP {answer.status_code} without a redirect",
+                    realm_id=realm_id,
+                )
             query = parse_qs(urlsplit(location).query)
             complete_connect(
                 settings,

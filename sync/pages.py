@@ -15,7 +15,9 @@ from sync.schema import BY_QBO_NAME
 Doc = dict[str, Any]
 
 
-def window_statement(entity: str, *, lo: datetime | None, hi: datetime | None, offset: int, page_size: int) -> str:
+def window_statement(
+    entity: str, *, lo: datetime | None, hi: datetime | None, offset: int, page_size: int
+) -> str:
     """A page of one entity ordered by MetaData.LastUpdatedTime within [lo, hi]."""
     conds: list[str] = []
     spec = BY_QBO_NAME.get(entity)
@@ -36,7 +38,9 @@ def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[D
     """Rows of each statement, keyed like the input; as few requests as possible."""
     out: dict[str, list[Doc]] = {}
     keys = list(statements)
-    use_batch = ctx.options.use_batch and len(keys) > 1 and not getattr(ctx, "batch_unsupported", False)
+    use_batch = (
+        ctx.options.use_batch and len(keys) > 1 and not getattr(ctx, "batch_unsupported", False)
+    )
     if use_batch:
         for start in range(0, len(keys), MAX_BATCH_ITEMS):
             chunk = keys[start : start + MAX_BATCH_ITEMS]

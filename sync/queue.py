@@ -3,14 +3,14 @@ blocking the caller; drained by the scheduler or the app's background worker."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from oodaloo.config import Settings
 from sync import statedb
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def request_sync(settings: Settings, realm_id: str, reason: str = "") -> int:
@@ -18,10 +18,16 @@ def request_sync(settings: Settings, realm_id: str, reason: str = "") -> int:
     if not realm_id:
         raise ValueError("realm_id is required")
     with statedb.immediate(settings) as con:
-        row = con.execute("SELECT request_id FROM sync_requests WHERE realm_id=? AND taken_at IS NULL", (realm_id,)).fetchone()
+        row = con.execute(
+            "SELECT request_id FROM sync_requests WHERE realm_id=? AND taken_at IS NULL",
+            (realm_id,),
+        ).fetchone()
         if row:
             return int(row[0])
-        cur = con.execute("INSERT INTO sync_requests(realm_id, reason, requested_at) VALUES (?,?,?)", (realm_id, reason, _now()))
+        cur = con.execute(
+            "INSERT INTO sync_requests(realm_id, reason, requested_at) VALUES (?,?,?)",
+            (realm_id, reason, _now()),
+        )
         return int(cur.lastrowid or 0)
 
 
@@ -36,14 +42,21 @@ def pending_requests(settings: Settings) -> list[dict[str, object]]:
 def take_requests(settings: Settings) -> list[tuple[int, str]]:
     """Claim every pending request (atomically, so two drainers never take the same one)."""
     with statedb.immediate(settings) as con:
-        rows = con.execute("SELECT request_id, realm_id FROM sync_requests WHERE taken_at IS NULL ORDER BY request_id").fetchall()
-        con.executemany("UPDATE sync_requests SET taken_at=? WHERE request_id=?", [(_now(), r[0]) for r in rows])
+        rows = con.execute(
+            "SELECT request_id, realm_id FROM sync_requests WHERE taken_at IS NULL ORDER BY request_id"
+        ).fetchall()
+        con.executemany(
+            "UPDATE sync_requests SET taken_at=? WHERE request_id=?", [(_now(), r[0]) for r in rows]
+        )
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
 def complete_request(settings: Settings, request_id: int, outcome: str) -> None:
     with statedb.immediate(settings) as con:
-        con.execute("UPDATE sync_requests SET done_at=?, outcome=? WHERE request_id=?", (_now(), outcome, request_id))
+        con.execute(
+            "UPDATE sync_requests SET done_at=?, outcome=? WHERE request_id=?",
+            (_now(), outcome, request_id),
+        )
 
 
 def drain(settings: Settings) -> list[object]:

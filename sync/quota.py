@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from oodaloo.config import Settings
 from sync import statedb
@@ -17,7 +17,7 @@ FLUSH_EVERY_SECONDS = 5.0
 
 
 def _day() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 class RequestCounter:
@@ -27,7 +27,9 @@ class RequestCounter:
         self._lock = threading.Lock()
         self._unflushed = 0
         self._last_flush = time.monotonic()
-        self._stored: dict[tuple[str, str], tuple[int, float]] = {}  # flushed total, read at (monotonic)
+        self._stored: dict[
+            tuple[str, str], tuple[int, float]
+        ] = {}  # flushed total, read at (monotonic)
 
     def used(self, realm_id: str) -> int:
         """Requests a company used today: stored (all processes; re-read every few seconds) plus
@@ -37,7 +39,9 @@ class RequestCounter:
             cached = self._stored.get(key)
         if cached is None or time.monotonic() - cached[1] > FLUSH_EVERY_SECONDS:
             with statedb.connect(self.settings) as con:
-                row = con.execute("SELECT requests FROM qbo_request_counts WHERE realm_id=? AND day=?", key).fetchone()
+                row = con.execute(
+                    "SELECT requests FROM qbo_request_counts WHERE realm_id=? AND day=?", key
+                ).fetchone()
             cached = (int(row[0]) if row else 0, time.monotonic())
             with self._lock:
                 self._stored[key] = cached
@@ -48,7 +52,10 @@ class RequestCounter:
             key = (realm_id, _day())
             self._pending[key] = self._pending.get(key, 0) + n
             self._unflushed += n
-            due = self._unflushed >= FLUSH_EVERY_REQUESTS or time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
+            due = (
+                self._unflushed >= FLUSH_EVERY_REQUESTS
+                or time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS
+            )
         if due:
             self.flush()
 
@@ -93,5 +100,7 @@ def requests_on(settings: Settings, realm_id: str, day: str | None = None) -> in
     """Requests used by a company on a (UTC) day, including this process's unflushed ones."""
     day = day or _day()
     with statedb.connect(settings) as con:
-        row = con.execute("SELECT requests FROM qbo_request_counts WHERE realm_id=? AND day=?", (realm_id, day)).fetchone()
+        row = con.execute(
+            "SELECT requests FROM qbo_request_counts WHERE realm_id=? AND day=?", (realm_id, day)
+        ).fetchone()
     return (int(row[0]) if row else 0) + counter(settings).pending(realm_id, day)

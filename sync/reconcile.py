@@ -22,7 +22,9 @@ from sync.pages import fetch_pages
 from sync.schema import ENTITIES
 
 Doc = dict[str, Any]
-TRANSACTION_ENTITIES = [spec.qbo_name for spec in ENTITIES if not spec.is_list and spec.qbo_name != "CompanyInfo"]
+TRANSACTION_ENTITIES = [
+    spec.qbo_name for spec in ENTITIES if not spec.is_list and spec.qbo_name != "CompanyInfo"
+]
 _no_projection: set[str] = set()  # API bases that refused "SELECT Id"
 
 
@@ -56,7 +58,9 @@ def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
 def stored_ids(ctx: RunContext, entity: str) -> set[str]:
     spec = store.spec_for(entity)
     with ctx.warehouse.read() as con:
-        rows = con.execute(f"SELECT id FROM {spec.current_view} WHERE realm_id = ?", [ctx.realm_id]).fetchall()
+        rows = con.execute(
+            f"SELECT id FROM {spec.current_view} WHERE realm_id = ?", [ctx.realm_id]
+        ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -65,7 +69,9 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
     full = entities is None
     entities = entities or TRANSACTION_ENTITIES
     started = ctx.now()
-    info = [ctx.client.company_info(ctx.realm_id, lane="sync")] if full else []  # CDC does not carry CompanyInfo
+    info = (
+        [ctx.client.company_info(ctx.realm_id, lane="sync")] if full else []
+    )  # CDC does not carry CompanyInfo
     seen = list_ids(ctx, entities)
     alive: dict[str, list[Doc]] = {}
     gone: dict[str, list[str]] = {}
@@ -75,7 +81,11 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
         for start in range(0, len(missing), ctx.options.verify_chunk):
             chunk = missing[start : start + ctx.options.verify_chunk]
             ids = ", ".join(quote(i) for i in chunk)
-            found += ctx.client.query(ctx.realm_id, f"SELECT * FROM {entity} WHERE Id IN ({ids}) MAXRESULTS 1000", lane="sync")
+            found += ctx.client.query(
+                ctx.realm_id,
+                f"SELECT * FROM {entity} WHERE Id IN ({ids}) MAXRESULTS 1000",
+                lane="sync",
+            )
         found_ids = {str(d["Id"]) for d in found}
         alive[entity] = found
         gone[entity] = [i for i in missing if i not in found_ids]
@@ -84,19 +94,50 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
     def write_outcome(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, int]]:
         rows, tombstones = 0, {}
         if info:
-            rows += store.ingest_into(con, ctx.realm_id, "CompanyInfo", info, run_id=ctx.run_id, ingested_at=at, source="reconcile")
+            rows += store.ingest_into(
+                con,
+                ctx.realm_id,
+                "CompanyInfo",
+                info,
+                run_id=ctx.run_id,
+                ingested_at=at,
+                source="reconcile",
+            )
         for entity in entities:
             if alive[entity]:
-                rows += store.ingest_into(con, ctx.realm_id, entity, alive[entity], run_id=ctx.run_id, ingested_at=at, source="reconcile")
+                rows += store.ingest_into(
+                    con,
+                    ctx.realm_id,
+                    entity,
+                    alive[entity],
+                    run_id=ctx.run_id,
+                    ingested_at=at,
+                    source="reconcile",
+                )
             stubs = [{"Id": i} for i in gone[entity]]
-            n = store.append_tombstones(
-                con, store.spec_for(entity), ctx.realm_id, stubs, run_id=ctx.run_id, ingested_at=at, source="reconcile", deleted_at=at
-            ) if stubs else 0
+            n = (
+                store.append_tombstones(
+                    con,
+                    store.spec_for(entity),
+                    ctx.realm_id,
+                    stubs,
+                    run_id=ctx.run_id,
+                    ingested_at=at,
+                    source="reconcile",
+                    deleted_at=at,
+                )
+                if stubs
+                else 0
+            )
             rows += n
             tombstones[entity] = n
-        store.set_checkpoint(con, ctx.realm_id, RECONCILE_KEY, {"at": started.isoformat()}, run_id=ctx.run_id, at=at)
+        store.set_checkpoint(
+            con, ctx.realm_id, RECONCILE_KEY, {"at": started.isoformat()}, run_id=ctx.run_id, at=at
+        )
         return rows, tombstones
 
-    rows, result = ctx.warehouse.transact(write_outcome, weight=sum(len(alive[e]) + len(gone[e]) for e in entities))
+    rows, result = ctx.warehouse.transact(
+        write_outcome, weight=sum(len(alive[e]) + len(gone[e]) for e in entities)
+    )
     ctx.rows += rows
     return result

@@ -47,7 +47,9 @@ class RetryPolicy:
     def retrying(self) -> Retrying:
         return Retrying(
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_seconds),
-            wait=wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait, jitter=self.jitter),
+            wait=wait_exponential_jitter(
+                multiplier=self.initial_wait, max=self.max_wait, jitter=self.jitter
+            ),
             retry=retry_if_exception_type(TransientError),
             reraise=True,
             before_sleep=before_sleep_log(log, logging.INFO),

@@ -34,7 +34,13 @@ TZ = ZoneInfo(clock.DEFAULT_TZ)
 
 def incremental_job(settings: Settings) -> None:
     for result in sync_all(settings, kind="incremental"):
-        log.info("sync %s: %s (%s requests, %s rows)", result.realm_id, result.outcome, result.requests, result.rows)
+        log.info(
+            "sync %s: %s (%s requests, %s rows)",
+            result.realm_id,
+            result.outcome,
+            result.requests,
+            result.rows,
+        )
 
 
 def reconcile_job(settings: Settings) -> None:
@@ -78,17 +84,27 @@ def add_digest_jobs(scheduler: BaseScheduler, settings: Settings) -> list[str]:
 
 
 def build_scheduler(settings: Settings, background: bool = True) -> BaseScheduler:
-    scheduler: BaseScheduler = BackgroundScheduler(timezone=TZ) if background else BlockingScheduler(timezone=TZ)
+    scheduler: BaseScheduler = (
+        BackgroundScheduler(timezone=TZ) if background else BlockingScheduler(timezone=TZ)
+    )
     common = {"coalesce": True, "max_instances": 1, "replace_existing": True, "args": [settings]}
     interval = max(1, settings.sync_interval_minutes)
     scheduler.add_job(
-        incremental_job, IntervalTrigger(minutes=interval, jitter=min(60, interval * 6)), id="sync-incremental",
-        misfire_grace_time=interval * 60, **common,
+        incremental_job,
+        IntervalTrigger(minutes=interval, jitter=min(60, interval * 6)),
+        id="sync-incremental",
+        misfire_grace_time=interval * 60,
+        **common,
     )
     scheduler.add_job(
-        reconcile_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=TZ), id="sync-reconcile",
-        misfire_grace_time=6 * 3600, **common,
+        reconcile_job,
+        CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=TZ),
+        id="sync-reconcile",
+        misfire_grace_time=6 * 3600,
+        **common,
     )
-    scheduler.add_job(drain_job, IntervalTrigger(seconds=20), id="sync-requests", misfire_grace_time=60, **common)
+    scheduler.add_job(
+        drain_job, IntervalTrigger(seconds=20), id="sync-requests", misfire_grace_time=60, **common
+    )
     add_digest_jobs(scheduler, settings)
     return scheduler

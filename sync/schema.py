@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -85,8 +85,8 @@ def parse_ts(value: str | None) -> datetime | None:
         return None
     ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
 
 
 def as_ts(*keys: str) -> Callable[[Doc], datetime | None]:
@@ -122,7 +122,13 @@ def linked(doc: Doc) -> list[dict[str, Any]]:
     for line in doc.get("Line") or []:
         amount = Decimal(str(line.get("Amount", 0) or 0)).quantize(Decimal("0.01"))
         for link in line.get("LinkedTxn") or []:
-            out.append({"txn_id": str(link.get("TxnId")), "txn_type": link.get("TxnType"), "amount": amount})
+            out.append(
+                {
+                    "txn_id": str(link.get("TxnId")),
+                    "txn_type": link.get("TxnType"),
+                    "amount": amount,
+                }
+            )
     return out
 
 
@@ -170,7 +176,9 @@ class EntitySpec:
     qbo_name: str  # as QBO spells it: "BillPayment"
     table: str  # our snake-case name: "bill_payment" -> log_bill_payment / cur_bill_payment
     columns: tuple[Column, ...]
-    is_list: bool = False  # list entities are made inactive, never deleted: query with Active IN (true,false)
+    is_list: bool = (
+        False  # list entities are made inactive, never deleted: query with Active IN (true,false)
+    )
 
     @property
     def log_table(self) -> str:

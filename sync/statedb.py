@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from oodaloo.config import Settings
-from oodaloo.sqlite import immediate as write_transaction, open_store
+from oodaloo.sqlite import immediate as write_transaction
+from oodaloo.sqlite import open_store
 
 BUSY_TIMEOUT_MS = 60_000
 

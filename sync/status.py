@@ -13,7 +13,8 @@ from sync.schema import ENTITIES
 def document_counts(warehouse: store.Warehouse) -> dict[str, dict[str, int]]:
     """{realm_id: {entity: current documents}} (deleted excluded, inactive list entries included)."""
     parts = " UNION ALL ".join(
-        f"SELECT realm_id, '{spec.qbo_name}' AS entity, count(*) AS n FROM {spec.current_view} GROUP BY realm_id" for spec in ENTITIES
+        f"SELECT realm_id, '{spec.qbo_name}' AS entity, count(*) AS n FROM {spec.current_view} GROUP BY realm_id"
+        for spec in ENTITIES
     )
     with warehouse.read() as con:
         rows = con.execute(parts).fetchall()
@@ -38,7 +39,10 @@ def status_report(settings: Settings) -> list[dict[str, Any]]:
                 "last_sync": f.last_success_at.isoformat() if f.last_success_at else None,
                 "freshness": f.status,
                 "badge": f.badge,
-                "documents": {spec.qbo_name: counts.get(company.realm_id, {}).get(spec.qbo_name, 0) for spec in ENTITIES},
+                "documents": {
+                    spec.qbo_name: counts.get(company.realm_id, {}).get(spec.qbo_name, 0)
+                    for spec in ENTITIES
+                },
                 "requests_today": quota.requests_on(settings, company.realm_id),
                 "last_error": company.last_error,
             }

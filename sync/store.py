@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +29,9 @@ from sync.schema import BY_QBO_NAME, BY_TABLE, ENTITIES, EntitySpec
 Doc = dict[str, Any]
 T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = 300.0
-LATEST = "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) = 1"
+LATEST = (
+    "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) = 1"
+)
 
 _META_TABLES = """
 CREATE TABLE IF NOT EXISTS sync_runs (
@@ -56,7 +58,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     store is rebuildable, but a new column should not force a full re-pull)."""
     con.execute(_META_TABLES)
     existing: dict[str, set[str]] = {}
-    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
         existing.setdefault(table, set()).add(column)
     for spec in ENTITIES:
         columns = frames.log_columns(spec)
@@ -67,7 +71,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             for name, sql in columns:
                 if name not in existing[spec.log_table]:
                     con.execute(f'ALTER TABLE {spec.log_table} ADD COLUMN "{name}" {sql}')
-        if spec.current_view not in existing or spec.log_table not in existing or set(existing[spec.current_view]) != {n for n, _ in columns}:
+        if (
+            spec.current_view not in existing
+            or spec.log_table not in existing
+            or set(existing[spec.current_view]) != {n for n, _ in columns}
+        ):
             con.execute(
                 f"CREATE OR REPLACE VIEW {spec.current_view} AS SELECT * FROM "
                 f"(SELECT * FROM {spec.log_table} QUALIFY {LATEST}) WHERE op = 'upsert'"
@@ -184,7 +192,9 @@ def ingest_into(
     stubs = [d for d in docs if frames.is_deleted_stub(d)]
     added = 0
     if live:
-        table = frames.version_rows(spec, realm_id, live, ingested_at=ingested_at, run_id=run_id, source=source)
+        table = frames.version_rows(
+            spec, realm_id, live, ingested_at=ingested_at, run_id=run_id, source=source
+        )
         con.register("_batch_versions", table)
         try:
             added += con.execute(
@@ -193,12 +203,16 @@ def ingest_into(
                                QUALIFY row_number() OVER (PARTITION BY realm_id, id, sync_token ORDER BY source_updated_at DESC) = 1) b
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.log_table} l
                                   WHERE l.realm_id = ? AND l.realm_id = b.realm_id AND l.id = b.id AND l.sync_token = b.sync_token)""",
-                [realm_id],  # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at 650k rows
+                [
+                    realm_id
+                ],  # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at 650k rows
             ).fetchall()[0][0]
         finally:
             con.unregister("_batch_versions")
     if stubs:
-        added += append_tombstones(con, spec, realm_id, stubs, run_id=run_id, ingested_at=ingested_at, source=source)
+        added += append_tombstones(
+            con, spec, realm_id, stubs, run_id=run_id, ingested_at=ingested_at, source=source
+        )
     return int(added)
 
 
@@ -214,7 +228,15 @@ def append_tombstones(
     deleted_at: datetime | None = None,
 ) -> int:
     """A tombstone (latest token + 1) for each stored document not already deleted."""
-    table = frames.tombstone_rows(spec, realm_id, stubs, ingested_at=ingested_at, run_id=run_id, deleted_at=deleted_at, source=source)
+    table = frames.tombstone_rows(
+        spec,
+        realm_id,
+        stubs,
+        ingested_at=ingested_at,
+        run_id=run_id,
+        deleted_at=deleted_at,
+        source=source,
+    )
     con.register("_batch_stubs", table)
     try:
         return int(
@@ -250,7 +272,15 @@ def ingest_documents(
     with warehouse.write() as con:
         con.begin()
         try:
-            n = ingest_into(con, realm_id, qbo_entity, docs, run_id=run_id, ingested_at=ingested_at or frames.utc_now(), source=source)
+            n = ingest_into(
+                con,
+                realm_id,
+                qbo_entity,
+                docs,
+                run_id=run_id,
+                ingested_at=ingested_at or frames.utc_now(),
+                source=source,
+            )
             con.commit()
         except BaseException:
             con.rollback()
@@ -259,39 +289,69 @@ def ingest_documents(
 
 
 # ---- checkpoints, runs, status -------------------------------------------------------------
-def get_checkpoint(con: duckdb.DuckDBPyConnection, realm_id: str, entity: str) -> dict[str, Any] | None:
-    row = con.execute("SELECT cursor FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity]).fetchall()
+def get_checkpoint(
+    con: duckdb.DuckDBPyConnection, realm_id: str, entity: str
+) -> dict[str, Any] | None:
+    row = con.execute(
+        "SELECT cursor FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity]
+    ).fetchall()
     row = row[0] if row else None
     return json.loads(row[0]) if row else None
 
 
 def checkpoints_of(con: duckdb.DuckDBPyConnection, realm_id: str) -> dict[str, dict[str, Any]]:
-    rows = con.execute("SELECT entity, cursor FROM checkpoints WHERE realm_id=?", [realm_id]).fetchall()
+    rows = con.execute(
+        "SELECT entity, cursor FROM checkpoints WHERE realm_id=?", [realm_id]
+    ).fetchall()
     return {entity: json.loads(cursor) for entity, cursor in rows}
 
 
-def set_checkpoint(con: duckdb.DuckDBPyConnection, realm_id: str, entity: str, cursor: dict[str, Any] | None, *, run_id: int, at: datetime) -> None:
+def set_checkpoint(
+    con: duckdb.DuckDBPyConnection,
+    realm_id: str,
+    entity: str,
+    cursor: dict[str, Any] | None,
+    *,
+    run_id: int,
+    at: datetime,
+) -> None:
     """Inside the page's transaction: the cursor that points past the rows just written."""
     con.execute("DELETE FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity])
     if cursor is not None:
-        con.execute("INSERT INTO checkpoints VALUES (?,?,?,?,?)", [realm_id, entity, json.dumps(cursor, sort_keys=True), at, run_id])
+        con.execute(
+            "INSERT INTO checkpoints VALUES (?,?,?,?,?)",
+            [realm_id, entity, json.dumps(cursor, sort_keys=True), at, run_id],
+        )
 
 
 def start_run(warehouse: Warehouse, realm_id: str, kind: str, started_at: datetime) -> int:
     def start(con: duckdb.DuckDBPyConnection) -> int:
-        run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0])
+        run_id = int(
+            con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
+        )
         # the caller holds the company's try-lock: a run still 'running' died with its process
         con.execute(
-            "UPDATE sync_runs SET outcome='abandoned', finished_at=? WHERE realm_id=? AND outcome='running'", [started_at, realm_id]
+            "UPDATE sync_runs SET outcome='abandoned', finished_at=? WHERE realm_id=? AND outcome='running'",
+            [started_at, realm_id],
         )
-        con.execute("INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) VALUES (?,?,?,?, 'running')", [run_id, realm_id, kind, started_at])
+        con.execute(
+            "INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) VALUES (?,?,?,?, 'running')",
+            [run_id, realm_id, kind, started_at],
+        )
         return run_id
 
     return warehouse.transact(start)
 
 
 def finish_run(
-    con: duckdb.DuckDBPyConnection, run_id: int, *, finished_at: datetime, requests: int, rows: int, outcome: str, error: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    *,
+    finished_at: datetime,
+    requests: int,
+    rows: int,
+    outcome: str,
+    error: str | None = None,
 ) -> None:
     con.execute(
         "UPDATE sync_runs SET finished_at=?, requests=?, rows=?, outcome=?, error=? WHERE run_id=?",
@@ -299,29 +359,43 @@ def finish_run(
     )
 
 
-def mark_success(con: duckdb.DuckDBPyConnection, realm_id: str, entities: Iterable[str], *, at: datetime, run_id: int, kind: str) -> None:
+def mark_success(
+    con: duckdb.DuckDBPyConnection,
+    realm_id: str,
+    entities: Iterable[str],
+    *,
+    at: datetime,
+    run_id: int,
+    kind: str,
+) -> None:
     """Per entity and for the company as a whole ('*'): the last successful sync."""
     for entity in [*entities, "*"]:
         con.execute("DELETE FROM sync_status WHERE realm_id=? AND entity=?", [realm_id, entity])
-        con.execute("INSERT INTO sync_status VALUES (?,?,?,?,?)", [realm_id, entity, at, run_id, kind])
+        con.execute(
+            "INSERT INTO sync_status VALUES (?,?,?,?,?)", [realm_id, entity, at, run_id, kind]
+        )
 
 
 def last_success(warehouse: Warehouse, realm_ids: list[str] | None = None) -> dict[str, datetime]:
     with warehouse.read() as con:
-        rows = con.execute("SELECT realm_id, epoch_us(last_success_at) FROM sync_status WHERE entity='*'").fetchall()
+        rows = con.execute(
+            "SELECT realm_id, epoch_us(last_success_at) FROM sync_status WHERE entity='*'"
+        ).fetchall()
     return {r: from_epoch_us(us) for r, us in rows if realm_ids is None or r in realm_ids}
 
 
 def from_epoch_us(us: int) -> datetime:
     """TIMESTAMPTZ read as epoch microseconds (fetchall of TIMESTAMPTZ would need pytz)."""
-    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
 
 
 # ---- reads for runway --------------------------------------------------------------------------
 BASIS_COLUMNS = {"source": "source_updated_at", "ingest": "ingested_at"}
 
 
-def as_of_query(table: str, at: datetime, basis: str = "source", realm_ids: list[str] | None = None) -> tuple[str, list[Any]]:
+def as_of_query(
+    table: str, at: datetime, basis: str = "source", realm_ids: list[str] | None = None
+) -> tuple[str, list[Any]]:
     """SQL + params for the documents of ``table`` as they were at ``at``:
     basis "source" = what QBO said at T (MetaData.LastUpdatedTime <= T);
     basis "ingest" = what we knew at T (stored at or before T). Deleted documents are left out."""
@@ -339,17 +413,28 @@ def as_of_query(table: str, at: datetime, basis: str = "source", realm_ids: list
     return sql, params
 
 
-def as_of_frame(warehouse: Warehouse, table: str, at: datetime, basis: str = "source", realm_ids: list[str] | None = None) -> pl.DataFrame:
+def as_of_frame(
+    warehouse: Warehouse,
+    table: str,
+    at: datetime,
+    basis: str = "source",
+    realm_ids: list[str] | None = None,
+) -> pl.DataFrame:
     sql, params = as_of_query(table, at, basis, realm_ids)
     return warehouse.frame(sql + " ORDER BY realm_id, id", params)
 
 
-def current_frame(warehouse: Warehouse, table: str, realm_ids: list[str] | None = None) -> pl.DataFrame:
+def current_frame(
+    warehouse: Warehouse, table: str, realm_ids: list[str] | None = None
+) -> pl.DataFrame:
     spec = spec_for(table)
     if realm_ids is None:
         return warehouse.frame(f"SELECT * FROM {spec.current_view} ORDER BY realm_id, id")
     marks = ", ".join("?" for _ in realm_ids) or "NULL"
-    return warehouse.frame(f"SELECT * FROM {spec.current_view} WHERE realm_id IN ({marks}) ORDER BY realm_id, id", list(realm_ids))
+    return warehouse.frame(
+        f"SELECT * FROM {spec.current_view} WHERE realm_id IN ({marks}) ORDER BY realm_id, id",
+        list(realm_ids),
+    )
 
 
 def warehouse_for(settings: Any) -> Warehouse:

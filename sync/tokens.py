@@ -73,7 +73,14 @@ class TokenStore:
         """Store a fresh grant (connect flow or refresh); returns the new generation."""
         now = time.time()
         refresh_at = now + grant.refresh_expires_in if grant.refresh_expires_in else None
-        row = (realm_id, self._enc(grant.access_token), self._enc(grant.refresh_token), now + grant.expires_in, refresh_at, now)
+        row = (
+            realm_id,
+            self._enc(grant.access_token),
+            self._enc(grant.refresh_token),
+            now + grant.expires_in,
+            refresh_at,
+            now,
+        )
         sql = """INSERT INTO qbo_tokens(realm_id, access_token, refresh_token, access_expires_at,
                      refresh_expires_at, generation, updated_at) VALUES (?,?,?,?,?,1,?)
                  ON CONFLICT(realm_id) DO UPDATE SET access_token=excluded.access_token,
@@ -89,7 +96,8 @@ class TokenStore:
     def access_token(self, realm_id: str) -> AccessToken | None:
         with statedb.connect(self.settings) as con:
             row = con.execute(
-                "SELECT access_token, access_expires_at, generation FROM qbo_tokens WHERE realm_id=?", (realm_id,)
+                "SELECT access_token, access_expires_at, generation FROM qbo_tokens WHERE realm_id=?",
+                (realm_id,),
             ).fetchone()
         if row is None:
             return None
@@ -97,7 +105,10 @@ class TokenStore:
 
     def has_tokens(self, realm_id: str) -> bool:
         with statedb.connect(self.settings) as con:
-            return con.execute("SELECT 1 FROM qbo_tokens WHERE realm_id=?", (realm_id,)).fetchone() is not None
+            return (
+                con.execute("SELECT 1 FROM qbo_tokens WHERE realm_id=?", (realm_id,)).fetchone()
+                is not None
+            )
 
     def realms(self) -> list[str]:
         with statedb.connect(self.settings) as con:
@@ -131,7 +142,11 @@ class TokenStore:
                     if row is None:
                         raise ReauthRequired("QuickBooks is not connected", realm_id=realm_id)
                     current = AccessToken(self._dec(row[0]), float(row[2]), int(row[3]))
-                    if stale_generation is not None and current.generation != stale_generation and not current.expired():
+                    if (
+                        stale_generation is not None
+                        and current.generation != stale_generation
+                        and not current.expired()
+                    ):
                         con.execute("COMMIT")
                         return current  # another thread or process refreshed meanwhile
                     try:
@@ -143,7 +158,9 @@ class TokenStore:
                         raise
                     generation = self.save(realm_id, grant, con=con)
                     con.execute("COMMIT")  # durable (synchronous=FULL) before first use
-                    return AccessToken(grant.access_token, time.time() + grant.expires_in, generation)
+                    return AccessToken(
+                        grant.access_token, time.time() + grant.expires_in, generation
+                    )
                 except BaseException:
                     if con.in_transaction:
                         con.execute("ROLLBACK")

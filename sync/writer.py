@@ -28,7 +28,9 @@ T = TypeVar("T")
 Unit = Callable[[duckdb.DuckDBPyConnection], Any]
 MAX_HOLD_SECONDS = 1.0  # longest write slice while work keeps coming (readers wait at most this)
 MAX_UNITS_PER_TRANSACTION = 64
-MAX_ROWS_PER_TRANSACTION = 10_000  # by the units' declared weight: bounds how long a reader may wait
+MAX_ROWS_PER_TRANSACTION = (
+    10_000  # by the units' declared weight: bounds how long a reader may wait
+)
 LINGER_SECONDS = 0.01  # an idle slice waits this long for more work before closing the file
 
 
@@ -51,7 +53,11 @@ class CoalescingWriter:
             self._pending.append((unit, future, max(1, weight)))
             if self._thread is None or not self._thread.is_alive():
                 # not a daemon: it ends by itself once idle, and must never be cut off holding DuckDB
-                self._thread = threading.Thread(target=self._run, name=f"warehouse-writer:{self.warehouse.path.name}", daemon=False)
+                self._thread = threading.Thread(
+                    target=self._run,
+                    name=f"warehouse-writer:{self.warehouse.path.name}",
+                    daemon=False,
+                )
                 self._thread.start()
             self._cond.notify_all()
         return future.result()
@@ -81,7 +87,9 @@ class CoalescingWriter:
                 continue
             try:
                 self._slice(batch)
-            except BaseException as exc:  # lock timeout, file trouble: every waiting caller learns it
+            except (
+                BaseException
+            ) as exc:  # lock timeout, file trouble: every waiting caller learns it
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -96,7 +104,9 @@ class CoalescingWriter:
                     return
                 batch = self._take(LINGER_SECONDS)
 
-    def _transaction(self, con: duckdb.DuckDBPyConnection, batch: list[tuple[Unit, Future[Any]]]) -> None:
+    def _transaction(
+        self, con: duckdb.DuckDBPyConnection, batch: list[tuple[Unit, Future[Any]]]
+    ) -> None:
         results: list[Any] = []
         began = time.perf_counter()
         con.begin()

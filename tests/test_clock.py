@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,7 +12,7 @@ from oodaloo import clock
 from oodaloo.config import Settings, load_settings
 from sandbox.state import SandboxDB
 
-FROZEN = datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc)
+FROZEN = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
 
 def test_embedded_sandbox_clock_is_the_products(settings: Settings) -> None:
@@ -21,7 +21,9 @@ def test_embedded_sandbox_clock_is_the_products(settings: Settings) -> None:
     assert clock.today(settings, "America/Los_Angeles").isoformat() == "2026-11-20"
 
 
-def test_a_real_qbo_is_asked_once_then_the_system_clock_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_qbo_is_asked_once_then_the_system_clock_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OODALOO_QBO_BASE_URL", "http://127.0.0.1:9/intuit-like")
     remote = load_settings()
     asked: list[str] = []
@@ -35,7 +37,7 @@ def test_a_real_qbo_is_asked_once_then_the_system_clock_is_used(monkeypatch: pyt
 
     monkeypatch.setattr(clock, "http_client", client)
     monkeypatch.setattr(clock, "_not_a_sandbox", set())
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     for _ in range(3):
         assert clock.now(remote) >= before
     assert asked == ["/intuit-like/admin/clock"]

@@ -10,6 +10,11 @@ from sandbox.demo.generate import generate_company, history_start
 from sandbox.demo.profiles import SITUATIONS, Profile, firm_profiles
 
 __all__ = [
-    "SITUATIONS", "DemoFirmExistsError", "Profile", "build_demo_firm", "firm_profiles", "generate_company",
+    "SITUATIONS",
+    "DemoFirmExistsError",
+    "Profile",
+    "build_demo_firm",
+    "firm_profiles",
+    "generate_company",
     "history_start",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,9 @@ class Stamps:
     def __init__(self, tz: str, today: date) -> None:
         self.zone = ZoneInfo(tz)
         now_local = clock_now(today).astimezone(self.zone).replace(tzinfo=None)
-        self.limit = now_local.toordinal() * DAY + now_local.hour * 3600 + now_local.minute * 60 - 120
+        self.limit = (
+            now_local.toordinal() * DAY + now_local.hour * 3600 + now_local.minute * 60 - 120
+        )
         self._offsets: dict[int, str] = {}
 
     def _offset(self, ordinal: int, hour: int) -> str:
@@ -56,16 +58,32 @@ class Stamps:
 
     def utc(self, t: int) -> datetime:
         ordinal, secs = divmod(t, DAY)
-        local = datetime.combine(date.fromordinal(ordinal), time(), self.zone) + timedelta(seconds=secs)
-        return local.astimezone(timezone.utc)
+        local = datetime.combine(date.fromordinal(ordinal), time(), self.zone) + timedelta(
+            seconds=secs
+        )
+        return local.astimezone(UTC)
 
 
 class Rec:
     """A document in the making. ``kind`` is the QBO entity name."""
 
     __slots__ = (
-        "kind", "id", "day", "created", "updated", "sync", "party", "lines", "total", "applied",
-        "due", "term", "note", "voided", "extra", "account",
+        "kind",
+        "id",
+        "day",
+        "created",
+        "updated",
+        "sync",
+        "party",
+        "lines",
+        "total",
+        "applied",
+        "due",
+        "term",
+        "note",
+        "voided",
+        "extra",
+        "account",
     )
 
     def __init__(self, kind: str, day: int, party: Any = None, account: Any = None) -> None:

@@ -35,7 +35,9 @@ def build_demo_firm(
 
     ``progress(done, total, documents_of_this_company)`` is called after each company.
     """
-    from sandbox.state import SandboxDB  # the sandbox store; imported late so the generator stays pure
+    from sandbox.state import (
+        SandboxDB,
+    )  # the sandbox store; imported late so the generator stays pure
 
     profiles = firm_profiles(seed, companies)
     db = SandboxDB(Path(db_path))

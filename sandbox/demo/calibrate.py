@@ -34,7 +34,9 @@ def bank_flows(records: list[Rec]) -> dict[str, dict[int, int]]:
 def payroll_run_cost(company: Company) -> int:
     """Cash out of the latest payroll run (wages + employer taxes)."""
     provider = company.vendors["payroll"]
-    runs = [r for r in company.books.records if r.party is provider and r.total and len(r.lines) >= 2]
+    runs = [
+        r for r in company.books.records if r.party is provider and r.total and len(r.lines) >= 2
+    ]
     return runs[-1].total if runs else company.payroll_gross
 
 
@@ -57,7 +59,11 @@ def calibrate(company: Company, openings: dict[str, Rec]) -> None:
     balances = [opening + p for p in path]
     _distribute(company, balances, balances[-1] - target, floor)
     if "savings" in openings:
-        months = books.rng.uniform(2.0, 5.0) if situation.key in ("healthy", "growing") else books.rng.uniform(0.3, 1.0)
+        months = (
+            books.rng.uniform(2.0, 5.0)
+            if situation.key in ("healthy", "growing")
+            else books.rng.uniform(0.3, 1.0)
+        )
         _set_opening(company, openings["savings"], round(run * months / STEP) * STEP)
 
 
@@ -106,7 +112,10 @@ def _true_up(company: Company, balances: list[int], excess: int, floor: int) -> 
         return
     day = books.today
     for candidate in range(max(books.start, books.today - 45), books.today):
-        if business_day(candidate) == candidate and min(balances[candidate - books.start:]) - floor >= amount:
+        if (
+            business_day(candidate) == candidate
+            and min(balances[candidate - books.start :]) - floor >= amount
+        ):
             day = candidate
             break
     _distribution(company, day, amount)

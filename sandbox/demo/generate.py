@@ -36,7 +36,9 @@ def company_rng(seed: int, profile: Profile) -> random.Random:
     return random.Random(derive_int("company", seed, profile.index, profile.realm_id))
 
 
-def generate_company(profile: Profile, seed: int, today: date, scale: float = 1.0) -> dict[str, list[dict[str, Any]]]:
+def generate_company(
+    profile: Profile, seed: int, today: date, scale: float = 1.0
+) -> dict[str, list[dict[str, Any]]]:
     """Entity name -> complete QBO JSON documents ("CompanyInfo" holds one, with Id "1")."""
     if not isinstance(today, date):
         raise TypeError(f"today must be a datetime.date, got {type(today).__name__}")
@@ -64,8 +66,12 @@ def _reminders(company: Company, invoices: list[Rec]) -> None:
     """Some overdue invoices were already re-sent (DeliveryInfo after the due date)."""
     books, rng = company.books, company.books.rng
     overdue = [
-        inv for inv in invoices
-        if not inv.voided and inv.balance > 0 and inv.due < books.today and inv.party.email
+        inv
+        for inv in invoices
+        if not inv.voided
+        and inv.balance > 0
+        and inv.due < books.today
+        and inv.party.email
         and not inv.extra.get("no_due")
     ]
     chosen = [inv for inv in overdue if rng.random() < 0.35] or overdue[-1:]
@@ -91,24 +97,43 @@ def _later_edits(company: Company) -> None:
 def _company_info(company: Company) -> dict[str, Any]:
     profile, books = company.profile, company.books
     city, state, postal = ADDRESSES[profile.tz]
-    address = {"Line1": f"{books.rng.randrange(10, 990)} {books.rng.choice(('Broadway', 'Main St', 'Market St', 'Hudson St', 'Lake St'))}",
-               "City": city, "CountrySubDivisionCode": state, "PostalCode": postal, "Country": "US"}
+    address = {
+        "Line1": f"{books.rng.randrange(10, 990)} {books.rng.choice(('Broadway', 'Main St', 'Market St', 'Hudson St', 'Lake St'))}",
+        "City": city,
+        "CountrySubDivisionCode": state,
+        "PostalCode": postal,
+        "Country": "US",
+    }
     created = books.start * 86_400 + 8 * 3600
     return {
-        "CompanyName": profile.name, "LegalName": f"{profile.name} LLC", "CompanyAddr": address,
-        "LegalAddr": dict(address), "Country": "US", "Email": {"Address": email_for(profile.name, "owner")},
+        "CompanyName": profile.name,
+        "LegalName": f"{profile.name} LLC",
+        "CompanyAddr": address,
+        "LegalAddr": dict(address),
+        "Country": "US",
+        "Email": {"Address": email_for(profile.name, "owner")},
         "WebAddr": {"URI": f"https://{slug(profile.name)}.example"},
         "CompanyStartDate": date.fromordinal(books.start).isoformat(),
-        "FiscalYearStartMonth": "January", "SupportedLanguages": "en",
+        "FiscalYearStartMonth": "January",
+        "SupportedLanguages": "en",
         "NameValue": [
             {"Name": "TimeZone", "Value": profile.tz},
             {"Name": "HomeCurrency", "Value": "USD"},
-            {"Name": "MultiCurrencyEnabled", "Value": "true" if profile.foreign_client else "false"},
+            {
+                "Name": "MultiCurrencyEnabled",
+                "Value": "true" if profile.foreign_client else "false",
+            },
             {"Name": "QBOIndustryType", "Value": "Advertising, marketing and design agencies"},
             {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
             {"Name": "SubscriptionStatus", "Value": "PAID"},
             {"Name": "PayrollFeature", "Value": "false"},
         ],
-        "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": "0",
-        "MetaData": {"CreateTime": books.stamps.fmt(created), "LastUpdatedTime": books.stamps.fmt(created)},
+        "domain": "QBO",
+        "sparse": False,
+        "Id": "1",
+        "SyncToken": "0",
+        "MetaData": {
+            "CreateTime": books.stamps.fmt(created),
+            "LastUpdatedTime": books.stamps.fmt(created),
+        },
     }

@@ -32,7 +32,9 @@ class Mess:
             books.at(day, PRIORITY_DEFECT, self._voided_invoice)
         for day in days(rng.randint(1, 2)):
             books.at(day, PRIORITY_DEFECT, self._reissued_check)
-        for day in days(1, recent - 120, books.today - 100):  # bounced and paid again well before today
+        for day in days(
+            1, recent - 120, books.today - 100
+        ):  # bounced and paid again well before today
             books.at(day, PRIORITY_DEFECT, self._bounced_payment)
         for day in days(rng.randint(1, 2)):
             books.at(day, PRIORITY_DEFECT, self._prepayment)
@@ -47,7 +49,9 @@ class Mess:
 
     # ---- helpers ------------------------------------------------------------------------
     def _customer(self):
-        return self.books.rng.choice([c for c in self.company.customers if c.currency["value"] == "USD"])
+        return self.books.rng.choice(
+            [c for c in self.company.customers if c.currency["value"] == "USD"]
+        )
 
     def _lines(self) -> list[tuple]:
         return self.ar.project_lines(int(self.company.revenue * self.books.rng.uniform(0.01, 0.03)))
@@ -69,7 +73,9 @@ class Mess:
     def _reissued_check(self, day: int) -> None:
         """A check to a contractor got lost: voided, then a new check paid the bill."""
         vendor = self.books.rng.choice(self.company.contractors())
-        bill = self.ap.enter(day, vendor, [(vendor.account, "Illustration work", 250_000)], hold=True)
+        bill = self.ap.enter(
+            day, vendor, [(vendor.account, "Illustration work", 250_000)], hold=True
+        )
         first = self.ap.pay(day + 3, vendor, [(bill, bill.total)])
         self.books.at(day + 6, PRIORITY_DEFECT, self._void, first)
         self.ap.expect(day + 8, bill, bill.total)
@@ -105,13 +111,17 @@ class Mess:
         self.ar.issue(day, self._customer(), self._lines(), hold=True, no_due=True)
         vendor = self.books.rng.choice(self.company.contractors())
         amount = self.books.rng.randrange(40_000, 400_000, 500)
-        self.ap.enter(day, vendor, [(vendor.account, "Production support", amount)], hold=True, no_due=True)
+        self.ap.enter(
+            day, vendor, [(vendor.account, "Production support", amount)], hold=True, no_due=True
+        )
 
     def _duplicate_bill(self, day: int) -> None:
         """The same vendor invoice entered twice a few days apart; only the first one gets paid."""
         rng = self.books.rng
         vendor = rng.choice(self.company.contractors() + [self.company.vendors["lawyer"]])
-        lines = [(vendor.account, "Services — see vendor invoice", rng.randrange(60_000, 500_000, 500))]
+        lines = [
+            (vendor.account, "Services — see vendor invoice", rng.randrange(60_000, 500_000, 500))
+        ]
         first = self.ap.enter(day, vendor, lines)
         self.books.at(day + rng.randrange(1, 5), PRIORITY_DEFECT, self._enter_again, first)
 

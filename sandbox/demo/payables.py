@@ -39,14 +39,29 @@ class Payables:
         for m, first in enumerate(months):
             label = first.strftime("%B %Y")
             raise_factor = 1.03 if m >= 12 else 1.0
-            self._monthly(first, 1, vendors["rent"], round(rent * raise_factor), f"Office rent — {label}")
-            self._monthly(first, 5, vendors["insurance"], insurance, f"Business owner's policy — {label}")
+            self._monthly(
+                first, 1, vendors["rent"], round(rent * raise_factor), f"Office rent — {label}"
+            )
+            self._monthly(
+                first, 5, vendors["insurance"], insurance, f"Business owner's policy — {label}"
+            )
             self._monthly(first, 12, vendors["internet"], internet, f"Business internet — {label}")
-            power = int(revenue * 0.0025 * (1.4 if first.month in (1, 2, 7, 8) else 1.0) * rng.uniform(0.85, 1.15))
+            power = int(
+                revenue
+                * 0.0025
+                * (1.4 if first.month in (1, 2, 7, 8) else 1.0)
+                * rng.uniform(0.85, 1.15)
+            )
             self._monthly(first, 18, vendors["power"], power, f"Electric service — {label}")
             self._monthly(first, 3, vendors["crm"], crm, f"HubSpot Marketing Hub — {label}")
             seats = company.headcount * 815
-            self._monthly(first, 8, vendors["atlassian"], seats, f"Jira & Confluence, {company.headcount} users")
+            self._monthly(
+                first,
+                8,
+                vendors["atlassian"],
+                seats,
+                f"Jira & Confluence, {company.headcount} users",
+            )
             if first.month in (1, 4, 7, 10):
                 fee = rng.randrange(250_000, 600_000, 2_500)
                 self._monthly(first, 20, vendors["accountant"], fee, "Quarterly bookkeeping review")
@@ -55,14 +70,18 @@ class Payables:
                 self._monthly(first, 10, vendors["accountant"], fee, "Tax return preparation")
             if rng.random() < 0.25:
                 fee = rng.randrange(120_000, 900_000, 5_000)
-                self._monthly(first, rng.randrange(2, 27), vendors["lawyer"], fee, "Contract review")
+                self._monthly(
+                    first, rng.randrange(2, 27), vendors["lawyer"], fee, "Contract review"
+                )
             for contractor, share in zip(contractors, shares):
                 amount = int(budget * share / sum(shares))
                 self._contractor(first, contractor, amount)
         if company.situation.forced_ap_aging:
             self._forced_aging()
 
-    def _monthly(self, first: date, day_of_month: int, vendor: Party, amount: int, description: str) -> None:
+    def _monthly(
+        self, first: date, day_of_month: int, vendor: Party, amount: int, description: str
+    ) -> None:
         day = month_day(first, day_of_month)
         if day >= self.books.start and amount > 0:
             lines = [(vendor.account, description, amount)]
@@ -74,9 +93,21 @@ class Payables:
         hours = max(4, round(amount / rate))
         day = month_day(first, 28)
         if day >= self.books.start:
-            lines = [(contractor.account, f"Design & production — {hours} h at ${contractor.rate}/h", hours * rate)]
+            lines = [
+                (
+                    contractor.account,
+                    f"Design & production — {hours} h at ${contractor.rate}/h",
+                    hours * rate,
+                )
+            ]
             if rng.random() < 0.2:
-                lines.append((contractor.account, "Stock assets and fonts (reimbursable)", rng.randrange(2_000, 30_000)))
+                lines.append(
+                    (
+                        contractor.account,
+                        "Stock assets and fonts (reimbursable)",
+                        rng.randrange(2_000, 30_000),
+                    )
+                )
             self.books.at(day, PRIORITY_BILL, self.enter, contractor, lines)
 
     def _forced_aging(self) -> None:
@@ -92,8 +123,15 @@ class Payables:
                 books.at(day, PRIORITY_BILL, self.enter, vendor, lines, True)
 
     # ---- events -------------------------------------------------------------------------
-    def enter(self, day: int, vendor: Party, lines: list[tuple], hold: bool = False,
-              no_due: bool = False, note: str | None = None) -> Rec:
+    def enter(
+        self,
+        day: int,
+        vendor: Party,
+        lines: list[tuple],
+        hold: bool = False,
+        no_due: bool = False,
+        note: str | None = None,
+    ) -> Rec:
         """Enter a bill (created up to 3 days after its date); unless ``hold``, schedule its payment."""
         books, rng = self.books, self.books.rng
         created = books.moment(min(day + rng.choice((0, 0, 1, 2, 3)), books.today))
@@ -104,7 +142,11 @@ class Payables:
         bill.due = day + vendor.term.due_days
         bill.note = note
         bill.extra["no_due"] = no_due
-        bill.extra["doc_number"] = f"{rng.choice(('INV', 'B', ''))}{rng.randrange(1000, 999999)}" if rng.random() < 0.8 else None
+        bill.extra["doc_number"] = (
+            f"{rng.choice(('INV', 'B', ''))}{rng.randrange(1000, 999999)}"
+            if rng.random() < 0.8
+            else None
+        )
         self.bills.append(bill)
         if not hold:
             self.expect(self._pay_day(bill), bill, bill.total)
@@ -113,7 +155,9 @@ class Payables:
     def _pay_day(self, bill: Rec) -> int:
         rng, situation = self.books.rng, self.company.situation
         if bill.party.role in MUST_PAY_ROLES:
-            delay = max(0, round(rng.gauss(0.5, 1.5))) + (rng.randrange(0, 8) if situation.ap_delay[0] > 8 else 0)
+            delay = max(0, round(rng.gauss(0.5, 1.5))) + (
+                rng.randrange(0, 8) if situation.ap_delay[0] > 8 else 0
+            )
         else:
             delay = round(rng.gauss(*situation.ap_delay))
         day = max(bill.day + 1, bill.due + delay, bill.created // 86_400)

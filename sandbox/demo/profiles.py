@@ -35,22 +35,68 @@ SITUATIONS: dict[str, Situation] = {
     s.key: s
     for s in (
         Situation("healthy", "Healthy", 0.48, 0.08, 8.0, 3.0, (-1.0, 2.0), growth_per_month=0.006),
-        Situation("growing", "Healthy, growing fast", 0.50, 0.10, 4.5, 1.5, (0.0, 3.0), growth_per_month=0.02),
         Situation(
-            "tight_payroll", "Tight payroll", 0.62, 0.10, 1.15, 0.25, (6.0, 5.0),
-            forced_ap_aging=True, payroll_raise=(3, 1.14),
+            "growing",
+            "Healthy, growing fast",
+            0.50,
+            0.10,
+            4.5,
+            1.5,
+            (0.0, 3.0),
+            growth_per_month=0.02,
         ),
         Situation(
-            "late_anchor", "Anchor client pays 40+ days late", 0.52, 0.10, 2.6, 0.8, (2.0, 4.0),
+            "tight_payroll",
+            "Tight payroll",
+            0.62,
+            0.10,
+            1.15,
+            0.25,
+            (6.0, 5.0),
+            forced_ap_aging=True,
+            payroll_raise=(3, 1.14),
+        ),
+        Situation(
+            "late_anchor",
+            "Anchor client pays 40+ days late",
+            0.52,
+            0.10,
+            2.6,
+            0.8,
+            (2.0, 4.0),
             anchor_client=True,
         ),
         Situation(
-            "heavy_payables", "Heavy payables", 0.45, 0.24, 1.8, 0.6, (28.0, 16.0), forced_ap_aging=True,
+            "heavy_payables",
+            "Heavy payables",
+            0.45,
+            0.24,
+            1.8,
+            0.6,
+            (28.0, 16.0),
+            forced_ap_aging=True,
         ),
-        Situation("messy", "Messy books", 0.50, 0.10, 3.0, 1.0, (4.0, 6.0), messy=True, forced_ap_aging=True),
         Situation(
-            "near_breach", "Near reserve breach, negative trend", 0.56, 0.12, 2.2, 0.8, (9.0, 7.0),
-            forced_ap_aging=True, lost_client_months_ago=4,
+            "messy",
+            "Messy books",
+            0.50,
+            0.10,
+            3.0,
+            1.0,
+            (4.0, 6.0),
+            messy=True,
+            forced_ap_aging=True,
+        ),
+        Situation(
+            "near_breach",
+            "Near reserve breach, negative trend",
+            0.56,
+            0.12,
+            2.2,
+            0.8,
+            (9.0, 7.0),
+            forced_ap_aging=True,
+            lost_client_months_ago=4,
         ),
     )
 }
@@ -69,7 +115,9 @@ class Profile:
     customers: int
     contractors: int
     payroll_freq: str  # "biweekly" | "semimonthly"
-    payroll_style: str  # "gusto" (Purchase checks to the provider) | "journal" (JournalEntry from ADP)
+    payroll_style: (
+        str  # "gusto" (Purchase checks to the provider) | "journal" (JournalEntry from ADP)
+    )
     bank_accounts: int = 1
     foreign_client: bool = False  # one Canadian client billed in CAD
 
@@ -90,8 +138,30 @@ _DEMO_ROWS: tuple[tuple[str, str, int, int, int, int, str, str, int, bool], ...]
     ("Fieldnote Agency", "tight_payroll", 2, 120_000, 11, 2, "semimonthly", "journal", 1, False),
     ("Northgate Branding", "late_anchor", 1, 200_000, 12, 3, "biweekly", "gusto", 1, False),
     ("Saltwater Web Co.", "late_anchor", 0, 140_000, 10, 3, "semimonthly", "gusto", 1, False),
-    ("Redwood & Rye Marketing", "heavy_payables", 2, 230_000, 14, 6, "biweekly", "journal", 1, False),
-    ("Copperleaf Design Co.", "heavy_payables", 0, 160_000, 12, 5, "semimonthly", "gusto", 1, False),
+    (
+        "Redwood & Rye Marketing",
+        "heavy_payables",
+        2,
+        230_000,
+        14,
+        6,
+        "biweekly",
+        "journal",
+        1,
+        False,
+    ),
+    (
+        "Copperleaf Design Co.",
+        "heavy_payables",
+        0,
+        160_000,
+        12,
+        5,
+        "semimonthly",
+        "gusto",
+        1,
+        False,
+    ),
     ("Mosaic Pixel Works", "messy", 1, 130_000, 13, 3, "biweekly", "gusto", 1, False),
     ("O'Malley & Finch Agency", "messy", 0, 170_000, 14, 3, "semimonthly", "journal", 2, False),
     ("Bluebird Analytics", "near_breach", 1, 190_000, 12, 4, "biweekly", "gusto", 1, False),
@@ -101,15 +171,64 @@ _DEMO_ROWS: tuple[tuple[str, str, int, int, int, int, str, str, int, bool], ...]
 SITUATION_CYCLE: tuple[str, ...] = tuple(row[1] for row in _DEMO_ROWS)
 
 _ADJECTIVES = (
-    "Amber", "Bold", "Cedar", "Civic", "Copper", "Crimson", "Dapper", "Ember", "Fable", "Golden",
-    "Granite", "Honest", "Indigo", "Juniper", "Keen", "Lantern", "Maple", "Meridian", "Nimble",
-    "North", "Olive", "Paper", "Quarry", "Rally", "Sable", "Signal", "Slate", "Summit", "Tidal",
-    "True", "Velvet", "Willow",
+    "Amber",
+    "Bold",
+    "Cedar",
+    "Civic",
+    "Copper",
+    "Crimson",
+    "Dapper",
+    "Ember",
+    "Fable",
+    "Golden",
+    "Granite",
+    "Honest",
+    "Indigo",
+    "Juniper",
+    "Keen",
+    "Lantern",
+    "Maple",
+    "Meridian",
+    "Nimble",
+    "North",
+    "Olive",
+    "Paper",
+    "Quarry",
+    "Rally",
+    "Sable",
+    "Signal",
+    "Slate",
+    "Summit",
+    "Tidal",
+    "True",
+    "Velvet",
+    "Willow",
 )
 _NOUNS = (
-    "Arrow", "Bridge", "Canvas", "Compass", "Crane", "Falcon", "Field", "Forge", "Harbor", "Hive",
-    "Kite", "Lighthouse", "Loom", "Otter", "Pixel", "Prism", "Quill", "River", "Sparrow", "Stone",
-    "Thread", "Tower", "Wave", "Wren",
+    "Arrow",
+    "Bridge",
+    "Canvas",
+    "Compass",
+    "Crane",
+    "Falcon",
+    "Field",
+    "Forge",
+    "Harbor",
+    "Hive",
+    "Kite",
+    "Lighthouse",
+    "Loom",
+    "Otter",
+    "Pixel",
+    "Prism",
+    "Quill",
+    "River",
+    "Sparrow",
+    "Stone",
+    "Thread",
+    "Tower",
+    "Wave",
+    "Wren",
 )
 _SUFFIXES = ("Studio", "Creative", "Agency", "Media", "Digital", "Collective", "Partners", "Labs")
 
@@ -166,14 +285,28 @@ def firm_profiles(seed: int, companies: int = 12) -> list[Profile]:
     realms: set[str] = set()
     for index in range(companies):
         if index < len(_DEMO_ROWS):
-            name, situation, tz, revenue, customers, contractors, freq, style, banks, cad = _DEMO_ROWS[index]
+            name, situation, tz, revenue, customers, contractors, freq, style, banks, cad = (
+                _DEMO_ROWS[index]
+            )
             profile = Profile(
-                index, realm_id_for(seed, index), name, situation, TIME_ZONES[tz], revenue * 100,
-                customers, contractors, freq, style, banks, cad,
+                index,
+                realm_id_for(seed, index),
+                name,
+                situation,
+                TIME_ZONES[tz],
+                revenue * 100,
+                customers,
+                contractors,
+                freq,
+                style,
+                banks,
+                cad,
             )
         else:
             profile = _scale_profile(seed, index, used_names)
-        if profile.realm_id in realms:  # astronomically unlikely; refuse rather than merge companies
+        if (
+            profile.realm_id in realms
+        ):  # astronomically unlikely; refuse rather than merge companies
             raise ValueError(f"realm id collision for seed {seed} at company {index}")
         used_names.add(profile.name)
         realms.add(profile.realm_id)

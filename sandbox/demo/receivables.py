@@ -78,18 +78,42 @@ class Receivables:
     def _forced_aging(self) -> None:
         """Open overdue invoices in the 31–60, 61–90 and 91+ buckets (a dispute, a forgotten one)."""
         books, rng = self.books, self.books.rng
-        candidates = [c for c in self.company.customers if c.habit != "anchor" and c.currency["value"] == "USD"]
-        notes = (None, None, "Client asked for a revised scope", "Disputed — awaiting client sign-off")
+        candidates = [
+            c
+            for c in self.company.customers
+            if c.habit != "anchor" and c.currency["value"] == "USD"
+        ]
+        notes = (
+            None,
+            None,
+            "Client asked for a revised scope",
+            "Disputed — awaiting client sign-off",
+        )
         for (lo, hi), note in zip(((3, 25), (33, 58), (63, 88), (100, 200)), notes):
             customer = rng.choice(candidates)
             day = books.today - rng.randrange(lo, hi) - customer.term.due_days
             if day >= books.start:
                 amount = int(self.company.revenue * rng.uniform(0.01, 0.04))
-                books.at(day, PRIORITY_INVOICE, self.issue, customer, self.project_lines(amount), True, note)
+                books.at(
+                    day,
+                    PRIORITY_INVOICE,
+                    self.issue,
+                    customer,
+                    self.project_lines(amount),
+                    True,
+                    note,
+                )
 
     # ---- events -------------------------------------------------------------------------
-    def issue(self, day: int, customer: Party, lines: list[tuple], hold: bool = False,
-              note: str | None = None, no_due: bool = False) -> Rec:
+    def issue(
+        self,
+        day: int,
+        customer: Party,
+        lines: list[tuple],
+        hold: bool = False,
+        note: str | None = None,
+        no_due: bool = False,
+    ) -> Rec:
         """Create an invoice; unless ``hold``, schedule when the customer pays it."""
         books, rng = self.books, self.books.rng
         invoice = books.add(Rec("Invoice", day, customer, self._ar(customer)))
@@ -124,7 +148,9 @@ class Receivables:
         if customer.partial and invoice.total >= 300_000 and rng.random() < 0.3:
             first = invoice.total * rng.choice((50, 60, 70)) // 100
             self.expect(day, invoice, first)
-            self.expect(self._snap(day + rng.randrange(10, 35), customer), invoice, invoice.total - first)
+            self.expect(
+                self._snap(day + rng.randrange(10, 35), customer), invoice, invoice.total - first
+            )
         else:
             self.expect(day, invoice, invoice.total)
 
@@ -148,7 +174,9 @@ class Receivables:
         if live:
             self.pay(day, live[0][0].party, live)
 
-    def pay(self, day: int, customer: Party, items: list[tuple[Rec, int]], unapplied: int = 0) -> Rec:
+    def pay(
+        self, day: int, customer: Party, items: list[tuple[Rec, int]], unapplied: int = 0
+    ) -> Rec:
         """Record a Payment applying ``items`` (+ ``unapplied`` cents left on account)."""
         rng = self.books.rng
         payment = Rec("Payment", day, customer, self._bank(customer))

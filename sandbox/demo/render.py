@@ -12,8 +12,18 @@ from sandbox.demo.calibrate import bank_flows
 from sandbox.demo.master import USD, Company
 
 ENTITY_ORDER = (
-    "Account", "Term", "Item", "Customer", "Vendor", "Invoice", "Payment", "Bill", "BillPayment",
-    "Purchase", "Deposit", "JournalEntry",
+    "Account",
+    "Term",
+    "Item",
+    "Customer",
+    "Vendor",
+    "Invoice",
+    "Payment",
+    "Bill",
+    "BillPayment",
+    "Purchase",
+    "Deposit",
+    "JournalEntry",
 )
 NON_TAXABLE = {"value": "NON"}
 Doc = dict[str, Any]
@@ -43,7 +53,10 @@ class Renderer:
         doc["sparse"] = False
         doc["Id"] = obj.id
         doc["SyncToken"] = str(obj.sync)
-        doc["MetaData"] = {"CreateTime": self.fmt(obj.created), "LastUpdatedTime": self.fmt(max(obj.updated, obj.created))}
+        doc["MetaData"] = {
+            "CreateTime": self.fmt(obj.created),
+            "LastUpdatedTime": self.fmt(max(obj.updated, obj.created)),
+        }
         return doc
 
     # ---- balances -------------------------------------------------------------------------
@@ -82,28 +95,58 @@ class Renderer:
                 doc["ParentRef"] = {"value": parent.id}
             balance = m(balances.get(party.id, 0))
             doc.update(
-                FullyQualifiedName=f"{parent.name}:{party.name}" if parent else party.name, Active=True,
-                Classification=party.classification, AccountType=party.type, AccountSubType=party.sub_type,
-                CurrentBalance=balance, CurrentBalanceWithSubAccounts=balance, CurrencyRef=dict(party.currency),
+                FullyQualifiedName=f"{parent.name}:{party.name}" if parent else party.name,
+                Active=True,
+                Classification=party.classification,
+                AccountType=party.type,
+                AccountSubType=party.sub_type,
+                CurrentBalance=balance,
+                CurrentBalanceWithSubAccounts=balance,
+                CurrencyRef=dict(party.currency),
             )
         elif kind == "Term":
-            doc = {"Name": party.name, "Active": True, "Type": "STANDARD", "DueDays": party.due_days}
+            doc = {
+                "Name": party.name,
+                "Active": True,
+                "Type": "STANDARD",
+                "DueDays": party.due_days,
+            }
         elif kind == "Item":
-            doc = {"Name": party.name, "FullyQualifiedName": party.name, "Active": True, "Type": "Service",
-                   "Taxable": False, "IncomeAccountRef": _ref(party.income)}
+            doc = {
+                "Name": party.name,
+                "FullyQualifiedName": party.name,
+                "Active": True,
+                "Type": "Service",
+                "Taxable": False,
+                "IncomeAccountRef": _ref(party.income),
+            }
         else:
-            doc = {"DisplayName": party.name, "CompanyName": party.name, "PrintOnCheckName": party.name,
-                   "Active": True}
+            doc = {
+                "DisplayName": party.name,
+                "CompanyName": party.name,
+                "PrintOnCheckName": party.name,
+                "Active": True,
+            }
             if party.email:
                 doc["PrimaryEmailAddr"] = {"Address": party.email}
             doc["Balance"] = m(balances.get(party.id, 0))
             if kind == "Customer":
-                doc.update(SalesTermRef={"value": party.term.id}, BalanceWithJobs=doc["Balance"],
-                           CurrencyRef=dict(party.currency), Taxable=False, Job=False, BillWithParent=False,
-                           PreferredDeliveryMethod="Email" if party.email else "None",
-                           FullyQualifiedName=party.name)
+                doc.update(
+                    SalesTermRef={"value": party.term.id},
+                    BalanceWithJobs=doc["Balance"],
+                    CurrencyRef=dict(party.currency),
+                    Taxable=False,
+                    Job=False,
+                    BillWithParent=False,
+                    PreferredDeliveryMethod="Email" if party.email else "None",
+                    FullyQualifiedName=party.name,
+                )
             else:
-                doc.update(TermRef={"value": party.term.id}, Vendor1099=party.is_1099, CurrencyRef=dict(USD))
+                doc.update(
+                    TermRef={"value": party.term.id},
+                    Vendor1099=party.is_1099,
+                    CurrencyRef=dict(USD),
+                )
         return self._common(doc, party)
 
     # ---- transactions -------------------------------------------------------------------
@@ -111,14 +154,26 @@ class Renderer:
         voided = rec.voided
         lines: list[Doc] = []
         for n, (item, description, qty, rate, amount) in enumerate(rec.lines, 1):
-            lines.append({
-                "Id": str(n), "LineNum": n, "Description": description, "Amount": 0.0 if voided else m(amount),
-                "DetailType": "SalesItemLineDetail",
-                "SalesItemLineDetail": {"ItemRef": _ref(item), "UnitPrice": m(rate), "Qty": 0 if voided else qty,
-                                        "ItemAccountRef": _ref(item.income), "TaxCodeRef": dict(NON_TAXABLE)},
-            })
+            lines.append(
+                {
+                    "Id": str(n),
+                    "LineNum": n,
+                    "Description": description,
+                    "Amount": 0.0 if voided else m(amount),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": _ref(item),
+                        "UnitPrice": m(rate),
+                        "Qty": 0 if voided else qty,
+                        "ItemAccountRef": _ref(item.income),
+                        "TaxCodeRef": dict(NON_TAXABLE),
+                    },
+                }
+            )
         total = 0 if voided else rec.total
-        lines.append({"Amount": m(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+        lines.append(
+            {"Amount": m(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+        )
         doc: Doc = {"DocNumber": rec.extra["doc_number"], "TxnDate": _day(rec.day)}
         if not rec.extra.get("no_due"):
             doc["DueDate"] = _day(rec.due)
@@ -126,12 +181,22 @@ class Renderer:
         doc.update(CustomerRef=_ref(rec.party), CurrencyRef=dict(rec.party.currency))
         if "fx" in rec.extra:
             doc["ExchangeRate"] = rec.extra["fx"]
-        doc.update(Line=lines, TxnTaxDetail={"TotalTax": 0}, TotalAmt=m(total), Balance=m(rec.balance),
-                   ApplyTaxAfterDiscount=False, PrintStatus="NotSet", EmailStatus=rec.extra["email_status"])
+        doc.update(
+            Line=lines,
+            TxnTaxDetail={"TotalTax": 0},
+            TotalAmt=m(total),
+            Balance=m(rec.balance),
+            ApplyTaxAfterDiscount=False,
+            PrintStatus="NotSet",
+            EmailStatus=rec.extra["email_status"],
+        )
         if rec.party.email:
             doc["BillEmail"] = {"Address": rec.party.email}
         if "delivered" in rec.extra:
-            doc["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": self.fmt(rec.extra["delivered"])}
+            doc["DeliveryInfo"] = {
+                "DeliveryType": "Email",
+                "DeliveryTime": self.fmt(rec.extra["delivered"]),
+            }
         if rec.applied:
             doc["LinkedTxn"] = [{"TxnId": p.id, "TxnType": "Payment"} for p, _ in rec.applied]
         if rec.note:
@@ -139,16 +204,25 @@ class Renderer:
         return self._common(doc, rec)
 
     def payment(self, rec: Rec) -> Doc:
-        doc: Doc = {"CustomerRef": _ref(rec.party), "DepositToAccountRef": _ref(rec.account),
-                    "TxnDate": _day(rec.day), "CurrencyRef": dict(rec.party.currency)}
+        doc: Doc = {
+            "CustomerRef": _ref(rec.party),
+            "DepositToAccountRef": _ref(rec.account),
+            "TxnDate": _day(rec.day),
+            "CurrencyRef": dict(rec.party.currency),
+        }
         if "fx" in rec.extra:
             doc["ExchangeRate"] = rec.extra["fx"]
         if rec.voided:
             doc.update(TotalAmt=0.0, UnappliedAmt=0.0, Line=[])
         else:
-            doc.update(TotalAmt=m(rec.total), UnappliedAmt=m(rec.extra.get("unapplied", 0)),
-                       Line=[{"Amount": m(amount), "LinkedTxn": [{"TxnId": inv.id, "TxnType": "Invoice"}]}
-                             for inv, amount in rec.lines])
+            doc.update(
+                TotalAmt=m(rec.total),
+                UnappliedAmt=m(rec.extra.get("unapplied", 0)),
+                Line=[
+                    {"Amount": m(amount), "LinkedTxn": [{"TxnId": inv.id, "TxnType": "Invoice"}]}
+                    for inv, amount in rec.lines
+                ],
+            )
         doc["ProcessPayment"] = False
         if rec.extra.get("ref"):
             doc["PaymentRefNum"] = rec.extra["ref"]
@@ -158,10 +232,18 @@ class Renderer:
 
     def _expense_lines(self, rec: Rec) -> list[Doc]:
         return [
-            {"Id": str(n), "LineNum": n, "Description": description, "Amount": m(amount),
-             "DetailType": "AccountBasedExpenseLineDetail",
-             "AccountBasedExpenseLineDetail": {"AccountRef": _ref(account), "BillableStatus": "NotBillable",
-                                               "TaxCodeRef": dict(NON_TAXABLE)}}
+            {
+                "Id": str(n),
+                "LineNum": n,
+                "Description": description,
+                "Amount": m(amount),
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {
+                    "AccountRef": _ref(account),
+                    "BillableStatus": "NotBillable",
+                    "TaxCodeRef": dict(NON_TAXABLE),
+                },
+            }
             for n, (account, description, amount) in enumerate(rec.lines, 1)
         ]
 
@@ -173,25 +255,42 @@ class Renderer:
         if not rec.extra.get("no_due"):
             doc["DueDate"] = _day(rec.due)
             doc["SalesTermRef"] = {"value": rec.term.id}
-        doc.update(VendorRef=_ref(rec.party), APAccountRef=_ref(rec.account), CurrencyRef=dict(USD),
-                   Line=self._expense_lines(rec), TotalAmt=m(rec.total), Balance=m(rec.balance))
+        doc.update(
+            VendorRef=_ref(rec.party),
+            APAccountRef=_ref(rec.account),
+            CurrencyRef=dict(USD),
+            Line=self._expense_lines(rec),
+            TotalAmt=m(rec.total),
+            Balance=m(rec.balance),
+        )
         if rec.applied:
-            doc["LinkedTxn"] = [{"TxnId": p.id, "TxnType": "BillPaymentCheck"} for p, _ in rec.applied]
+            doc["LinkedTxn"] = [
+                {"TxnId": p.id, "TxnType": "BillPaymentCheck"} for p, _ in rec.applied
+            ]
         if rec.note:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
 
     def bill_payment(self, rec: Rec) -> Doc:
-        doc: Doc = {"VendorRef": _ref(rec.party), "PayType": "Check",
-                    "CheckPayment": {"BankAccountRef": _ref(rec.account), "PrintStatus": "NotSet"},
-                    "APAccountRef": _ref(self.company.accounts["ap"]), "DocNumber": rec.extra["doc_number"],
-                    "TxnDate": _day(rec.day), "CurrencyRef": dict(USD)}
+        doc: Doc = {
+            "VendorRef": _ref(rec.party),
+            "PayType": "Check",
+            "CheckPayment": {"BankAccountRef": _ref(rec.account), "PrintStatus": "NotSet"},
+            "APAccountRef": _ref(self.company.accounts["ap"]),
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "CurrencyRef": dict(USD),
+        }
         if rec.voided:
             doc.update(TotalAmt=0.0, Line=[])
         else:
-            doc.update(TotalAmt=m(rec.total),
-                       Line=[{"Amount": m(amount), "LinkedTxn": [{"TxnId": bill.id, "TxnType": "Bill"}]}
-                             for bill, amount in rec.lines])
+            doc.update(
+                TotalAmt=m(rec.total),
+                Line=[
+                    {"Amount": m(amount), "LinkedTxn": [{"TxnId": bill.id, "TxnType": "Bill"}]}
+                    for bill, amount in rec.lines
+                ],
+            )
         if rec.note:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
@@ -202,19 +301,34 @@ class Renderer:
             doc["EntityRef"] = {"value": rec.party.id, "name": rec.party.name, "type": "Vendor"}
         if rec.extra.get("doc_number"):
             doc["DocNumber"] = rec.extra["doc_number"]
-        doc.update(TxnDate=_day(rec.day), TotalAmt=m(rec.total), Credit=False, CurrencyRef=dict(USD),
-                   Line=self._expense_lines(rec))
+        doc.update(
+            TxnDate=_day(rec.day),
+            TotalAmt=m(rec.total),
+            Credit=False,
+            CurrencyRef=dict(USD),
+            Line=self._expense_lines(rec),
+        )
         if rec.note:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
 
     def deposit(self, rec: Rec) -> Doc:
         doc: Doc = {
-            "DepositToAccountRef": _ref(rec.account), "TxnDate": _day(rec.day), "TotalAmt": m(rec.total),
+            "DepositToAccountRef": _ref(rec.account),
+            "TxnDate": _day(rec.day),
+            "TotalAmt": m(rec.total),
             "CurrencyRef": dict(rec.account.currency),
-            "Line": [{"Id": str(n), "LineNum": n, "Description": description, "Amount": m(amount),
-                      "DetailType": "DepositLineDetail", "DepositLineDetail": {"AccountRef": _ref(account)}}
-                     for n, (account, description, amount) in enumerate(rec.lines, 1)],
+            "Line": [
+                {
+                    "Id": str(n),
+                    "LineNum": n,
+                    "Description": description,
+                    "Amount": m(amount),
+                    "DetailType": "DepositLineDetail",
+                    "DepositLineDetail": {"AccountRef": _ref(account)},
+                }
+                for n, (account, description, amount) in enumerate(rec.lines, 1)
+            ],
         }
         if rec.note:
             doc["PrivateNote"] = rec.note
@@ -226,10 +340,23 @@ class Renderer:
             detail: Doc = {"PostingType": posting, "AccountRef": _ref(account)}
             if entity is not None:
                 detail["Entity"] = {"Type": "Vendor", "EntityRef": _ref(entity)}
-            lines.append({"Id": str(n), "Description": description, "Amount": m(amount),
-                          "DetailType": "JournalEntryLineDetail", "JournalEntryLineDetail": detail})
-        doc: Doc = {"DocNumber": rec.extra["doc_number"], "TxnDate": _day(rec.day), "Adjustment": False,
-                    "TotalAmt": m(rec.total), "CurrencyRef": dict(USD), "Line": lines}
+            lines.append(
+                {
+                    "Id": str(n),
+                    "Description": description,
+                    "Amount": m(amount),
+                    "DetailType": "JournalEntryLineDetail",
+                    "JournalEntryLineDetail": detail,
+                }
+            )
+        doc: Doc = {
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "Adjustment": False,
+            "TotalAmt": m(rec.total),
+            "CurrencyRef": dict(USD),
+            "Line": lines,
+        }
         if rec.note:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
@@ -240,8 +367,13 @@ class Renderer:
         for party in self.books.parties:
             out[party.kind].append(self.party(party, balances))
         renderers = {
-            "Invoice": self.invoice, "Payment": self.payment, "Bill": self.bill, "BillPayment": self.bill_payment,
-            "Purchase": self.purchase, "Deposit": self.deposit, "JournalEntry": self.journal_entry,
+            "Invoice": self.invoice,
+            "Payment": self.payment,
+            "Bill": self.bill,
+            "BillPayment": self.bill_payment,
+            "Purchase": self.purchase,
+            "Deposit": self.deposit,
+            "JournalEntry": self.journal_entry,
         }
         for rec in self.books.records:
             out[rec.kind].append(renderers[rec.kind](rec))

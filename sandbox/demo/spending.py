@@ -64,14 +64,30 @@ class Spending:
             for vendor_name, dom, price, per10 in CARD_SOFTWARE:
                 seats = max(1, round(company.headcount * per10 / 10))
                 amount = round(seats * price * 100)
-                self._at(month_day(first, dom), self._card, company.vendors[f"card:{vendor_name}"],
-                         "exp_software", f"{vendor_name} — {seats} seat{'s' if seats > 1 else ''}", amount)
+                self._at(
+                    month_day(first, dom),
+                    self._card,
+                    company.vendors[f"card:{vendor_name}"],
+                    "exp_software",
+                    f"{vendor_name} — {seats} seat{'s' if seats > 1 else ''}",
+                    amount,
+                )
             for _ in range(rng.randrange(2, 7)):
                 role = rng.choice(("travel", "hotel", "meals", "meals"))
                 account = "exp_meals" if role == "meals" else "exp_travel"
-                amount = rng.randrange(1_800, 25_000) if role == "meals" else rng.randrange(18_000, 140_000)
-                self._at(month_day(first, rng.randrange(1, 29)), self._card, company.vendors[role], account,
-                         "Client meeting" if role == "meals" else "Client visit", amount)
+                amount = (
+                    rng.randrange(1_800, 25_000)
+                    if role == "meals"
+                    else rng.randrange(18_000, 140_000)
+                )
+                self._at(
+                    month_day(first, rng.randrange(1, 29)),
+                    self._card,
+                    company.vendors[role],
+                    account,
+                    "Client meeting" if role == "meals" else "Client visit",
+                    amount,
+                )
             self._at(business_day(month_day(first, 12)), self._card_payment)
             self._at(business_day(month_day(first, 2)), self._provider_fee)
             self._at(business_day(month_day(first, 31), forward=False), self._bank_fee)
@@ -82,8 +98,16 @@ class Spending:
                     fed = round(revenue * 3 * rng.uniform(0.03, 0.04) / 10_000) * 10_000
                     state = round(fed * 0.3 / 10_000) * 10_000
                     day = business_day(month_day(first, dom))
-                    self._at(day, self._tax, "tax_fed", fed, f"Form 1040-ES estimated tax, {quarter} {year}")
-                    self._at(day, self._tax, "tax_state", state, f"State estimated tax, {quarter} {year}")
+                    self._at(
+                        day,
+                        self._tax,
+                        "tax_fed",
+                        fed,
+                        f"Form 1040-ES estimated tax, {quarter} {year}",
+                    )
+                    self._at(
+                        day, self._tax, "tax_state", state, f"State estimated tax, {quarter} {year}"
+                    )
 
     def _at(self, day: int, fn, *args) -> None:
         if day >= self.books.start:
@@ -95,8 +119,10 @@ class Spending:
         books, accounts = self.books, self.company.accounts
         for key in ("bank", "savings"):
             if key in accounts:
-                je = books.add(Rec("JournalEntry", books.start, None, accounts[key]),
-                               books.moment(books.start, 7, 8))
+                je = books.add(
+                    Rec("JournalEntry", books.start, None, accounts[key]),
+                    books.moment(books.start, 7, 8),
+                )
                 je.note = "Opening balance"
                 je.extra["doc_number"] = "OB-" + key.upper()
                 self.openings[key] = je
@@ -108,7 +134,9 @@ class Spending:
         gross, taxes = payroll_amounts(company, day)
         period = date.fromordinal(day).isoformat()
         if company.profile.payroll_style == "gusto":
-            rec = books.add(Rec("Purchase", day, provider, accounts["bank"]), books.moment(day, 6, 8))
+            rec = books.add(
+                Rec("Purchase", day, provider, accounts["bank"]), books.moment(day, 6, 8)
+            )
             rec.lines = [
                 (accounts["exp_wages"], f"Payroll {period}: net pay and employee taxes", gross),
                 (accounts["exp_ptax"], f"Payroll {period}: employer taxes", taxes),
@@ -116,11 +144,25 @@ class Spending:
             rec.extra["payment_type"] = "Check"
             rec.extra["doc_number"] = "ACH"
         else:
-            rec = books.add(Rec("JournalEntry", day, provider, accounts["bank"]), books.moment(day, 6, 8))
+            rec = books.add(
+                Rec("JournalEntry", day, provider, accounts["bank"]), books.moment(day, 6, 8)
+            )
             rec.lines = [
                 ("Debit", accounts["exp_wages"], gross, f"Gross wages, pay date {period}", None),
-                ("Debit", accounts["exp_ptax"], taxes, f"Employer payroll taxes, pay date {period}", None),
-                ("Credit", accounts["bank"], gross + taxes, f"ADP payroll debit {period}", provider),
+                (
+                    "Debit",
+                    accounts["exp_ptax"],
+                    taxes,
+                    f"Employer payroll taxes, pay date {period}",
+                    None,
+                ),
+                (
+                    "Credit",
+                    accounts["bank"],
+                    gross + taxes,
+                    f"ADP payroll debit {period}",
+                    provider,
+                ),
             ]
             rec.extra["doc_number"] = f"PR-{period.replace('-', '')}"
             rec.note = "ADP payroll"
@@ -137,7 +179,10 @@ class Spending:
     def _card_payment(self, day: int) -> None:
         """Pay the statement (all charges up to the end of last month) from the operating account."""
         statement_end = (date.fromordinal(day).replace(day=1) - timedelta(days=1)).toordinal()
-        owed = sum(amount for charge_day, amount in self.card_charges if charge_day <= statement_end) - self.card_paid
+        owed = (
+            sum(amount for charge_day, amount in self.card_charges if charge_day <= statement_end)
+            - self.card_paid
+        )
         if owed <= 0:
             return
         accounts, issuer = self.company.accounts, self.company.vendors["card_issuer"]
@@ -152,18 +197,35 @@ class Spending:
 
     def _provider_fee(self, day: int) -> None:
         company = self.company
-        amount = (4_000 if company.profile.payroll_style == "gusto" else 9_000) + 1_200 * company.headcount
-        self._bank_purchase(day, company.vendors["payroll"], "exp_pfees", "Payroll service monthly fee", amount)
+        amount = (
+            4_000 if company.profile.payroll_style == "gusto" else 9_000
+        ) + 1_200 * company.headcount
+        self._bank_purchase(
+            day, company.vendors["payroll"], "exp_pfees", "Payroll service monthly fee", amount
+        )
 
     def _bank_fee(self, day: int) -> None:
-        self._bank_purchase(day, None, "exp_bank", "Monthly service fee", self.books.rng.randrange(1_500, 4_500),
-                            payment_type="Cash")
+        self._bank_purchase(
+            day,
+            None,
+            "exp_bank",
+            "Monthly service fee",
+            self.books.rng.randrange(1_500, 4_500),
+            payment_type="Cash",
+        )
 
     def _tax(self, day: int, role: str, amount: int, description: str) -> None:
         self._bank_purchase(day, self.company.vendors[role], "exp_taxes", description, amount)
 
-    def _bank_purchase(self, day: int, vendor: Party | None, account: str, description: str, amount: int,
-                       payment_type: str = "Check") -> Rec:
+    def _bank_purchase(
+        self,
+        day: int,
+        vendor: Party | None,
+        account: str,
+        description: str,
+        amount: int,
+        payment_type: str = "Check",
+    ) -> Rec:
         accounts = self.company.accounts
         rec = self.books.add(Rec("Purchase", day, vendor, accounts["bank"]))
         rec.lines = [(accounts[account], description, amount)]

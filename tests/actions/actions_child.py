@@ -20,8 +20,8 @@ from oodaloo.config import load_settings
 from sync.retry import FAST
 
 
-def hang(signal_file: Path):  # noqa: ANN201
-    def hook(intent) -> None:  # noqa: ANN001
+def hang(signal_file: Path):
+    def hook(intent) -> None:
         signal_file.write_text(intent.id)
         while True:
             time.sleep(1)
@@ -37,11 +37,16 @@ def main(argv: list[str]) -> int:
     if mode in ("pause-after-send", "pause-after-claim"):
         realm, bill, signal = rest
         lease = 0.5  # the parent waits this long after the kill, as if the lease timed out
-        setattr(hooks, "after_send" if mode == "pause-after-send" else "after_claim", hang(Path(signal)))
+        setattr(
+            hooks, "after_send" if mode == "pause-after-send" else "after_claim", hang(Path(signal))
+        )
     from sync.client import QBOClient
 
     config = ExecutorConfig(lease_seconds=lease, backoff=fast_backoff, hooks=hooks)
-    with QBOClient(settings, retry=FAST) as client, ActionService(settings, client=client, executor_config=config) as svc:
+    with (
+        QBOClient(settings, retry=FAST) as client,
+        ActionService(settings, client=client, executor_config=config) as svc,
+    ):
         if mode == "run-pending":
             barrier, parties = Path(rest[0]), int(rest[1])
             (barrier / f"ready-{os.getpid()}").touch()

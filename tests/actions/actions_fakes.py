@@ -4,13 +4,13 @@ tests use the real sandbox). Faults are scripted per call: ``script.append(("cre
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sync.errors import NotFoundError, StaleObjectError, ThrottledError, TransientError
 
-START = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
 class FakeQBO:
@@ -24,19 +24,37 @@ class FakeQBO:
 
     # ---- set-up ---------------------------------------------------------------------------
     def add(self, realm: str, entity: str, doc_id: str, **fields: Any) -> None:
-        self.docs[(realm, entity, doc_id)] = {"Id": doc_id, "SyncToken": "0", **fields,
-                                              "MetaData": {"LastUpdatedTime": self.now.isoformat()}}
+        self.docs[(realm, entity, doc_id)] = {
+            "Id": doc_id,
+            "SyncToken": "0",
+            **fields,
+            "MetaData": {"LastUpdatedTime": self.now.isoformat()},
+        }
 
     def bill(self, realm: str, doc_id: str, balance: str) -> None:
-        self.add(realm, "Bill", doc_id, VendorRef={"value": "30"}, TotalAmt=float(balance), Balance=float(balance))
+        self.add(
+            realm,
+            "Bill",
+            doc_id,
+            VendorRef={"value": "30"},
+            TotalAmt=float(balance),
+            Balance=float(balance),
+        )
 
-    def invoice(self, realm: str, doc_id: str, balance: str, email: str | None = "a@b.example") -> None:
+    def invoice(
+        self, realm: str, doc_id: str, balance: str, email: str | None = "a@b.example"
+    ) -> None:
         extra = {"BillEmail": {"Address": email}} if email else {}
         self.add(realm, "Invoice", doc_id, TotalAmt=float(balance), Balance=float(balance), **extra)
 
     def payments_for(self, realm: str, bill_id: str) -> list[dict[str, Any]]:
-        return [d for (r, e, _), d in self.docs.items() if r == realm and e == "BillPayment"
-                and any(l["TxnId"] == bill_id for line in d["Line"] for l in line["LinkedTxn"])]
+        return [
+            d
+            for (r, e, _), d in self.docs.items()
+            if r == realm
+            and e == "BillPayment"
+            and any(l["TxnId"] == bill_id for line in d["Line"] for l in line["LinkedTxn"])
+        ]
 
     # ---- faults ---------------------------------------------------------------------------
     def _fault(self, op: str) -> str | None:
@@ -71,25 +89,37 @@ class FakeQBO:
             raise NotFoundError(f"{entity} {entity_id} not found", code="610")
         return copy.deepcopy(doc)
 
-    def create_bill_payment(self, realm_id: str, body: dict[str, Any], *, requestid: str) -> dict[str, Any]:
+    def create_bill_payment(
+        self, realm_id: str, body: dict[str, Any], *, requestid: str
+    ) -> dict[str, Any]:
         fault = self._before("create")
         if (realm_id, requestid) in self.requestids:
             return copy.deepcopy(self.requestids[(realm_id, requestid)])
         self.next_id += 1
-        doc = {**copy.deepcopy(body), "Id": str(self.next_id), "SyncToken": "0",
-               "MetaData": {"LastUpdatedTime": self._tick()}}
+        doc = {
+            **copy.deepcopy(body),
+            "Id": str(self.next_id),
+            "SyncToken": "0",
+            "MetaData": {"LastUpdatedTime": self._tick()},
+        }
         self.docs[(realm_id, "BillPayment", doc["Id"])] = doc
         for line in body["Line"]:
             for link in line["LinkedTxn"]:
                 bill = self.docs[(realm_id, "Bill", link["TxnId"])]
-                bill["Balance"] = float(Decimal(str(bill["Balance"])) - Decimal(str(line["Amount"])))
+                bill["Balance"] = float(
+                    Decimal(str(bill["Balance"])) - Decimal(str(line["Amount"]))
+                )
                 bill["SyncToken"] = str(int(bill["SyncToken"]) + 1)
-                bill.setdefault("LinkedTxn", []).append({"TxnId": doc["Id"], "TxnType": "BillPayment"})
+                bill.setdefault("LinkedTxn", []).append(
+                    {"TxnId": doc["Id"], "TxnType": "BillPayment"}
+                )
         self.requestids[(realm_id, requestid)] = copy.deepcopy(doc)
         self._after(fault)
         return copy.deepcopy(doc)
 
-    def update_sparse(self, realm_id: str, entity: str, body: dict[str, Any], *, requestid: str) -> dict[str, Any]:
+    def update_sparse(
+        self, realm_id: str, entity: str, body: dict[str, Any], *, requestid: str
+    ) -> dict[str, Any]:
         fault = self._before("update")
         if (realm_id, requestid) in self.requestids:
             return copy.deepcopy(self.requestids[(realm_id, requestid)])
@@ -102,7 +132,9 @@ class FakeQBO:
         self._after(fault)
         return copy.deepcopy(doc)
 
-    def send_invoice(self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str) -> dict[str, Any]:
+    def send_invoice(
+        self, realm_id: str, invoice_id: str, *, send_to: str | None, requestid: str
+    ) -> dict[str, Any]:
         fault = self._before("send")
         if (realm_id, requestid) in self.requestids:
             return copy.deepcopy(self.requestids[(realm_id, requestid)])
@@ -116,7 +148,11 @@ class FakeQBO:
 
     def bill_payments_since(self, realm_id: str, since: datetime) -> list[dict[str, Any]]:
         self._before("query")
-        return [copy.deepcopy(d) for (r, e, _), d in self.docs.items() if r == realm_id and e == "BillPayment"]
+        return [
+            copy.deepcopy(d)
+            for (r, e, _), d in self.docs.items()
+            if r == realm_id and e == "BillPayment"
+        ]
 
     def accounts(self, realm_id: str) -> list[dict[str, Any]]:
         return [{"Id": "1", "AccountType": "Bank", "CurrentBalance": 100.0, "Active": True}]

@@ -18,10 +18,22 @@ def child_env() -> dict[str, str]:
 
 
 def spawn_child(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE / "actions_child.py"), *args], cwd=ROOT, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "actions_child.py"), *args],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def spawn_cli(data_dir: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "oodaloo.cli", "--data-dir", str(data_dir), *args], cwd=ROOT,
-                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "oodaloo.cli", "--data-dir", str(data_dir), *args],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

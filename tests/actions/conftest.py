@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from actions_world import SandboxWorld
 
 
 @pytest.fixture
-def world(tmp_path: Path):  # noqa: ANN201
+def world(tmp_path: Path):
     w = SandboxWorld(tmp_path, companies=2)
     yield w
     w.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from actions.executor import ExecutorConfig, ExecutorHooks, fast_backoff
-from actions.model import PayBill, SendReminder, DelayBill, InvalidRequest
-from actions.service import ActionService
 from actions_fakes import FakeQBO
 from actions_world import Crash
+
+from actions.executor import ExecutorConfig, ExecutorHooks, fast_backoff
+from actions.model import DelayBill, InvalidRequest, PayBill, SendReminder
+from actions.service import ActionService
 
 REALM = "9130000000001"
 
@@ -33,7 +33,11 @@ def test_pay_bill_once_then_duplicate_reports_existing(settings, fake):
     first = svc.submit_pay_bill(REALM, "60", actor="ana")
     second = svc.submit_pay_bill(REALM, "60", actor="ana")
     assert first.outcome == "executed" and first.qbo_id
-    assert second.outcome == "already_succeeded" and second.duplicate and second.intent_id == first.intent_id
+    assert (
+        second.outcome == "already_succeeded"
+        and second.duplicate
+        and second.intent_id == first.intent_id
+    )
     assert "already succeeded: BillPayment" in second.message
     assert len(fake.payments_for(REALM, "60")) == 1
     assert fake.docs[(REALM, "Bill", "60")]["Balance"] == 0
@@ -95,7 +99,9 @@ def test_stale_sync_token_reguards_once(settings, fake):
         return original(realm_id, entity, body, requestid=requestid)
 
     fake.update_sparse = racing
-    result = svc.submit_delay_bill(REALM, "60", until="2026-12-15", note="waiting on client", actor="ana")
+    result = svc.submit_delay_bill(
+        REALM, "60", until="2026-12-15", note="waiting on client", actor="ana"
+    )
     assert result.state == "succeeded", result.message
     assert "waiting on client" in fake.docs[(REALM, "Bill", "60")]["PrivateNote"]
     assert "stale_sync_token" in [e["event"] for e in svc.audit(REALM)]
@@ -125,9 +131,15 @@ def test_approve_reports_progress_per_action(settings, fake):
     svc = make(settings, fake)
     seen = []
     results = svc.approve(
-        [PayBill(REALM, "60", Decimal("10.00")), SendReminder(REALM, "40"), DelayBill(REALM, "60", "2026-12-01"),
-         {"action": "pay_bill", "realm_id": REALM, "bill_id": "999"}],
-        actor="ana", on_progress=lambda done, total, r: seen.append((done, total, r.outcome)))
+        [
+            PayBill(REALM, "60", Decimal("10.00")),
+            SendReminder(REALM, "40"),
+            DelayBill(REALM, "60", "2026-12-01"),
+            {"action": "pay_bill", "realm_id": REALM, "bill_id": "999"},
+        ],
+        actor="ana",
+        on_progress=lambda done, total, r: seen.append((done, total, r.outcome)),
+    )
     assert [s[:2] for s in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert [r.outcome for r in results] == ["executed", "executed", "executed", "refused"]
     assert len({r.approval_id for r in results}) == 1
@@ -135,8 +147,11 @@ def test_approve_reports_progress_per_action(settings, fake):
 
 def test_approve_records_the_callers_approval_id_in_ledger_and_audit(settings, fake):
     svc = make(settings, fake)
-    results = svc.approve([PayBill(REALM, "60", Decimal("10.00")), SendReminder(REALM, "40")], actor="ana",
-                          approval_id="ap-console-0001")
+    results = svc.approve(
+        [PayBill(REALM, "60", Decimal("10.00")), SendReminder(REALM, "40")],
+        actor="ana",
+        approval_id="ap-console-0001",
+    )
     assert [r.approval_id for r in results] == ["ap-console-0001"] * 2
     intents = svc.list_intents(REALM)
     assert {i["approval_id"] for i in intents} == {"ap-console-0001"}

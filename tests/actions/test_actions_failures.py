@@ -12,14 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from actions_procs import spawn_child, spawn_cli
+from actions_world import ONE_SHOT, Crash
 
 from actions.executor import ExecutorHooks
-from actions.model import PayBill, SendReminder, DelayBill
-from actions_world import ONE_SHOT, Crash
-from actions_procs import spawn_child, spawn_cli
+from actions.model import DelayBill, PayBill, SendReminder
 
 
-def wait_for(path: Path, proc, seconds: float = 60.0) -> None:  # noqa: ANN001
+def wait_for(path: Path, proc, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not path.exists():
         if proc.poll() is not None:
@@ -28,7 +28,7 @@ def wait_for(path: Path, proc, seconds: float = 60.0) -> None:  # noqa: ANN001
         time.sleep(0.05)
 
 
-def kill(proc) -> None:  # noqa: ANN001
+def kill(proc) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stdout.close()
@@ -86,7 +86,9 @@ def test_same_cli_command_five_processes_at_once(world):
 def test_crash_after_claim_before_send_resends_once(world, tmp_path):
     realm, bill = world.realms[0], world.open_bills(world.realms[0])[0]
     signal_file = tmp_path / "claimed"
-    proc = spawn_child(str(world.settings.data_dir), "pause-after-claim", realm, bill, str(signal_file))
+    proc = spawn_child(
+        str(world.settings.data_dir), "pause-after-claim", realm, bill, str(signal_file)
+    )
     wait_for(signal_file, proc)
     kill(proc)
     assert world.payments_for(realm, bill) == []
@@ -104,7 +106,9 @@ def test_crash_after_claim_before_send_resends_once(world, tmp_path):
 def test_sigkill_after_send_before_record_finds_the_payment(world, tmp_path):
     realm, bill = world.realms[0], world.open_bills(world.realms[0])[0]
     signal_file = tmp_path / "sent"
-    proc = spawn_child(str(world.settings.data_dir), "pause-after-send", realm, bill, str(signal_file))
+    proc = spawn_child(
+        str(world.settings.data_dir), "pause-after-send", realm, bill, str(signal_file)
+    )
     wait_for(signal_file, proc)
     kill(proc)
     assert len(world.payments_for(realm, bill)) == 1  # QBO did it; our ledger does not know yet
@@ -117,7 +121,9 @@ def test_sigkill_after_send_before_record_finds_the_payment(world, tmp_path):
     assert intent.state == "succeeded"
     payments = world.payments_for(realm, bill)
     assert len(payments) == 1 and payments[0]["Id"] == intent.qbo_id
-    assert any(e["event"] == "succeeded" and "reconciled" in e["detail"]["how"] for e in svc.audit(realm))
+    assert any(
+        e["event"] == "succeeded" and "reconciled" in e["detail"]["how"] for e in svc.audit(realm)
+    )
     # the same command again: one effect still
     again = svc.submit_pay_bill(realm, bill, actor="child")
     assert again.outcome == "already_succeeded" and len(world.payments_for(realm, bill)) == 1
@@ -166,27 +172,38 @@ def test_stale_sync_token_reguards_once(world):
     realm, bill = world.realms[0], world.open_bills(world.realms[0])[0]
     edits = []
 
-    def someone_edits(intent) -> None:  # noqa: ANN001
+    def someone_edits(intent) -> None:
         if not edits:
             edits.append(1)
             world.edit_bill_note(realm, bill, "edited by the bookkeeper")
 
     svc = world.service(hooks=ExecutorHooks(before_send=someone_edits))
-    result = svc.submit_delay_bill(realm, bill, until="2026-12-18", note="client pays on the 15th", actor="ana")
+    result = svc.submit_delay_bill(
+        realm, bill, until="2026-12-18", note="client pays on the 15th", actor="ana"
+    )
     assert result.outcome == "executed", result.message
     note = world.doc(realm, "Bill", bill)["PrivateNote"]
-    assert "edited by the bookkeeper" in note and "client pays on the 15th" in note and result.intent_id in note
+    assert (
+        "edited by the bookkeeper" in note
+        and "client pays on the 15th" in note
+        and result.intent_id in note
+    )
     assert "stale_sync_token" in [e["event"] for e in svc.audit(realm)]
     from runway.settings import planned_pay_dates
 
     plans = planned_pay_dates(world.settings)
-    assert plans.filter(plans["bill_id"] == bill)["planned_date"].to_list()[0].isoformat() == "2026-12-18"
+    assert (
+        plans.filter(plans["bill_id"] == bill)["planned_date"].to_list()[0].isoformat()
+        == "2026-12-18"
+    )
     svc.close()
 
 
 def test_bill_paid_elsewhere_meanwhile_is_refused(world):
     realm, bill = world.realms[0], world.open_bills(world.realms[0])[0]
-    svc = world.service(hooks=ExecutorHooks(after_claim=lambda intent: world.pay_outside(realm, bill)))
+    svc = world.service(
+        hooks=ExecutorHooks(after_claim=lambda intent: world.pay_outside(realm, bill))
+    )
     result = svc.submit_pay_bill(realm, bill, actor="ana")
     assert result.outcome == "refused" and result.reason_code == "already_paid"
     assert "already paid" in result.message
@@ -214,7 +231,10 @@ def test_deleted_and_voided_targets_are_refused(world):
     world.void_invoice(realm, invoice)
     svc = world.service()
     assert svc.submit_pay_bill(realm, bill, actor="ana").reason_code == "deleted"
-    assert svc.submit_reminder(realm, invoice, actor="ana").reason_code in ("voided", "already_paid")
+    assert svc.submit_reminder(realm, invoice, actor="ana").reason_code in (
+        "voided",
+        "already_paid",
+    )
     assert world.payments_for(realm, bill) == []
     svc.close()
 
@@ -253,19 +273,23 @@ def test_reconnect_needed_is_refused_before_any_request(world):
 
 
 # ---- restart mid-queue, two executors, token refresh -----------------------------------------
-def selection(world) -> list:  # noqa: ANN001
+def selection(world) -> list:
     items = []
     for realm in world.realms:
         bills = world.open_bills(realm)
-        items += [PayBill(realm, bills[0], Decimal("100.00")), PayBill(realm, bills[1]),
-                  DelayBill(realm, bills[2], "2026-12-31"), SendReminder(realm, world.open_invoices(realm)[0])]
+        items += [
+            PayBill(realm, bills[0], Decimal("100.00")),
+            PayBill(realm, bills[1]),
+            DelayBill(realm, bills[2], "2026-12-31"),
+            SendReminder(realm, world.open_invoices(realm)[0]),
+        ]
     return items
 
 
 def test_restart_mid_queue_loses_nothing_doubles_nothing(world):
     runs = []
 
-    def crash_on_fourth(intent) -> None:  # noqa: ANN001
+    def crash_on_fourth(intent) -> None:
         runs.append(intent.id)
         if len(runs) == 4:
             raise Crash("power cut")
@@ -277,7 +301,9 @@ def test_restart_mid_queue_loses_nothing_doubles_nothing(world):
     fresh = world.service()
     fresh.reconcile()
     intents = fresh.ledger.list()
-    assert len(intents) == 8 and all(i.state == "succeeded" for i in intents), [(i.state, i.reason) for i in intents]
+    assert len(intents) == 8 and all(i.state == "succeeded" for i in intents), [
+        (i.state, i.reason) for i in intents
+    ]
     for realm in world.realms:
         for marker, docs in world.payments_by_marker(realm).items():
             assert len(docs) == 1
@@ -295,7 +321,10 @@ def test_two_executor_processes_at_once(world, tmp_path):
     svc.close()
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    procs = [spawn_child(str(world.settings.data_dir), "run-pending", str(barrier), "2") for _ in range(2)]
+    procs = [
+        spawn_child(str(world.settings.data_dir), "run-pending", str(barrier), "2")
+        for _ in range(2)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err
@@ -318,7 +347,7 @@ def test_access_token_expires_and_refreshes_during_a_batch(world):
     before = TokenStore(world.settings).access_token(realm).generation
     svc = world.service()
 
-    def progress(done: int, total: int, result) -> None:  # noqa: ANN001
+    def progress(done: int, total: int, result) -> None:
         if done == 2:
             world.db.advance_clock(2 * 3600)  # the access token (1 h) is now expired in QBO's eyes
 
@@ -336,14 +365,24 @@ def test_outcome_lands_in_warehouse_audit_and_sync_queue(world):
     svc = world.service()
     result = svc.submit_pay_bill(realm, bill, actor="ana")
     with Warehouse(world.settings.warehouse_path).read() as con:
-        row = con.execute("SELECT count(*) FROM log_bill_payment WHERE realm_id=? AND id=?", [realm, result.qbo_id]).fetchone()
-        bill_row = con.execute("SELECT balance FROM cur_bill WHERE realm_id=? AND id=?", [realm, bill]).fetchone()
+        row = con.execute(
+            "SELECT count(*) FROM log_bill_payment WHERE realm_id=? AND id=?",
+            [realm, result.qbo_id],
+        ).fetchone()
+        bill_row = con.execute(
+            "SELECT balance FROM cur_bill WHERE realm_id=? AND id=?", [realm, bill]
+        ).fetchone()
     assert row[0] == 1 and bill_row[0] == 0
     assert [r["realm_id"] for r in pending_requests(world.settings)] == [realm]
     assert all(o["applied_at"] for o in svc.ledger.outbox_rows(result.intent_id))
     svc.outbox.apply()  # applying again is harmless
     with Warehouse(world.settings.warehouse_path).read() as con:
-        assert con.execute("SELECT count(*) FROM log_bill_payment WHERE id=?", [result.qbo_id]).fetchone()[0] == 1
+        assert (
+            con.execute(
+                "SELECT count(*) FROM log_bill_payment WHERE id=?", [result.qbo_id]
+            ).fetchone()[0]
+            == 1
+        )
     entries = svc.audit(realm)
     assert {"submitted", "attempt_started", "sending", "succeeded"} <= {e["event"] for e in entries}
     assert all(e["actor"] == "ana" for e in entries)

@@ -16,10 +16,19 @@ from actions.ledger import Ledger
 from actions.model import DelayBill, PayBill, SendReminder, dedupe_key
 
 
-def new_intent(ledger: Ledger, key: str = "k1", target: str = "60"):  # noqa: ANN201
-    return ledger.insert(dedupe_key=key, realm_id="1", action="pay_bill", target_type="Bill", target_id=target,
-                         params={"amount": "1.00"}, scope="2026-11-20", approval_id=None, actor="ana",
-                         correlation_id="c1")
+def new_intent(ledger: Ledger, key: str = "k1", target: str = "60"):
+    return ledger.insert(
+        dedupe_key=key,
+        realm_id="1",
+        action="pay_bill",
+        target_type="Bill",
+        target_id=target,
+        params={"amount": "1.00"},
+        scope="2026-11-20",
+        approval_id=None,
+        actor="ana",
+        correlation_id="c1",
+    )
 
 
 def test_dedupe_key_is_stable_and_parameter_sensitive():
@@ -27,11 +36,21 @@ def test_dedupe_key_is_stable_and_parameter_sensitive():
     same = PayBill(" 1", "60 ", None, None, "2026-11-20").normalised()  # type: ignore[arg-type]
     assert dedupe_key(a, "2026-11-20") == dedupe_key(same, "2026-11-20")
     partial = PayBill("1", "60", Decimal("100"), None, date(2026, 11, 20)).normalised()
-    assert len({dedupe_key(a, "d"), dedupe_key(partial, "d"), dedupe_key(a, "other-scope"),
+    assert (
+        len(
+            {
+                dedupe_key(a, "d"),
+                dedupe_key(partial, "d"),
+                dedupe_key(a, "other-scope"),
                 dedupe_key(DelayBill("1", "60", date(2026, 12, 1)).normalised(), "d"),
-                dedupe_key(SendReminder("1", "60").normalised(), "d")}) == 5
+                dedupe_key(SendReminder("1", "60").normalised(), "d"),
+            }
+        )
+        == 5
+    )
     assert dedupe_key(SendReminder("1", "40", "A@B.example").normalised(), "d") == dedupe_key(
-        SendReminder("1", "40", "a@b.example").normalised(), "d")
+        SendReminder("1", "40", "a@b.example").normalised(), "d"
+    )
 
 
 def test_insert_is_unique_per_key_and_requestid_is_fixed(tmp_path):

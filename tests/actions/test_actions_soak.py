@@ -9,9 +9,10 @@ import random
 from collections import Counter
 from decimal import Decimal
 
+from actions_world import ONE_SHOT, Crash, SandboxWorld
+
 from actions.executor import ExecutorHooks
 from actions.model import PayBill
-from actions_world import ONE_SHOT, Crash, SandboxWorld
 
 ACTIONS = 2000
 BATCH = 70
@@ -23,18 +24,21 @@ def test_soak_exactly_one_effect_per_intent(tmp_path):
     rng = random.Random(20261120)
     crashes = Counter()
 
-    def maybe_crash(phase: str):  # noqa: ANN202
-        def hook(intent) -> None:  # noqa: ANN001
+    def maybe_crash(phase: str):
+        def hook(intent) -> None:
             if rng.random() < CRASH_PROBABILITY:
                 crashes[phase] += 1
                 raise Crash(phase)
 
         return hook
 
-    hooks = ExecutorHooks(after_claim=maybe_crash("after_claim"), before_send=maybe_crash("before_send"),
-                          after_send=maybe_crash("after_send"))
+    hooks = ExecutorHooks(
+        after_claim=maybe_crash("after_claim"),
+        before_send=maybe_crash("before_send"),
+        after_send=maybe_crash("after_send"),
+    )
 
-    def new_service():  # noqa: ANN202
+    def new_service():
         svc = world.service(lease_seconds=0.0, hooks=hooks, retry=ONE_SHOT, max_attempts=30)
         svc.outbox_inline = False  # the outbox is applied in bulk by reconcile()
         return svc
@@ -43,10 +47,12 @@ def test_soak_exactly_one_effect_per_intent(tmp_path):
     for n in range(ACTIONS):
         realm = world.realms[n % len(world.realms)]
         bill = world.open_bills(realm)[n % 3]
-        requests.append(PayBill(realm, bill, Decimal("0.10") + Decimal(n % 7) / 100, scope=f"soak-{n}"))
+        requests.append(
+            PayBill(realm, bill, Decimal("0.10") + Decimal(n % 7) / 100, scope=f"soak-{n}")
+        )
     world.faults.set({"throttle": 0.1, "unavailable": 0.1, "lost_response": 0.15})
 
-    def restart_and_recover():  # noqa: ANN202
+    def restart_and_recover():
         while True:  # a crash during recovery is just another crash
             fresh_svc = new_service()
             try:
@@ -59,9 +65,11 @@ def test_soak_exactly_one_effect_per_intent(tmp_path):
     submitted = 0
     duplicates = 0
     while submitted < ACTIONS:
-        fresh = requests[submitted:submitted + BATCH]
+        fresh = requests[submitted : submitted + BATCH]
         submitted += len(fresh)
-        repeats = [rng.choice(requests[:submitted]) for _ in range(int(len(fresh) * 0.43))]  # 30% of the batch
+        repeats = [
+            rng.choice(requests[:submitted]) for _ in range(int(len(fresh) * 0.43))
+        ]  # 30% of the batch
         duplicates += len(repeats)
         batch = fresh + repeats
         rng.shuffle(batch)
@@ -79,7 +87,9 @@ def test_soak_exactly_one_effect_per_intent(tmp_path):
         if world.open_intents() == 0:
             break
     intents = svc.ledger.list()
-    assert len(intents) == ACTIONS, "one intent per intended action, duplicates collapsed, nothing lost"
+    assert len(intents) == ACTIONS, (
+        "one intent per intended action, duplicates collapsed, nothing lost"
+    )
     assert all(i.terminal and (i.state == "succeeded" or i.reason) for i in intents)
     by_marker: dict[str, list[dict]] = {}
     for realm in world.realms:

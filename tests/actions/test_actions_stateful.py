@@ -11,12 +11,14 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from actions_world import ONE_SHOT, Crash, make_world
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from actions.executor import ExecutorHooks
 from actions.model import PayBill, SendReminder
-from actions_world import ONE_SHOT, Crash, make_world
 
 BILL_AMOUNTS = [None, Decimal("100.00"), Decimal("250.00")]
 
@@ -59,8 +61,11 @@ class ActionsMachine(RuleBasedStateMachine):
 
     @rule(invoice=st.integers(0, 1))
     def click_remind(self, invoice: int) -> None:
-        result = self.svc.submit(SendReminder(self.realm, self.invoices[invoice % len(self.invoices)]), actor="prop",
-                                 execute=False)
+        result = self.svc.submit(
+            SendReminder(self.realm, self.invoices[invoice % len(self.invoices)]),
+            actor="prop",
+            execute=False,
+        )
         self.intents.add(result.intent_id)
 
     @rule()
@@ -69,10 +74,12 @@ class ActionsMachine(RuleBasedStateMachine):
 
     @rule(phase=st.sampled_from(["after_claim", "before_send", "after_send"]))
     def crash_step(self, phase: str) -> None:
-        def die(intent):  # noqa: ANN001
+        def die(intent):
             raise Crash(phase)
 
-        crashing = self.world.service(lease_seconds=0.0, hooks=ExecutorHooks(**{phase: die}), retry=ONE_SHOT)
+        crashing = self.world.service(
+            lease_seconds=0.0, hooks=ExecutorHooks(**{phase: die}), retry=ONE_SHOT
+        )
         try:
             crashing.executor.run_pending(max_rounds=1)
         except Crash:
@@ -101,16 +108,24 @@ class ActionsMachine(RuleBasedStateMachine):
     @invariant()
     def check_payments(self) -> None:
         by_marker = self.world.payments_by_marker(self.realm)
-        assert all(len(docs) <= 1 for docs in by_marker.values()), "never two payments for one intent"
+        assert all(len(docs) <= 1 for docs in by_marker.values()), (
+            "never two payments for one intent"
+        )
         for intent in self.svc.ledger.list(states=["succeeded"]):
             if intent.action == "pay_bill":
                 docs = by_marker.get(intent.marker, [])
-                assert [d["Id"] for d in docs] == [intent.qbo_id], "no success without a QBO document"
+                assert [d["Id"] for d in docs] == [intent.qbo_id], (
+                    "no success without a QBO document"
+                )
 
 
 def test_actions_state_machine() -> None:
     run_state_machine_as_test(
         ActionsMachine,
-        settings=hsettings(max_examples=25, stateful_step_count=20, deadline=None,
-                           suppress_health_check=list(HealthCheck)),
+        settings=hsettings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

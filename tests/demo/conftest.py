@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from demo_ledger import SEED, TODAY
+
 from sandbox.demo import Profile, firm_profiles, generate_company
 
 
@@ -19,4 +19,3 @@ def profiles() -> list[Profile]:
 def firm(profiles: list[Profile]) -> dict[str, tuple[Profile, dict[str, list[dict[str, Any]]]]]:
     """Company name -> (profile, documents per entity)."""
     return {p.name: (p, generate_company(p, SEED, TODAY)) for p in profiles}
-

@@ -36,7 +36,9 @@ def by_id(docs: Docs) -> dict[str, tuple[str, dict[str, Any]]]:
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for entity, items in docs.items():
         for doc in items:
-            assert doc["Id"] not in out, f"Id {doc['Id']} used twice ({out[doc['Id']][0]} and {entity})"
+            assert doc["Id"] not in out, (
+                f"Id {doc['Id']} used twice ({out[doc['Id']][0]} and {entity})"
+            )
             out[doc["Id"]] = (entity, doc)
     return out
 
@@ -92,7 +94,13 @@ def refs(node: Any, key: str = "") -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if isinstance(node, dict):
         for k, v in node.items():
-            if k.endswith("Ref") and isinstance(v, dict) and "value" in v and k != "CurrencyRef" and k != "TaxCodeRef":
+            if (
+                k.endswith("Ref")
+                and isinstance(v, dict)
+                and "value" in v
+                and k != "CurrencyRef"
+                and k != "TaxCodeRef"
+            ):
                 out.append((k, v["value"]))
             elif k == "TxnId":
                 out.append((k, v))
@@ -115,8 +123,11 @@ def days_late(docs: Docs, customer_id: str) -> list[int]:
     return [
         (paid_on[inv["Id"]] - day(inv["DueDate"])).days
         for inv in docs["Invoice"]
-        if inv["CustomerRef"]["value"] == customer_id and "DueDate" in inv and money(inv["Balance"]) == 0
-        and not is_voided(inv) and inv["Id"] in paid_on
+        if inv["CustomerRef"]["value"] == customer_id
+        and "DueDate" in inv
+        and money(inv["Balance"]) == 0
+        and not is_voided(inv)
+        and inv["Id"] in paid_on
     ]
 
 
@@ -140,27 +151,42 @@ def aging_bucket(due: date, as_of: date) -> str:
 def payroll_runs(docs: Docs) -> list[tuple[date, Decimal]]:
     """Payroll cash-outs as the domain recognises them: Purchases to Gusto/ADP touching a wages
     account, or journal entries debiting payroll expense and crediting a bank."""
-    wages = {a["Id"] for a in docs["Account"] if a["Name"] in ("Wages", "Taxes") and a.get("SubAccount")}
+    wages = {
+        a["Id"] for a in docs["Account"] if a["Name"] in ("Wages", "Taxes") and a.get("SubAccount")
+    }
     banks = {a["Id"] for a in docs["Account"] if a["AccountType"] == "Bank"}
     runs = []
     for pu in docs["Purchase"]:
-        accounts = {line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] for line in pu["Line"]}
+        accounts = {
+            line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] for line in pu["Line"]
+        }
         if pu.get("EntityRef", {}).get("name") in ("Gusto", "ADP") and accounts & wages:
             runs.append((day(pu["TxnDate"]), money(pu["TotalAmt"])))
     for je in docs["JournalEntry"]:
         lines = [line["JournalEntryLineDetail"] for line in je["Line"]]
-        debits_wages = any(d["PostingType"] == "Debit" and d["AccountRef"]["value"] in wages for d in lines)
-        credit_bank = [money(line["Amount"]) for line in je["Line"]
-                       if line["JournalEntryLineDetail"]["PostingType"] == "Credit"
-                       and line["JournalEntryLineDetail"]["AccountRef"]["value"] in banks]
+        debits_wages = any(
+            d["PostingType"] == "Debit" and d["AccountRef"]["value"] in wages for d in lines
+        )
+        credit_bank = [
+            money(line["Amount"])
+            for line in je["Line"]
+            if line["JournalEntryLineDetail"]["PostingType"] == "Credit"
+            and line["JournalEntryLineDetail"]["AccountRef"]["value"] in banks
+        ]
         if debits_wages and credit_bank:
             runs.append((day(je["TxnDate"]), sum(credit_bank, ZERO)))
     return sorted(runs)
 
 
 def operating_cash(docs: Docs) -> Decimal:
-    return sum((money(a["CurrentBalance"]) for a in docs["Account"]
-                if a["AccountType"] == "Bank" and a["CurrencyRef"]["value"] == "USD"), ZERO)
+    return sum(
+        (
+            money(a["CurrentBalance"])
+            for a in docs["Account"]
+            if a["AccountType"] == "Bank" and a["CurrencyRef"]["value"] == "USD"
+        ),
+        ZERO,
+    )
 
 
 def by_situation(firm: dict[str, tuple[Any, Docs]], situation: str) -> list[tuple[Any, Docs]]:

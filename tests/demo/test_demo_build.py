@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from demo_ledger import SEED, TODAY
+
 from sandbox.demo import DemoFirmExistsError, build_demo_firm, firm_profiles, generate_company
 from sandbox.state import SandboxDB
 from sandbox.testing import api_client
@@ -25,11 +25,15 @@ def sandbox_path(tmp_path: Path) -> Iterator[Path]:
 def test_build_loads_the_companies_and_sets_the_clock(sandbox_path: Path) -> None:
     built = build_demo_firm(sandbox_path, seed=SEED, today=TODAY, companies=3)
     assert built == [p.as_dict() for p in firm_profiles(SEED, 3)]
-    assert built[0] == {"realm_id": built[0]["realm_id"], "name": "Brightline Studio", "profile": "healthy"}
+    assert built[0] == {
+        "realm_id": built[0]["realm_id"],
+        "name": "Brightline Studio",
+        "profile": "healthy",
+    }
     db = SandboxDB(sandbox_path)
     try:
         assert sorted(c["realm_id"] for c in db.companies()) == sorted(b["realm_id"] for b in built)
-        assert db.now() == datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc)  # 09:00 in New York
+        assert db.now() == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 09:00 in New York
     finally:
         db.close()
 
@@ -55,15 +59,28 @@ def test_documents_are_served_over_http_as_generated(sandbox_path: Path) -> None
         answer = client.get(f"/invoice/{invoice['Id']}")
         assert answer.status_code == 200 and answer.json()["Invoice"] == invoice
 
-        name = next(c["DisplayName"] for c in expected["Customer"] if "'" in c["DisplayName"] or "&" in c["DisplayName"])
+        name = next(
+            c["DisplayName"]
+            for c in expected["Customer"]
+            if "'" in c["DisplayName"] or "&" in c["DisplayName"]
+        )
         escaped = name.replace("'", "\\'")
-        found = client.get("/query", params={"query": f"SELECT * FROM Customer WHERE DisplayName = '{escaped}'"})
+        found = client.get(
+            "/query", params={"query": f"SELECT * FROM Customer WHERE DisplayName = '{escaped}'"}
+        )
         assert found.status_code == 200
         assert [c["DisplayName"] for c in found.json()["QueryResponse"]["Customer"]] == [name]
 
-        banks = client.get("/query", params={"query": "SELECT * FROM Account WHERE AccountType = 'Bank'"})
+        banks = client.get(
+            "/query", params={"query": "SELECT * FROM Account WHERE AccountType = 'Bank'"}
+        )
         served = {a["Id"]: a["CurrentBalance"] for a in banks.json()["QueryResponse"]["Account"]}
-        assert served == {a["Id"]: a["CurrentBalance"] for a in expected["Account"] if a["AccountType"] == "Bank"}
+        assert served == {
+            a["Id"]: a["CurrentBalance"] for a in expected["Account"] if a["AccountType"] == "Bank"
+        }
 
         info = client.get(f"/companyinfo/{built[1]['realm_id']}")
-        assert info.status_code == 200 and info.json()["CompanyInfo"]["CompanyName"] == "Harbor & Pine Creative"
+        assert (
+            info.status_code == 200
+            and info.json()["CompanyInfo"]["CompanyName"] == "Harbor & Pine Creative"
+        )

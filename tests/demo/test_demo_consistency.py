@@ -9,16 +9,33 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from demo_ledger import (
-    TODAY, ZERO, applied_to, bank_transactions, by_id, is_voided, money, open_by_party, refs,
+    TODAY,
+    ZERO,
+    applied_to,
+    bank_transactions,
+    by_id,
+    is_voided,
+    money,
+    open_by_party,
+    refs,
 )
+
 from sandbox.demo.books import clock_now
 
 NAMES = [
-    "Brightline Studio", "Harbor & Pine Creative", "Oakridge Digital", "Tandem Growth Partners",
-    "Fieldnote Agency", "Northgate Branding", "Saltwater Web Co.", "Redwood & Rye Marketing",
-    "Copperleaf Design Co.", "Mosaic Pixel Works", "O'Malley & Finch Agency", "Bluebird Analytics",
+    "Brightline Studio",
+    "Harbor & Pine Creative",
+    "Oakridge Digital",
+    "Tandem Growth Partners",
+    "Fieldnote Agency",
+    "Northgate Branding",
+    "Saltwater Web Co.",
+    "Redwood & Rye Marketing",
+    "Copperleaf Design Co.",
+    "Mosaic Pixel Works",
+    "O'Malley & Finch Agency",
+    "Bluebird Analytics",
 ]
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
@@ -44,24 +61,42 @@ def test_bank_current_balance_equals_the_sum_of_its_transactions(company) -> Non
 
 def test_open_balances_equal_total_minus_applied_payments(company) -> None:
     _, docs = company
-    for entity, payments, link_type in (("Invoice", "Payment", "Invoice"), ("Bill", "BillPayment", "Bill")):
+    for entity, payments, link_type in (
+        ("Invoice", "Payment", "Invoice"),
+        ("Bill", "BillPayment", "Bill"),
+    ):
         applied = applied_to(docs, payments, link_type)
         for doc in docs[entity]:
             total, balance = money(doc["TotalAmt"]), money(doc["Balance"])
             assert balance == total - applied[doc["Id"]], f"{entity} {doc['Id']}"
             assert ZERO <= balance <= total
             line_sum = sum(
-                (money(line["Amount"]) for line in doc["Line"] if line["DetailType"] != "SubTotalLineDetail"), ZERO
+                (
+                    money(line["Amount"])
+                    for line in doc["Line"]
+                    if line["DetailType"] != "SubTotalLineDetail"
+                ),
+                ZERO,
             )
             assert line_sum == total, f"{entity} {doc['Id']} lines do not add up"
 
 
 def test_linked_txn_goes_both_ways(company) -> None:
     _, docs = company
-    for entity, payments, back_type in (("Invoice", "Payment", "Payment"), ("Bill", "BillPayment", "BillPaymentCheck")):
-        forward = {(link["TxnId"], p["Id"]) for p in docs[payments] for line in p["Line"] for link in line["LinkedTxn"]}
+    for entity, payments, back_type in (
+        ("Invoice", "Payment", "Payment"),
+        ("Bill", "BillPayment", "BillPaymentCheck"),
+    ):
+        forward = {
+            (link["TxnId"], p["Id"])
+            for p in docs[payments]
+            for line in p["Line"]
+            for link in line["LinkedTxn"]
+        }
         backward = {
-            (doc["Id"], link["TxnId"]) for doc in docs[entity] for link in doc.get("LinkedTxn", [])
+            (doc["Id"], link["TxnId"])
+            for doc in docs[entity]
+            for link in doc.get("LinkedTxn", [])
             if link["TxnType"] == back_type
         }
         assert forward == backward, entity
@@ -87,17 +122,30 @@ def test_customer_and_vendor_balance_is_the_sum_of_their_open_documents(company)
 def test_receivable_payable_and_card_accounts_tie_out(company) -> None:
     _, docs = company
     accounts = {a["Name"]: a for a in docs["Account"]}
-    usd_ar = sum((money(i["Balance"]) for i in docs["Invoice"] if i["CurrencyRef"]["value"] == "USD"), ZERO) - sum(
-        (money(p["UnappliedAmt"]) for p in docs["Payment"] if p["CurrencyRef"]["value"] == "USD"), ZERO)
+    usd_ar = sum(
+        (money(i["Balance"]) for i in docs["Invoice"] if i["CurrencyRef"]["value"] == "USD"), ZERO
+    ) - sum(
+        (money(p["UnappliedAmt"]) for p in docs["Payment"] if p["CurrencyRef"]["value"] == "USD"),
+        ZERO,
+    )
     assert money(accounts["Accounts Receivable (A/R)"]["CurrentBalance"]) == usd_ar
     ap = sum((money(b["Balance"]) for b in docs["Bill"]), ZERO)
     assert money(accounts["Accounts Payable (A/P)"]["CurrentBalance"]) == ap
     card = next(a for a in docs["Account"] if a["AccountType"] == "Credit Card")
-    charged = sum((money(p["TotalAmt"]) for p in docs["Purchase"] if p["AccountRef"]["value"] == card["Id"]), ZERO)
+    charged = sum(
+        (money(p["TotalAmt"]) for p in docs["Purchase"] if p["AccountRef"]["value"] == card["Id"]),
+        ZERO,
+    )
     paid = sum(
-        (money(line["Amount"]) for je in docs["JournalEntry"] for line in je["Line"]
-         if line["JournalEntryLineDetail"]["AccountRef"]["value"] == card["Id"]
-         and line["JournalEntryLineDetail"]["PostingType"] == "Debit"), ZERO)
+        (
+            money(line["Amount"])
+            for je in docs["JournalEntry"]
+            for line in je["Line"]
+            if line["JournalEntryLineDetail"]["AccountRef"]["value"] == card["Id"]
+            and line["JournalEntryLineDetail"]["PostingType"] == "Debit"
+        ),
+        ZERO,
+    )
     assert money(card["CurrentBalance"]) == charged - paid
     assert ZERO <= charged - paid < charged
 
@@ -105,8 +153,22 @@ def test_receivable_payable_and_card_accounts_tie_out(company) -> None:
 def test_journal_entries_balance(company) -> None:
     _, docs = company
     for je in docs["JournalEntry"]:
-        debit = sum((money(l["Amount"]) for l in je["Line"] if l["JournalEntryLineDetail"]["PostingType"] == "Debit"), ZERO)
-        credit = sum((money(l["Amount"]) for l in je["Line"] if l["JournalEntryLineDetail"]["PostingType"] == "Credit"), ZERO)
+        debit = sum(
+            (
+                money(l["Amount"])
+                for l in je["Line"]
+                if l["JournalEntryLineDetail"]["PostingType"] == "Debit"
+            ),
+            ZERO,
+        )
+        credit = sum(
+            (
+                money(l["Amount"])
+                for l in je["Line"]
+                if l["JournalEntryLineDetail"]["PostingType"] == "Credit"
+            ),
+            ZERO,
+        )
         assert debit == credit == money(je["TotalAmt"]) > 0, je["Id"]
 
 
@@ -118,14 +180,23 @@ def test_no_document_references_a_missing_id_and_ids_are_unique(company) -> None
         for doc in items:
             for key, target in refs(doc):
                 assert target in index, f"{entity} {doc['Id']} {key} -> missing {target}"
-    kinds = {"CustomerRef": "Customer", "VendorRef": "Vendor", "DepositToAccountRef": "Account",
-             "APAccountRef": "Account", "BankAccountRef": "Account", "ItemRef": "Item", "SalesTermRef": "Term",
-             "TermRef": "Term"}
+    kinds = {
+        "CustomerRef": "Customer",
+        "VendorRef": "Vendor",
+        "DepositToAccountRef": "Account",
+        "APAccountRef": "Account",
+        "BankAccountRef": "Account",
+        "ItemRef": "Item",
+        "SalesTermRef": "Term",
+        "TermRef": "Term",
+    }
     for entity, items in docs.items():
         for doc in items:
             for key, target in refs(doc):
                 if key in kinds:
-                    assert index[target][0] == kinds[key], f"{entity} {doc['Id']} {key} points at {index[target][0]}"
+                    assert index[target][0] == kinds[key], (
+                        f"{entity} {doc['Id']} {key} points at {index[target][0]}"
+                    )
 
 
 def test_display_names_are_unique_across_customers_and_vendors(company) -> None:
@@ -143,7 +214,10 @@ def test_every_document_is_complete(company) -> None:
             assert doc["Id"].isdigit() and doc["SyncToken"].isdigit()
             created, updated = doc["MetaData"]["CreateTime"], doc["MetaData"]["LastUpdatedTime"]
             assert STAMP.match(created) and STAMP.match(updated), (entity, created)
-            created_at, updated_at = datetime.fromisoformat(created), datetime.fromisoformat(updated)
+            created_at, updated_at = (
+                datetime.fromisoformat(created),
+                datetime.fromisoformat(updated),
+            )
             assert created_at <= updated_at <= clock, (entity, doc["Id"], created, updated)
             if int(doc["SyncToken"]) == 0 and entity not in ("Account",):
                 assert created == updated, (entity, doc["Id"])
@@ -182,7 +256,9 @@ def test_terms_and_due_dates_follow_the_terms(company) -> None:
         for doc in docs[entity]:
             if "DueDate" in doc:
                 days = terms[doc["SalesTermRef"]["value"]]["DueDays"]
-                assert date.fromisoformat(doc["DueDate"]) == date.fromisoformat(doc["TxnDate"]) + timedelta(days=days)
+                assert date.fromisoformat(doc["DueDate"]) == date.fromisoformat(
+                    doc["TxnDate"]
+                ) + timedelta(days=days)
     vendor_terms = {v["Id"]: v["TermRef"]["value"] for v in docs["Vendor"]}
     for bill in docs["Bill"]:
         if "SalesTermRef" in bill:
@@ -195,7 +271,9 @@ def test_amounts_are_built_from_whole_cents(company) -> None:
         for line in inv["Line"]:
             detail = line.get("SalesItemLineDetail")
             if detail and not is_voided(inv):
-                assert money(line["Amount"]) == money(detail["UnitPrice"]) * Decimal(str(detail["Qty"]))
+                assert money(line["Amount"]) == money(detail["UnitPrice"]) * Decimal(
+                    str(detail["Qty"])
+                )
 
 
 def test_multi_currency_documents_stay_in_their_currency(firm: dict) -> None:
@@ -205,7 +283,9 @@ def test_multi_currency_documents_stay_in_their_currency(firm: dict) -> None:
     cad_customers = {c["Id"] for c in docs["Customer"] if c["CurrencyRef"]["value"] == "CAD"}
     assert len(cad_customers) == 1 and len(cad_accounts) == 2
     cad_invoices = [i for i in docs["Invoice"] if i["CustomerRef"]["value"] in cad_customers]
-    assert cad_invoices and all(i["CurrencyRef"]["value"] == "CAD" and 0.6 < i["ExchangeRate"] < 0.9 for i in cad_invoices)
+    assert cad_invoices and all(
+        i["CurrencyRef"]["value"] == "CAD" and 0.6 < i["ExchangeRate"] < 0.9 for i in cad_invoices
+    )
     for p in docs["Payment"]:
         in_cad = p["CustomerRef"]["value"] in cad_customers
         assert (p["DepositToAccountRef"]["value"] in cad_accounts) == in_cad

@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from demo_ledger import SEED, TODAY, bank_transactions
+
 from sandbox.demo import firm_profiles, generate_company
 from sandbox.demo.profiles import realm_id_for
 
@@ -30,7 +30,9 @@ def test_another_seed_gives_other_documents_and_realms() -> None:
     a, b = firm_profiles(SEED, 12), firm_profiles(SEED + 1, 12)
     assert [p.name for p in a] == [p.name for p in b]
     assert {p.realm_id for p in a}.isdisjoint({p.realm_id for p in b})
-    assert dump(generate_company(a[3], SEED, TODAY)) != dump(generate_company(b[3], SEED + 1, TODAY))
+    assert dump(generate_company(a[3], SEED, TODAY)) != dump(
+        generate_company(b[3], SEED + 1, TODAY)
+    )
 
 
 def test_history_ends_at_today_and_spans_eighteen_months() -> None:

@@ -33,7 +33,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
     data_dir = tmp_path_factory.mktemp("digest-demo")
     settings = load_settings(data_dir=data_dir)
-    build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today, companies=COMPANIES)
+    build_demo_firm(
+        settings.sandbox_path,
+        seed=settings.demo_seed,
+        today=settings.demo_today,
+        companies=COMPANIES,
+    )
     connect_sandbox_companies(settings)
     sync_all(settings)
     yield settings
@@ -49,15 +54,19 @@ def flat(pdf: bytes) -> tuple[PdfReader, str]:
     return reader, re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
 
 
-def calculators(settings: Settings, realm_id: str, week: IsoWeek, data_as_of) -> object:  # noqa: ANN001
+def calculators(settings: Settings, realm_id: str, week: IsoWeek, data_as_of) -> object:
     """The runway results for the digest's snapshot, computed independently of the digest."""
     from runway.api import firm_view
     from runway.settings import get_company_settings
     from runway.snapshot import load_snapshot
 
     snapshot = load_snapshot(settings, [realm_id], at=data_as_of, basis="ingest")
-    previous = load_snapshot(settings, [realm_id], at=data_as_of - timedelta(days=7), basis="ingest")
-    return firm_view(settings, week.friday, snapshot, previous=previous).company(realm_id, get_company_settings(settings, realm_id))
+    previous = load_snapshot(
+        settings, [realm_id], at=data_as_of - timedelta(days=7), basis="ingest"
+    )
+    return firm_view(settings, week.friday, snapshot, previous=previous).company(
+        realm_id, get_company_settings(settings, realm_id)
+    )
 
 
 def test_company_digests_show_the_calculators_figures(demo: Settings) -> None:
@@ -104,9 +113,13 @@ def test_firm_digest_rolls_up_every_company_exceptions_first(demo: Settings) -> 
     assert sum(len(p.images) for p in reader.pages) == COMPANIES
     from runway.snapshot import load_snapshot
 
-    expected = firm_table(demo, week.friday, load_snapshot(demo, at=produced.data_as_of, basis="ingest"))
+    expected = firm_table(
+        demo, week.friday, load_snapshot(demo, at=produced.data_as_of, basis="ingest")
+    )
     assert names == expected["company_name"].to_list()
-    assert [r["cash"] for r in produced.manifest["rollup"]["rows"]] == [str(c) for c in expected["cash"].to_list()]
+    assert [r["cash"] for r in produced.manifest["rollup"]["rows"]] == [
+        str(c) for c in expected["cash"].to_list()
+    ]
 
 
 def test_past_week_regenerates_with_the_same_numbers_after_the_books_change(demo: Settings) -> None:
@@ -114,7 +127,9 @@ def test_past_week_regenerates_with_the_same_numbers_after_the_books_change(demo
     from sync.client import QBOClient
     from sync.engine import sync_all
 
-    realm_id = next(r for r, info in company_directory(demo).items() if info["time_zone"] == "America/New_York")
+    realm_id = next(
+        r for r, info in company_directory(demo).items() if info["time_zone"] == "America/New_York"
+    )
     now = clock.now(demo)
     week = IsoWeek.of(clock.today(demo))
     first = make_digest(demo, realm_id, week, now=now)
@@ -125,30 +140,78 @@ def test_past_week_regenerates_with_the_same_numbers_after_the_books_change(demo
     db = SandboxDB(demo.sandbox_path)
     db.advance_clock(24 * 3600)
     with QBOClient(demo) as client:
-        client.create(realm_id, "Payment", {
-            "CustomerRef": {"value": invoice["party_id"]}, "TotalAmt": str(invoice["balance"]),
-            "TxnDate": week.friday.isoformat(),  # dated in the digest's week: it would change its figures
-            "Line": [{"Amount": str(invoice["balance"]), "LinkedTxn": [{"TxnId": invoice["doc_id"], "TxnType": "Invoice"}]}],
-        }, requestid=uuid.uuid4().hex)
+        client.create(
+            realm_id,
+            "Payment",
+            {
+                "CustomerRef": {"value": invoice["party_id"]},
+                "TotalAmt": str(invoice["balance"]),
+                "TxnDate": week.friday.isoformat(),  # dated in the digest's week: it would change its figures
+                "Line": [
+                    {
+                        "Amount": str(invoice["balance"]),
+                        "LinkedTxn": [{"TxnId": invoice["doc_id"], "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+            requestid=uuid.uuid4().hex,
+        )
     sync_all(demo, [realm_id])
     later = clock.now(demo)
-    current = calculators(demo, realm_id, week, latest_known(demo, [realm_id], later)).aging_ar.totals.row(0, named=True)
-    assert current["total"] != view.aging_ar.totals.row(0, named=True)["total"]  # the change is visible now
+    current = calculators(
+        demo, realm_id, week, latest_known(demo, [realm_id], later)
+    ).aging_ar.totals.row(0, named=True)
+    assert (
+        current["total"] != view.aging_ar.totals.row(0, named=True)["total"]
+    )  # the change is visible now
     again = make_digest(demo, realm_id, week, now=later)
     assert again.data_as_of == first.data_as_of
     assert again.manifest == first.manifest
     assert flat(again.pdf)[1] == flat(first.pdf)[1]
 
 
-def test_cli_writes_the_pdf_and_its_manifest(demo: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_pdf_and_its_manifest(
+    demo: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from oodaloo.cli import main
 
     realm_id = sorted(company_directory(demo))[0]
     out = tmp_path / "out" / "digest.pdf"
-    assert main(["--data-dir", str(demo.data_dir), "digest", "--company", realm_id, "--out", str(out)]) == 0
+    assert (
+        main(["--data-dir", str(demo.data_dir), "digest", "--company", realm_id, "--out", str(out)])
+        == 0
+    )
     assert out.read_bytes().startswith(b"%PDF") and out.with_suffix(".json").exists()
     assert "Wrote" in capsys.readouterr().out
-    assert main(["--data-dir", str(demo.data_dir), "digest", "--firm", "--week", "2026-47", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(demo.data_dir),
+                "digest",
+                "--firm",
+                "--week",
+                "2026-47",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "2026-W47" in capsys.readouterr().err
-    assert main(["--data-dir", str(demo.data_dir), "digest", "--company", realm_id, "--out", str(out), "--email"]) == 1
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(demo.data_dir),
+                "digest",
+                "--company",
+                realm_id,
+                "--out",
+                str(out),
+                "--email",
+            ]
+        )
+        == 1
+    )
     assert "OODALOO_SMTP_HOST" in capsys.readouterr().err

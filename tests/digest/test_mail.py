@@ -7,7 +7,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
@@ -20,7 +20,7 @@ from digest.make import Produced
 from digest.weeks import IsoWeek
 from oodaloo.config import Settings, load_settings
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7\n% a digest\n%%EOF\n"
 
 
@@ -38,7 +38,9 @@ class Inbox:
         if self.data_calls <= self.fail_first:
             return "451 4.3.0 try again later"
         self.envelopes.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         return "250 OK"
 
 
@@ -70,23 +72,35 @@ def mail_settings(settings: Settings, port: int, **extra: Any) -> Settings:
 
 def produced(scope: str = "9130001") -> Produced:
     manifest = {
-        "scope": "company", "week": "2026-W47", "company_name": "Zoë & Søn Creative", "data_as_of": NOW.isoformat(),
+        "scope": "company",
+        "week": "2026-W47",
+        "company_name": "Zoë & Søn Creative",
+        "data_as_of": NOW.isoformat(),
         "freshness": "Synced 3 min ago",
-        "kpis": [{"label": "Cash", "value": "180000.00", "kind": "money"}, {"label": "Runway", "value": 2.6, "kind": "weeks"}],
+        "kpis": [
+            {"label": "Cash", "value": "180000.00", "kind": "money"},
+            {"label": "Runway", "value": 2.6, "kind": "weeks"},
+        ],
         "answers": [["Can the next payroll be covered?", "Not on current projections."]],
     }
     return Produced(scope, IsoWeek.parse("2026-W47"), PDF, manifest, NOW, 3, False)
 
 
-def test_digest_arrives_with_the_pdf_attached(settings: Settings, smtp_server: tuple[Controller, Inbox]) -> None:
+def test_digest_arrives_with_the_pdf_attached(
+    settings: Settings, smtp_server: tuple[Controller, Inbox]
+) -> None:
     controller, inbox = smtp_server
     cfg = mail_settings(settings, controller.port)
-    results = email_digest(cfg, produced(), NOW, recipients=["owner@example.com", "cfo@example.com"])
+    results = email_digest(
+        cfg, produced(), NOW, recipients=["owner@example.com", "cfo@example.com"]
+    )
     assert [r.ok for r in results] == [True, True] and [r.attempts for r in results] == [1, 1]
     assert inbox.envelopes == [["owner@example.com"], ["cfo@example.com"]]  # one message each
     message = inbox.messages[0]
     assert "2026-W47" in message["Subject"] and "Zoë & Søn Creative" in message["Subject"]
-    attachments = [part for part in message.walk() if part.get_content_disposition() == "attachment"]
+    attachments = [
+        part for part in message.walk() if part.get_content_disposition() == "attachment"
+    ]
     assert len(attachments) == 1 and attachments[0].get_content_type() == "application/pdf"
     assert attachments[0].get_payload(decode=True) == PDF
     assert attachments[0].get_filename() == "oodaloo-digest-2026-W47-9130001.pdf"
@@ -96,7 +110,9 @@ def test_digest_arrives_with_the_pdf_attached(settings: Settings, smtp_server: t
     assert statuses == {("owner@example.com", "sent"), ("cfo@example.com", "sent")}
 
 
-def test_transient_smtp_failure_is_retried(settings: Settings, smtp_server: tuple[Controller, Inbox]) -> None:
+def test_transient_smtp_failure_is_retried(
+    settings: Settings, smtp_server: tuple[Controller, Inbox]
+) -> None:
     controller, inbox = smtp_server
     inbox.fail_first = 2
     cfg = mail_settings(settings, controller.port)
@@ -106,7 +122,9 @@ def test_transient_smtp_failure_is_retried(settings: Settings, smtp_server: tupl
     assert delivery.status == "sent" and delivery.attempts == 3
 
 
-def test_failing_smtp_is_retried_then_reported_without_the_password(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_smtp_is_retried_then_reported_without_the_password(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     port = free_port()  # nobody listens here
     cfg = mail_settings(settings, port, smtp_username="digest", smtp_password="s3cr3t-pw")
     [result] = email_digest(cfg, produced(), NOW, recipients=["owner@example.com"])
@@ -117,8 +135,9 @@ def test_failing_smtp_is_retried_then_reported_without_the_password(settings: Se
     assert "s3cr3t-pw" not in caplog.text and "s3cr3t-pw" not in (delivery.error or "")
 
 
-def test_permanent_rejection_is_not_retried(settings: Settings, smtp_server: tuple[Controller, Inbox],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permanent_rejection_is_not_retried(
+    settings: Settings, smtp_server: tuple[Controller, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
     controller, inbox = smtp_server
 
     async def reject(server: Any, session: Any, envelope: Any) -> str:
@@ -128,7 +147,12 @@ def test_permanent_rejection_is_not_retried(settings: Settings, smtp_server: tup
     monkeypatch.setattr(inbox, "handle_DATA", reject)
     cfg = mail_settings(settings, controller.port)
     [result] = email_digest(cfg, produced(), NOW, recipients=["owner@example.com"])
-    assert not result.ok and result.attempts == 1 and inbox.data_calls == 1 and "554" in (result.error or "")
+    assert (
+        not result.ok
+        and result.attempts == 1
+        and inbox.data_calls == 1
+        and "554" in (result.error or "")
+    )
 
 
 def test_email_off_without_a_server(settings: Settings) -> None:
@@ -137,9 +161,15 @@ def test_email_off_without_a_server(settings: Settings) -> None:
 
 
 def test_firm_email_lists_exceptions(settings: Settings) -> None:
-    manifest = {"scope": "firm", "week": "2026-W47", "data_as_of": NOW.isoformat(), "companies": [
-        {"company_name": "A", "exceptions": ["next payroll red (Tue 1 Dec 2026)"]},
-        {"company_name": "B", "exceptions": []}]}
+    manifest = {
+        "scope": "firm",
+        "week": "2026-W47",
+        "data_as_of": NOW.isoformat(),
+        "companies": [
+            {"company_name": "A", "exceptions": ["next payroll red (Tue 1 Dec 2026)"]},
+            {"company_name": "B", "exceptions": []},
+        ],
+    }
     subject, body = email_text(manifest)
     assert "1 of 2 companies with exceptions" in subject and "- A: next payroll red" in body
     ledger.set_firm_recipients(settings, ["CAS@firm.example ", "lead@firm.example"])

@@ -8,24 +8,32 @@ import re
 from decimal import Decimal
 
 import pytest
+from digest_factories import AS_OF, DATA_AS_OF, fake_view
 from pypdf import PdfReader
 
 from digest import fmt
 from digest.charts import forecast_png
 from digest.figures import build_company_digest
+from digest.make import ROLLUP_COLUMNS
 from digest.model import CompanyDigest, FirmDigest, Table, to_manifest
 from digest.pdf import render_company_pdf, render_firm_pdf
-from digest.make import ROLLUP_COLUMNS
-from digest_factories import AS_OF, DATA_AS_OF, fake_view
 
 ADVICE = re.compile(r"\byou should\b|\byou must\b|\bwe recommend\b", re.IGNORECASE)
 
 
-def company_digest(variant: str, realm_id: str = "9130001", actions: list | None = None) -> CompanyDigest:
+def company_digest(
+    variant: str, realm_id: str = "9130001", actions: list | None = None
+) -> CompanyDigest:
     view = fake_view(realm_id, variant)
     return build_company_digest(
-        view, realm_id=realm_id, company_name=view.company_name, week="2026-W47", time_zone="America/New_York",
-        as_of=AS_OF, data_as_of=DATA_AS_OF, freshness={"badge": "Synced 3 min ago", "status": "fresh"},
+        view,
+        realm_id=realm_id,
+        company_name=view.company_name,
+        week="2026-W47",
+        time_zone="America/New_York",
+        as_of=AS_OF,
+        data_as_of=DATA_AS_OF,
+        freshness={"badge": "Synced 3 min ago", "status": "fresh"},
         actions=actions or [],
     )
 
@@ -45,7 +53,14 @@ def flat(text: str) -> str:
 
 
 def test_tight_company_pdf_shows_its_figures_and_chart() -> None:
-    actions = [{"executed": AS_OF, "action": "Paid bill B-77", "amount": "1200.00", "qbo_id": "BillPayment 5012"}]
+    actions = [
+        {
+            "executed": AS_OF,
+            "action": "Paid bill B-77",
+            "amount": "1200.00",
+            "qbo_id": "BillPayment 5012",
+        }
+    ]
     digest = company_digest("tight", actions=actions)
     pdf, pages = render_company_pdf(digest, "16–22 Nov 2026", chart_for("tight"))
     reader, text = pdf_text(pdf)
@@ -100,17 +115,43 @@ def test_healthy_and_empty_companies_read_sensibly() -> None:
 def test_firm_pdf_puts_exceptions_first_and_pages_every_company() -> None:
     tight, healthy = company_digest("tight", "1"), company_digest("healthy", "2")
     rows = [
-        {"company_name": tight.company_name, "cash": Decimal("180000.00"), "runway_weeks": 2.6, "breach_date": AS_OF,
-         "payroll_status": "red", "payrolls_covered": 0, "overdue_91_share": 0.01, "freshness_status": "fresh"},
-        {"company_name": healthy.company_name, "cash": Decimal("412500.55"), "runway_weeks": None, "breach_date": None,
-         "payroll_status": "green", "payrolls_covered": 3, "overdue_91_share": 0.0, "freshness_status": "fresh"},
+        {
+            "company_name": tight.company_name,
+            "cash": Decimal("180000.00"),
+            "runway_weeks": 2.6,
+            "breach_date": AS_OF,
+            "payroll_status": "red",
+            "payrolls_covered": 0,
+            "overdue_91_share": 0.01,
+            "freshness_status": "fresh",
+        },
+        {
+            "company_name": healthy.company_name,
+            "cash": Decimal("412500.55"),
+            "runway_weeks": None,
+            "breach_date": None,
+            "payroll_status": "green",
+            "payrolls_covered": 3,
+            "overdue_91_share": 0.0,
+            "freshness_status": "fresh",
+        },
     ]
-    firm = FirmDigest("2026-W47", AS_OF, DATA_AS_OF, Table("rollup", "Every company", ROLLUP_COLUMNS, rows), [tight, healthy])
+    firm = FirmDigest(
+        "2026-W47",
+        AS_OF,
+        DATA_AS_OF,
+        Table("rollup", "Every company", ROLLUP_COLUMNS, rows),
+        [tight, healthy],
+    )
     charts = {"1": chart_for("tight"), "2": chart_for("healthy")}
-    pdf, pages = render_firm_pdf(firm, "16–22 Nov 2026", "America/New_York", lambda c: charts[c.realm_id])
+    pdf, pages = render_firm_pdf(
+        firm, "16–22 Nov 2026", "America/New_York", lambda c: charts[c.realm_id]
+    )
     reader, text = pdf_text(pdf)
     first = flat(reader.pages[0].extract_text())
-    assert "Firm roll-up" in first and "2 companies" in first and "1 company with exceptions" in first
+    assert (
+        "Firm roll-up" in first and "2 companies" in first and "1 company with exceptions" in first
+    )
     assert first.index("Zoë & Søn Creative") < first.index("Northwind Agency")
     assert "next payroll red" in first and "$412,501" in first
     assert pages == len(reader.pages) >= 5
@@ -122,7 +163,12 @@ def test_firm_pdf_puts_exceptions_first_and_pages_every_company() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Decimal("1234.5"), "$1,235"), (Decimal("-1200"), "−$1,200"), (None, "—"), (Decimal("0.49"), "$0")],
+    [
+        (Decimal("1234.5"), "$1,235"),
+        (Decimal("-1200"), "−$1,200"),
+        (None, "—"),
+        (Decimal("0.49"), "$0"),
+    ],
 )
 def test_money_format(value: Decimal | None, text: str) -> None:
     assert fmt.money(value) == text

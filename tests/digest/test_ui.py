@@ -3,9 +3,10 @@ first page, and reports e-mail failures."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from streamlit.testing.v1 import AppTest
+from test_pdf import chart_for, company_digest
 
 from digest import ledger
 from digest.make import Produced, store_digest
@@ -13,9 +14,8 @@ from digest.model import to_manifest
 from digest.pdf import render_company_pdf
 from digest.weeks import IsoWeek
 from oodaloo.config import Settings
-from test_pdf import chart_for, company_digest
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def element_types(node: object) -> set[str]:
@@ -37,10 +37,20 @@ def test_page_lists_downloads_previews_and_reports_email(settings: Settings) -> 
     digest = company_digest("tight")
     pdf, pages = render_company_pdf(digest, "16–22 Nov 2026", chart_for("tight"))
     week = IsoWeek.parse("2026-W47")
-    store_digest(settings, Produced(digest.realm_id, week, pdf, to_manifest(digest), NOW, pages, False))
+    store_digest(
+        settings, Produced(digest.realm_id, week, pdf, to_manifest(digest), NOW, pages, False)
+    )
     ledger.mark_made(settings, digest.realm_id, str(week), made_at=NOW, data_as_of=NOW, pages=pages)
-    ledger.record_delivery(settings, digest.realm_id, str(week), "owner@example.com", ok=False, attempts=3,
-                           error="ConnectionRefusedError: [Errno 111] Connection refused", at=NOW)
+    ledger.record_delivery(
+        settings,
+        digest.realm_id,
+        str(week),
+        "owner@example.com",
+        ok=False,
+        attempts=3,
+        error="ConnectionRefusedError: [Errno 111] Connection refused",
+        at=NOW,
+    )
 
     at = AppTest.from_function(page_script, default_timeout=60)
     at.run()
@@ -50,7 +60,9 @@ def test_page_lists_downloads_previews_and_reports_email(settings: Settings) -> 
     assert scope_box.options == [f"{digest.company_name} ({digest.realm_id})"]
     assert any(m.label == "Cash" and m.value == "$180,000" for m in at.metric)
     markdown = "\n".join(m.value for m in at.markdown)
-    assert "owner@example.com" in markdown and "failed" in markdown and "after 3 attempts" in markdown
+    assert (
+        "owner@example.com" in markdown and "failed" in markdown and "after 3 attempts" in markdown
+    )
     assert "Made" in markdown and f"{pages} pages" in markdown
     assert len(at.get("download_button")) == 1
     assert "image" in element_types(at.main)  # the first page rendered to PNG

@@ -25,8 +25,13 @@ def agency_example(realm: str = "r-agency", as_of: date = AS_OF, rent_due_in: in
     for k in range(4):  # paid history: always exactly 20 days late
         inv = c.invoice(client, as_of - days(120 + 30 * k), as_of - days(90 + 30 * k), 20000)
         c.pay_invoice(inv, as_of - days(70 + 30 * k))
-    c.invoice(client, as_of - days(10), as_of + days(6), 90000)  # due 11-26, expected 12-16 (after the 12-15 payroll)
-    c.payroll_runs([date(2026, m, d) for m in range(5, 12) for d in (1, 15) if date(2026, m, d) <= as_of], 70000)
+    c.invoice(
+        client, as_of - days(10), as_of + days(6), 90000
+    )  # due 11-26, expected 12-16 (after the 12-15 payroll)
+    c.payroll_runs(
+        [date(2026, m, d) for m in range(5, 12) for d in (1, 15) if date(2026, m, d) <= as_of],
+        70000,
+    )
     landlord = c.vendor("Downtown Properties")
     c.bill(landlord, as_of, as_of + days(rent_due_in), 12000)  # 12-05: week 2 (days 14-20)
     return c

@@ -13,12 +13,14 @@ from tests.runway.conftest import AS_OF, agency_example, small_company
 from tests.runway.factory import Company, snapshot, ts
 
 D = Decimal
-day = lambda n: timedelta(days=n)  # noqa: E731
+day = lambda n: timedelta(days=n)
 
 
 def view_of(*companies: Company, previous: list[Company] | None = None, **kw):
     snap = snapshot(*companies)
-    company, critical = frames_from_settings({c.realm_id: CompanySettings(**kw) for c in companies}, snap.realm_ids)
+    company, critical = frames_from_settings(
+        {c.realm_id: CompanySettings(**kw) for c in companies}, snap.realm_ids
+    )
     prev = snapshot(*previous) if previous else None
     return compute(snap, AS_OF, company, critical, None, previous=prev)
 
@@ -33,14 +35,21 @@ def test_payers_history_and_company_fallback_flagged() -> None:
     payers = {r["customer_name"]: r for r in view_of(c).payers.iter_rows(named=True)}
     assert payers["Regular"]["paid_count"] == 4 and payers["Regular"]["p50_days_late"] == 15.0
     assert payers["Regular"]["p90_days_late"] == 27.0 and payers["Regular"]["source"] == "history"
-    assert payers["Newbie"]["fallback"] and payers["Newbie"]["source"] == "company" and payers["Newbie"]["p50_days_late"] == 15.0
+    assert (
+        payers["Newbie"]["fallback"]
+        and payers["Newbie"]["source"] == "company"
+        and payers["Newbie"]["p50_days_late"] == 15.0
+    )
 
 
 def test_everything_paid_has_no_open_items_and_dso_zero() -> None:
     c = small_company()
     cust = c.customer("Client")
     for k in range(3):
-        c.pay_invoice(c.invoice(cust, AS_OF - day(40 + 20 * k), AS_OF - day(10 + 20 * k), 3000), AS_OF - day(5 + 20 * k))
+        c.pay_invoice(
+            c.invoice(cust, AS_OF - day(40 + 20 * k), AS_OF - day(10 + 20 * k), 3000),
+            AS_OF - day(5 + 20 * k),
+        )
     view = view_of(c)
     assert view.aging_ar.totals["total"][0] == D("0.00") and view.forecast_items.height == 0
     assert view.dso["dso_simple_days"][0] == 0.0 and view.dso["dso_countback_days"][0] == 0.0
@@ -50,7 +59,9 @@ def test_dso_simple_and_countback() -> None:
     c = small_company()
     cust = c.customer("Client")
     c.invoice(cust, date(2026, 11, 10), date(2026, 12, 10), 9100)  # November sales 9100 (20 days)
-    c.invoice(cust, date(2026, 10, 5), date(2026, 11, 4), 3100, balance=1550)  # October sales 3100 (31 days)
+    c.invoice(
+        cust, date(2026, 10, 5), date(2026, 11, 4), 3100, balance=1550
+    )  # October sales 3100 (31 days)
     row = view_of(c).dso.row(0, named=True)
     assert row["ar_total"] == D("10650.00")
     assert round(row["dso_simple_days"], 2) == round(10650 / (12200 / 91), 2)
@@ -62,28 +73,65 @@ def test_biweekly_payroll_from_journal_entries_and_override() -> None:
     bank = c.versions[-1]["doc"]["Id"]
     wages = c.account("Wages")
     for k in range(1, 9):
-        c.put("JournalEntry", {"TxnDate": (AS_OF - day(14 * k - 7)).isoformat(), "TotalAmt": "30000", "Line": [
-            {"Amount": "30000", "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": wages}}},
-            {"Amount": "30000", "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": {"value": bank}}}]})
+        c.put(
+            "JournalEntry",
+            {
+                "TxnDate": (AS_OF - day(14 * k - 7)).isoformat(),
+                "TotalAmt": "30000",
+                "Line": [
+                    {
+                        "Amount": "30000",
+                        "JournalEntryLineDetail": {
+                            "PostingType": "Debit",
+                            "AccountRef": {"value": wages},
+                        },
+                    },
+                    {
+                        "Amount": "30000",
+                        "JournalEntryLineDetail": {
+                            "PostingType": "Credit",
+                            "AccountRef": {"value": bank},
+                        },
+                    },
+                ],
+            },
+        )
     pattern = view_of(c).recurring.filter(pl.col("kind") == "payroll").row(0, named=True)
     assert pattern["cadence"] == "biweekly" and pattern["amount"] == D("30000.00")
     assert pattern["next_dates"][:2] == [AS_OF + day(7), AS_OF + day(21)]
-    over = view_of(c, payroll_cadence="monthly", payroll_amount=D("45000"), payroll_anchor_date=date(2026, 11, 30))
+    over = view_of(
+        c,
+        payroll_cadence="monthly",
+        payroll_amount=D("45000"),
+        payroll_anchor_date=date(2026, 11, 30),
+    )
     pattern = over.recurring.filter(pl.col("kind") == "payroll").row(0, named=True)
-    assert (pattern["cadence"], pattern["amount"], pattern["source"]) == ("monthly", D("45000.00"), "override")
+    assert (pattern["cadence"], pattern["amount"], pattern["source"]) == (
+        "monthly",
+        D("45000.00"),
+        "override",
+    )
     assert pattern["next_dates"][:2] == [date(2026, 11, 30), date(2026, 12, 31)]
 
 
 def test_monthly_rent_not_double_counted_with_its_entered_bill() -> None:
     c = agency_example()
-    landlord = [v["doc"]["Id"] for v in c.versions if v["entity"] == "Vendor" and v["doc"]["DisplayName"] == "Downtown Properties"][0]
+    landlord = [
+        v["doc"]["Id"]
+        for v in c.versions
+        if v["entity"] == "Vendor" and v["doc"]["DisplayName"] == "Downtown Properties"
+    ][0]
     for k in range(1, 6):
         c.purchase(landlord, "Downtown Properties", date(2026, 11 - k, 5), 12000)
     view = view_of(c)
     sched = view.recurring_schedule.filter(pl.col("kind") == "rent")
     assert sched.filter(pl.col("date") == date(2026, 12, 5))["covered_by_bill"].is_not_null().all()
-    rent_items = view.forecast_items.filter((pl.col("line") == "p50") & (pl.col("party") == "Downtown Properties"))
-    assert rent_items.filter(pl.col("date").dt.month() == 12).height == 1  # the bill, not the pattern too
+    rent_items = view.forecast_items.filter(
+        (pl.col("line") == "p50") & (pl.col("party") == "Downtown Properties")
+    )
+    assert (
+        rent_items.filter(pl.col("date").dt.month() == 12).height == 1
+    )  # the bill, not the pattern too
 
 
 def test_hygiene_flags() -> None:
@@ -98,7 +146,14 @@ def test_hygiene_flags() -> None:
     c.delete("Invoice", gone, ts(AS_OF - day(1)))
     c.invoice(mute, AS_OF - day(5), AS_OF + day(25), 10, currency="GBP")
     flags = view_of(c).hygiene
-    assert set(flags["flag"]) == {"no_due_date", "open_91_plus", "no_email", "duplicate_bill", "unapplied_payment", "fx_excluded"}
+    assert set(flags["flag"]) == {
+        "no_due_date",
+        "open_91_plus",
+        "no_email",
+        "duplicate_bill",
+        "unapplied_payment",
+        "fx_excluded",
+    }
     assert (flags["forecast_effect"].str.len_chars() > 0).all()
 
 

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import polars as pl
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from runway.pipeline import compute
 from runway.settings import CompanySettings, confirmed_inflows_frame, frames_from_settings
@@ -16,24 +18,53 @@ from tests.runway.factory import Company, snapshot
 D = Decimal
 
 
-def run(*companies: Company, reserve: dict[str, str] | None = None, plans: pl.DataFrame | None = None, **settings_kw):
+def run(
+    *companies: Company,
+    reserve: dict[str, str] | None = None,
+    plans: pl.DataFrame | None = None,
+    **settings_kw,
+):
     snap = snapshot(*companies)
-    by_realm = {c.realm_id: CompanySettings(reserve=D(reserve[c.realm_id]) if reserve and c.realm_id in reserve else None, **settings_kw)
-                for c in companies}
+    by_realm = {
+        c.realm_id: CompanySettings(
+            reserve=D(reserve[c.realm_id]) if reserve and c.realm_id in reserve else None,
+            **settings_kw,
+        )
+        for c in companies
+    }
     company, critical = frames_from_settings(by_realm, snap.realm_ids)
-    return compute(snap, AS_OF, company, critical, plans, confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids))
+    return compute(
+        snap,
+        AS_OF,
+        company,
+        critical,
+        plans,
+        confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+    )
 
 
 def test_worked_example_breaches_the_reserve_at_the_second_payroll() -> None:
     view = run(agency_example(), reserve={"r-agency": "40000"})
     row = view.runway.row(0, named=True)
-    assert row["cash"] == D("180000.00") and row["reserve"] == D("40000.00") and row["reserve_source"] == "set"
-    assert row["breach_date"] == date(2026, 12, 15)  # 180k − 70k − 12k − 70k = 28k < 40k, receivable lands 12-16
+    assert (
+        row["cash"] == D("180000.00")
+        and row["reserve"] == D("40000.00")
+        and row["reserve_source"] == "set"
+    )
+    assert row["breach_date"] == date(
+        2026, 12, 15
+    )  # 180k − 70k − 12k − 70k = 28k < 40k, receivable lands 12-16
     assert row["runway_weeks"] == round(25 / 7, 1) and row["method"] == "forecast"
     items = view.forecast_items.filter((pl.col("line") == "p50") & (pl.col("kind") == "invoice"))
     assert items["date"].to_list() == [date(2026, 12, 16)] and items["week"].to_list() == [3]
-    week1 = view.forecast.filter((pl.col("line") == "p50") & (pl.col("week") == 1)).row(0, named=True)
-    assert (week1["opening"], week1["outflows"], week1["closing"]) == (D("180000.00"), D("70000.00"), D("110000.00"))
+    week1 = view.forecast.filter((pl.col("line") == "p50") & (pl.col("week") == 1)).row(
+        0, named=True
+    )
+    assert (week1["opening"], week1["outflows"], week1["closing"]) == (
+        D("180000.00"),
+        D("70000.00"),
+        D("110000.00"),
+    )
 
 
 def test_worked_example_payroll_coverage() -> None:
@@ -47,18 +78,35 @@ def test_worked_example_payroll_coverage() -> None:
 
 def test_detected_payroll_is_semimonthly_with_next_dates() -> None:
     rec = run(agency_example()).recurring.filter(pl.col("kind") == "payroll").row(0, named=True)
-    assert rec["cadence"] == "semimonthly_1_15" and rec["amount"] == D("70000.00") and rec["confidence"] == 1.0
+    assert (
+        rec["cadence"] == "semimonthly_1_15"
+        and rec["amount"] == D("70000.00")
+        and rec["confidence"] == 1.0
+    )
     assert rec["next_dates"][:3] == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
 
 
-def test_default_reserve_holds_only_must_pay_bills_the_forecast_does_not_pay_by_the_payroll() -> None:
+def test_default_reserve_holds_only_must_pay_bills_the_forecast_does_not_pay_by_the_payroll() -> (
+    None
+):
     c = agency_example()
-    irs = c.bill(c.vendor("IRS"), AS_OF, AS_OF + timedelta(days=3), 5000)  # tax due before the 12-01 payroll
+    irs = c.bill(
+        c.vendor("IRS"), AS_OF, AS_OF + timedelta(days=3), 5000
+    )  # tax due before the 12-01 payroll
     row = run(c).runway.row(0, named=True)
     # the forecast pays the 5,000 on 11-23: holding it in the reserve as well would count it twice
     assert row["reserve"] == D("70000.00") and row["reserve_source"] == "default"
-    plans = pl.DataFrame({"realm_id": ["r-agency"], "bill_id": [irs], "planned_date": [date(2026, 12, 10)], "note": [""]})
-    row = run(c, plans=plans).runway.row(0, named=True)  # planned after the payroll: still owed, so held
+    plans = pl.DataFrame(
+        {
+            "realm_id": ["r-agency"],
+            "bill_id": [irs],
+            "planned_date": [date(2026, 12, 10)],
+            "note": [""],
+        }
+    )
+    row = run(c, plans=plans).runway.row(
+        0, named=True
+    )  # planned after the payroll: still owed, so held
     assert row["reserve"] == D("75000.00")
 
 
@@ -87,14 +135,24 @@ def test_run_rate_extension_uses_the_trailing_net_flow_not_the_forecast_tail() -
     grower = small_company("r-grow")
     client = grower.customer("Client")
     for k in range(6):  # 6 × 8,000 in, paid on time
-        grower.pay_invoice(grower.invoice(client, AS_OF - timedelta(days=14 * k + 30), AS_OF - timedelta(days=14 * k), 8000),
-                           AS_OF - timedelta(days=14 * k))
-    grower.bill(grower.vendor("Design Freelancer"), AS_OF, AS_OF + timedelta(days=20), 2000)  # forecast tail falls
+        grower.pay_invoice(
+            grower.invoice(
+                client, AS_OF - timedelta(days=14 * k + 30), AS_OF - timedelta(days=14 * k), 8000
+            ),
+            AS_OF - timedelta(days=14 * k),
+        )
+    grower.bill(
+        grower.vendor("Design Freelancer"), AS_OF, AS_OF + timedelta(days=20), 2000
+    )  # forecast tail falls
     view = run(burner, grower, reserve={"r-burn": "10000", "r-grow": "1000"})
     burn, grow = view.runway.sort("realm_id").rows(named=True)
     assert burn["avg_weekly_net_outflow"] == D("1000.00") and burn["method"] == "run-rate"
     assert burn["breach_date"] == AS_OF + timedelta(days=371) and burn["runway_weeks"] == 53.0
-    assert grow["avg_weekly_net_outflow"] < 0 and grow["method"] == "never" and grow["breach_date"] is None
+    assert (
+        grow["avg_weekly_net_outflow"] < 0
+        and grow["method"] == "never"
+        and grow["breach_date"] is None
+    )
 
 
 def test_negative_cash_breaches_today_and_payroll_is_red() -> None:
@@ -109,7 +167,11 @@ def test_no_history_company_has_empty_results_and_no_breach() -> None:
     view = run(small_company())
     assert view.payroll.height == 0 and view.recurring.height == 0 and view.tray.height == 0
     row = view.runway.row(0, named=True)
-    assert row["breach_date"] is None and row["method"] == "never" and row["simple_runway_weeks"] is None
+    assert (
+        row["breach_date"] is None
+        and row["method"] == "never"
+        and row["simple_runway_weeks"] is None
+    )
     assert view.firm["payroll_status"][0] == "none"
 
 
@@ -120,14 +182,24 @@ def test_bill_plan_moves_the_outflow_and_tray_effect_matches_a_rerun() -> None:
     base = run(c, reserve={"r-agency": "40000"}, delay_tolerance_days=30)
     row = base.tray.filter(pl.col("section") == "can_delay").row(0, named=True)
     assert row["doc_id"] == bill and row["latest_safe_date"] == AS_OF + timedelta(days=32)
-    plans = pl.DataFrame({"realm_id": ["r-agency"], "bill_id": [bill], "planned_date": [row["latest_safe_date"]], "note": [""]})
+    plans = pl.DataFrame(
+        {
+            "realm_id": ["r-agency"],
+            "bill_id": [bill],
+            "planned_date": [row["latest_safe_date"]],
+            "note": [""],
+        }
+    )
     rerun = run(c, reserve={"r-agency": "40000"}, plans=plans, delay_tolerance_days=30)
     moved = rerun.forecast_items.filter(pl.col("source_id") == bill)["date"].unique().to_list()
     assert moved == [AS_OF + timedelta(days=32)]
     base_days = (base.runway["breach_date"][0] - AS_OF).days
     new_days = (rerun.runway["breach_date"][0] - AS_OF).days
     assert row["effect_runway_days"] == new_days - base_days
-    assert row["effect_lowest_balance"] == rerun.runway["lowest_balance"][0] - base.runway["lowest_balance"][0]
+    assert (
+        row["effect_lowest_balance"]
+        == rerun.runway["lowest_balance"][0] - base.runway["lowest_balance"][0]
+    )
 
 
 def test_chase_ranks_overdue_invoices_with_email_outside_the_cooldown() -> None:
@@ -139,7 +211,15 @@ def test_chase_ranks_overdue_invoices_with_email_outside_the_cooldown() -> None:
     big = c.invoice(quick, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 8000)
     small = c.invoice(quick, AS_OF - timedelta(days=40), AS_OF - timedelta(days=10), 1000)
     reminded = c.invoice(quick, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 9000)
-    c.edit("Invoice", reminded, ts(AS_OF - timedelta(days=3)), DeliveryInfo={"DeliveryType": "Email", "DeliveryTime": ts(AS_OF - timedelta(days=3)).isoformat()})
+    c.edit(
+        "Invoice",
+        reminded,
+        ts(AS_OF - timedelta(days=3)),
+        DeliveryInfo={
+            "DeliveryType": "Email",
+            "DeliveryTime": ts(AS_OF - timedelta(days=3)).isoformat(),
+        },
+    )
     c.invoice(mute, AS_OF - timedelta(days=60), AS_OF - timedelta(days=30), 50000)
     chase = run(c).tray.filter(pl.col("section") == "chase")
     assert chase["doc_id"].to_list() == [big, small] and chase["rank"].to_list() == [1, 2]
@@ -158,7 +238,10 @@ def _random_company(realm: str, data: st.DataObject) -> Company:
         due = AS_OF + timedelta(days=data.draw(st.integers(-40, 80)))
         c.bill(vendor, due - timedelta(days=30), due, data.draw(st.integers(1, 80000)))
     if data.draw(st.booleans()):
-        c.payroll_runs([AS_OF - timedelta(days=14 * k) for k in range(1, 7)], data.draw(st.integers(1000, 60000)))
+        c.payroll_runs(
+            [AS_OF - timedelta(days=14 * k) for k in range(1, 7)],
+            data.draw(st.integers(1000, 60000)),
+        )
     return c
 
 
@@ -170,14 +253,24 @@ def test_forecast_properties(data: st.DataObject) -> None:
     view = run(*companies, reserve=reserve, delay_tolerance_days=21)
     fc = view.forecast
     assert (fc["closing"] == fc["opening"] + fc["inflows"] - fc["outflows"]).all()
-    nxt = fc.sort("realm_id", "line", "week").with_columns(prev=pl.col("closing").shift(1).over("realm_id", "line"))
-    assert (nxt.filter(pl.col("week") > 0)["prev"] == nxt.filter(pl.col("week") > 0)["opening"]).all()
+    nxt = fc.sort("realm_id", "line", "week").with_columns(
+        prev=pl.col("closing").shift(1).over("realm_id", "line")
+    )
+    assert (
+        nxt.filter(pl.col("week") > 0)["prev"] == nxt.filter(pl.col("week") > 0)["opening"]
+    ).all()
     # delaying a bill / collecting an invoice never shortens runway nor lowers the lowest balance;
     # a must-pay payment (its effect: with it against without it) never lengthens nor lifts them
     effects = view.tray.filter(pl.col("scenario_id").is_not_null())
-    gains, costs = (effects.filter((pl.col("section") == "must_pay") == paying) for paying in (False, True))
-    assert (gains["effect_lowest_balance"] >= 0).all() and (gains["effect_runway_days"].drop_nulls() >= 0).all()
-    assert (costs["effect_lowest_balance"] <= 0).all() and (costs["effect_runway_days"].drop_nulls() <= 0).all()
+    gains, costs = (
+        effects.filter((pl.col("section") == "must_pay") == paying) for paying in (False, True)
+    )
+    assert (gains["effect_lowest_balance"] >= 0).all() and (
+        gains["effect_runway_days"].drop_nulls() >= 0
+    ).all()
+    assert (costs["effect_lowest_balance"] <= 0).all() and (
+        costs["effect_runway_days"].drop_nulls() <= 0
+    ).all()
     # vectorised across companies == each company alone
     for c in companies:
         alone = run(c, reserve=reserve, delay_tolerance_days=21)
@@ -185,7 +278,10 @@ def test_forecast_properties(data: st.DataObject) -> None:
             together = getattr(view, name).filter(pl.col("realm_id") == c.realm_id)
             single = getattr(alone, name)
             differ = [col for col in single.columns if not together[col].equals(single[col])]
-            assert together.equals(single), (name, {col: (together[col].to_list(), single[col].to_list()) for col in differ})
+            assert together.equals(single), (
+                name,
+                {col: (together[col].to_list(), single[col].to_list()) for col in differ},
+            )
 
 
 def test_tray_scenarios_are_capped_to_the_top_rows_per_company_and_section() -> None:
@@ -193,12 +289,23 @@ def test_tray_scenarios_are_capped_to_the_top_rows_per_company_and_section() -> 
 
     c = agency_example()
     freelancer = c.vendor("Design Freelancer")
-    bills = [c.bill(freelancer, AS_OF - timedelta(days=20), AS_OF + timedelta(days=2), amount) for amount in (3000, 1000, 2000)]
-    tray = run(c, reserve={"r-agency": "40000"}, delay_tolerance_days=30).tray.filter(pl.col("section") == "can_delay")
-    assert tray.filter(pl.col("effect_lowest_balance").is_not_null()).height == 3  # under the cap: every row re-run
+    bills = [
+        c.bill(freelancer, AS_OF - timedelta(days=20), AS_OF + timedelta(days=2), amount)
+        for amount in (3000, 1000, 2000)
+    ]
+    tray = run(c, reserve={"r-agency": "40000"}, delay_tolerance_days=30).tray.filter(
+        pl.col("section") == "can_delay"
+    )
+    assert (
+        tray.filter(pl.col("effect_lowest_balance").is_not_null()).height == 3
+    )  # under the cap: every row re-run
     capped = cap_scenarios(tray, per_section=2).sort("amount")
     assert capped["doc_id"].to_list() == [bills[1], bills[2], bills[0]]
-    assert capped["scenario_id"].to_list() == [None, f"delay:{bills[2]}", f"delay:{bills[0]}"]  # the smallest is not re-run
+    assert capped["scenario_id"].to_list() == [
+        None,
+        f"delay:{bills[2]}",
+        f"delay:{bills[0]}",
+    ]  # the smallest is not re-run
 
 
 def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
@@ -215,11 +322,16 @@ def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
     assert rent["effect_runway_days"] == -31
     assert rent["effect_text"] == "uses 31 days of runway, lowers the lowest balance by $12,000"
     base = view.tray_effects.filter(pl.col("scenario_id") == "base").row(0, named=True)
-    without = view.tray_effects.filter(pl.col("scenario_id") == rent["scenario_id"]).row(0, named=True)
+    without = view.tray_effects.filter(pl.col("scenario_id") == rent["scenario_id"]).row(
+        0, named=True
+    )
     assert (base["runway_days"], without["runway_days"]) == (25, 56)
     assert (base["lowest_balance"], without["lowest_balance"]) == (D("-162000.00"), D("-150000.00"))
     # the expected payroll of 12-01 (day 11): without it 110k more until 12-15 → no breach at day 25
     payroll = must.filter(pl.col("doc_type") == "recurring").row(0, named=True)
-    assert payroll["due_date"] == date(2026, 12, 1) and payroll["scenario_id"] == "without:payroll@2026-12-01"
+    assert (
+        payroll["due_date"] == date(2026, 12, 1)
+        and payroll["scenario_id"] == "without:payroll@2026-12-01"
+    )
     assert payroll["effect_lowest_balance"] == D("-70000.00")
     assert payroll["effect_text"].endswith("lowers the lowest balance by $70,000")

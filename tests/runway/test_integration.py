@@ -33,7 +33,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = Path(tmp_path_factory.mktemp("runway-demo")) / "data"
     data_dir.mkdir()
     settings = load_settings(data_dir=data_dir)
-    build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today, companies=COMPANIES, scale=SCALE)
+    build_demo_firm(
+        settings.sandbox_path,
+        seed=settings.demo_seed,
+        today=settings.demo_today,
+        companies=COMPANIES,
+        scale=SCALE,
+    )
     connect_sandbox_companies(settings)
     sync_all(settings)
     return settings
@@ -57,7 +63,10 @@ def our_totals(detail: pl.DataFrame, realm_id: str) -> list[Decimal]:
     """Bucket totals in the home currency (each document converted with its ExchangeRate, to
     cents), as QuickBooks' own aging reports show them."""
     rows = detail.filter(pl.col("realm_id") == realm_id)
-    sums = [sum(rows.filter(pl.col("bucket") == label)["balance"].to_list(), Decimal(0)) for label in BUCKET_COLUMNS]
+    sums = [
+        sum(rows.filter(pl.col("bucket") == label)["balance"].to_list(), Decimal(0))
+        for label in BUCKET_COLUMNS
+    ]
     return [*sums, sum(sums, Decimal(0))]
 
 
@@ -69,10 +78,16 @@ def test_aging_ties_out_to_the_sandbox_reports(demo: Settings) -> None:
     for as_of in (today, today - timedelta(days=17), today - timedelta(days=51), date(2026, 9, 30)):
         view = api.firm_view(demo, as_of, snap, previous=None)
         for realm in snap.realm_ids:
-            assert our_totals(view.aging_ar.detail, realm) == qbo_aging_totals(demo, realm, "AgedReceivables", as_of), (realm, as_of)
-            assert our_totals(view.aging_ap.detail, realm) == qbo_aging_totals(demo, realm, "AgedPayables", as_of), (realm, as_of)
+            assert our_totals(view.aging_ar.detail, realm) == qbo_aging_totals(
+                demo, realm, "AgedReceivables", as_of
+            ), (realm, as_of)
+            assert our_totals(view.aging_ap.detail, realm) == qbo_aging_totals(
+                demo, realm, "AgedPayables", as_of
+            ), (realm, as_of)
         assert view.aging_ar.totals["total"].sum() > 0
-        foreign += view.aging_ar.detail.filter(pl.col("balance") != pl.col("balance_foreign")).height
+        foreign += view.aging_ar.detail.filter(
+            pl.col("balance") != pl.col("balance_foreign")
+        ).height
     assert foreign > 0  # the CAD client's invoices are among them, so the conversion is exercised
 
 
@@ -89,20 +104,41 @@ def test_past_snapshot_reproduces_figures_after_edits(demo: Settings) -> None:
     then = sandbox.advance_clock(3600)
 
     realm = snap.realm_ids[0]
-    invoice = before_view.aging_ar.detail.filter((pl.col("realm_id") == realm) & (pl.col("currency") == "USD")).sort("balance").row(-1, named=True)
+    invoice = (
+        before_view.aging_ar.detail.filter(
+            (pl.col("realm_id") == realm) & (pl.col("currency") == "USD")
+        )
+        .sort("balance")
+        .row(-1, named=True)
+    )
     client = _client(demo)
     sandbox.advance_clock(3600)
-    client.create(realm, "Payment", {
-        "CustomerRef": {"value": invoice["party_id"]}, "TotalAmt": str(invoice["balance"]), "TxnDate": today.isoformat(),
-        "Line": [{"Amount": str(invoice["balance"]), "LinkedTxn": [{"TxnId": invoice["doc_id"], "TxnType": "Invoice"}]}],
-    })
+    client.create(
+        realm,
+        "Payment",
+        {
+            "CustomerRef": {"value": invoice["party_id"]},
+            "TotalAmt": str(invoice["balance"]),
+            "TxnDate": today.isoformat(),
+            "Line": [
+                {
+                    "Amount": str(invoice["balance"]),
+                    "LinkedTxn": [{"TxnId": invoice["doc_id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
     sync_company(demo, realm, "incremental")
 
-    after = api.firm_view(demo, today, load_snapshot(demo), previous=None).aging_ar.totals.sort("realm_id")
+    after = api.firm_view(demo, today, load_snapshot(demo), previous=None).aging_ar.totals.sort(
+        "realm_id"
+    )
     changed = after.filter(pl.col("realm_id") == realm)["total"][0]
     assert changed == before.filter(pl.col("realm_id") == realm)["total"][0] - invoice["balance"]
 
     past_snap = load_snapshot(demo, at=then)
     past = api.firm_view(demo, today, past_snap, previous=None)
     assert past.aging_ar.totals.sort("realm_id").equals(before)
-    assert past.runway.select("realm_id", "cash", "breach_date").sort("realm_id").equals(before_runway)
+    assert (
+        past.runway.select("realm_id", "cash", "breach_date").sort("realm_id").equals(before_runway)
+    )

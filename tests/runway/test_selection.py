@@ -38,25 +38,47 @@ def test_combined_effect_is_one_rerun_not_the_sum_of_rows(settings: Settings) ->
     118k (d30), 48k (d42), −22k (d56): breach day 56 — +31 days. Each change alone also gives
     day 56 (+31), so the sum of the rows' effects (+62) would overstate it twice over."""
     view, rent, receivable = agency_view()
-    changes = [{"kind": "delay_bill", "bill_id": rent, "until": "2026-12-20"},
-               {"kind": "remind", "invoice_id": receivable}]
+    changes = [
+        {"kind": "delay_bill", "bill_id": rent, "until": "2026-12-20"},
+        {"kind": "remind", "invoice_id": receivable},
+    ]
     effect = selection_effect(settings, "r-agency", AS_OF, changes, view=view)
     before, after, delta = effect["before"], effect["after"], effect["delta"]
-    assert (before["runway_days"], before["breach_date"], before["runway_weeks"]) == (25, date(2026, 12, 15), round(25 / 7, 1))
-    assert (after["runway_days"], after["breach_date"], after["runway_weeks"]) == (56, date(2027, 1, 15), 8.0)
-    assert before["breach_date"] == view.runway["breach_date"][0]  # the base is the console's runway
+    assert (before["runway_days"], before["breach_date"], before["runway_weeks"]) == (
+        25,
+        date(2026, 12, 15),
+        round(25 / 7, 1),
+    )
+    assert (after["runway_days"], after["breach_date"], after["runway_weeks"]) == (
+        56,
+        date(2027, 1, 15),
+        8.0,
+    )
+    assert (
+        before["breach_date"] == view.runway["breach_date"][0]
+    )  # the base is the console's runway
     assert before["lowest_balance"] == after["lowest_balance"] == D("-162000.00")
     assert isinstance(after["lowest_balance"], Decimal)
-    assert delta == {"runway_days": 31, "lowest_balance": D("0.00"), "breach_removed": False, "breach_added": False}
+    assert delta == {
+        "runway_days": 31,
+        "lowest_balance": D("0.00"),
+        "breach_removed": False,
+        "breach_added": False,
+    }
     assert effect["matched"] == 2 and effect["text"] == "+31 days of runway"
-    alone = [selection_effect(settings, "r-agency", AS_OF, [change], view=view)["delta"]["runway_days"] for change in changes]
+    alone = [
+        selection_effect(settings, "r-agency", AS_OF, [change], view=view)["delta"]["runway_days"]
+        for change in changes
+    ]
     assert alone == [31, 31]
 
 
 def test_paying_today_moves_the_outflow_to_today(settings: Settings) -> None:
     """Rent paid today instead of 12-05: 168k, 98k (d11), 28k (d25): still day 25, same lowest."""
     view, rent, _ = agency_view()
-    effect = selection_effect(settings, "r-agency", AS_OF, [{"kind": "pay_bill", "bill_id": rent}], view=view)
+    effect = selection_effect(
+        settings, "r-agency", AS_OF, [{"kind": "pay_bill", "bill_id": rent}], view=view
+    )
     assert effect["after"]["runway_days"] == 25 and effect["delta"]["runway_days"] == 0
     assert effect["text"] == "no change to the runway or the lowest projected balance"
 
@@ -66,12 +88,19 @@ def test_empty_selection_and_bad_changes(settings: Settings) -> None:
     empty = selection_effect(settings, "r-agency", AS_OF, [], view=view)
     assert empty["before"] == empty["after"] and empty["changes"] == 0
     with pytest.raises(SelectionError, match="unknown kind 'refund'"):
-        selection_effect(settings, "r-agency", AS_OF, [{"kind": "refund", "bill_id": rent}], view=view)
+        selection_effect(
+            settings, "r-agency", AS_OF, [{"kind": "refund", "bill_id": rent}], view=view
+        )
     with pytest.raises(SelectionError, match="no bill_id"):
         selection_effect(settings, "r-agency", AS_OF, [{"kind": "pay_bill"}], view=view)
     with pytest.raises(SelectionError, match="before as_of"):
-        selection_effect(settings, "r-agency", AS_OF, [{"kind": "delay_bill", "bill_id": rent, "until": "2026-11-01"}],
-                         view=view)
+        selection_effect(
+            settings,
+            "r-agency",
+            AS_OF,
+            [{"kind": "delay_bill", "bill_id": rent, "until": "2026-11-01"}],
+            view=view,
+        )
     with pytest.raises(ValueError, match="not r-other"):
         selection_effect(settings, "r-other", AS_OF, [], view=view)
 
@@ -87,7 +116,9 @@ def _seeded_company(rng: random.Random) -> Company:
         due = AS_OF + timedelta(days=rng.randint(-40, 80))
         c.bill(vendor, due - timedelta(days=30), due, rng.randint(1, 80000))
     if rng.random() < 0.7:
-        c.payroll_runs([AS_OF - timedelta(days=14 * k) for k in range(1, 7)], rng.randint(1000, 60000))
+        c.payroll_runs(
+            [AS_OF - timedelta(days=14 * k) for k in range(1, 7)], rng.randint(1000, 60000)
+        )
     return c
 
 
@@ -103,15 +134,27 @@ def test_delaying_bills_in_combination_never_shortens_runway(settings: Settings,
     horizon) never shortens the runway nor lowers the lowest balance; adding a delay to a
     selection never makes it worse than the selection without it."""
     rng = random.Random(seed)
-    view = run(_seeded_company(rng), reserve={"r-prop": str(rng.randint(0, 50000))}).company("r-prop")
-    bills = view.forecast_items.filter((pl.col("line") == "p50") & (pl.col("kind") == "bill")).select("source_id", "date").rows()
+    view = run(_seeded_company(rng), reserve={"r-prop": str(rng.randint(0, 50000))}).company(
+        "r-prop"
+    )
+    bills = (
+        view.forecast_items.filter((pl.col("line") == "p50") & (pl.col("kind") == "bill"))
+        .select("source_id", "date")
+        .rows()
+    )
     assert bills or view.aging_ap.detail.height == 0, "every open bill is in the forecast"
     if not bills:
         return
     for _ in range(8):
         chosen = rng.sample(bills, rng.randint(1, len(bills)))
-        changes = [{"kind": "delay_bill", "bill_id": bill, "until": (day + timedelta(days=rng.randint(0, 100))).isoformat()}
-                   for bill, day in chosen]
+        changes = [
+            {
+                "kind": "delay_bill",
+                "bill_id": bill,
+                "until": (day + timedelta(days=rng.randint(0, 100))).isoformat(),
+            }
+            for bill, day in chosen
+        ]
         whole = selection_effect(settings, "r-prop", AS_OF, changes, view=view)
         assert _not_shorter(whole["before"], whole["after"]), (seed, changes, whole)
         assert whole["delta"]["lowest_balance"] >= 0 and not whole["delta"]["breach_added"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -12,18 +12,24 @@ import pytest
 from oodaloo.cli import main
 from runway import api
 from runway.settings import (
-    SettingsError, get_company_settings, planned_pay_dates, save_company_settings, set_planned_pay_date,
+    SettingsError,
+    get_company_settings,
+    planned_pay_dates,
+    save_company_settings,
+    set_planned_pay_date,
 )
 from runway.snapshot import load_snapshot
 from tests.runway.conftest import AS_OF, agency_example
 from tests.runway.factory import ts, write_warehouse
 
-NOW = datetime(2026, 11, 20, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 
 
 def test_settings_round_trip_partial_update_and_clear_errors(settings) -> None:
     assert get_company_settings(settings, "r1").reminder_cooldown_days == 7
-    save_company_settings(settings, "r1", {"reserve": "40000", "digest_recipients": ["owner@agency.test"]})
+    save_company_settings(
+        settings, "r1", {"reserve": "40000", "digest_recipients": ["owner@agency.test"]}
+    )
     saved = save_company_settings(settings, "r1", delay_tolerance_days=21)
     assert saved.reserve == Decimal("40000") and saved.delay_tolerance_days == 21
     assert get_company_settings(settings, "r1").digest_recipients == ["owner@agency.test"]
@@ -41,7 +47,14 @@ def test_bill_plans(settings) -> None:
     set_planned_pay_date(settings, "r1", "55", date(2026, 12, 4), "waiting for client payment")
     set_planned_pay_date(settings, "r1", "55", date(2026, 12, 11), "moved again")
     frame = planned_pay_dates(settings)
-    assert frame.to_dicts() == [{"realm_id": "r1", "bill_id": "55", "planned_date": date(2026, 12, 11), "note": "moved again"}]
+    assert frame.to_dicts() == [
+        {
+            "realm_id": "r1",
+            "bill_id": "55",
+            "planned_date": date(2026, 12, 11),
+            "note": "moved again",
+        }
+    ]
     with pytest.raises(SettingsError, match="planned_date"):
         set_planned_pay_date(settings, "r1", "55", "someday", "")  # type: ignore[arg-type]
 
@@ -51,7 +64,11 @@ def _edited_store(settings):
     c = agency_example()
     vendor = c.vendor("Printer Co")
     doomed = c.bill(vendor, AS_OF - timedelta(days=5), AS_OF + timedelta(days=5), 2500)
-    big = [v["doc"]["Id"] for v in c.versions if v["entity"] == "Invoice" and v["doc"]["TotalAmt"] == "90000"][0]
+    big = [
+        v["doc"]["Id"]
+        for v in c.versions
+        if v["entity"] == "Invoice" and v["doc"]["TotalAmt"] == "90000"
+    ][0]
     later = AS_OF + timedelta(days=3)
     c.pay_invoice(big, later)
     c.delete("Bill", doomed, ts(later))
@@ -79,25 +96,125 @@ def test_cli_reports_json(settings, capsys) -> None:
     """A past --as-of reads the historical snapshot: the invoice paid on 11-23 is still open on 11-20."""
     from sandbox.state import SandboxDB
 
-    SandboxDB(settings.sandbox_path).set_clock(datetime(2026, 11, 27, 14, tzinfo=timezone.utc))  # the product's "now"
+    SandboxDB(settings.sandbox_path).set_clock(
+        datetime(2026, 11, 27, 14, tzinfo=UTC)
+    )  # the product's "now"
     _edited_store(settings)
     save_company_settings(settings, "r-agency", reserve="40000")
-    assert main(["--data-dir", str(settings.data_dir), "report", "runway", "--company", "r-agency", "--as-of", "2026-11-20", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "report",
+                "runway",
+                "--company",
+                "r-agency",
+                "--as-of",
+                "2026-11-20",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert out["as_of"] == "2026-11-20" and out["reserve"] == "40000.00" and out["breach_date"] == "2026-12-15"
+    assert (
+        out["as_of"] == "2026-11-20"
+        and out["reserve"] == "40000.00"
+        and out["breach_date"] == "2026-12-15"
+    )
     assert {"cash", "runway_weeks", "simple_runway_weeks"} <= set(out)
-    assert main(["--data-dir", str(settings.data_dir), "report", "aging-ar", "--company", "r-agency", "--as-of", "2026-11-20", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "report",
+                "aging-ar",
+                "--company",
+                "r-agency",
+                "--as-of",
+                "2026-11-20",
+                "--json",
+            ]
+        )
+        == 0
+    )
     aging = json.loads(capsys.readouterr().out)
-    assert aging["buckets"] == {"current": "90000.00", "1-30": "0.00", "31-60": "0.00", "61-90": "0.00", "91+": "0.00"}
+    assert aging["buckets"] == {
+        "current": "90000.00",
+        "1-30": "0.00",
+        "31-60": "0.00",
+        "61-90": "0.00",
+        "91+": "0.00",
+    }
     assert aging["total"] == "90000.00" and aging["unapplied"] == "0.00"
-    assert main(["--data-dir", str(settings.data_dir), "report", "payroll", "--company", "r-agency", "--as-of", "2026-11-20", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "report",
+                "payroll",
+                "--company",
+                "r-agency",
+                "--as-of",
+                "2026-11-20",
+                "--json",
+            ]
+        )
+        == 0
+    )
     pay = json.loads(capsys.readouterr().out)
-    assert [p["status"] for p in pay["payrolls"]] == ["green", "amber", "green"] and pay["payrolls_covered"] == 3
-    assert main(["--data-dir", str(settings.data_dir), "report", "firm", "--as-of", "2026-11-20", "--json"]) == 0
+    assert [p["status"] for p in pay["payrolls"]] == ["green", "amber", "green"] and pay[
+        "payrolls_covered"
+    ] == 3
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "report",
+                "firm",
+                "--as-of",
+                "2026-11-20",
+                "--json",
+            ]
+        )
+        == 0
+    )
     firm = json.loads(capsys.readouterr().out)
     assert firm[0]["realm_id"] == "r-agency" and firm[0]["payroll_status"] == "green"
     for kind in api.REPORT_KINDS:
-        assert main(["--data-dir", str(settings.data_dir), "report", kind, "--company", "r-agency", "--as-of", "2026-11-20"]) == 0
+        assert (
+            main(
+                [
+                    "--data-dir",
+                    str(settings.data_dir),
+                    "report",
+                    kind,
+                    "--company",
+                    "r-agency",
+                    "--as-of",
+                    "2026-11-20",
+                ]
+            )
+            == 0
+        )
     capsys.readouterr()
-    assert main(["--data-dir", str(settings.data_dir), "report", "cash", "--company", "nope", "--as-of", "2026-11-20"]) == 1
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "report",
+                "cash",
+                "--company",
+                "nope",
+                "--as-of",
+                "2026-11-20",
+            ]
+        )
+        == 1
+    )
     assert "not in the store" in capsys.readouterr().err

@@ -13,7 +13,9 @@ from tests.runway.conftest import agency_example
 from tests.runway.test_forecast import run
 
 
-def test_compute_at_interpreter_shutdown_runs_serially_with_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compute_at_interpreter_shutdown_runs_serially_with_the_same_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     normal = run(agency_example(), reserve={"r-agency": "40000"})
     monkeypatch.setattr(cf_thread, "_shutdown", True)  # what threading's atexit hook sets on exit
     with pytest.raises(RuntimeError, match="interpreter shutdown"):

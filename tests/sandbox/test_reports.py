@@ -18,7 +18,14 @@ def table(report: dict[str, Any]) -> dict[str, list[str]]:
 def test_aged_payables_today(qbo: httpx.Client) -> None:
     report = qbo.get("/reports/AgedPayables").json()
     assert [c["ColTitle"] for c in report["Columns"]["Column"]] == [
-        "", "Current", "1 - 30", "31 - 60", "61 - 90", "91 and over", "Total"]
+        "",
+        "Current",
+        "1 - 30",
+        "31 - 60",
+        "61 - 90",
+        "91 and over",
+        "Total",
+    ]
     assert report["Header"]["ReportName"] == "AgedPayables"
     rows = table(report)
     # Landlord: 3000 due in 5 days + 400 due 100 days ago; Designer: 1500 due 20 days ago.
@@ -37,19 +44,37 @@ def test_aged_receivables_in_the_past_adds_back_later_payments(qbo: httpx.Client
     assert rows["Company 1 Client C"] == ["0.00", "300.00", "0.00", "0.00", "0.00", "300.00"]
     assert "Company 1 Client B" not in rows
     assert rows["TOTAL"][-1] == "2500.00"
-    current = table(qbo.get("/reports/AgedReceivables", params={"report_date": "2026-11-01",
-                                                                "aging_method": "Current"}).json())
+    current = table(
+        qbo.get(
+            "/reports/AgedReceivables",
+            params={"report_date": "2026-11-01", "aging_method": "Current"},
+        ).json()
+    )
     assert current["Company 1 Client C"] == ["0.00", "0.00", "300.00", "0.00", "0.00", "300.00"]
-    assert qbo.get("/reports/AgedReceivables", params={"report_date": "11/01/2026"}).status_code == 400
+    assert (
+        qbo.get("/reports/AgedReceivables", params={"report_date": "11/01/2026"}).status_code == 400
+    )
 
 
 def test_aged_receivables_convert_foreign_documents_to_home_currency(qbo: httpx.Client) -> None:
     """QBO reports aging in the home currency: open balance × the document's ExchangeRate, to cents."""
-    customer = qbo.post("/customer", json={"DisplayName": "Maple Leaf Client", "CurrencyRef": {"value": "CAD"}}).json()["Customer"]
-    body = {"CustomerRef": {"value": customer["Id"]}, "CurrencyRef": {"value": "CAD"}, "ExchangeRate": 0.7315,
-            "TxnDate": "2026-11-01", "DueDate": "2026-11-01",
-            "Line": [{"Amount": 1000.05, "DetailType": "SalesItemLineDetail",
-                      "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}}}]}
+    customer = qbo.post(
+        "/customer", json={"DisplayName": "Maple Leaf Client", "CurrencyRef": {"value": "CAD"}}
+    ).json()["Customer"]
+    body = {
+        "CustomerRef": {"value": customer["Id"]},
+        "CurrencyRef": {"value": "CAD"},
+        "ExchangeRate": 0.7315,
+        "TxnDate": "2026-11-01",
+        "DueDate": "2026-11-01",
+        "Line": [
+            {
+                "Amount": 1000.05,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}},
+            }
+        ],
+    }
     created = qbo.post("/invoice", json=body)
     assert created.status_code == 200, created.text
     rows = table(qbo.get("/reports/AgedReceivables", params={"report_date": "2026-11-20"}).json())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,11 +21,24 @@ from tests.sandbox.conftest import REALM_A, query
 
 def test_bulk_insert_continues_ids_and_validates(tmp_path: Path) -> None:
     db = SandboxDB(tmp_path / "s.sqlite")
-    db.create_company("42", {"CompanyName": "Acme", "NameValue": [{"Name": "TimeZone", "Value": "America/New_York"}]})
+    db.create_company(
+        "42",
+        {"CompanyName": "Acme", "NameValue": [{"Name": "TimeZone", "Value": "America/New_York"}]},
+    )
     assert db.companies() == [{"realm_id": "42", "name": "Acme"}]
     stamp = "2026-11-01T10:00:00-04:00"
-    db.bulk_insert("42", "vendor", [{"Id": "7", "SyncToken": "3", "DisplayName": "V",
-                                     "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}])
+    db.bulk_insert(
+        "42",
+        "vendor",
+        [
+            {
+                "Id": "7",
+                "SyncToken": "3",
+                "DisplayName": "V",
+                "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+            }
+        ],
+    )
     with pytest.raises(ValueError, match="numeric"):
         db.bulk_insert("42", "Vendor", [{"Id": "x", "MetaData": {"LastUpdatedTime": stamp}}])
     with pytest.raises(ValueError, match="unknown QBO entity"):
@@ -44,16 +57,23 @@ def test_bulk_insert_continues_ids_and_validates(tmp_path: Path) -> None:
         db.close()
 
 
-def test_clock_is_frozen_persisted_and_controllable(tmp_path: Path, raw: httpx.Client, sandbox_db: SandboxDB) -> None:
+def test_clock_is_frozen_persisted_and_controllable(
+    tmp_path: Path, raw: httpx.Client, sandbox_db: SandboxDB
+) -> None:
     start = sandbox_db.now()
     assert SandboxDB(sandbox_db.path).now() == start  # frozen, shared through the file
-    assert raw.post("/admin/clock", json={"set": "2026-12-01T12:00:00Z"}).json() == {"now": "2026-12-01T12:00:00+00:00"}
-    assert raw.post("/admin/clock", json={"advance_seconds": 30}).json()["now"] == "2026-12-01T12:00:30+00:00"
-    assert sandbox_db.now() == datetime(2026, 12, 1, 12, 0, 30, tzinfo=timezone.utc)
+    assert raw.post("/admin/clock", json={"set": "2026-12-01T12:00:00Z"}).json() == {
+        "now": "2026-12-01T12:00:00+00:00"
+    }
+    assert (
+        raw.post("/admin/clock", json={"advance_seconds": 30}).json()["now"]
+        == "2026-12-01T12:00:30+00:00"
+    )
+    assert sandbox_db.now() == datetime(2026, 12, 1, 12, 0, 30, tzinfo=UTC)
     assert raw.get("/admin/clock").json()["now"] == "2026-12-01T12:00:30+00:00"
     assert raw.post("/admin/clock", json={"bogus": 1}).status_code == 400
-    sandbox_db.set_clock(datetime(2026, 1, 1, tzinfo=timezone.utc), flowing=True)
-    assert sandbox_db.now() >= datetime(2026, 1, 1, tzinfo=timezone.utc)
+    sandbox_db.set_clock(datetime(2026, 1, 1, tzinfo=UTC), flowing=True)
+    assert sandbox_db.now() >= datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError):
         sandbox_db.set_clock(datetime(2026, 1, 1))
     assert raw.get("/admin/health").json()["status"] == "ok"
@@ -61,8 +81,14 @@ def test_clock_is_frozen_persisted_and_controllable(tmp_path: Path, raw: httpx.C
 
 def test_cli_companies_and_clock(sandbox_db: SandboxDB, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "companies", "--json", "--db", str(sandbox_db.path)]) == 0
-    assert [c["realm_id"] for c in json.loads(capsys.readouterr().out)] == ["9130000000001", "9130000000002"]
-    assert main(["sandbox", "clock", "--db", str(sandbox_db.path), "--set", "2026-11-21T08:00:00Z"]) == 0
+    assert [c["realm_id"] for c in json.loads(capsys.readouterr().out)] == [
+        "9130000000001",
+        "9130000000002",
+    ]
+    assert (
+        main(["sandbox", "clock", "--db", str(sandbox_db.path), "--set", "2026-11-21T08:00:00Z"])
+        == 0
+    )
     assert main(["sandbox", "clock", "--db", str(sandbox_db.path), "--advance", "90"]) == 0
     assert capsys.readouterr().out.split()[-1] == "2026-11-21T08:01:30+00:00"
 
@@ -74,11 +100,17 @@ def test_cli_default_path_uses_data_dir(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_two_writers_on_one_file_stay_consistent(sandbox_db: SandboxDB, sandbox_path: Path) -> None:
     """Two cores (as two processes would) pay one bill from many threads: ids unique, sums exact."""
-    cores = [SandboxCore(sandbox_path, SandboxConfig(limits=RateLimits.unlimited())) for _ in range(2)]
+    cores = [
+        SandboxCore(sandbox_path, SandboxConfig(limits=RateLimits.unlimited())) for _ in range(2)
+    ]
     errors: list[str] = []
-    payment = {"VendorRef": {"value": "30"}, "PayType": "Check", "TotalAmt": 10,
-               "CheckPayment": {"BankAccountRef": {"value": "1"}},
-               "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": "60", "TxnType": "Bill"}]}]}
+    payment = {
+        "VendorRef": {"value": "30"},
+        "PayType": "Check",
+        "TotalAmt": 10,
+        "CheckPayment": {"BankAccountRef": {"value": "1"}},
+        "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": "60", "TxnType": "Bill"}]}],
+    }
 
     def worker(core: SandboxCore) -> None:
         with api_client(EmbeddedTransport(core), REALM_A) as qbo:
@@ -98,7 +130,11 @@ def test_two_writers_on_one_file_stay_consistent(sandbox_db: SandboxDB, sandbox_
             payments = query(qbo, "SELECT * FROM BillPayment MAXRESULTS 1000")["BillPayment"]
             assert len({p["Id"] for p in payments}) == 61
             bill = qbo.get("/bill/60").json()["Bill"]
-            assert bill["Balance"] == 2400.0 and bill["SyncToken"] == "60" and len(bill["LinkedTxn"]) == 60
+            assert (
+                bill["Balance"] == 2400.0
+                and bill["SyncToken"] == "60"
+                and len(bill["LinkedTxn"]) == 60
+            )
             assert qbo.get("/account/1").json()["Account"]["CurrentBalance"] == 24400.0
     finally:
         for core in cores:

@@ -16,8 +16,8 @@ import pytest
 from oodaloo.config import Settings
 from sandbox.config import RateLimits, SandboxConfig
 from sandbox.state import SandboxDB
-from sandbox.transport import core_for, forget
 from sandbox.testing import make_sandbox
+from sandbox.transport import core_for, forget
 from sync import frames
 from sync.client import QBOClient
 from sync.context import SyncOptions
@@ -60,7 +60,13 @@ class World:
 
 
 def build_world(
-    settings: Settings, *, demo: bool = False, companies: int = 2, scale: float = 0.2, seed: int = 7, config: SandboxConfig | None = None
+    settings: Settings,
+    *,
+    demo: bool = False,
+    companies: int = 2,
+    scale: float = 0.2,
+    seed: int = 7,
+    config: SandboxConfig | None = None,
 ) -> World:
     """A sandbox with companies, all connected through the real OAuth flow. The in-process
     sandbox is made with ``config`` (default: QBO's limits off, so test set-up is quick)."""
@@ -68,7 +74,13 @@ def build_world(
     if demo:
         from sandbox.demo.build import build_demo_firm
 
-        build_demo_firm(settings.sandbox_path, seed=seed, today=date(2026, 11, 20), companies=companies, scale=scale)
+        build_demo_firm(
+            settings.sandbox_path,
+            seed=seed,
+            today=date(2026, 11, 20),
+            companies=companies,
+            scale=scale,
+        )
         db = SandboxDB(settings.sandbox_path)
     else:
         db = make_sandbox(settings.sandbox_path, companies=companies)
@@ -95,7 +107,9 @@ def truth(sandbox_path: Path, realm_id: str) -> dict[str, dict[str, dict[str, An
     """{entity: {id: document}} of the live documents the sandbox holds (read from its file)."""
     con = sqlite3.connect(sandbox_path)
     try:
-        rows = con.execute("SELECT entity, id, doc FROM docs WHERE realm_id = ? AND deleted = 0", (realm_id,)).fetchall()
+        rows = con.execute(
+            "SELECT entity, id, doc FROM docs WHERE realm_id = ? AND deleted = 0", (realm_id,)
+        ).fetchall()
     finally:
         con.close()
     out: dict[str, dict[str, dict[str, Any]]] = {spec.qbo_name: {} for spec in ENTITIES}
@@ -130,7 +144,9 @@ def assert_store_matches_truth(world: World, realms: list[str] | None = None) ->
         expected = truth(world.truth_path, realm_id)
         for spec in ENTITIES:
             with world.warehouse.read() as con:
-                table = con.sql(f"SELECT * FROM {spec.current_view} WHERE realm_id = ?", params=[realm_id]).to_arrow_table()
+                table = con.sql(
+                    f"SELECT * FROM {spec.current_view} WHERE realm_id = ?", params=[realm_id]
+                ).to_arrow_table()
             ours = {row["id"]: row for row in table.to_pylist()}
             want = expected[spec.qbo_name]
             assert sorted(ours) == sorted(want), f"{realm_id} {spec.qbo_name}: ids differ"
@@ -138,7 +154,9 @@ def assert_store_matches_truth(world: World, realms: list[str] | None = None) ->
                 row = ours[doc_id]
                 assert row["sync_token"] == int(doc["SyncToken"]), f"{spec.qbo_name} {doc_id} token"
                 for name, value in _typed(spec.qbo_name, doc).items():
-                    assert _norm(row[name]) == _norm(value), f"{realm_id} {spec.qbo_name} {doc_id} field {name}: {row[name]!r} != {value!r}"
+                    assert _norm(row[name]) == _norm(value), (
+                        f"{realm_id} {spec.qbo_name} {doc_id} field {name}: {row[name]!r} != {value!r}"
+                    )
                 assert json.loads(row["raw"]) == doc, f"{spec.qbo_name} {doc_id}: raw JSON differs"
                 compared += 1
     return compared
@@ -151,4 +169,3 @@ def assert_no_duplicate_versions(warehouse: Warehouse) -> None:
                 f"SELECT count(*) FROM (SELECT realm_id, id, sync_token FROM {spec.log_table} GROUP BY ALL HAVING count(*) > 1)"
             ).fetchone()[0]
             assert dupes == 0, f"duplicate versions in {spec.log_table}"
-

@@ -9,7 +9,15 @@ def stamp(day: int, hour: int = 9) -> str:
     return f"2026-11-{day:02d}T{hour:02d}:00:00-08:00"
 
 
-def invoice(id: str = "1", token: int = 0, *, day: int = 1, total: Any = 100, balance: Any = None, **extra: Any) -> dict[str, Any]:
+def invoice(
+    id: str = "1",
+    token: int = 0,
+    *,
+    day: int = 1,
+    total: Any = 100,
+    balance: Any = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "Id": id,
         "SyncToken": str(token),
@@ -24,7 +32,14 @@ def invoice(id: str = "1", token: int = 0, *, day: int = 1, total: Any = 100, ba
     }
 
 
-def customer(id: str = "20", token: int = 0, *, active: bool = True, name: str = "O'Brien Design", day: int = 1) -> dict[str, Any]:
+def customer(
+    id: str = "20",
+    token: int = 0,
+    *,
+    active: bool = True,
+    name: str = "O'Brien Design",
+    day: int = 1,
+) -> dict[str, Any]:
     return {
         "Id": id,
         "SyncToken": str(token),
@@ -35,4 +50,9 @@ def customer(id: str = "20", token: int = 0, *, active: bool = True, name: str =
 
 
 def deleted(id: str, day: int) -> dict[str, Any]:
-    return {"domain": "QBO", "status": "Deleted", "Id": id, "MetaData": {"LastUpdatedTime": stamp(day)}}
+    return {
+        "domain": "QBO",
+        "status": "Deleted",
+        "Id": id,
+        "MetaData": {"LastUpdatedTime": stamp(day)},
+    }

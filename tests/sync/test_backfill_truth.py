@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from tests.sync.conftest import MID_PAGES, SMALL_PAGES, World, assert_no_duplicate_versions, assert_store_matches_truth
 from sync.engine import sync_company
+from tests.sync.conftest import (
+    MID_PAGES,
+    SMALL_PAGES,
+    World,
+    assert_no_duplicate_versions,
+    assert_store_matches_truth,
+)
 
 
 def test_backfill_reproduces_truth(demo_world: World) -> None:
@@ -23,7 +29,9 @@ def test_incremental_after_random_changes_reproduces_truth(world: World) -> None
 
     client = world.client()
     for realm in world.realms:
-        assert sync_company(world.settings, realm, client=client, options=SMALL_PAGES).outcome == "ok"
+        assert (
+            sync_company(world.settings, realm, client=client, options=SMALL_PAGES).outcome == "ok"
+        )
     transport = embedded_transport(world.settings.sandbox_path)
     for round_no in range(2):
         for realm in world.realms:
@@ -38,7 +46,11 @@ def test_incremental_after_random_changes_reproduces_truth(world: World) -> None
         assert_store_matches_truth(world)
     assert_no_duplicate_versions(world.warehouse)
     with world.warehouse.read() as con:
-        tombstones = con.execute("SELECT count(*) FROM log_invoice WHERE op = 'delete'").fetchone()[0]
-        tombstones += sum(con.execute(f"SELECT count(*) FROM log_{t} WHERE op = 'delete'").fetchone()[0]
-                          for t in ("bill", "purchase", "deposit", "journal_entry"))
+        tombstones = con.execute("SELECT count(*) FROM log_invoice WHERE op = 'delete'").fetchone()[
+            0
+        ]
+        tombstones += sum(
+            con.execute(f"SELECT count(*) FROM log_{t} WHERE op = 'delete'").fetchone()[0]
+            for t in ("bill", "purchase", "deposit", "journal_entry")
+        )
     assert tombstones > 0

@@ -34,13 +34,27 @@ def test_reads_and_reports(world: World) -> None:
 
 def test_writes_are_idempotent_by_requestid_and_typed_on_conflict(world: World) -> None:
     client, realm = world.client(), world.realms[0]
-    body = {"CustomerRef": {"value": "20"}, "Line": [{"Amount": 10.0, "DetailType": "SalesItemLineDetail",
-                                                       "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]}
+    body = {
+        "CustomerRef": {"value": "20"},
+        "Line": [
+            {
+                "Amount": 10.0,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+            }
+        ],
+    }
     first = client.create(realm, "Invoice", body, requestid="req-1")
     again = client.create(realm, "Invoice", body, requestid="req-1")
     assert first["Id"] == again["Id"]
-    updated = client.update(realm, "Invoice", {"Id": first["Id"], "SyncToken": first["SyncToken"], "PrivateNote": "x"})
-    assert updated["PrivateNote"] == "x" and updated["SyncToken"] == "1" and updated["CustomerRef"]["value"] == "20"
+    updated = client.update(
+        realm, "Invoice", {"Id": first["Id"], "SyncToken": first["SyncToken"], "PrivateNote": "x"}
+    )
+    assert (
+        updated["PrivateNote"] == "x"
+        and updated["SyncToken"] == "1"
+        and updated["CustomerRef"]["value"] == "20"
+    )
     with pytest.raises(StaleObjectError):
         client.update(realm, "Invoice", {"Id": first["Id"], "SyncToken": "0", "PrivateNote": "y"})
     sent = client.send_invoice(realm, first["Id"], send_to="ap@client.example")
@@ -59,11 +73,21 @@ def test_lost_response_on_a_write_is_retried_with_the_same_requestid(world: Worl
     realm = world.realms[0]
     Faults(world.db).script(realm, [{"match": "POST /bill", "action": "lost_response", "times": 1}])
     client = world.client()
-    body = {"VendorRef": {"value": "31"}, "Line": [{"Amount": 55.0, "DetailType": "AccountBasedExpenseLineDetail",
-                                                     "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "5"}}}]}
+    body = {
+        "VendorRef": {"value": "31"},
+        "Line": [
+            {
+                "Amount": 55.0,
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "5"}},
+            }
+        ],
+    }
     bill = client.create(realm, "Bill", body, requestid="pay-once")
     matches = client.query(realm, "SELECT * FROM Bill WHERE TotalAmt = '55'")
-    assert [b["Id"] for b in matches] == [bill["Id"]]  # committed once although the first answer was lost
+    assert [b["Id"] for b in matches] == [
+        bill["Id"]
+    ]  # committed once although the first answer was lost
     Faults(world.db).script(realm, [{"match": "POST /bill", "action": "lost_response", "times": 5}])
     impatient = QBOClient(world.settings, retry=ONE_TRY)
     world.clients.append(impatient)
@@ -73,10 +97,20 @@ def test_lost_response_on_a_write_is_retried_with_the_same_requestid(world: Worl
 
 def test_client_is_thread_safe(world: World) -> None:
     client = world.client()
-    jobs = [(realm, entity) for realm in world.realms for entity in ("Invoice", "Bill", "Customer", "Vendor", "Account")] * 4
+    jobs = [
+        (realm, entity)
+        for realm in world.realms
+        for entity in ("Invoice", "Bill", "Customer", "Vendor", "Account")
+    ] * 4
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda job: len(client.query(job[0], f"SELECT * FROM {job[1]} MAXRESULTS 1000",
-                                                              lane="user")), jobs))
+        results = list(
+            pool.map(
+                lambda job: len(
+                    client.query(job[0], f"SELECT * FROM {job[1]} MAXRESULTS 1000", lane="user")
+                ),
+                jobs,
+            )
+        )
     assert all(n > 0 for n in results)
     assert client.requests_made == len(jobs)
 
@@ -87,7 +121,9 @@ def test_connect_state_is_checked_once(world: World) -> None:
     from oodaloo.wiring import http_client
 
     with http_client(world.settings, follow_redirects=False) as http:
-        location = http.get(authorize_url(world.settings, realm_id=world.realms[0])).headers["location"]
+        location = http.get(authorize_url(world.settings, realm_id=world.realms[0])).headers[
+            "location"
+        ]
     query = parse_qs(urlsplit(location).query)
     with pytest.raises(ConnectError, match="unknown, expired or already used"):
         complete_connect(world.settings, query["code"][0], "forged-state", world.realms[0])

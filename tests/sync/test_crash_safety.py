@@ -16,17 +16,38 @@ from oodaloo.config import Settings
 from sync.backfill import BACKFILL_KEY
 from sync.schema import parse_ts
 from sync.store import get_checkpoint
-from tests.sync.conftest import World, assert_no_duplicate_versions, assert_store_matches_truth, build_world, truth
+from tests.sync.conftest import (
+    World,
+    assert_no_duplicate_versions,
+    assert_store_matches_truth,
+    build_world,
+    truth,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = 25
 
 
-def start_child(settings: Settings, realm: str, kind: str = "incremental", loops: int = 1) -> subprocess.Popen[str]:
+def start_child(
+    settings: Settings, realm: str, kind: str = "incremental", loops: int = 1
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OODALOO_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.sync.child_sync", str(settings.data_dir), realm, str(PAGE), kind, str(loops)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.sync.child_sync",
+            str(settings.data_dir),
+            realm,
+            str(PAGE),
+            kind,
+            str(loops),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
@@ -38,8 +59,18 @@ def assert_checkpoint_consistent(world: World, realm: str) -> None:
     with world.warehouse.read() as con:
         state = get_checkpoint(con, realm, BACKFILL_KEY)
         stored = {
-            entity: {r[0] for r in con.execute(f"SELECT id FROM log_{table} WHERE realm_id = ?", [realm]).fetchall()}
-            for entity, table in (("Invoice", "invoice"), ("Bill", "bill"), ("Purchase", "purchase"), ("BillPayment", "bill_payment"))
+            entity: {
+                r[0]
+                for r in con.execute(
+                    f"SELECT id FROM log_{table} WHERE realm_id = ?", [realm]
+                ).fetchall()
+            }
+            for entity, table in (
+                ("Invoice", "invoice"),
+                ("Bill", "bill"),
+                ("Purchase", "purchase"),
+                ("BillPayment", "bill_payment"),
+            )
         }
     if state is None:
         return
@@ -87,7 +118,11 @@ def test_sigkill_at_random_instants_then_complete(settings: Settings) -> None:
         assert_no_duplicate_versions(world.warehouse)
         with world.warehouse.read() as con:
             assert get_checkpoint(con, realm, BACKFILL_KEY) is None
-            outcomes = dict(con.execute("SELECT outcome, count(*) FROM sync_runs WHERE realm_id = ? GROUP BY 1", [realm]).fetchall())
+            outcomes = dict(
+                con.execute(
+                    "SELECT outcome, count(*) FROM sync_runs WHERE realm_id = ? GROUP BY 1", [realm]
+                ).fetchall()
+            )
         assert outcomes.get("abandoned", 0) >= 10 and "running" not in outcomes, outcomes
     finally:
         world.close()

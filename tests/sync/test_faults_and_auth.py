@@ -16,7 +16,13 @@ from sync.engine import sync_all, sync_company
 from sync.limiter import LimiterRegistry, Limits
 from sync.retry import RetryPolicy
 from sync.tokens import TokenStore
-from tests.sync.conftest import SMALL_PAGES, World, assert_no_duplicate_versions, assert_store_matches_truth, build_world
+from tests.sync.conftest import (
+    SMALL_PAGES,
+    World,
+    assert_no_duplicate_versions,
+    assert_store_matches_truth,
+    build_world,
+)
 
 PATIENT = RetryPolicy(attempts=12, initial_wait=0.01, max_wait=0.05, total_seconds=120, jitter=0.01)
 QUICK_PAUSES = Limits(throttle_pause_seconds=0.05)
@@ -25,9 +31,18 @@ QUICK_PAUSES = Limits(throttle_pause_seconds=0.05)
 def test_twenty_percent_faults_still_reach_the_truth(demo_world: World) -> None:
     world = demo_world
     Faults(world.db).set(
-        {"throttle": 0.06, "unavailable": 0.05, "server_error": 0.03, "slow": 0.03, "slow_seconds": 1.0, "lost_response": 0.03}
+        {
+            "throttle": 0.06,
+            "unavailable": 0.05,
+            "server_error": 0.03,
+            "slow": 0.03,
+            "slow_seconds": 1.0,
+            "lost_response": 0.03,
+        }
     )
-    client = QBOClient(world.settings, retry=PATIENT, limiters=LimiterRegistry(QUICK_PAUSES), timeout=0.3)
+    client = QBOClient(
+        world.settings, retry=PATIENT, limiters=LimiterRegistry(QUICK_PAUSES), timeout=0.3
+    )
     world.clients.append(client)
     for realm in world.realms:
         result = sync_company(world.settings, realm, client=client, options=SMALL_PAGES)
@@ -40,7 +55,15 @@ def test_twenty_percent_faults_still_reach_the_truth(demo_world: World) -> None:
         world.db.advance_clock(60)
         with api_client(embedded_transport(world.settings.sandbox_path), realm) as api:
             Mutator(api, seed=5).run(10)
-    Faults(world.db).set({"throttle": 0.08, "unavailable": 0.06, "slow": 0.03, "slow_seconds": 1.0, "lost_response": 0.03})
+    Faults(world.db).set(
+        {
+            "throttle": 0.08,
+            "unavailable": 0.06,
+            "slow": 0.03,
+            "slow_seconds": 1.0,
+            "lost_response": 0.03,
+        }
+    )
     for realm in world.realms:
         result = sync_company(world.settings, realm, client=client, options=SMALL_PAGES)
         assert result.outcome == "ok", result.error
@@ -76,7 +99,9 @@ def test_access_token_expiring_mid_sync_is_refreshed_transparently(settings: Set
         result = sync_company(settings, realm, client=client, options=SMALL_PAGES)
         assert result.outcome == "ok", result.error
         after = TokenStore(settings).access_token(realm)
-        assert before is not None and after is not None and after.generation == before.generation + 1
+        assert (
+            before is not None and after is not None and after.generation == before.generation + 1
+        )
         assert_store_matches_truth(world)
     finally:
         world.close()
@@ -88,7 +113,9 @@ def test_dead_refresh_token_marks_only_that_company(world: World) -> None:
     con.execute("UPDATE tokens SET revoked = 1 WHERE realm_id = ?", (dead,))
     con.commit()
     con.close()
-    results = {r.realm_id: r for r in sync_all(world.settings, options=SMALL_PAGES, client=world.client())}
+    results = {
+        r.realm_id: r for r in sync_all(world.settings, options=SMALL_PAGES, client=world.client())
+    }
     assert results[dead].outcome == "reconnect_needed"
     assert results[alive].outcome == "ok"
     states = {c.realm_id: c.state for c in connections.list_companies(world.settings)}

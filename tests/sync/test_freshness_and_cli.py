@@ -27,7 +27,10 @@ def test_badges_follow_the_sandbox_clock(world: World) -> None:
     first, second = world.realms
     f = by_realm(company_freshness(world.settings))
     assert f[first].status == "never" and f[first].badge == "Not synced yet"
-    assert sync_company(world.settings, first, client=world.client(), options=SMALL_PAGES).outcome == "ok"
+    assert (
+        sync_company(world.settings, first, client=world.client(), options=SMALL_PAGES).outcome
+        == "ok"
+    )
     world.db.advance_clock(180)
     f = by_realm(company_freshness(world.settings))
     assert (f[first].status, f[first].badge) == ("fresh", "Synced 3 min ago")
@@ -45,10 +48,16 @@ def test_ensure_fresh_refreshes_stale_data_when_reachable(world: World) -> None:
     world.db.advance_clock(3600)
     result = by_realm(ensure_fresh(world.settings, [realm], max_wait=60))
     assert result[realm].status == "fresh"
-    assert result[realm].last_success_at is not None and synced is not None and result[realm].last_success_at > synced
+    assert (
+        result[realm].last_success_at is not None
+        and synced is not None
+        and result[realm].last_success_at > synced
+    )
 
 
-def test_unreachable_qbo_serves_stored_data_with_that_status(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_qbo_serves_stored_data_with_that_status(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sync import retry
 
     realm = world.realms[0]
@@ -56,16 +65,22 @@ def test_unreachable_qbo_serves_stored_data_with_that_status(world: World, monke
     synced = by_realm(company_freshness(world.settings))[realm].last_success_at
     world.db.advance_clock(3600)
     Faults(world.db).set({"unavailable": 1.0})
-    monkeypatch.setattr(retry.RetryPolicy, "__init__", _fast_policy_init)  # no real backoff in tests
+    monkeypatch.setattr(
+        retry.RetryPolicy, "__init__", _fast_policy_init
+    )  # no real backoff in tests
     ensure_fresh(world.settings, [realm], max_wait=0)  # serve now, refresh in the background
     freshness._inflight[(str(world.settings.data_dir), realm)].result(timeout=60)
     after = by_realm(company_freshness(world.settings))[realm]
     assert after.status == "unreachable" and after.last_success_at == synced
     assert after.badge.startswith("QuickBooks unreachable — showing data from ")
-    assert after.badge.endswith(synced.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).strftime("%H:%M"))  # type: ignore[union-attr]
+    assert after.badge.endswith(
+        synced.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).strftime("%H:%M")
+    )  # type: ignore[union-attr]
 
 
-def _fast_policy_init(self, attempts=3, initial_wait=0.001, max_wait=0.002, total_seconds=5.0, jitter=0.001):  # type: ignore[no-untyped-def]
+def _fast_policy_init(
+    self, attempts=3, initial_wait=0.001, max_wait=0.002, total_seconds=5.0, jitter=0.001
+):  # type: ignore[no-untyped-def]
     object.__setattr__(self, "attempts", attempts)
     object.__setattr__(self, "initial_wait", initial_wait)
     object.__setattr__(self, "max_wait", max_wait)
@@ -97,12 +112,20 @@ def test_never_two_syncs_of_one_company_at_once(world: World) -> None:
 
 
 def test_scheduler_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert sync_company(world.settings, world.realms[0], client=world.client(), options=SMALL_PAGES).outcome == "ok"
+    assert (
+        sync_company(
+            world.settings, world.realms[0], client=world.client(), options=SMALL_PAGES
+        ).outcome
+        == "ok"
+    )
     scheduler = build_scheduler(world.settings, background=True)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     sync_jobs = {"sync-incremental", "sync-reconcile", "sync-requests"}
     assert sync_jobs < set(jobs) and "digest" not in jobs  # the old single New York slot is gone
-    assert jobs["sync-incremental"].trigger.interval.total_seconds() == world.settings.sync_interval_minutes * 60
+    assert (
+        jobs["sync-incremental"].trigger.interval.total_seconds()
+        == world.settings.sync_interval_minutes * 60
+    )
     assert jobs["sync-incremental"].coalesce and jobs["sync-incremental"].max_instances == 1
     # the digest package's own jobs: one Friday 07:00 per time zone in use, plus a catch-up at start
     digest_jobs = {i: j for i, j in jobs.items() if i.startswith("digest:")}
@@ -132,7 +155,11 @@ def test_scheduler_asks_digest_for_its_jobs(world: World, monkeypatch: pytest.Mo
     assert digest_job(world.settings) is True and calls[1] == (world.settings, world.db.now())
     monkeypatch.setitem(sys.modules, "digest.schedule", None)  # digest not installed
     bare = build_scheduler(world.settings, background=True)
-    assert {job.id for job in bare.get_jobs()} == {"sync-incremental", "sync-reconcile", "sync-requests"}
+    assert {job.id for job in bare.get_jobs()} == {
+        "sync-incremental",
+        "sync-reconcile",
+        "sync-requests",
+    }
     assert digest_job(world.settings) is False
 
 
@@ -140,7 +167,19 @@ def test_cli_sync_and_status(world: World, capsys: pytest.CaptureFixture[str]) -
     assert main(["--data-dir", str(world.settings.data_dir), "sync", "--all"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and all(": ok (" in line for line in out) and out[0].startswith("[1/2] ")
-    assert main(["--data-dir", str(world.settings.data_dir), "sync", "--company", world.realms[0], "--full"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(world.settings.data_dir),
+                "sync",
+                "--company",
+                world.realms[0],
+                "--full",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["--data-dir", str(world.settings.data_dir), "status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -21,12 +21,23 @@ def answer(status: int, body: dict | None = None, headers: dict | None = None) -
 
 
 def data_fault(code: str, message: str = "m", detail: str = "d") -> dict:
-    return {"Fault": {"Error": [{"Message": message, "Detail": detail, "code": code, "element": ""}], "type": "ValidationFault"}}
+    return {
+        "Fault": {
+            "Error": [{"Message": message, "Detail": detail, "code": code, "element": ""}],
+            "type": "ValidationFault",
+        }
+    }
 
 
 AUTH_FAULT = {
     "fault": {
-        "error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401", "detail": "Token expired", "code": "3200"}],
+        "error": [
+            {
+                "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                "detail": "Token expired",
+                "code": "3200",
+            }
+        ],
         "type": "AUTHENTICATION",
     }
 }
@@ -43,7 +54,11 @@ AUTH_FAULT = {
         (429, data_fault("3001", "ThrottleExceeded"), ThrottledError),
         (401, AUTH_FAULT, ReauthRequired),
         (500, None, TransientError),
-        (503, {"Fault": {"Error": [{"Message": "Service unavailable", "code": "10000"}]}}, TransientError),
+        (
+            503,
+            {"Fault": {"Error": [{"Message": "Service unavailable", "code": "10000"}]}},
+            TransientError,
+        ),
         (200, data_fault("6000", "A business validation error"), PermanentError),
     ],
 )
@@ -56,7 +71,12 @@ def test_faults_map_to_types(status: int, body: dict | None, expected: type) -> 
 
 
 def test_fault_code_message_and_detail_are_kept_from_both_envelopes() -> None:
-    err = error_from_fault(data_fault("5010", "Stale Object Error", "You and Ann were working"), 400, "9", "update Bill")
+    err = error_from_fault(
+        data_fault("5010", "Stale Object Error", "You and Ann were working"),
+        400,
+        "9",
+        "update Bill",
+    )
     assert (err.code, err.detail) == ("5010", "You and Ann were working")
     assert "Stale Object Error" in str(err) and "company 9" in str(err)
     auth = error_from_fault(AUTH_FAULT, 401, "9", "query")
@@ -70,7 +90,10 @@ def test_throttle_reads_the_retry_after_hint() -> None:
 
 
 def test_success_body_is_returned() -> None:
-    assert classify_response(answer(200, {"Bill": {"Id": "1"}, "time": "x"}), "1", "read") == {"Bill": {"Id": "1"}, "time": "x"}
+    assert classify_response(answer(200, {"Bill": {"Id": "1"}, "time": "x"}), "1", "read") == {
+        "Bill": {"Id": "1"},
+        "time": "x",
+    }
 
 
 def test_only_transient_faults_are_retried_and_attempts_are_capped() -> None:

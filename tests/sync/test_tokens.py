@@ -28,7 +28,9 @@ def test_tokens_are_encrypted_at_rest_and_never_printed(settings: Settings) -> N
     assert SECRET_ACCESS.encode() not in raw and SECRET_REFRESH.encode() not in raw
     token = store.access_token("r1")
     assert token is not None and token.value == SECRET_ACCESS
-    assert SECRET_ACCESS not in repr(token) and SECRET_REFRESH not in repr(TokenGrant(SECRET_ACCESS, SECRET_REFRESH))
+    assert SECRET_ACCESS not in repr(token) and SECRET_REFRESH not in repr(
+        TokenGrant(SECRET_ACCESS, SECRET_REFRESH)
+    )
     assert TokenStore(settings).access_token("r1").value == SECRET_ACCESS  # type: ignore[union-attr]
 
 
@@ -48,7 +50,9 @@ def _refresh_in_child(data_dir: str, calls_file: str, start_at: float) -> None:
     store.refresh_locked("r1", 1, refresh)
 
 
-def test_concurrent_refresh_in_two_processes_rotates_once(settings: Settings, tmp_path: Path) -> None:
+def test_concurrent_refresh_in_two_processes_rotates_once(
+    settings: Settings, tmp_path: Path
+) -> None:
     TokenStore(settings).save("r1", TokenGrant("access-1", "refresh-1"))
     calls = tmp_path / "calls.txt"
     start = time.time() + 2.0  # all three are up and spinning before the race starts
@@ -60,7 +64,9 @@ def test_concurrent_refresh_in_two_processes_rotates_once(settings: Settings, tm
     procs = [subprocess.Popen(args, cwd=ROOT) for _ in range(3)]
     for proc in procs:
         assert proc.wait(timeout=60) == 0
-    assert calls.read_text().splitlines() == ["refresh-1"]  # one refresh; the others reused its result
+    assert calls.read_text().splitlines() == [
+        "refresh-1"
+    ]  # one refresh; the others reused its result
     token = TokenStore(settings).access_token("r1")
     assert token is not None and token.value == "access-2" and token.generation == 2
 
@@ -76,7 +82,12 @@ def test_invalid_grant_marks_only_that_company(settings: Settings) -> None:
 
     with pytest.raises(ReauthRequired):
         store.refresh_locked(
-            "r1", None, refused, on_invalid_grant=lambda con: connections.mark_reconnect_needed(settings, "r1", "expired", con=con)
+            "r1",
+            None,
+            refused,
+            on_invalid_grant=lambda con: connections.mark_reconnect_needed(
+                settings, "r1", "expired", con=con
+            ),
         )
     states = {c.realm_id: c.state for c in connections.list_companies(settings)}
     assert states == {"r1": "reconnect_needed", "r2": "connected"}

@@ -22,8 +22,12 @@ def page_unit(realm: str, first_id: int, n: int, cursor: int):  # type: ignore[n
     docs = [invoice(str(first_id + i)) for i in range(n)]
 
     def unit(con: duckdb.DuckDBPyConnection) -> int:
-        rows = store.ingest_into(con, realm, "Invoice", docs, run_id=1, ingested_at=store.frames.utc_now(), source="test")
-        store.set_checkpoint(con, realm, "_backfill", {"page": cursor}, run_id=1, at=store.frames.utc_now())
+        rows = store.ingest_into(
+            con, realm, "Invoice", docs, run_id=1, ingested_at=store.frames.utc_now(), source="test"
+        )
+        store.set_checkpoint(
+            con, realm, "_backfill", {"page": cursor}, run_id=1, at=store.frames.utc_now()
+        )
         return rows
 
     return unit
@@ -47,7 +51,9 @@ def test_many_threads_share_slices_and_each_page_lands_with_its_cursor(tmp_path:
     assert writer.units >= 80 and writer.transactions < writer.units  # pages were grouped
     assert writer.slices < writer.transactions or writer.slices < 80
     with wh.read() as con:
-        per_realm = dict(con.execute("SELECT realm_id, count(*) FROM log_invoice GROUP BY 1").fetchall())
+        per_realm = dict(
+            con.execute("SELECT realm_id, count(*) FROM log_invoice GROUP BY 1").fetchall()
+        )
         cursors = {r: store.get_checkpoint(con, r, "_backfill") for r in per_realm}
     assert per_realm == {f"r{c}": 50 for c in range(16)}
     assert all(cursor == {"page": 4} for cursor in cursors.values())
@@ -63,7 +69,15 @@ def test_a_failing_unit_fails_only_its_caller(tmp_path: Path) -> None:
         wh.transact(page_unit(f"ok{c}", 1, 3, 1))
 
     def bad(con: duckdb.DuckDBPyConnection) -> None:
-        store.ingest_into(con, "bad", "Invoice", [invoice("9")], run_id=1, ingested_at=store.frames.utc_now(), source="test")
+        store.ingest_into(
+            con,
+            "bad",
+            "Invoice",
+            [invoice("9")],
+            run_id=1,
+            ingested_at=store.frames.utc_now(),
+            source="test",
+        )
         raise ValueError("broken page")
 
     def failing() -> None:
@@ -73,7 +87,9 @@ def test_a_failing_unit_fails_only_its_caller(tmp_path: Path) -> None:
         except ValueError as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=good, args=(c,)) for c in range(7)] + [threading.Thread(target=failing)]
+    threads = [threading.Thread(target=good, args=(c,)) for c in range(7)] + [
+        threading.Thread(target=failing)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -81,11 +97,15 @@ def test_a_failing_unit_fails_only_its_caller(tmp_path: Path) -> None:
     assert [str(e) for e in errors] == ["broken page"]
     with wh.read() as con:
         realms = {r for (r,) in con.execute("SELECT DISTINCT realm_id FROM log_invoice").fetchall()}
-    assert realms == {f"ok{c}" for c in range(7)}  # the bad page's rows were rolled back, nobody else's
+    assert realms == {
+        f"ok{c}" for c in range(7)
+    }  # the bad page's rows were rolled back, nobody else's
 
 
 def test_a_waiting_reader_ends_the_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "MAX_HOLD_SECONDS", 3600.0)  # only a waiter can end a busy slice
+    monkeypatch.setattr(
+        writer_module, "MAX_HOLD_SECONDS", 3600.0
+    )  # only a waiter can end a busy slice
     wh = Warehouse(tmp_path / "warehouse.duckdb", lock_timeout=20.0)
     wh.transact(page_unit("r", 1, 1, 0))
     stop = threading.Event()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from ui_support import DEMO_COMPANIES, navigation_like_the_server
 
 from oodaloo.config import Settings, load_settings
-from ui_support import DEMO_COMPANIES, navigation_like_the_server
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +24,17 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sandbox.demo import build_demo_firm
     from sync.engine import sync_all
     from sync.oauth import connect_sandbox_companies
-
     from sync.store import Warehouse
 
     build_dir = tmp_path_factory.mktemp("demo-build") / "data"
     build_dir.mkdir()
     settings = load_settings(data_dir=build_dir)
-    build_demo_firm(settings.sandbox_path, seed=settings.demo_seed, today=settings.demo_today, companies=DEMO_COMPANIES)
+    build_demo_firm(
+        settings.sandbox_path,
+        seed=settings.demo_seed,
+        today=settings.demo_today,
+        companies=DEMO_COMPANIES,
+    )
     connect_sandbox_companies(settings)
     sync_all(settings)
     with Warehouse(settings.warehouse_path).read():  # no writer mid-copy: a frozen template

@@ -26,7 +26,9 @@ def tray_choice(settings: Settings) -> tuple[str, list[int], list[int]]:
         chase = list(range(min(1, _company.tray_section(view, "chase").height)))
         if bills and chase:
             return company.realm_id, bills, chase
-    raise AssertionError("the demo firm has no company with both bills to pay and invoices to chase")
+    raise AssertionError(
+        "the demo firm has no company with both bills to pay and invoices to chase"
+    )
 
 
 def select(at: object, section: str, realm_id: str, rows: list[int]) -> None:
@@ -40,7 +42,10 @@ def bill_payments_for(settings: Settings, realm_id: str, bill_ids: set[str]) -> 
     payments: list[dict] = []
     with QBOClient(settings) as client:
         while True:
-            page = client.query(realm_id, f"SELECT * FROM BillPayment STARTPOSITION {len(payments) + 1} MAXRESULTS 1000")
+            page = client.query(
+                realm_id,
+                f"SELECT * FROM BillPayment STARTPOSITION {len(payments) + 1} MAXRESULTS 1000",
+            )
             payments += page
             if len(page) < 1000:
                 break
@@ -70,7 +75,9 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
         tab.button(key="review_approve").click().run()
     pending = at.session_state[_approval.SELECTION_KEY]
     ident = pending["id"]
-    assert second_tab.session_state[_approval.SELECTION_KEY]["id"] == ident  # derived from the selection
+    assert (
+        second_tab.session_state[_approval.SELECTION_KEY]["id"] == ident
+    )  # derived from the selection
     assert len(pending["requests"]) == len(bill_rows) + len(chase_rows)
     cash_out = sum((Decimal(str(a)) for a in must["amount"].to_list()), Decimal(0))
     assert f"cash out now **{_ui.money(cash_out)}**" in texts(at)  # shown before anything runs
@@ -102,7 +109,11 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     assert len(per_target) == len(results) and set(per_target.values()) == {1}
     after = bill_payments_for(demo_settings, realm, bill_ids)
     assert {b: after[b] - before[b] for b in bill_ids} == {b: 1 for b in bill_ids}
-    assert all(r["qbo_id"] for r in results if r["action"] == "pay_bill"), results  # the BillPayment ids
-    audit = ActionService(demo_settings).audit(realm)  # the console's approval id, in ledger and audit
+    assert all(r["qbo_id"] for r in results if r["action"] == "pay_bill"), (
+        results
+    )  # the BillPayment ids
+    audit = ActionService(demo_settings).audit(
+        realm
+    )  # the console's approval id, in ledger and audit
     assert audit and {e["approval_id"] for e in audit} == {ident}
     assert {i["approval_id"] for i in intents} == {ident}

@@ -18,12 +18,26 @@ from ui_support import ROOT
 from oodaloo.config import Settings
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # A deep link comes first: a fresh server must route it through app.py (frame + st.navigation),
 # not run the page file alone in Streamlit's old pages/ folder mode.
-URLS = {"firm": "firm", "runway": "", "console": "console", "data": "data", "settings": "settings", "digest": "digest"}
+URLS = {
+    "firm": "firm",
+    "runway": "",
+    "console": "console",
+    "data": "data",
+    "settings": "settings",
+    "digest": "digest",
+}
 HELPER_MODULES = ("frame", "state", "approval", "route")
 
 pytestmark = pytest.mark.browser
@@ -40,11 +54,33 @@ def console_server(demo_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """The console as users run it, on a free loopback port; killed (and its log shown) after."""
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
-    env = {**os.environ, "OODALOO_DATA_DIR": str(demo_settings.data_dir), "OODALOO_CONSOLE_SCHEDULER": "true"}
+    env = {
+        **os.environ,
+        "OODALOO_DATA_DIR": str(demo_settings.data_dir),
+        "OODALOO_CONSOLE_SCHEDULER": "true",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -78,14 +114,22 @@ def test_every_page_in_a_real_browser(console_server: str, demo_settings: Settin
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name, path in URLS.items():
                 page.goto(f"{console_server}/{path}")
-                page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000)
-                page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+                page.wait_for_selector(
+                    "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000
+                )
+                page.wait_for_selector(
+                    "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000
+                )
                 page.wait_for_selector("h1", timeout=30_000)
-                page.wait_for_timeout(800 if name == "runway" else 300)  # charts draw after the run ends
+                page.wait_for_timeout(
+                    800 if name == "runway" else 300
+                )  # charts draw after the run ends
                 page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
                 assert page.locator("[data-testid='stException']").count() == 0, name
                 nav = page.locator("[data-testid='stSidebarNav']").inner_text()
-                assert "All companies" in nav and not any(m in nav.split() for m in HELPER_MODULES), (name, nav)
+                assert "All companies" in nav and not any(
+                    m in nav.split() for m in HELPER_MODULES
+                ), (name, nav)
                 errors = page.locator("[data-testid='stAlertContentError']").all_inner_texts()
                 assert not errors, (name, errors)
                 if name == "runway":

@@ -23,14 +23,32 @@ def forecast_frame(weeks: int = 13) -> pl.DataFrame:
             opening = closing
             inflows, outflows = Decimal("30000.00") - lag, Decimal("41000.50")
             closing = opening + inflows - outflows
-            rows.append({"realm_id": "1", "line": line, "week": week, "week_start": AS_OF + timedelta(days=7 * week),
-                         "week_end": AS_OF + timedelta(days=7 * week + 6), "opening": opening, "inflows": inflows,
-                         "outflows": outflows, "net": inflows - outflows, "closing": closing})
-    return pl.DataFrame(rows, schema_overrides={k: pl.Decimal(18, 2) for k in ("opening", "inflows", "outflows", "net", "closing")})
+            rows.append(
+                {
+                    "realm_id": "1",
+                    "line": line,
+                    "week": week,
+                    "week_start": AS_OF + timedelta(days=7 * week),
+                    "week_end": AS_OF + timedelta(days=7 * week + 6),
+                    "opening": opening,
+                    "inflows": inflows,
+                    "outflows": outflows,
+                    "net": inflows - outflows,
+                    "closing": closing,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            k: pl.Decimal(18, 2) for k in ("opening", "inflows", "outflows", "net", "closing")
+        },
+    )
 
 
 def test_forecast_chart_is_inline_and_selectable() -> None:
-    spec = charts.forecast_chart(forecast_frame(), Decimal("40000"), [AS_OF + timedelta(days=7), date(2027, 6, 1)]).to_dict()
+    spec = charts.forecast_chart(
+        forecast_frame(), Decimal("40000"), [AS_OF + timedelta(days=7), date(2027, 6, 1)]
+    ).to_dict()
     text = json.dumps(spec)
     assert '"url"' not in text  # data inline: offline rendering needs no network
     assert spec["config"]["font"] == charts.FONT
@@ -39,20 +57,37 @@ def test_forecast_chart_is_inline_and_selectable() -> None:
     bars = layers[0]["data"]["values"]
     assert [row["week"] for row in bars] == list(range(13))
     assert bars[0]["inflow"] == 30000.0 and bars[0]["outflow_neg"] == -41000.5
-    assert bars[1]["closing_p90"] < bars[1]["closing_p50"]  # late collections line from the p90 rows
-    assert any(layer.get("mark", {}).get("type") == "rule" and "reserve" in json.dumps(layer) for layer in layers)
+    assert (
+        bars[1]["closing_p90"] < bars[1]["closing_p50"]
+    )  # late collections line from the p90 rows
+    assert any(
+        layer.get("mark", {}).get("type") == "rule" and "reserve" in json.dumps(layer)
+        for layer in layers
+    )
     payroll = [layer for layer in layers if "Payroll" in json.dumps(layer.get("data", {}))]
-    assert payroll and all(v["date"] != "2027-06-01" for v in payroll[0]["data"]["values"])  # outside the horizon
+    assert payroll and all(
+        v["date"] != "2027-06-01" for v in payroll[0]["data"]["values"]
+    )  # outside the horizon
 
 
 def test_forecast_chart_renders_png_offline() -> None:
-    png = charts.render_png(charts.forecast_chart(forecast_frame(), 40000, [AS_OF + timedelta(days=11)]), scale=1)
+    png = charts.render_png(
+        charts.forecast_chart(forecast_frame(), 40000, [AS_OF + timedelta(days=11)]), scale=1
+    )
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_aging_chart_from_totals_orders_quickbooks_buckets() -> None:
-    totals = pl.DataFrame({"side": ["A/P", "A/R"], "current": [Decimal(5), Decimal(1)], "d1_30": [Decimal(4), Decimal(2)],
-                           "d31_60": [Decimal(3), Decimal(3)], "d61_90": [Decimal(2), Decimal(4)], "d91_plus": [Decimal(1), Decimal(5)]})
+    totals = pl.DataFrame(
+        {
+            "side": ["A/P", "A/R"],
+            "current": [Decimal(5), Decimal(1)],
+            "d1_30": [Decimal(4), Decimal(2)],
+            "d31_60": [Decimal(3), Decimal(3)],
+            "d61_90": [Decimal(2), Decimal(4)],
+            "d91_plus": [Decimal(1), Decimal(5)],
+        }
+    )
     spec = charts.aging_chart(totals).to_dict()
     assert spec["encoding"]["x"]["sort"] == charts.BUCKET_ORDER
     assert spec["encoding"]["color"]["scale"]["domain"] == ["A/R", "A/P"]

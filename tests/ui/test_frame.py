@@ -10,8 +10,8 @@ from ui_support import open_app
 
 from oodaloo.config import Settings, load_settings
 from oodaloo.wiring import http_client
-from sync.connections import list_companies
 from sync.client import QBOClient
+from sync.connections import list_companies
 from sync.engine import sync_company
 from sync.oauth import authorize_url
 from sync.queue import pending_requests
@@ -19,7 +19,9 @@ from sync.retry import FAST
 
 
 def badge_of(at: object) -> str:
-    alerts = [e.value for kind in ("success", "info", "warning", "error") for e in getattr(at, kind)]  # type: ignore[attr-defined]
+    alerts = [
+        e.value for kind in ("success", "info", "warning", "error") for e in getattr(at, kind)
+    ]  # type: ignore[attr-defined]
     return alerts[0] if alerts else ""
 
 
@@ -31,14 +33,18 @@ def dead_loopback_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def test_badge_turns_unreachable_when_quickbooks_is_down(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_badge_turns_unreachable_when_quickbooks_is_down(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     realm = list_companies(demo_settings)[0].realm_id
     at = open_app("runway", realm)
     assert badge_of(at).startswith("Synced"), badge_of(at)
 
     monkeypatch.setenv("OODALOO_QBO_BASE_URL", dead_loopback_url())
     down = load_settings()
-    with QBOClient(down, retry=FAST) as client:  # the product's retry policy, without the real waits
+    with QBOClient(
+        down, retry=FAST
+    ) as client:  # the product's retry policy, without the real waits
         assert sync_company(down, realm, client=client).outcome == "unreachable"
     at.run()
     assert badge_of(at).startswith("QuickBooks unreachable — showing data from"), badge_of(at)
@@ -78,11 +84,15 @@ def test_oauth_return_connects_once_and_clears_the_params(demo_settings: Setting
     replay = open_app()  # a new session replaying the same redirect: the state was used once
     replay.query_params.update(params)
     replay.run()
-    assert any("could not be connected" in e.value for e in replay.error), [e.value for e in replay.error]
+    assert any("could not be connected" in e.value for e in replay.error), [
+        e.value for e in replay.error
+    ]
     assert not replay.exception
 
 
-def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_scheduler_per_process_shut_down_on_release(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import streamlit as st
 
     from pages import _frame
@@ -94,7 +104,9 @@ def test_one_scheduler_per_process_shut_down_on_release(demo_settings: Settings,
     scheduler = _frame._scheduler(str(demo_settings.data_dir))
     assert scheduler.running
     assert {job.id for job in scheduler.get_jobs()} >= {"sync-incremental", "sync-requests"}
-    assert _frame._scheduler(str(demo_settings.data_dir)) is scheduler  # the same one, not one per run
+    assert (
+        _frame._scheduler(str(demo_settings.data_dir)) is scheduler
+    )  # the same one, not one per run
     st.cache_resource.clear()
     assert not scheduler.running
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
-from ui_support import PAGES, frame_with, open_app, texts  # noqa: I001 - puts the repo root on sys.path
+from ui_support import PAGES, frame_with, open_app, texts
 
 from oodaloo.clock import today
 from oodaloo.config import Settings
@@ -70,7 +69,9 @@ def test_firm_row_click_opens_the_company(demo_settings: Settings) -> None:
     at = open_app("firm", first_realm(demo_settings))
     grid = at.dataframe(key="firm_grid").value
     target = grid["realm_id"].iloc[-1]
-    at.session_state["firm_grid"] = {"selection": {"rows": [len(grid) - 1], "columns": [], "cells": []}}
+    at.session_state["firm_grid"] = {
+        "selection": {"rows": [len(grid) - 1], "columns": [], "cells": []}
+    }
     at.run()
     assert at.session_state["realm_id"] == target
     assert at.title[0].value == grid["company_name"].iloc[-1]  # now on that company's Runway page

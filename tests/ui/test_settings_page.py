@@ -47,7 +47,10 @@ def test_confirming_retainers_puts_them_in_the_forecast(demo_settings: Settings)
     realm = list_companies(demo_settings)[0].realm_id
     day = today(demo_settings)
     before = company_view(demo_settings, realm, day)
-    assert before.forecast_items.filter(before.forecast_items["kind"] == "recurring_inflow").height == 0
+    assert (
+        before.forecast_items.filter(before.forecast_items["kind"] == "recurring_inflow").height
+        == 0
+    )
     at = open_app("settings", realm)
     retainers = at.multiselect[0]
     assert retainers.label.startswith("Retainers"), retainers.label
@@ -56,7 +59,9 @@ def test_confirming_retainers_puts_them_in_the_forecast(demo_settings: Settings)
     at.button(key="FormSubmitter:company_settings-Save settings").click().run()
     assert not at.exception and any(s.value.startswith("Saved") for s in at.success)
     stored = get_company_settings(demo_settings, realm)
-    assert stored.confirmed_inflows and all(pid.startswith("inflow:") for pid in stored.confirmed_inflows)
+    assert stored.confirmed_inflows and all(
+        pid.startswith("inflow:") for pid in stored.confirmed_inflows
+    )
     after = company_view(demo_settings, realm, day)
     items = after.forecast_items.filter(after.forecast_items["kind"] == "recurring_inflow")
     assert items.height > 0 and set(items["source_id"].unique()) <= set(stored.confirmed_inflows)
