@@ -16,11 +16,19 @@ if str(ROOT) not in sys.path:  # pages import their shared helpers as ``pages._s
 
 import streamlit as st  # noqa: E402
 
+from oodaloo import auth  # noqa: E402
+from oodaloo.config import load_settings  # noqa: E402
 from pages import _frame  # noqa: E402
 
 st.set_page_config(
-    page_title="Oodaloo — cash runway", page_icon=":material/savings:", layout="wide"
+    page_title="Oodaloo — cash runway",
+    page_icon=str(ROOT / "oodaloo/assets/icon.png"),  # served by us, fetched from nowhere
+    layout="wide",
 )
+
+# Nothing below runs for an anonymous visitor, a foreign Host header or a remote address on a
+# loopback-only console: they see the sign-in page (or one sentence) and the script stops.
+auth.sign_in_gate(load_settings())
 
 _frame.handle_oauth_return()
 _frame.start_scheduler()

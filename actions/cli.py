@@ -11,7 +11,6 @@ Exit codes (also in docs/actions.md):
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 import time
@@ -61,7 +60,9 @@ def _wait_for_other(svc: Any, result: ActionResult, seconds: float) -> ActionRes
 
 
 def _run_act(args: argparse.Namespace, settings: Settings, submit: str, **kwargs: Any) -> int:
-    actor = args.actor or getpass.getuser()
+    from oodaloo.auth import cli_identity
+
+    actor = cli_identity(args.actor).actor  # a named local operator: local:<os user> or --as
     try:
         with _service(settings) as svc:
             result = getattr(svc, submit)(args.company, actor=actor, **kwargs)
@@ -74,6 +75,14 @@ def _run_act(args: argparse.Namespace, settings: Settings, submit: str, **kwargs
 
 
 def _pay_bill(args: argparse.Namespace, settings: Settings) -> int:
+    if args.amount is not None:
+        from oodaloo.auth import parse_amount
+
+        try:
+            parse_amount(args.amount, "--amount")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     return _run_act(
         args,
         settings,
@@ -126,7 +135,13 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--company", required=True, metavar="REALM", help="the company's realm id")
-    parser.add_argument("--actor", help="who approves (default: the OS user)")
+    parser.add_argument(
+        "--actor",
+        "--as",
+        dest="actor",
+        metavar="NAME",
+        help="the named operator who approves (default: local:<OS user>)",
+    )
     parser.add_argument(
         "--wait",
         type=float,

@@ -3,7 +3,7 @@ intent ends as failed (refused) with a message the owner can act on, and nothing
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -98,3 +98,86 @@ def check_cooldown(
                 f"invoice {invoice_id} was already sent {label} on {moment.date().isoformat()} "
                 f"(reminder cooldown {cooldown_days} days)",
             )
+
+
+def _day(doc: Doc) -> date | None:
+    try:
+        return date.fromisoformat(str(doc.get("TxnDate") or "")[:10])
+    except ValueError:
+        return None
+
+
+def _numeric(doc_id: Any) -> int:
+    return int(doc_id) if str(doc_id).isdigit() else 0
+
+
+def duplicate_twin(bill: Doc, vendor_bills: list[Doc]) -> tuple[str, str] | None:
+    """(twin id, why) when ``bill`` looks like a duplicate of another bill of the same vendor, as
+    the tray's Check first sees it (``runway.hygiene.likely_duplicates``, the same rule on fresh
+    QBO documents): the same amount entered fewer than ``DUPLICATE_WINDOW_DAYS`` apart, or the
+    same vendor invoice number — of a bill already paid, or of an open one entered earlier."""
+    from runway.hygiene import DUPLICATE_WINDOW_DAYS
+
+    own_id, own_day = str(bill.get("Id")), _day(bill)
+    own_total, own_number = amount_of(bill, "TotalAmt"), str(bill.get("DocNumber") or "").strip()
+    found: list[tuple[bool, int, str, str]] = []
+    for other in vendor_bills:
+        other_id = str(other.get("Id"))
+        if other_id == own_id or str(other.get("status", "")).lower() == "deleted":
+            continue
+        other_day, paid = _day(other), amount_of(other, "Balance") <= 0
+        same_number = bool(own_number) and own_number == str(other.get("DocNumber") or "").strip()
+        close = (
+            own_day is not None
+            and other_day is not None
+            and abs((own_day - other_day).days) < DUPLICATE_WINDOW_DAYS
+        )
+        if not (same_number or (close and amount_of(other, "TotalAmt") == own_total)):
+            continue
+        earlier = (other_day or date.min, _numeric(other_id)) < (
+            own_day or date.min,
+            _numeric(own_id),
+        )
+        if paid or earlier:
+            why = (
+                f"same vendor invoice number {own_number}"
+                if same_number
+                else "same vendor and amount, entered within a week"
+            )
+            state = "paid" if paid else "open"
+            found.append((not paid, _numeric(other_id), other_id, f"{why} as bill {other_id} ({state})"))
+    if not found:
+        return None
+    _, _, twin, why = min(found)
+    return twin, why
+
+
+def credit_open(doc: Doc, credit_type: str) -> Decimal:
+    """What is left of a credit: a payment's UnappliedAmt, a credit memo's Balance; refuses a
+    deleted or voided one and one with nothing left."""
+    kind = "payment" if credit_type == "Payment" else "credit memo"
+    if str(doc.get("status", "")).lower() == "deleted":
+        raise Refusal("deleted", f"{kind} {doc.get('Id')} was deleted in QuickBooks")
+    if is_voided(doc):
+        raise Refusal("voided", f"{kind} {doc.get('Id')} was voided in QuickBooks")
+    left = amount_of(doc, "UnappliedAmt" if credit_type == "Payment" else "Balance")
+    if left <= 0:
+        raise Refusal("credit_used", f"{kind} {doc.get('Id')} has no credit left to apply")
+    return left
+
+
+def credit_amount(
+    invoice_balance: Decimal, left: Decimal, amount: Decimal | None, invoice_id: str
+) -> Decimal:
+    """What to apply: the explicit amount when both the credit and the invoice allow it, else the
+    smaller of the two."""
+    if amount is None:
+        return min(invoice_balance, left)
+    if amount > invoice_balance:
+        raise Refusal(
+            "amount_exceeds_balance",
+            f"invoice {invoice_id}: {amount} is more than its open balance {invoice_balance}",
+        )
+    if amount > left:
+        raise Refusal("amount_exceeds_credit", f"only {left} of the credit is left, not {amount}")
+    return amount

@@ -13,13 +13,16 @@ from typing import Any, Protocol
 from actions.guards import (
     Refusal,
     check_cooldown,
+    credit_amount,
+    credit_open,
+    duplicate_twin,
     parse_qbo_time,
     payment_amount,
     reminder_address,
     require_open,
 )
 from actions.ledger import Ledger
-from actions.model import DELAY_BILL, PAY_BILL, SEND_REMINDER, Intent
+from actions.model import APPLY_CREDIT, DELAY_BILL, PAY_BILL, SEND_REMINDER, Intent
 from actions.port import QBOPort, marker_window
 from sync.errors import NotFoundError
 
@@ -79,8 +82,24 @@ class PayBillHandler:
         vendor = (bill.get("VendorRef") or {}).get("value")
         if not vendor:
             raise Refusal("invalid_bill", f"bill {intent.target_id} has no vendor")
+        twin = duplicate_twin(bill, ctx.port.vendor_bills(intent.realm_id, str(vendor)))
+        override = p.get("override_reason")
+        if twin is not None and not override:
+            raise Refusal(
+                "likely_duplicate",
+                f"bill {intent.target_id} looks like a duplicate: {twin[1]}; paying it needs an "
+                "explicit override with a reason",
+            )
+        if twin is not None:
+            ctx.ledger.audit(
+                intent,
+                "duplicate_override",
+                {"duplicate_of": twin[0], "why": twin[1], "reason": override, "actor": intent.actor},
+            )
         account = p.get("account_id") or ctx.main_bank_account(intent.realm_id)
         return {
+            "duplicate_of": None if twin is None else twin[0],
+            "override_reason": override if twin is not None else None,
             "balance": str(balance),
             "amount": str(amount),
             "vendor_id": vendor,
@@ -260,10 +279,123 @@ class ReminderHandler:
         return None
 
 
+class ApplyCreditHandler:
+    """Link a customer's unapplied payment or open credit memo to its open invoice.
+
+    An unapplied payment: a sparse update of that Payment adding a line linked to the invoice (its
+    SyncToken from the guard; a stale one re-guards). A credit memo: a zero-total Payment linking
+    the invoice and the credit memo, QBO's way to apply one. Either carries the intent's marker in
+    its PrivateNote, so a lost answer is found again on the Payment or the invoice."""
+
+    def guard(self, ctx: Context, intent: Intent) -> dict[str, Any]:
+        p = intent.params
+        kind, credit_id = p["credit_type"], p["credit_id"]
+        invoice = ctx.port.read(intent.realm_id, "Invoice", intent.target_id)
+        balance = require_open(invoice, "invoice")
+        credit = ctx.port.read(intent.realm_id, kind, credit_id)
+        left = credit_open(credit, kind)
+        customer = (invoice.get("CustomerRef") or {}).get("value")
+        if not customer or (credit.get("CustomerRef") or {}).get("value") != customer:
+            raise Refusal(
+                "other_customer",
+                f"{kind} {credit_id} does not belong to the customer of invoice {intent.target_id}",
+            )
+        amount = credit_amount(
+            balance,
+            left,
+            None if p.get("amount") is None else Decimal(p["amount"]),
+            intent.target_id,
+        )
+        return {
+            "invoice_balance": str(balance),
+            "credit_left": str(left),
+            "amount": str(amount),
+            "customer_id": customer,
+            "sync_token": credit.get("SyncToken"),
+            "credit_lines": credit.get("Line") or [],
+            "credit_total": credit.get("TotalAmt"),
+            "private_note": credit.get("PrivateNote"),
+            "linked": _linked_ids(invoice, "Payment"),
+        }
+
+    def _note(self, intent: Intent, previous: str | None) -> str:
+        line = f"Credit applied to invoice {intent.target_id} [{intent.marker}]"
+        return (f"{previous}\n{line}" if previous else line)[-PRIVATE_NOTE_MAX:]
+
+    def send(self, ctx: Context, intent: Intent, snapshot: dict[str, Any]) -> Sent:
+        amount = float(Decimal(snapshot["amount"]))  # JSON number on the wire only
+        invoice_line = {
+            "Amount": amount,
+            "LinkedTxn": [{"TxnId": intent.target_id, "TxnType": "Invoice"}],
+        }
+        if intent.params["credit_type"] == "Payment":
+            body = {
+                "Id": intent.params["credit_id"],
+                "SyncToken": snapshot["sync_token"],
+                "sparse": True,
+                "CustomerRef": {"value": snapshot["customer_id"]},
+                "TotalAmt": snapshot["credit_total"],
+                "Line": [*snapshot["credit_lines"], invoice_line],
+                "PrivateNote": self._note(intent, snapshot.get("private_note")),
+            }
+            doc = ctx.port.update_sparse(
+                intent.realm_id, "Payment", body, requestid=intent.requestid
+            )
+        else:
+            body = {
+                "CustomerRef": {"value": snapshot["customer_id"]},
+                "TotalAmt": 0,
+                "Line": [
+                    invoice_line,
+                    {
+                        "Amount": amount,
+                        "LinkedTxn": [
+                            {"TxnId": intent.params["credit_id"], "TxnType": "CreditMemo"}
+                        ],
+                    },
+                ],
+                "PrivateNote": self._note(intent, None),
+            }
+            doc = ctx.port.create_payment(intent.realm_id, body, requestid=intent.requestid)
+        return self._sent(intent, doc)
+
+    def _sent(self, intent: Intent, doc: Doc) -> Sent:
+        outbox: Outbox = [
+            _ingest("Payment", doc),
+            ("refresh", {"entity": "Invoice", "id": intent.target_id}),
+            _sync(intent),
+        ]
+        if intent.params["credit_type"] == "CreditMemo":
+            outbox.insert(2, ("refresh", {"entity": "CreditMemo", "id": intent.params["credit_id"]}))
+        return Sent("Payment", str(doc["Id"]), doc, outbox)
+
+    def find_effect(self, ctx: Context, intent: Intent) -> Sent | None:
+        """The marker on the Payment (an unapplied payment we updated) or on a Payment newly linked
+        to the invoice (a credit memo's application)."""
+        if intent.params["credit_type"] == "Payment":
+            candidates = [ctx.port.read(intent.realm_id, "Payment", intent.params["credit_id"])]
+        else:
+            snapshot = intent.guard_snapshot or {}
+            known = set(snapshot.get("linked") or [])
+            invoice = ctx.port.read(intent.realm_id, "Invoice", intent.target_id)
+            candidates = [
+                ctx.port.read(intent.realm_id, "Payment", i)
+                for i in _linked_ids(invoice, "Payment")
+                if i not in known
+            ]
+        for doc in candidates:
+            if intent.marker in str(doc.get("PrivateNote") or "") and _links(
+                doc, intent.target_id, "Invoice"
+            ):
+                return self._sent(intent, doc)
+        return None
+
+
 HANDLERS: dict[str, Handler] = {
     PAY_BILL: PayBillHandler(),
     DELAY_BILL: DelayBillHandler(),
     SEND_REMINDER: ReminderHandler(),
+    APPLY_CREDIT: ApplyCreditHandler(),
 }
 
 

@@ -103,6 +103,24 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(applied_at, seq);
+CREATE TABLE IF NOT EXISTS proposals (
+    approval_id TEXT PRIMARY KEY,
+    realm_id TEXT NOT NULL,
+    requests TEXT NOT NULL,
+    cash_out TEXT NOT NULL,
+    approvals_needed INTEGER NOT NULL CHECK (approvals_needed >= 1),
+    state TEXT NOT NULL CHECK (state IN ('waiting','approved','cancelled')),
+    proposed_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    decided_at TEXT
+);
+CREATE INDEX IF NOT EXISTS proposals_waiting ON proposals(realm_id, state);
+CREATE TABLE IF NOT EXISTS proposal_votes (
+    approval_id TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (approval_id, approver)
+);
 """
 
 _COLUMNS = (
@@ -592,6 +610,134 @@ class Ledger:
     def audit(self, intent: Intent, event: str, detail: dict[str, Any]) -> None:
         with self._tx() as con:
             self._audit(con, intent, event, detail)
+
+    # ---- proposals: a selection waiting for its approvers ---------------------------------
+    def propose(
+        self,
+        approval_id: str,
+        realm_id: str,
+        requests: Sequence[dict[str, Any]],
+        cash_out: str,
+        approvals_needed: int,
+        proposed_by: str,
+    ) -> dict[str, Any]:
+        """Record a selection submitted for approval (the same approval id twice is the same
+        proposal: the first one's requests stand)."""
+        with self._tx() as con:
+            inserted = con.execute(
+                "INSERT OR IGNORE INTO proposals(approval_id, realm_id, requests, cash_out, "
+                "approvals_needed, state, proposed_by, created_at) VALUES (?,?,?,?,?,'waiting',?,?)",
+                (
+                    approval_id,
+                    realm_id,
+                    _dumps(list(requests)),
+                    cash_out,
+                    approvals_needed,
+                    proposed_by,
+                    self.now_iso(),
+                ),
+            ).rowcount
+            if inserted:
+                self._audit(
+                    con,
+                    None,
+                    "submitted_for_approval",
+                    {
+                        "requests": len(requests),
+                        "cash_out": cash_out,
+                        "approvals_needed": approvals_needed,
+                    },
+                    approval_id=approval_id,
+                    realm_id=realm_id,
+                    actor=proposed_by,
+                    correlation_id=approval_id,
+                )
+        found = self.proposal(approval_id)
+        assert found is not None
+        return found
+
+    def vote(self, approval_id: str, approver: str) -> dict[str, Any]:
+        """Record one approver's approval (once per person) and, when enough distinct approvers
+        agree, mark the proposal approved, in one transaction. Returns the proposal."""
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT realm_id, approvals_needed, state FROM proposals WHERE approval_id=?",
+                (approval_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(approval_id)
+            if row[2] == "waiting":
+                added = con.execute(
+                    "INSERT OR IGNORE INTO proposal_votes(approval_id, approver, at) VALUES (?,?,?)",
+                    (approval_id, approver, self.now_iso()),
+                ).rowcount
+                votes = con.execute(
+                    "SELECT count(*) FROM proposal_votes WHERE approval_id=?", (approval_id,)
+                ).fetchone()[0]
+                if added:
+                    self._audit(
+                        con,
+                        None,
+                        "approval_given",
+                        {"approvals": votes, "approvals_needed": row[1]},
+                        approval_id=approval_id,
+                        realm_id=row[0],
+                        actor=approver,
+                        correlation_id=approval_id,
+                    )
+                if votes >= row[1]:
+                    con.execute(
+                        "UPDATE proposals SET state='approved', decided_at=? WHERE approval_id=?",
+                        (self.now_iso(), approval_id),
+                    )
+        found = self.proposal(approval_id)
+        assert found is not None
+        return found
+
+    def proposal(self, approval_id: str) -> dict[str, Any] | None:
+        con = self._con()
+        row = con.execute(
+            "SELECT approval_id, realm_id, requests, cash_out, approvals_needed, state, proposed_by, "
+            "created_at, decided_at FROM proposals WHERE approval_id=?",
+            (approval_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        approvers = [
+            r[0]
+            for r in con.execute(
+                "SELECT approver FROM proposal_votes WHERE approval_id=? ORDER BY at, approver",
+                (approval_id,),
+            )
+        ]
+        keys = (
+            "approval_id",
+            "realm_id",
+            "requests",
+            "cash_out",
+            "approvals_needed",
+            "state",
+            "proposed_by",
+            "created_at",
+            "decided_at",
+        )
+        found = dict(zip(keys, row))
+        found["requests"] = json.loads(found["requests"])
+        found["approvers"] = approvers
+        return found
+
+    def proposals(
+        self, realm_id: str | None = None, state: str | None = "waiting"
+    ) -> list[dict[str, Any]]:
+        ids = [
+            r[0]
+            for r in self._con().execute(
+                "SELECT approval_id FROM proposals WHERE (? IS NULL OR realm_id=?) "
+                "AND (? IS NULL OR state=?) ORDER BY created_at, approval_id",
+                (realm_id, realm_id, state, state),
+            )
+        ]
+        return [p for p in (self.proposal(i) for i in ids) if p is not None]
 
     # ---- outbox ---------------------------------------------------------------------------
     def pending_outbox(

@@ -24,7 +24,10 @@ from typing import Any
 PAY_BILL = "pay_bill"
 DELAY_BILL = "delay_bill"
 SEND_REMINDER = "send_reminder"
-ACTIONS = (PAY_BILL, DELAY_BILL, SEND_REMINDER)
+APPLY_CREDIT = "apply_credit"
+ACTIONS = (PAY_BILL, DELAY_BILL, SEND_REMINDER, APPLY_CREDIT)
+CREDIT_TYPES = ("Payment", "CreditMemo")  # an unapplied customer payment or an open credit memo
+OVERRIDE_MAX = 500
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -83,9 +86,14 @@ class PayBill:
     pay_date: date | None = None
     approved_amount: Decimal | None = None  # what the approver saw (full payments); guards compare
     scope: str | None = None
+    # paying a bill the guards see as a likely duplicate needs this: why it is not one (audited)
+    override_reason: str | None = None
     action = PAY_BILL
 
     def normalised(self) -> PayBill:
+        reason = (self.override_reason or "").strip() or None
+        if reason is not None and len(reason) > OVERRIDE_MAX:
+            raise InvalidRequest(f"override reason is longer than {OVERRIDE_MAX} characters")
         return PayBill(
             _ident(self.realm_id, "company (realm id)"),
             _ident(self.bill_id, "bill id"),
@@ -96,6 +104,7 @@ class PayBill:
             if self.approved_amount is None
             else money(self.approved_amount, "approved amount"),
             self.scope,
+            reason,
         )
 
 
@@ -147,12 +156,44 @@ class SendReminder:
         )
 
 
-ActionRequest = PayBill | DelayBill | SendReminder
+@dataclass(frozen=True)
+class ApplyCredit:
+    """Link a customer's unapplied payment (``credit_type`` "Payment") or open credit memo
+    ("CreditMemo") to one of its open invoices in QBO; ``amount=None`` applies as much as both
+    allow (the smaller of the credit left and the invoice's balance)."""
+
+    realm_id: str
+    invoice_id: str
+    credit_type: str
+    credit_id: str
+    amount: Decimal | None = None
+    scope: str | None = None
+    action = APPLY_CREDIT
+
+    def normalised(self) -> ApplyCredit:
+        kinds = {k.lower(): k for k in CREDIT_TYPES} | {"credit_memo": "CreditMemo"}
+        kind = kinds.get(str(self.credit_type or "").strip().lower())
+        if kind is None:
+            raise InvalidRequest(
+                f"credit type must be one of {', '.join(CREDIT_TYPES)}, not {self.credit_type!r}"
+            )
+        return ApplyCredit(
+            _ident(self.realm_id, "company (realm id)"),
+            _ident(self.invoice_id, "invoice id"),
+            kind,
+            _ident(self.credit_id, "credit id (payment or credit memo)"),
+            None if self.amount is None else money(self.amount),
+            self.scope,
+        )
+
+
+ActionRequest = PayBill | DelayBill | SendReminder | ApplyCredit
 
 REQUEST_TYPES: dict[str, type] = {
     PAY_BILL: PayBill,
     DELAY_BILL: DelayBill,
     SEND_REMINDER: SendReminder,
+    APPLY_CREDIT: ApplyCredit,
 }
 
 
@@ -170,7 +211,7 @@ def request_from_mapping(item: dict[str, Any]) -> ActionRequest:
 
 
 def target_of(request: ActionRequest) -> tuple[str, str]:
-    if isinstance(request, SendReminder):
+    if isinstance(request, (SendReminder, ApplyCredit)):
         return "Invoice", request.invoice_id
     return "Bill", request.bill_id
 
@@ -178,10 +219,18 @@ def target_of(request: ActionRequest) -> tuple[str, str]:
 def key_params(request: ActionRequest) -> dict[str, Any]:
     """The normalised parameters that identify the intended effect (the dedupe key's input)."""
     if isinstance(request, PayBill):
-        return {
+        params = {
             "amount": "full" if request.amount is None else str(request.amount),
             "account": request.account_id or "default",
             "date": request.pay_date.isoformat() if request.pay_date else None,
+        }
+        if request.override_reason:  # a refused payment, overridden: a new intent, not the old one
+            params["override"] = request.override_reason
+        return params
+    if isinstance(request, ApplyCredit):
+        return {
+            "credit": f"{request.credit_type}:{request.credit_id}",
+            "amount": "full" if request.amount is None else str(request.amount),
         }
     if isinstance(request, DelayBill):
         return {"until": request.until.isoformat(), "note": request.note}
@@ -254,6 +303,10 @@ class Intent:
             return f"{what} from {account} on {p.get('pay_date')})"
         if self.action == DELAY_BILL:
             return f"plan bill {self.target_id} for {p.get('until')}"
+        if self.action == APPLY_CREDIT:
+            kind = "unapplied payment" if p.get("credit_type") == "Payment" else "credit memo"
+            amount = p.get("amount") or "as much as both allow"
+            return f"apply {kind} {p.get('credit_id')} to invoice {self.target_id} ({amount})"
         return f"remind invoice {self.target_id}" + (
             f" to {p['send_to']}" if p.get("send_to") else ""
         )

@@ -27,6 +27,10 @@ class QBOPort(Protocol):
 
     def accounts(self, realm_id: str) -> list[Doc]: ...
 
+    def vendor_bills(self, realm_id: str, vendor_id: str) -> list[Doc]: ...
+
+    def create_payment(self, realm_id: str, body: Doc, *, requestid: str) -> Doc: ...
+
 
 def _unwrap(answer: Any, entity: str) -> Doc:
     """Accept either the bare entity or QBO's ``{"Entity": {...}, "time": ...}`` wrapper."""
@@ -95,6 +99,18 @@ class ClientPort:
 
     def accounts(self, realm_id: str) -> list[Doc]:
         return self._query_all(realm_id, "Account", " WHERE AccountType = 'Bank'")
+
+    def vendor_bills(self, realm_id: str, vendor_id: str) -> list[Doc]:
+        """Every bill of one vendor, paid ones too: the duplicate check compares against them."""
+        if not str(vendor_id).isdigit():  # QBO ids are numeric; nothing else goes into a query
+            raise ValueError(f"not a QuickBooks vendor id: {vendor_id!r}")
+        return self._query_all(realm_id, "Bill", f" WHERE VendorRef = '{vendor_id}'")
+
+    def create_payment(self, realm_id: str, body: Doc, *, requestid: str) -> Doc:
+        return _unwrap(
+            self.client.create(realm_id, "Payment", body, requestid=requestid, lane=USER_LANE),
+            "Payment",
+        )
 
 
 def marker_window(since_iso: str, margin: timedelta = timedelta(days=1)) -> datetime:

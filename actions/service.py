@@ -30,6 +30,7 @@ from actions.model import (
     TERMINAL,
     ActionRequest,
     ActionResult,
+    ApplyCredit,
     DelayBill,
     Intent,
     InvalidRequest,
@@ -190,9 +191,17 @@ class ActionService:
                 else str(request.approved_amount),
                 "account_id": request.account_id,  # None: the main bank account, resolved by the guard
                 "pay_date": request.pay_date.isoformat() if request.pay_date else None,
+                # set only to pay a likely duplicate: the guard audits it with the twin's id
+                **({"override_reason": request.override_reason} if request.override_reason else {}),
             }
         if isinstance(request, DelayBill):
             return {"until": request.until.isoformat(), "note": request.note}
+        if isinstance(request, ApplyCredit):
+            return {
+                "credit_type": request.credit_type,
+                "credit_id": request.credit_id,
+                "amount": None if request.amount is None else str(request.amount),
+            }
         return {"send_to": request.send_to}
 
     def record(
@@ -279,9 +288,18 @@ class ActionService:
         approved_amount: Decimal | str | None = None,
         actor: str,
         execute: bool = True,
+        override_reason: str | None = None,
     ) -> ActionResult:
         return self.submit(
-            PayBill(realm_id, bill_id, amount, account_id, pay_date, approved_amount),  # type: ignore[arg-type]
+            PayBill(
+                realm_id,
+                bill_id,
+                amount,  # type: ignore[arg-type]
+                account_id,
+                pay_date,  # type: ignore[arg-type]
+                approved_amount,  # type: ignore[arg-type]
+                override_reason=override_reason,
+            ),
             actor=actor,
             execute=execute,
         )
@@ -309,6 +327,24 @@ class ActionService:
     ) -> ActionResult:
         return self.submit(
             SendReminder(realm_id, invoice_id, send_to), actor=actor, execute=execute
+        )
+
+    def submit_apply_credit(
+        self,
+        realm_id: str,
+        invoice_id: str,
+        *,
+        credit_type: str,
+        credit_id: str,
+        amount: Decimal | str | None = None,
+        actor: str,
+        execute: bool = True,
+    ) -> ActionResult:
+        """Apply a customer's unapplied payment or open credit memo to its open invoice (once)."""
+        return self.submit(
+            ApplyCredit(realm_id, invoice_id, credit_type, credit_id, amount),  # type: ignore[arg-type]
+            actor=actor,
+            execute=execute,
         )
 
     def approve(
@@ -357,6 +393,94 @@ class ActionService:
             if inline:  # one warehouse write per company and entity for the whole approval
                 self.outbox.apply()
         return results
+
+    # ---- approvals by role ----------------------------------------------------------------
+    def approve_as(
+        self,
+        identity: Any,
+        selection: Sequence[ActionRequest | dict[str, Any]],
+        *,
+        approval_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[ActionResult]:
+        """The console's approval, with roles (``oodaloo.auth``): a preparer's selection is
+        recorded and waits; an approver's approval counts once per person; when the payments
+        exceed the company's threshold a second, different approver is needed. Only then do the
+        actions run, recorded with the approvers' identities as actor. A viewer (or anyone
+        without a role in the company) is refused with AccessDenied before anything is stored."""
+        from oodaloo import auth
+
+        requests = [_as_mapping(item) for item in selection]
+        if not requests:
+            raise InvalidRequest("nothing selected to approve")
+        realms = {str(r.get("realm_id") or "") for r in requests}
+        if len(realms) != 1 or "" in realms:
+            raise InvalidRequest("an approval covers exactly one company")
+        realm_id = realms.pop()
+        auth.require(self.settings, identity, "prepare", realm_id)
+        cash_out, unknown = _cash_out(requests)
+        needed = 2 if unknown else auth.approvers_needed(self.settings, realm_id, cash_out)
+        approval_id = str(approval_id).strip() if approval_id else "apr_" + uuid.uuid4().hex[:16]
+        proposal = self.ledger.propose(
+            approval_id, realm_id, requests, str(cash_out), needed, identity.actor
+        )
+        if proposal["state"] == "cancelled":
+            raise InvalidRequest(f"approval {approval_id} was cancelled")
+        if proposal["state"] == "waiting" and auth.can(
+            self.settings, identity, "approve", realm_id
+        ):
+            proposal = self.ledger.vote(approval_id, identity.actor)
+        return self._run_if_approved(proposal, on_progress)
+
+    def approve_proposal(
+        self,
+        identity: Any,
+        approval_id: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[ActionResult]:
+        """An approver approves a selection someone submitted (runs it once enough agree)."""
+        from oodaloo import auth
+
+        proposal = self.ledger.proposal(approval_id)
+        if proposal is None:
+            raise InvalidRequest(f"no approval with id {approval_id!r}")
+        auth.require(self.settings, identity, "approve", proposal["realm_id"])
+        if proposal["state"] == "waiting":
+            proposal = self.ledger.vote(approval_id, identity.actor)
+        return self._run_if_approved(proposal, on_progress)
+
+    def waiting_approvals(self, realm_id: str | None = None) -> list[dict[str, Any]]:
+        """Selections submitted and not yet approved by enough approvers."""
+        return self.ledger.proposals(realm_id, "waiting")
+
+    def _run_if_approved(
+        self, proposal: dict[str, Any], on_progress: ProgressCallback | None
+    ) -> list[ActionResult]:
+        if proposal["state"] != "approved":
+            have, need = len(proposal["approvers"]), int(proposal["approvals_needed"])
+            who = ", ".join(proposal["approvers"]) or "nobody yet"
+            second = " (above the company's threshold: two different approvers)" if need > 1 else ""
+            message = f"waiting for approval: {have} of {need}{second}; approved by {who}"
+            return [
+                ActionResult(
+                    intent_id="",
+                    realm_id=proposal["realm_id"],
+                    action=str(r.get("action") or ""),
+                    target_id=str(r.get("bill_id") or r.get("invoice_id") or ""),
+                    state="waiting",
+                    outcome="waiting_for_approval",
+                    message=message,
+                    approval_id=proposal["approval_id"],
+                )
+                for r in proposal["requests"]
+            ]
+        actor = ", ".join(proposal["approvers"])
+        return self.approve(
+            proposal["requests"],
+            actor=actor,
+            on_progress=on_progress,
+            approval_id=proposal["approval_id"],
+        )
 
     def cancel(self, intent_id: str, actor: str) -> ActionResult:
         intent = self.ledger.cancel(intent_id, actor)
@@ -425,6 +549,7 @@ def intent_dict(intent: Intent) -> dict[str, Any]:
         "reason": intent.reason,
         "reason_code": intent.reason_code,
         "attempts": intent.attempts,
+        "not_before": intent.not_before,  # epoch seconds: when a waiting intent is retried next
         "approval_id": intent.approval_id,
         "actor": intent.actor,
         "correlation_id": intent.correlation_id,
@@ -451,3 +576,34 @@ def _invalid(item: Any, message: str, approval_id: str) -> ActionResult:
         message=f"not submitted: {message}",
         approval_id=approval_id,
     )
+
+
+def _as_mapping(item: Any) -> dict[str, Any]:
+    """A request as its JSON-ready mapping (what a proposal stores and ``approve`` accepts)."""
+    if isinstance(item, dict):
+        return dict(item)
+    mapping = {"action": item.action}
+    for name in getattr(item, "__dataclass_fields__", {}):
+        value = getattr(item, name)
+        if value is not None:
+            mapping[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return mapping
+
+
+def _cash_out(requests: Sequence[dict[str, Any]]) -> tuple[Decimal, bool]:
+    """Total of the payments in a selection, and whether any payment's amount is unknown (then
+    the stricter rule applies: two approvers)."""
+    total, unknown = Decimal("0"), False
+    for request in requests:
+        if request.get("action") != "pay_bill":
+            continue
+        raw = request.get("approved_amount") or request.get("amount")
+        try:
+            amount = Decimal(str(raw)) if raw not in (None, "") else None
+        except ArithmeticError:
+            amount = None
+        if amount is None or not amount.is_finite():
+            unknown = True
+        else:
+            total += amount
+    return total, unknown

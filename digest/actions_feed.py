@@ -34,6 +34,13 @@ def _parse(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def finished_at(intent: dict[str, Any]) -> datetime | None:
+    """When a succeeded intent finished (None for any other state)."""
+    if intent.get("state") != "succeeded":
+        return None
+    return _parse(intent.get("finished_at"))
+
+
 def load_intents(settings: Settings) -> list[dict[str, Any]]:
     """Every intent of the action ledger (one read per digest run; none before any action)."""
     if not settings.actions_path.exists():

@@ -16,6 +16,7 @@ import polars as pl
 
 from digest import fmt
 from digest.model import Column, CompanyDigest, Kpi, Table
+from oodaloo.present import answer_chase, answer_payroll, answer_wait
 
 TOP_CHASE = 5
 TOP_TRAY = 8
@@ -29,7 +30,9 @@ BUCKETS = (
     ("d91_plus", "91+"),
 )
 HYGIENE_LABELS = {
-    "no_due_date": "Documents without a due date or terms (their timing in the forecast is a guess)",
+    "no_due_date": (
+        "Documents without a due date or terms (their timing in the forecast is a guess)"
+    ),
     "no_email": "Customers without an e-mail on file (reminders to them cannot be sent)",
     "duplicate_bill": "Likely duplicate bills (a double-payment risk)",
     "open_91_plus": "Items open 91+ days (possibly settled outside QuickBooks)",
@@ -98,70 +101,6 @@ def build_kpis(
         ),
         Kpi("overdue_ar", "Overdue A/R", overdue, "money", f"{fmt.money(over_90)} is 91+ days"),
     ]
-
-
-def answer_payroll(payroll: list[dict[str, Any]]) -> str:
-    if not payroll:
-        return "No payroll calendar is known yet: none was detected in the books and none is set."
-    nxt = payroll[0]
-    amount, when, cover = (
-        fmt.money(nxt.get("amount")),
-        fmt.day(nxt.get("date")),
-        fmt.ratio(nxt.get("coverage")),
-    )
-    status = nxt.get("status")
-    if status == "green":
-        text = f"Yes. The payroll of {amount} on {when} is covered {cover} even with late collections, reserve intact."
-    elif status == "amber":
-        text = (
-            f"Only just. The payroll of {amount} on {when} is covered ({cover} with late collections) "
-            "only by using the reserve or counting on customers paying at their usual pace."
-        )
-    else:
-        short = _dec(nxt.get("amount")) - (
-            _dec(nxt.get("cash_before_p90")) - _dec(nxt.get("must_pay_before"))
-        )
-        text = (
-            f"Not on current projections. The payroll of {amount} on {when} is covered {cover} "
-            f"with late collections, about {fmt.money(max(short, Decimal(0)))} short."
-        )
-    covered = int(nxt.get("payrolls_covered") or 0)
-    return f"{text} {covered} of the next {len(payroll)} payrolls are covered."
-
-
-def answer_chase(chase: list[dict[str, Any]], doc_numbers: dict[str, str]) -> str:
-    if not chase:
-        return (
-            "Nobody this week: no overdue invoice qualifies for a reminder (none overdue, reminded in "
-            "the last days, or no e-mail on file)."
-        )
-    total = sum((_dec(r.get("amount")) for r in chase), Decimal(0))
-    top = ", ".join(
-        f"{r.get('party_name')} ({fmt.money(r.get('amount'))}, invoice {doc_numbers.get(str(r.get('doc_id')), r.get('doc_id'))}, "
-        f"{int(r.get('days_past_due') or 0)} days past due)"
-        for r in chase[:3]
-    )
-    noun = "invoice" if len(chase) == 1 else "invoices"
-    return f"{len(chase)} overdue {noun} worth {fmt.money(total)} qualify for a reminder. Biggest gains first: {top}."
-
-
-def answer_wait(can_delay: list[dict[str, Any]], must_pay: list[dict[str, Any]]) -> str:
-    must_total = sum((_dec(r.get("amount")) for r in must_pay), Decimal(0))
-    must = (
-        f" Must pay: {len(must_pay)} item{'s' if len(must_pay) != 1 else ''} worth {fmt.money(must_total)}."
-        if must_pay
-        else " Nothing is flagged as must-pay."
-    )
-    if not can_delay:
-        return "No bill can move later within the terms set." + must
-    total = sum((_dec(r.get("amount")) for r in can_delay), Decimal(0))
-    lead = can_delay[0]
-    effect = f" ({lead['effect_text']})" if lead.get("effect_text") else ""
-    return (
-        f"{len(can_delay)} bill{'s' if len(can_delay) != 1 else ''} worth {fmt.money(total)} can move later "
-        f"within the terms set — e.g. {lead.get('party_name')} {fmt.money(lead.get('amount'))} until "
-        f"{fmt.day(lead.get('latest_safe_date'))}{effect}." + must
-    )
 
 
 def runway_note(runway: dict[str, Any]) -> str:
@@ -311,7 +250,8 @@ def aging_table(
         )
         if _dec(totals.get("unapplied")):
             note = (
-                f"Unapplied payments of {fmt.money(totals.get('unapplied'))} are shown apart, not netted: "
+                f"Unapplied payments of {fmt.money(totals.get('unapplied'))} are shown apart, "
+                "not netted: "
                 f"net open {fmt.money(totals.get('net_total'))}."
             )
     return Table(

@@ -37,6 +37,8 @@ class MailNotConfigured(RuntimeError):
 
 
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, InsecureTransport):
+        return False  # the server will not grow STARTTLS between two tries
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -68,13 +70,42 @@ def build_message(
     return message
 
 
+class InsecureTransport(smtplib.SMTPException):
+    """Refused to talk to the SMTP server without TLS (never retried: it will not change)."""
+
+
+def _is_loopback(host: str) -> bool:
+    from oodaloo.auth import is_loopback
+
+    return is_loopback(host)
+
+
 def _deliver(settings: Settings, message: EmailMessage) -> None:
+    """Send over TLS unless plain was explicitly chosen: ``starttls`` (default) requires the
+    server to offer STARTTLS before a password or message goes out; a loopback relay without
+    credentials is the one exception (nothing secret crosses a network)."""
     assert settings.smtp_host is not None
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.smtp_username and settings.smtp_password is not None:
-            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+    credentials = bool(settings.smtp_username and settings.smtp_password is not None)
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if settings.smtp_security == "tls":
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=20, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif credentials or not _is_loopback(settings.smtp_host):
+                raise InsecureTransport(
+                    f"the SMTP server {settings.smtp_host} offers no STARTTLS: refusing to send "
+                    "without TLS (set OODALOO_SMTP_SECURITY=plain to allow it explicitly)"
+                )
+        if credentials:
+            assert settings.smtp_password is not None
+            smtp.login(str(settings.smtp_username), settings.smtp_password.get_secret_value())
         smtp.send_message(message)
 
 

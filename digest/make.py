@@ -106,7 +106,8 @@ def company_directory(settings: Settings) -> dict[str, dict[str, str]]:
 
 
 def cut_off(week: IsoWeek, tz: str, now: datetime) -> tuple[datetime, bool]:
-    """The snapshot time for ``week`` made at ``now``, and whether that makes it an early preview."""
+    """The snapshot time for ``week`` made at ``now``, and whether that makes it an early
+    preview."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     due = week.cutoff(tz)
@@ -140,7 +141,21 @@ def latest_known(settings: Settings, realm_ids: list[str] | None, now: datetime)
         if "ingested_at" in frame.columns and not frame.is_empty()
     ]
     latest = max((s for s in stamps if s is not None), default=None)
-    return max(now.astimezone(UTC), latest) if latest is not None else now.astimezone(UTC)
+    moment = max(now.astimezone(UTC), latest) if latest is not None else now.astimezone(UTC)
+    return max(moment, _latest_action(settings, realm_ids) or moment)
+
+
+def _latest_action(settings: Settings, realm_ids: list[str] | None) -> datetime | None:
+    """When the newest finished action of these companies finished: an early digest made after
+    an action lists it (the action ledger's clock can run a moment past the last ingest)."""
+    from digest.actions_feed import finished_at
+
+    moments = [
+        finished_at(intent)
+        for intent in load_intents(settings)
+        if realm_ids is None or intent.get("realm_id") in realm_ids
+    ]
+    return max((m for m in moments if m is not None), default=None)
 
 
 def _firm_view(

@@ -111,6 +111,19 @@ class DigestPDF(FPDF):
             self.multi_cell(0, 4.6, item, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.ln(0.6)
 
+    def fitting_size(
+        self, text: str, width: float, largest: float, smallest: float, style: str = ""
+    ) -> float:
+        """The largest font size (down to ``smallest``) at which ``text`` fits ``width``: a tile
+        never cuts its figure ("beyond the horiz…")."""
+        size = largest
+        while size > smallest:
+            self.set_font(FAMILY, style, size)
+            if self.get_string_width(text) <= width:
+                break
+            size -= 0.5
+        return size
+
     def kpi_row(self, kpis: Sequence[Kpi]) -> None:
         if not kpis:
             return
@@ -126,11 +139,12 @@ class DigestPDF(FPDF):
             self.set_text_color(*MUTED)
             self.cell(width - 5, 4, kpi.label.upper())
             self.set_xy(x + 2.5, top + 6.5)
-            self.set_font(FAMILY, "B", 13)
             self.set_text_color(*TONES[kpi.tone])
-            self.cell(width - 5, 7, fmt.kpi_value(kpi.value, kpi.kind))
+            value = fmt.kpi_value(kpi.value, kpi.kind)
+            self.set_font(FAMILY, "B", self.fitting_size(value, width - 5, 13, 7, "B"))
+            self.cell(width - 5, 7, value)
             self.set_xy(x + 2.5, top + 14.5)
-            self.set_font(FAMILY, "", 7)
+            self.set_font(FAMILY, "", self.fitting_size(kpi.detail, width - 5, 7, 5))
             self.set_text_color(*MUTED)
             self.cell(width - 5, 4, kpi.detail)
         self.set_text_color(*INK)
@@ -182,8 +196,8 @@ class DigestPDF(FPDF):
 
 
 def _local_time(moment: datetime, tz: str) -> str:
-    local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    """The one date format, with the local time and its zone: 'Fri 20 Nov 2026, 07:00 PST'."""
+    return fmt.moment(moment.astimezone(ZoneInfo(tz)))
 
 
 def draw_company(pdf: DigestPDF, digest: CompanyDigest, chart_png: bytes | None) -> None:
@@ -192,8 +206,8 @@ def draw_company(pdf: DigestPDF, digest: CompanyDigest, chart_png: bytes | None)
     pdf.add_page()
     pdf.title_block(
         digest.company_name,
-        f"As of {fmt.day(digest.as_of)} · data as we knew it at {_local_time(digest.data_as_of, digest.time_zone)}"
-        f" · {digest.freshness}",
+        f"As of {fmt.day(digest.as_of)} · data as we knew it at "
+        f"{_local_time(digest.data_as_of, digest.time_zone)} · {digest.freshness}",
     )
     pdf.kpi_row(digest.kpis)
     pdf.section("This week in three questions")
@@ -241,8 +255,9 @@ def render_firm_pdf(
     flagged = sum(1 for company in digest.companies if company.exceptions)
     pdf.title_block(
         f"Firm roll-up · {len(digest.companies)} companies",
-        f"As of {fmt.day(digest.as_of)} · data as we knew it at {_local_time(digest.data_as_of, tz)} · "
-        f"{flagged} compan{'y' if flagged == 1 else 'ies'} with exceptions, listed first",
+        f"As of {fmt.day(digest.as_of)} · data as we knew it at "
+        f"{_local_time(digest.data_as_of, tz)} · "
+        f"{fmt.plural(flagged, 'company', 'companies')} with exceptions, listed first",
     )
     exceptions = [
         f"{c.company_name}: {'; '.join(c.exceptions)}" for c in digest.companies if c.exceptions

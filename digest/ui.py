@@ -4,13 +4,13 @@ that makes this week's digest now."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
 from digest import fmt, ledger
 from digest.make import FIRM, digest_paths
+from oodaloo import present
 from oodaloo.config import Settings
 
 
@@ -51,7 +51,7 @@ def _scope_label(scope: str, manifest: dict[str, Any] | None) -> str:
     if scope == FIRM:
         return "Firm roll-up"
     name = (manifest or {}).get("company_name")
-    return f"{name} ({scope})" if name else scope
+    return str(name) if name else "Company digest"
 
 
 def _make_now(settings: Settings, scope: str) -> None:
@@ -62,17 +62,28 @@ def _make_now(settings: Settings, scope: str) -> None:
 
     now = clock_now(settings)
     week = IsoWeek.of(today(settings))
+    before = ledger.record(settings, scope, str(week))
+    fixed = before is not None and before.status == ledger.MADE and before.data_as_of
     try:  # a week already made regenerates from its recorded cut-off, so nothing changes
         produced = make_digest(settings, scope, week, now=now)
     except (LookupError, ValueError) as exc:
         st.session_state["digest_message"] = ("error", f"Could not make the digest: {exc}")
         return
     note = " — an early preview; the Friday 07:00 digest replaces it" if produced.early else ""
+    if fixed:
+        note = (
+            f" — the same as first made: it shows the data known at "
+            f"{present.moment(produced.data_as_of)}; later actions appear in next week's digest"
+        )
     st.session_state["digest_message"] = (
         "success",
         f"Made the {week} digest ({produced.pages} pages){note}.",
     )
     st.session_state["digest_pick"] = (str(week), scope)
+    # The week and company pickers below are widgets: their own state wins over an index, so
+    # point them at what was just made (a callback runs before they are drawn).
+    st.session_state["digest_week"] = str(week)
+    st.session_state["digest_scope"] = scope
 
 
 def _companies(settings: Settings) -> dict[str, str]:
@@ -88,8 +99,8 @@ def render(settings: Settings, realm_id: str | None = None, as_of: object = None
 
 def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
     st.caption(
-        "A PDF per company and one for the firm, made every Friday at 07:00 in each company's time zone "
-        "from the data as known at that moment. Insights, not advice."
+        "A PDF per company and one for the firm, made every Friday at 07:00 in each company's "
+        "time zone from the data as known at that moment. Insights, not advice."
     )
 
     message = st.session_state.pop("digest_message", None)
@@ -120,18 +131,14 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
         )
         return
     picked_week, picked_scope = st.session_state.get("digest_pick", (weeks[0], realm_id))
-    week = st.selectbox(
-        "Week",
-        weeks,
-        index=weeks.index(picked_week) if picked_week in weeks else 0,
-        key="digest_week",
-    )
+    _default("digest_week", weeks, picked_week)
+    week = st.selectbox("Week", weeks, key="digest_week")
     scopes = stored_scopes(settings, week)
     manifests = {s: _manifest(settings, week, s) for s in scopes}
+    _default("digest_scope", scopes, picked_scope)
     scope = st.selectbox(
         "Company",
         scopes,
-        index=scopes.index(picked_scope) if picked_scope in scopes else 0,
         format_func=lambda s: _scope_label(s, manifests[s]),
         key="digest_scope",
     )
@@ -150,11 +157,7 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
             type="primary",
         )
         if record is not None:
-            made = (
-                datetime.fromisoformat(record.made_at).strftime("%Y-%m-%d %H:%M UTC")
-                if record.made_at
-                else "—"
-            )
+            made = present.moment(record.made_at) if record.made_at else "—"
             status = {
                 "made": "Made",
                 "early": "Early preview",
@@ -165,7 +168,7 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
             if record.error:
                 st.error(record.error)
         if manifest.get("data_as_of"):
-            st.caption(f"Figures as known at {manifest['data_as_of']}")
+            st.caption(f"Figures as known at {present.moment(manifest['data_as_of'])}")
         for kpi in manifest.get("kpis", []):
             st.metric(
                 kpi["label"],
@@ -176,9 +179,21 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
     with right:
         png = first_page_png(str(pdf_path))
         if png is not None:
-            st.image(png, caption="First page", width="stretch")
+            st.image(
+                png,
+                caption=f"First page of the {week} digest — {_scope_label(scope, manifest)}",
+                width="stretch",
+            )
         else:
             st.json(manifest, expanded=False)
+
+
+def _default(key: str, options: list[str], wanted: object) -> None:
+    """A picker's value set through session state only (never also an index, which Streamlit
+    warns about): kept while it is still offered, else ``wanted``, else the first option."""
+    if st.session_state.get(key) in options:
+        return
+    st.session_state[key] = wanted if wanted in options else options[0]
 
 
 def _manifest(settings: Settings, week: str, scope: str) -> dict[str, Any] | None:
@@ -191,7 +206,7 @@ def _manifest(settings: Settings, week: str, scope: str) -> dict[str, Any] | Non
 
 
 def _email_status(settings: Settings, week: str, scope: str) -> None:
-    st.subheader("E-mail")
+    st.header("E-mail")
     if not settings.smtp_host:
         st.caption("E-mail is off (no SMTP server set: OODALOO_SMTP_HOST).")
     rows = [d for d in ledger.deliveries(settings, week) if d.scope == scope]

@@ -53,39 +53,93 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+LEGEND = {
+    "Money in": COLORS["inflow"],
+    "Money out": COLORS["outflow"],
+    "Balance (P50)": COLORS["p50"],
+    "Balance, late payers (P90)": COLORS["p90"],
+    "Reserve": COLORS["reserve"],
+    "Payroll": COLORS["payroll"],
+    "Lowest daily balance": "#111111",
+}
+"""One legend for every layer: bars, balance lines, reserve, payroll markers and the low point."""
+
+
+def _legend_color(shown: Sequence[str]) -> alt.Color:
+    domain = [name for name in LEGEND if name in shown]
+    return alt.Color(
+        "label:N",
+        title=None,
+        scale=alt.Scale(domain=domain, range=[LEGEND[name] for name in domain]),
+        legend=alt.Legend(orient="top", labelLimit=0, columns=4),
+    )
+
+
 def forecast_chart(
     forecast_frame: pl.DataFrame,
     reserve: Decimal | int | float | None,
     payroll_dates: Iterable[date] = (),
     *,
+    low_point: tuple[Any, Any] | None = None,
     width: int | str = "container",
     height: int = 320,
 ) -> alt.LayerChart:
-    """The 13-week forecast: P50 and P90 closing balances, the reserve, weekly in/out bars and
-    payroll markers, with a point selection named ``week`` on the bars (field ``week``)."""
+    """The 13-week forecast: P50 and P90 closing balances, the reserve, weekly in/out bars,
+    payroll markers and (when given) the daily low point ``(balance, date)``, with a point
+    selection named ``week`` on the bars (field ``week``). Ticks fall on each week's first day;
+    tooltips read in words and money."""
+    from oodaloo import present
+
     rows = _forecast_rows(forecast_frame)
     if not rows:
         raise ValueError("forecast_chart needs at least one week in the forecast frame")
+    payroll_rows = [
+        {"date": _iso(d), "label": "Payroll", "when": present.day(d)} for d in payroll_dates
+    ]
+    first, last = rows[0]["week_start"], rows[-1]["week_end"]
+    payroll_rows = [r for r in payroll_rows if first <= r["date"] <= last]
+    low_rows: list[dict[str, Any]] = []
+    if low_point is not None and low_point[0] is not None and low_point[1] is not None:
+        low_rows = [
+            {
+                "date": _iso(low_point[1]),
+                "balance": _to_dollars(low_point[0]),
+                "label": "Lowest daily balance",
+                "text": f"{present.money(low_point[0])} on {present.day(low_point[1])}",
+            }
+        ]
+    shown = ["Money in", "Money out", "Balance (P50)", "Balance, late payers (P90)"]
+    shown += ["Reserve"] if reserve is not None else []
+    shown += ["Payroll"] if payroll_rows else []
+    shown += ["Lowest daily balance"] if low_rows else []
+    color = _legend_color(shown)
+
     data = alt.Data(values=rows)
-    x_start = alt.X("bar_start:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
+    ticks = [_datetime(r["week_start"]) for r in rows]
+    x_start = alt.X(
+        "bar_start:T",
+        title=None,
+        axis=alt.Axis(format="%d %b", labelAngle=0, values=ticks),
+    )
     pick = alt.selection_point(name=WEEK_SELECTION, fields=["week"], on="click", clear="dblclick")
     tooltip = [
-        alt.Tooltip("week:O", title="Week"),
-        alt.Tooltip("week_start:T", title="Starting", format="%b %d"),
-        alt.Tooltip("inflow:Q", title="In", format="$,.0f"),
-        alt.Tooltip("outflow_abs:Q", title="Out", format="$,.0f"),
-        alt.Tooltip("closing_p50:Q", title="Closing (P50)", format="$,.0f"),
-        alt.Tooltip("closing_p90:Q", title="Closing (late payers, P90)", format="$,.0f"),
+        alt.Tooltip("week_text:N", title="Week"),
+        alt.Tooltip("in_text:N", title="Money in"),
+        alt.Tooltip("out_text:N", title="Money out"),
+        alt.Tooltip("p50_text:N", title="Balance at week's end"),
+        alt.Tooltip("p90_text:N", title="If customers pay late"),
     ]
     opacity = alt.condition(pick, alt.value(0.85), alt.value(0.35))
     inflow = (
         alt.Chart(data)
-        .mark_bar(color=COLORS["inflow"])
+        .transform_calculate(label="'Money in'")
+        .mark_bar()
         .encode(
             x=x_start,
             x2="bar_end:T",
             y=alt.Y("inflow:Q", title="Dollars", axis=alt.Axis(format="$,.0f")),
             y2=alt.datum(0),
+            color=color,
             opacity=opacity,
             tooltip=tooltip,
         )
@@ -93,12 +147,14 @@ def forecast_chart(
     )
     outflow = (
         alt.Chart(data)
-        .mark_bar(color=COLORS["outflow"])
+        .transform_calculate(label="'Money out'")
+        .mark_bar()
         .encode(
             x=x_start,
             x2="bar_end:T",
-            y="outflow_neg:Q",
+            y=alt.Y("outflow_neg:Q", title="Dollars"),
             y2=alt.datum(0),
+            color=color,
             opacity=opacity,
             tooltip=tooltip,
         )
@@ -107,70 +163,121 @@ def forecast_chart(
         alt.Chart(data)
         .transform_fold(["closing_p50", "closing_p90"], as_=["series", "balance"])
         .transform_calculate(
-            label="datum.series == 'closing_p50' ? 'Balance (P50)' : 'Balance, late payers (P90)'"
+            label="datum.series == 'closing_p50' ? 'Balance (P50)' : 'Balance, late payers (P90)'",
+            balance_text="datum.series == 'closing_p50' ? datum.p50_text : datum.p90_text",
         )
         .mark_line(point=True, strokeWidth=2)
         .encode(
             x=alt.X("week_end:T"),
             y=alt.Y("balance:Q"),
-            color=alt.Color(
-                "label:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=["Balance (P50)", "Balance, late payers (P90)", "Reserve"],
-                    range=[COLORS["p50"], COLORS["p90"], COLORS["reserve"]],
-                ),
-                legend=alt.Legend(orient="top", labelLimit=0),
-            ),
+            color=color,
             strokeDash=alt.condition(
                 "datum.series == 'closing_p90'", alt.value([6, 3]), alt.value([1, 0])
             ),
             tooltip=[
                 alt.Tooltip("label:N", title="Line"),
-                alt.Tooltip("balance:Q", title="Closing", format="$,.0f"),
+                alt.Tooltip("end_text:N", title="Week ending"),
+                alt.Tooltip("balance_text:N", title="Balance"),
             ],
         )
     )
     layers: list[alt.Chart] = [inflow, outflow, lines]
     if reserve is not None:
-        reserve_value = _to_dollars(reserve)
-        reserve_data = alt.Data(values=[{"reserve": reserve_value, "label": "Reserve"}])
+        reserve_data = alt.Data(
+            values=[
+                {
+                    "reserve": _to_dollars(reserve),
+                    "label": "Reserve",
+                    "text": present.money(reserve),
+                }
+            ]
+        )
         layers.append(
             alt.Chart(reserve_data)
             .mark_rule(strokeDash=[4, 4], strokeWidth=1.5)
             .encode(
                 y="reserve:Q",
-                color=alt.Color("label:N", legend=None),
-                tooltip=[alt.Tooltip("reserve:Q", title="Reserve", format="$,.0f")],
+                color=color,
+                tooltip=[alt.Tooltip("text:N", title="Reserve")],
             )
         )
-    payroll_rows = [{"date": _iso(d), "label": "Payroll"} for d in payroll_dates]
-    first, last = rows[0]["week_start"], rows[-1]["week_end"]
-    payroll_rows = [r for r in payroll_rows if first <= r["date"] <= last]
     if payroll_rows:
         markers = alt.Chart(alt.Data(values=payroll_rows))
         layers.append(
-            markers.mark_rule(color=COLORS["payroll"], strokeDash=[2, 3], opacity=0.7).encode(
-                x="date:T", tooltip=[alt.Tooltip("date:T", title="Payroll", format="%a %b %d")]
+            markers.mark_rule(strokeDash=[2, 3], opacity=0.7).encode(
+                x="date:T", color=color, tooltip=[alt.Tooltip("when:N", title="Payroll")]
             )
         )
         layers.append(
-            markers.mark_point(
-                shape="triangle-down", filled=True, size=60, color=COLORS["payroll"], yOffset=-4
-            ).encode(
+            markers.mark_point(shape="triangle-down", filled=True, size=60, yOffset=-4).encode(
                 x="date:T",
                 y=alt.value(0),
-                tooltip=[alt.Tooltip("date:T", title="Payroll", format="%a %b %d")],
+                color=color,
+                tooltip=[alt.Tooltip("when:N", title="Payroll")],
+            )
+        )
+    if low_rows:
+        layers.append(
+            alt.Chart(alt.Data(values=low_rows))
+            .mark_point(shape="diamond", filled=True, size=120)
+            .encode(
+                x="date:T",
+                y="balance:Q",
+                color=color,
+                tooltip=[alt.Tooltip("text:N", title="Lowest daily balance")],
             )
         )
     chart = alt.layer(*layers).properties(width=width, height=height)
     return _configure(chart)
 
 
+def describe_forecast(
+    forecast_frame: pl.DataFrame,
+    reserve: Any,
+    payroll_dates: Iterable[date] = (),
+    low_point: tuple[Any, Any] | None = None,
+) -> str:
+    """The chart's text alternative: what a sighted reader takes from it, in one paragraph."""
+    from oodaloo import present
+
+    rows = _forecast_rows(forecast_frame)
+    if not rows:
+        return "No forecast weeks to show."
+    start, end = rows[0], rows[-1]
+    p50 = [r["closing_p50"] for r in rows]
+    low = min(range(len(rows)), key=lambda i: p50[i])
+    text = (
+        f"Forecast chart, {present.plural(len(rows), 'week')} from "
+        f"{present.day(start['week_start'])}: the balance moves from "
+        f"{present.money(start['closing_p50'])} after the first week to "
+        f"{present.money(end['closing_p50'])} at the end (P50); if customers pay late (P90) it "
+        f"ends at {present.money(end['closing_p90'])}. The lowest weekly closing is "
+        f"{present.money(p50[low])} in the week of {present.day(rows[low]['week_start'])}."
+    )
+    if low_point is not None and low_point[0] is not None:
+        text += f" The lowest daily balance is {present.money(low_point[0])}"
+        text += f" on {present.day(low_point[1])}." if low_point[1] else "."
+    if reserve is not None:
+        below = sum(1 for value in p50 if value < _to_dollars(reserve))
+        text += (
+            f" The reserve of {present.money(reserve)} is crossed in "
+            f"{present.plural(below, 'week')}."
+            if below
+            else f" Every weekly closing stays above the {present.money(reserve)} reserve."
+        )
+    dates = list(payroll_dates)
+    if dates:
+        text += f" {present.plural(len(dates), 'payroll')} fall in the period."
+    return text
+
+
 def aging_chart(
     buckets_frame: pl.DataFrame, *, width: int | str = "container", height: int = 180
 ) -> alt.Chart:
-    """Open amounts by aging bucket (QuickBooks' buckets, in their order), split by side if given."""
+    """Open amounts by aging bucket (QuickBooks' buckets, in their order), split by side if
+    given."""
+    from oodaloo import present
+
     buckets_frame = _aging_long(buckets_frame)
     amount_col = _column(buckets_frame, "amount")
     side = "side" if "side" in buckets_frame.columns else None
@@ -181,6 +288,7 @@ def aging_chart(
                 "bucket": _bucket_label(str(row["bucket"])),
                 "amount": _money(row[amount_col], amount_col),
                 "side": str(row[side]) if side else "Open",
+                "amount_text": present.money_exact(row[amount_col]),
             }
         )
     order = BUCKET_ORDER + sorted({r["bucket"] for r in rows} - set(BUCKET_ORDER))
@@ -190,7 +298,7 @@ def aging_chart(
         "tooltip": [
             alt.Tooltip("side:N", title="Side"),
             alt.Tooltip("bucket:N", title="Days past due"),
-            alt.Tooltip("amount:Q", title="Open", format="$,.2f"),
+            alt.Tooltip("amount_text:N", title="Open amount"),
         ],
     }
     if side:
@@ -284,7 +392,28 @@ def _forecast_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
                 "closing_p90": _money(row[names["closing_p90"]], names["closing_p90"]),
             }
         )
-    return rows
+    return [_with_words(r) for r in rows]
+
+
+def _with_words(row: dict[str, Any]) -> dict[str, Any]:
+    """Tooltip text in words and money (a tooltip never shows a field name or a raw float)."""
+    from oodaloo import present
+
+    end = date.fromisoformat(row["week_start"]) + timedelta(days=6)
+    return {
+        **row,
+        "week_text": f"{present.day(row['week_start'])} to {present.day(end)}",
+        "end_text": present.day(end),
+        "in_text": present.money(row["inflow"]),
+        "out_text": present.money(row["outflow_abs"]),
+        "p50_text": present.money(row["closing_p50"]),
+        "p90_text": present.money(row["closing_p90"]),
+    }
+
+
+def _datetime(iso: str) -> alt.DateTime:
+    day = date.fromisoformat(iso)
+    return alt.DateTime(year=day.year, month=day.month, date=day.day)
 
 
 def _widen_forecast(frame: pl.DataFrame) -> pl.DataFrame:
@@ -313,7 +442,8 @@ def _aging_long(frame: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in wide if c not in frame.columns]
     if missing:
         raise ValueError(
-            f"aging_chart needs 'bucket' and 'amount' columns or the bucket totals (missing {missing})"
+            "aging_chart needs 'bucket' and 'amount' columns or the bucket totals "
+            f"(missing {missing})"
         )
     rows = []
     for row in frame.iter_rows(named=True):

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from oodaloo.config import load_settings
+from oodaloo.config import load_settings, private_umask
 
 # Each module exposes register(subparsers) and sets a `handler(args, settings) -> int` default.
 COMMAND_MODULES = (
@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "runway.cli",
     "actions.cli",
     "digest.cli",
+    "oodaloo.auth_cli",
 )
 
 
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    private_umask()  # data files 0600, folders 0700
     settings = load_settings(data_dir=args.data_dir)
     try:
         return int(args.handler(args, settings) or 0)

@@ -12,7 +12,7 @@ import httpx
 from oodaloo.config import Settings
 from oodaloo.wiring import http_client
 
-DEFAULT_TZ = "America/New_York"
+from oodaloo.timezone import DEFAULT_TZ  # re-exported: the one default zone
 
 # Remote endpoints that turned out not to be a sandbox (Intuit): asked once per process, then
 # the system clock is used without a request. The embedded sandbox is always asked (its clock

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,8 +60,44 @@ class Settings(BaseSettings):
 
     encryption_key: SecretStr | None = Field(
         None,
-        description="Fernet key that encrypts OAuth tokens at rest. Unset: a key is generated once into "
-        "data_dir/.secret.key with mode 0600.",
+        description="Fernet key that encrypts OAuth tokens at rest (several keys comma-separated, newest "
+        "first, while rotating). Unset: the key file (key_file) is used.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="File holding the Fernet key(s), one per line, newest first; it must lie OUTSIDE "
+        "data_dir so the data folder alone decrypts nothing. Unset: $XDG_CONFIG_HOME/oodaloo/secret.key "
+        "(~/.config/oodaloo/secret.key), generated once with mode 0600.",
+    )
+    demo_mode: bool = Field(
+        False,
+        description="Demo only: accept a key file inside data_dir (a warning says so). Never in production.",
+    )
+
+    bind_address: str = Field(
+        "127.0.0.1",
+        description="Address the console may serve on. Anything but a loopback address must be named here "
+        "explicitly, and then every visitor must sign in (no local identity).",
+    )
+    auth_local_identity: str | None = Field(
+        None,
+        description="Development and tests only: act as this signed-in e-mail without an OIDC provider. "
+        "Honoured only while the console is bound to a loopback address.",
+    )
+    auth_provider: str | None = Field(
+        None,
+        description="Name of the [auth.<name>] provider in .streamlit/secrets.toml for st.login; unset: "
+        "the single [auth] section.",
+    )
+    auth_admins: str = Field(
+        "",
+        description="Comma-separated e-mails that are firm admins whatever state.sqlite says (bootstrap).",
+    )
+    second_approver_threshold: Decimal = Field(
+        Decimal("5000.00"),
+        ge=0,
+        description="Default per company: an approval whose payments total more than this needs a second, "
+        "different approver. Each company can set its own (oodaloo access threshold).",
     )
 
     freshness_minutes: int = Field(
@@ -134,7 +172,12 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP user name.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_from: str = Field("digest@oodaloo.local", description="From address of the digest e-mail.")
-    smtp_starttls: bool = Field(False, description="Use STARTTLS on the SMTP connection.")
+    smtp_security: Literal["starttls", "tls", "plain"] = Field(
+        "starttls",
+        description="SMTP transport security: 'starttls' (default; the server must offer STARTTLS, except a "
+        "loopback relay used without a password), 'tls' (implicit TLS, port 465), or 'plain' (explicit "
+        "opt-in: no encryption, the password travels in clear).",
+    )
 
     # ---- derived locations -------------------------------------------------------------
     @property
@@ -182,18 +225,98 @@ class Settings(BaseSettings):
         return path
 
     def fernet_key(self) -> bytes:
-        """The token encryption key: configured, or generated once into a private file."""
-        if self.encryption_key is not None:
-            return self.encryption_key.get_secret_value().encode()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key_file = self.data_dir / ".secret.key"
-        if not key_file.exists():
-            from cryptography.fernet import Fernet
+        """The primary (newest) token encryption key; see ``fernet_keys``."""
+        return self.fernet_keys()[0]
 
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(Fernet.generate_key())
-        return key_file.read_bytes().strip()
+    def fernet_keys(self) -> list[bytes]:
+        """Every token encryption key, newest first: from ``encryption_key`` or the key file.
+
+        The key never lives beside the ciphertext: a key file inside ``data_dir`` is refused
+        (KeyLocationError) unless ``demo_mode`` is on, so a copy of the data folder alone decrypts
+        nothing. The default file is created once, atomically (two processes racing both read
+        the one key that won)."""
+        if self.encryption_key is not None:
+            keys = [k.strip().encode() for k in self.encryption_key.get_secret_value().split(",")]
+            return [k for k in keys if k]
+        key_file = self.resolved_key_file
+        if _inside(key_file, self.data_dir) and not self.demo_mode:
+            raise KeyLocationError(
+                f"the encryption key file {key_file} lies inside the data folder {self.data_dir}: "
+                "move it elsewhere (OODALOO_KEY_FILE) or set OODALOO_ENCRYPTION_KEY; "
+                "only demo mode (OODALOO_DEMO_MODE=true) accepts it there"
+            )
+        if not key_file.exists():
+            legacy = self.data_dir / ".secret.key"
+            if legacy.exists() and not self.demo_mode:
+                raise KeyLocationError(
+                    f"the encryption key sits in the data folder ({legacy}): move it to "
+                    f"{key_file} (mode 0600), or point OODALOO_KEY_FILE at its new place"
+                )
+            _create_key_file(key_file)
+        keys = [line.strip().encode() for line in key_file.read_text().splitlines()]
+        keys = [k for k in keys if k]
+        if not keys:
+            raise KeyLocationError(f"the encryption key file {key_file} holds no key")
+        return keys
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """Where the key file is (configured, or the per-user default outside any data folder)."""
+        if self.key_file is not None:
+            return Path(self.key_file).expanduser()
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(base) / "oodaloo" / "secret.key"
+
+    @property
+    def key_inside_data_dir(self) -> bool:
+        """True in demo mode with the key beside the data (the console says so)."""
+        return self.encryption_key is None and _inside(self.resolved_key_file, self.data_dir)
+
+
+class KeyLocationError(RuntimeError):
+    """The encryption key is missing or kept where it would travel with the data."""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _create_key_file(key_file: Path) -> None:
+    """Write a new key to a private temp file, then hard-link it into place: the link either
+    wins (ours is the key) or finds the file there (another process won; we use theirs). A
+    reader therefore never sees a half-written key."""
+    from cryptography.fernet import Fernet
+
+    private_dir(key_file.parent)
+    temp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, key_file)
+        except FileExistsError:
+            pass
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def private_umask() -> None:
+    """Every file and folder this process creates from now on is its owner's only (0600 files,
+    0700 folders): stores, caches, digests, keys. Called by the CLI and the console at start."""
+    os.umask(0o077)
+
+
+def secure_data_dir(settings: Settings) -> None:
+    """The data folder 0700 (created if missing): nothing in it is readable by other users,
+    whatever mode older files were created with."""
+    private_dir(settings.data_dir)
 
 
 def private_dir(path: Path) -> Path:

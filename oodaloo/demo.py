@@ -68,7 +68,7 @@ def _first_sync_and_confirm_retainers(settings: Settings, realm_ids: list[str]) 
     """The demo owner has synced once and confirmed the monthly retainers the detector found, as
     a configured product would be (recurring inflows enter the forecast only once confirmed)."""
     from oodaloo.clock import today
-    from runway.settings import confirm_all_detected_inflows
+    from runway.api import confirm_all_detected_inflows
     from sync.engine import sync_all
 
     started = time.perf_counter()

@@ -5,16 +5,21 @@ take write locks up front (``BEGIN IMMEDIATE``) so a transaction is also a cross
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 BUSY_TIMEOUT_S = 30.0
 
 
 def open_store(
-    path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, isolation_level: str | None = None
+    path: Path,
+    *,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    isolation_level: Literal["", "DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None = None,
 ) -> sqlite3.Connection:
     """A connection usable from any thread (callers keep one per thread or close it after use)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +29,18 @@ def open_store(
     con.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")
+    private_files(path)
     return con
+
+
+def private_files(path: Path) -> None:
+    """Stores (and their -wal/-shm companions) are readable by their owner only (0600)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 @contextmanager

@@ -47,7 +47,8 @@ def requests_for(section: str, rows: pl.DataFrame) -> tuple[list[dict[str, Any]]
             requests.append({"action": "send_reminder", "realm_id": realm, "invoice_id": doc_id})
         elif row.get("doc_type") != "bill":
             notes.append(
-                f"{row.get('party_name')}: a recurring outflow without a bill in QuickBooks — nothing to pay yet."
+                f"{row.get('party_name')}: a recurring outflow without a bill in QuickBooks"
+                " — nothing to pay yet."
             )
         elif section == "must_pay":
             requests.append(
@@ -93,21 +94,247 @@ def summary(
     return {"cash_out": cash_out, "effect": effect, "effect_text": effect["text"]}
 
 
-def open_approval(requests: list[dict[str, Any]], notes: list[str], facts: dict[str, Any]) -> None:
-    """on_click of "Review and approve": freeze the selection for the approval step."""
+def open_approval(
+    requests: list[dict[str, Any]],
+    notes: list[str],
+    facts: dict[str, Any],
+    review: list[dict[str, str]] | None = None,
+) -> None:
+    """on_click of "Review and approve": freeze the selection (and its review rows, in words)
+    for the approval step."""
     ident = approval_id(requests, _state.as_of())
     st.session_state[SELECTION_KEY] = {
         "id": ident,
         "requests": requests,
         "notes": notes,
         "facts": facts,
+        "review": review or [],
     }
     st.session_state[OPEN_KEY] = True
 
 
 def close_approval() -> None:
+    """Close (the button) and × (dismiss) both land here; the dialog body tolerates a selection
+    that is already gone (a dialog reruns on its own, like a fragment)."""
     st.session_state[OPEN_KEY] = False
     st.session_state.pop(SELECTION_KEY, None)
+
+
+# ---- the review and the results, in words ---------------------------------------------
+
+ACTION_WORDS = {
+    "pay_bill": "Pay bill",
+    "delay_bill": "Plan bill for later",
+    "send_reminder": "Send reminder",
+}
+OUTCOME_WORDS = {
+    "executed": "Done",
+    "already_succeeded": "Already done earlier",
+    "in_progress": "Pending",
+    "pending": "Pending",
+    "refused": "Refused",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "unknown": "Being checked with QuickBooks",
+}
+OUTCOME_DOTS = {
+    "executed": "🟢",
+    "already_succeeded": "🟢",
+    "in_progress": "🟠",
+    "pending": "🟠",
+    "unknown": "🟠",
+    "refused": "🔴",
+    "failed": "🔴",
+    "cancelled": "⚪",
+}
+SECTION_ACTION = {"must_pay": "pay_bill", "can_delay": "delay_bill", "chase": "send_reminder"}
+
+
+def documents(view: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """(doc type, doc id) -> party, number, due date and open balance, from the aging detail."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, aging in (("invoice", view.aging_ar), ("bill", view.aging_ap)):
+        detail = aging.detail
+        if detail is None or detail.is_empty():
+            continue
+        for row in detail.iter_rows(named=True):
+            out[(kind, str(row["doc_id"]))] = {
+                "party": row.get("party_name"),
+                "number": row.get("doc_number"),
+                "due": row.get("due_date"),
+                "balance": row.get("balance"),
+            }
+    return out
+
+
+def main_bank_account(view: Any) -> str:
+    """The account a payment is drawn on: the executor's rule (``default_bank_account``: the active
+    Bank account holding the most cash) applied to the synced accounts."""
+    from actions.handlers import default_bank_account
+
+    cash = view.cash
+    if cash is None or cash.is_empty():
+        return "the main bank account"
+    accounts = [
+        {"Id": r["account_id"], "AccountType": "Bank", "CurrentBalance": r["balance"]}
+        for r in cash.filter(pl.col("included")).iter_rows(named=True)
+    ]
+    chosen = default_bank_account(accounts)
+    names = {str(r["account_id"]): r["account_name"] for r in cash.iter_rows(named=True)}
+    return str(names.get(str(chosen)) or "the main bank account")
+
+
+def _number(doc: dict[str, Any] | None, kind: str, doc_id: str) -> str:
+    number = (doc or {}).get("number")
+    return f"{kind} {number}" if number else f"{kind} (QuickBooks id {doc_id})"
+
+
+def review_rows(view: Any, selected: dict[str, pl.DataFrame]) -> list[dict[str, str]]:
+    """One row per selected action, in the words an approver checks: who is paid or reminded,
+    the document number, the amount, the due date, the bank account and the planned date."""
+    from oodaloo import present
+
+    docs = documents(view)
+    bank = main_bank_account(view)
+    rows: list[dict[str, str]] = []
+    for section, frame in selected.items():
+        action = SECTION_ACTION.get(section)
+        if action is None or frame is None or frame.is_empty():
+            continue
+        for row in frame.iter_rows(named=True):
+            kind = "invoice" if section == "chase" else "bill"
+            if kind == "bill" and row.get("doc_type") != "bill":
+                continue  # a recurring outflow: a note, not an action
+            doc_id = str(row.get("doc_id"))
+            doc = docs.get((kind, doc_id))
+            due = row.get("due_date") or (doc or {}).get("due")
+            if action == "pay_bill":
+                account, planned = bank, f"today, {present.day(view.as_of)}"
+            elif action == "delay_bill":
+                until = row.get("latest_safe_date") or row.get("planned_date")
+                account, planned = "—", present.day(until)
+            else:
+                account, planned = "—", "e-mailed by QuickBooks on approval"
+            rows.append(
+                {
+                    "Action": ACTION_WORDS[action],
+                    "Who": present.text_or_dash(row.get("party_name") or (doc or {}).get("party")),
+                    "Document": _number(doc, kind.capitalize(), doc_id),
+                    "Amount": present.money_exact(row.get("amount")),
+                    "Due": f"{present.day(due)} ({present.due_phrase(due, view.as_of)})",
+                    "Paid from": account,
+                    "Planned": planned,
+                }
+            )
+    return rows
+
+
+def effect_words(facts: dict[str, Any], requests: list[dict[str, Any]]) -> str:
+    """The combined effect in the terms it holds: "after paying" for payments, "if collected"
+    for reminders (a reminder brings no cash until the customer pays)."""
+    from oodaloo import present
+
+    effect = facts.get("effect") or {}
+    before, after = effect.get("before") or {}, effect.get("after") or {}
+    kinds = {r.get("action") for r in requests}
+    terms = []
+    if "pay_bill" in kinds:
+        terms.append("after paying the selected bills")
+    if "delay_bill" in kinds:
+        terms.append("with the planned bills moved to their new dates")
+    if "send_reminder" in kinds:
+        terms.append("if the reminded invoices are collected as expected")
+    condition = " and ".join(terms) or "with this selection"
+
+    def runway(figures: dict[str, Any]) -> str:
+        if not figures or figures.get("breach_date") is None:
+            return "stays above the reserve throughout"
+        return (
+            f"falls below the reserve on {present.day(figures['breach_date'])} "
+            f"({present.weeks(figures.get('runway_weeks'))})"
+        )
+
+    text = f"{condition[:1].upper()}{condition[1:]}: the balance {runway(after)}"
+    if before:
+        text += f" (today's forecast: {runway(before)})"
+    low_before, low_after = before.get("lowest_balance"), after.get("lowest_balance")
+    if low_after is not None:
+        text += (
+            f"; lowest projected balance {present.money(low_before)} → {present.money(low_after)}"
+        )
+    return text + "."
+
+
+def result_rows(
+    results: list[dict[str, Any]], review: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """Per action, what happened, in words (no raw timestamps or ids)."""
+
+    out = []
+    for index, result in enumerate(results):
+        seen = review[index] if index < len(review) else {}
+        outcome = str(result.get("outcome") or "unknown")
+        word = OUTCOME_WORDS.get(outcome, outcome.replace("_", " ").capitalize())
+        what = ACTION_WORDS.get(str(result.get("action")), str(result.get("action")))
+        detail = ""
+        if outcome in ("executed", "already_succeeded") and result.get("qbo_id"):
+            entity = {"BillPayment": "bill payment", "Invoice": "invoice"}.get(
+                str(result.get("qbo_entity")), "record"
+            )
+            detail = f"QuickBooks {entity} {result['qbo_id']}"
+        elif outcome in ("in_progress", "pending"):
+            detail = "QuickBooks did not answer yet; it is retried automatically"
+        elif outcome in ("refused", "failed", "cancelled"):
+            message = str(result.get("message") or "")
+            detail = message.split(": ", 1)[-1] if ": " in message else message
+        out.append(
+            {
+                "Result": f"{OUTCOME_DOTS.get(outcome, '⚪')} {word}",
+                "Action": what,
+                "Who": seen.get("Who", "—"),
+                "Document": seen.get("Document", "—"),
+                "Amount": seen.get("Amount", "—"),
+                "Detail": detail or "—",
+            }
+        )
+    return out
+
+
+def pending_actions(realm_id: str | None, view: Any = None) -> list[dict[str, str]]:
+    """Actions approved but not finished (waiting to run or to retry), in words, with the next
+    retry: shown on the Console and Runway until they end."""
+    from datetime import UTC, datetime
+
+    from oodaloo import present
+
+    if not _state.settings().actions_path.exists():
+        return []
+    intents = [i for i in service().list_intents(realm_id) if not i.get("terminal")]
+    docs = documents(view) if view is not None else {}
+    names = _state.company_names()
+    rows = []
+    for intent in intents:
+        action = str(intent.get("action"))
+        kind = "invoice" if action == "send_reminder" else "bill"
+        doc_id = str(intent.get("target_id"))
+        doc = docs.get((kind, doc_id))
+        retry = intent.get("not_before") or 0
+        when = (
+            present.moment(datetime.fromtimestamp(float(retry), UTC))
+            if retry
+            else "as soon as QuickBooks answers"
+        )
+        rows.append(
+            {
+                "Company": names.get(str(intent.get("realm_id")), "—"),
+                "Action": ACTION_WORDS.get(action, action),
+                "Who": present.text_or_dash((doc or {}).get("party")),
+                "Document": _number(doc, kind.capitalize(), doc_id),
+                "Status": "🟠 Pending" if not intent.get("reason") else "🟠 Waiting to retry",
+                "Next try": when,
+            }
+        )
+    return rows
 
 
 def request_run(ident: str) -> None:
@@ -143,7 +370,11 @@ def execute(ident: str, requests: list[dict[str, Any]], on_progress: Any) -> lis
     if done is not None:
         return done
     executor = service()
-    outcome = executor.approve(requests, actor=ACTOR, on_progress=on_progress, approval_id=ident)
+    from oodaloo import auth  # roles: a preparer's selection waits; above the threshold, two
+
+    outcome = executor.approve_as(
+        auth.current_identity(), requests, approval_id=ident, on_progress=on_progress
+    )
     rows = [_as_dict(result) for result in outcome]
     st.session_state.setdefault(RESULTS_KEY, {})[ident] = rows
     st.session_state[GENERATION_KEY] = st.session_state.get(GENERATION_KEY, 0) + 1

@@ -14,7 +14,6 @@ from pages import _state
 
 FLASH_KEY = "flash"
 PENDING_REALM = "pending_realm"
-GOTO_KEY = "goto_page"
 SYNC_COOLDOWN_SECONDS = 30
 
 
@@ -48,7 +47,11 @@ def handle_oauth_return() -> None:
     try:
         from sync.oauth import complete_connect
 
-        company = complete_connect(_state.settings(), code, state, realm_id)
+        from oodaloo.auth import oauth_session
+
+        company = complete_connect(
+            _state.settings(), code, state, realm_id, session=oauth_session()
+        )  # the state must come back to the signed-in session that asked for it
     except Exception as exc:
         _flash(
             "error",
@@ -60,7 +63,8 @@ def handle_oauth_return() -> None:
     st.session_state[PENDING_REALM] = realm_id
     _flash(
         "success",
-        f"Connected {getattr(company, 'name', None) or realm_id}. Its first sync is queued.",
+        f"Connected {_escape(getattr(company, 'name', None) or realm_id)}. "
+        "Its first sync is queued.",
     )
     _queue_sync([realm_id], reason="connected")
 
@@ -117,15 +121,18 @@ def start_scheduler() -> None:
 
 
 def sidebar(*, firm_page: bool) -> None:
-    """Company picker ("All companies" opens the firm view) and "Sync now"."""
+    """Company picker (its choice kept across pages) and "Sync now"."""
     names = _state.company_names()
     pending = st.session_state.pop(PENDING_REALM, None)
     if pending is not None:
-        st.session_state[_state.REALM_KEY] = pending
+        _state.select_company(pending)
     options = [_state.ALL_COMPANIES, *names]
-    current = st.session_state.get(_state.REALM_KEY)
+    # Streamlit drops a widget's value when st.switch_page changes the page; the choice lives in
+    # a plain session key and is written back into the widget on every run, on every page.
+    current = st.session_state.get(_state.CHOSEN_KEY, st.session_state.get(_state.REALM_KEY))
     if current not in options:
-        st.session_state[_state.REALM_KEY] = next(iter(names), _state.ALL_COMPANIES)
+        current = next(iter(names), _state.ALL_COMPANIES)
+    _state.select_company(None if current == _state.ALL_COMPANIES else current)
     with st.sidebar:
         st.selectbox(
             "Company",
@@ -149,14 +156,12 @@ def sidebar(*, firm_page: bool) -> None:
         )
         if cooling:
             st.caption("Sync queued — the figures update when it finishes.")
-    goto = st.session_state.pop(GOTO_KEY, None)
-    if goto:
-        st.switch_page(goto)
 
 
 def _picker_changed() -> None:
-    if st.session_state.get(_state.REALM_KEY) == _state.ALL_COMPANIES:
-        st.session_state[GOTO_KEY] = "pages/firm.py"
+    """Remember the choice across pages; each page shows its firm-wide view for "All
+    companies" (the page stays where the user is)."""
+    st.session_state[_state.CHOSEN_KEY] = st.session_state.get(_state.REALM_KEY)
 
 
 def _queue_sync(realm_ids: list[str], reason: str) -> None:
@@ -184,9 +189,14 @@ _BADGE_STYLE = {
 _WORST_FIRST = ["reconnect_needed", "unreachable", "never", "stale", "fresh"]
 
 
-def freshness_rows(realm_ids: list[str] | None) -> list[Any]:
-    from sync.freshness import company_freshness
+def freshness_rows(realm_ids: list[str] | None, *, refresh: bool = False) -> list[Any]:
+    """The companies' freshness. ``refresh``: first bring a stale company up to date within the
+    bounded wait of ``sync.freshness.ensure_fresh`` (the page then reads the refreshed store);
+    a firm-wide page only reports (the scheduler keeps every company fresh)."""
+    from sync.freshness import company_freshness, ensure_fresh
 
+    if refresh and realm_ids:
+        return list(ensure_fresh(_state.settings(), realm_ids))
     return list(company_freshness(_state.settings(), realm_ids))
 
 
@@ -219,7 +229,7 @@ def badge(*, firm_page: bool = False) -> None:
     realm = _state.selected_realm()
     firm = realm is None or firm_page
     try:
-        rows = freshness_rows(None if firm else [realm])
+        rows = freshness_rows(None if firm else [realm], refresh=not firm)
     except Exception as exc:
         st.warning("Data freshness is unknown right now.")
         with st.expander("Details"):
@@ -230,3 +240,10 @@ def badge(*, firm_page: bool = False) -> None:
     getattr(st, kind)(text, icon=icon)
     if st.session_state.get("scheduler_down"):
         st.caption("Automatic sync is not running in this process; 'Sync now' queues a sync.")
+
+
+def _escape(text: str) -> str:
+    """QuickBooks-supplied text shown through Markdown stays text (oodaloo.present)."""
+    from oodaloo.present import escape_markdown
+
+    return escape_markdown(text)

@@ -15,7 +15,8 @@ import streamlit as st
 from oodaloo.config import Settings, load_settings
 
 ALL_COMPANIES = "__all__"
-REALM_KEY = "realm_id"
+REALM_KEY = "realm_id"  # the picker widget's key
+CHOSEN_KEY = "chosen_realm"  # the choice itself, kept across page switches
 
 
 def settings() -> Settings:
@@ -173,5 +174,6 @@ def selected_realm() -> str | None:
 
 
 def select_company(realm_id: str | None) -> None:
-    """Set the sidebar picker (used by the firm grid's click-through)."""
+    """Set the sidebar picker and remember the choice (the firm grid's click-through uses it)."""
     st.session_state[REALM_KEY] = realm_id or ALL_COMPANIES
+    st.session_state[CHOSEN_KEY] = realm_id or ALL_COMPANIES

@@ -1,63 +1,79 @@
-"""Small display helpers for the pages: money and dates in plain words, short errors with the
-detail one click away, CSV export of every table."""
+"""Display helpers for the pages: the presentation layer (``oodaloo.present``) applied to
+Streamlit — tables with human labels and no "None", short errors with the detail one click away,
+CSV export of every table.
+
+Formatting itself lives in ``oodaloo.present`` (shared with the PDF); the names re-exported here
+(``money``, ``day``, ``weeks`` ...) are the same functions, so a page and the digest agree.
+"""
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import polars as pl
 import streamlit as st
 
+from oodaloo import present
+from oodaloo.present import DASH, day, due_phrase, moment, money, money_exact, weeks, weeks_short
+
+__all__ = [
+    "DASH",
+    "attempt",
+    "csv_button",
+    "day",
+    "display_frame",
+    "due_phrase",
+    "money",
+    "money_exact",
+    "moment",
+    "section",
+    "short_error",
+    "show_error",
+    "table",
+    "weeks",
+    "weeks_short",
+]
+
 T = TypeVar("T")
 
+# Errors say what happened in their own words (``user_title``); these cover the classes that
+# predate that attribute, by name through the MRO (a subclass inherits its parent's sentence).
 _PLAIN_ERRORS: dict[str, str] = {
-    "ReauthRequired": "QuickBooks asks to reconnect this company before we can read or write its data.",
-    "QBOUnavailable": "QuickBooks did not answer. The figures below are the last ones we synced.",
-    "RateLimited": "QuickBooks asked us to slow down. Try again in a minute.",
+    "ReauthRequired": (
+        "QuickBooks asks to reconnect this company before we can read or write its data."
+    ),
+    "ThrottledError": "QuickBooks asked us to slow down. Try again in a minute.",
+    "QuotaExceeded": "QuickBooks asked us to slow down. Try again in a minute.",
+    "TransientError": "QuickBooks did not answer. The figures below are the last ones we synced.",
     "LockTimeout": "The data is being updated right now. Try again in a moment.",
 }
-
-
-def money(value: Any, *, signed: bool = False) -> str:
-    """$12,345 (whole dollars are enough for headline figures); '—' when unknown."""
-    if value is None:
-        return "—"
-    amount = Decimal(str(value))
-    text = f"${abs(amount):,.0f}"
-    if amount < 0:
-        return f"−{text}"
-    return f"+{text}" if signed and amount > 0 else text
-
-
-def day(value: date | datetime | str | None) -> str:
-    """'Fri Nov 27' — short and readable."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.strftime("%a %b %d").replace(" 0", " ")
-
-
-def weeks(value: float | None) -> str:
-    if value is None:
-        return "beyond 2 years"
-    return f"{value:.1f} weeks"
-
-
-def weeks_short(value: float | None) -> str:
-    """A metric-sized runway ('8.4 wk', '> 2 yrs') that a narrow column never truncates."""
-    if value is None:
-        return "> 2 yrs"
-    return f"{value:.1f} wk"
+STATUS_COLUMNS = {"payroll_status", "freshness_status", "status", "outcome", "state_word"}
+CODE_COLUMNS = {"kind", "flag", "change", "severity", "doc_type", "state", "event", "action"}
+"""Columns whose values are codes ('open_91_plus'): shown as words ('Open 91+')."""
+HIDDEN = (
+    "realm_id",
+    "party_id",
+    "doc_id",
+    "run_id",
+    "sync_token",
+    "intent_id",
+    "correlation_id",
+    "requestid",
+    "dedupe_key",
+)
+"""Internal identifiers: kept in the CSV export, never shown in a table."""
+DATE_FORMAT = "ddd D MMM YYYY"  # the grid's spelling of present.day: 'Fri 20 Nov 2026'
 
 
 def short_error(exc: BaseException, what: str) -> str:
-    """One sentence a non-accountant understands (the class name picks it; no stack, no secrets)."""
+    """One sentence a non-accountant understands: the error's own title, else its class's
+    sentence; never a stack or a secret."""
+    title = getattr(exc, "user_title", None)
+    if isinstance(title, str) and title:
+        return title
     for cls in type(exc).__mro__:
         if cls.__name__ in _PLAIN_ERRORS:
             return _PLAIN_ERRORS[cls.__name__]
@@ -65,12 +81,12 @@ def short_error(exc: BaseException, what: str) -> str:
 
 
 def show_error(exc: BaseException, what: str) -> None:
-    """A short sentence, with the technical detail in an expander."""
+    """A short sentence and a reference id; the technical detail goes to the log under that id,
+    never to the visitor (issue 14: no tracebacks on the page)."""
+    from oodaloo.auth import error_reference
+
     st.error(short_error(exc, what))
-    with st.expander("Details"):
-        st.code(
-            "".join(traceback.format_exception_only(type(exc), exc)).strip() + "\n\n" + _tail(exc)
-        )
+    st.caption(f"Reference {error_reference(exc, what)} — the details are in the console's log.")
 
 
 def _tail(exc: BaseException) -> str:
@@ -108,18 +124,116 @@ def to_pandas_safe(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
+def _as_text(frame: pl.DataFrame, name: str, fn: Callable[[Any], str]) -> pl.Series:
+    return pl.Series(name, [fn(v) for v in frame[name].to_list()], dtype=pl.String)
+
+
+def display_frame(
+    frame: pl.DataFrame,
+    labels: Mapping[str, str] | None = None,
+    *,
+    helps: Mapping[str, str] | None = None,
+    pinned: tuple[str, ...] = ("company", "company_name"),
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """A frame ready for ``st.dataframe`` and its column config: every column a human label,
+    no "None" (an unknown cell is "—"), one date format, statuses as colour and word, the
+    company column pinned. Columns without gaps keep their type, so they still sort as numbers."""
+    labels = labels or {}
+    helps = helps or {}
+    config: dict[str, Any] = {}
+    columns: list[pl.Series] = []
+    for name, dtype in frame.schema.items():
+        title = present.label(name, labels)
+        tip = helps.get(name)
+        pin = name in pinned
+        has_gaps = frame[name].null_count() > 0
+        if name in STATUS_COLUMNS and dtype == pl.String:
+            columns.append(_as_text(frame, name, present.status))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        elif name in CODE_COLUMNS and dtype == pl.String:
+            columns.append(_as_text(frame, name, present.phrase))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        elif isinstance(dtype, pl.Decimal) or (dtype.is_float() and _is_money(name)):
+            if has_gaps:
+                columns.append(_as_text(frame, name, present.money_exact))
+                config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+            else:
+                columns.append(frame[name].cast(pl.Float64))
+                config[name] = st.column_config.NumberColumn(
+                    title, format="dollar", help=tip, pinned=pin
+                )
+        elif dtype == pl.Date:
+            if has_gaps:
+                columns.append(_as_text(frame, name, present.day))
+                config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+            else:
+                columns.append(frame[name])
+                config[name] = st.column_config.DateColumn(
+                    title, format=DATE_FORMAT, help=tip, pinned=pin
+                )
+        elif isinstance(dtype, pl.Datetime):
+            columns.append(_as_text(frame, name, present.moment))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        elif dtype.is_numeric() and has_gaps:
+            columns.append(_as_text(frame, name, lambda v: DASH if v is None else f"{v:,}"))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        elif dtype == pl.String:
+            columns.append(frame[name].fill_null(DASH))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        elif isinstance(dtype, (pl.List, pl.Array)):
+            columns.append(frame[name])
+            config[name] = st.column_config.Column(title, help=tip, pinned=pin)
+        elif dtype == pl.Null:
+            columns.append(pl.Series(name, [DASH] * frame.height, dtype=pl.String))
+            config[name] = st.column_config.TextColumn(title, help=tip, pinned=pin)
+        else:
+            columns.append(frame[name])
+            config[name] = st.column_config.Column(title, help=tip, pinned=pin)
+    return pl.DataFrame(columns) if columns else frame, config
+
+
+def _is_money(name: str) -> bool:
+    return name in {"amount", "balance", "cash", "total", "reserve", "open_amount"}
+
+
 def table(
-    frame: pl.DataFrame, name: str, *, key: str, column_config: dict | None = None, **kwargs: Any
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    key: str,
+    labels: Mapping[str, str] | None = None,
+    helps: Mapping[str, str] | None = None,
+    hide: tuple[str, ...] = HIDDEN,
+    column_config: Mapping[str, Any] | None = None,
+    caption: str | None = None,
+    **kwargs: Any,
 ) -> Any:
-    """A dataframe plus its CSV export (money columns keep their exact decimal text in the CSV)."""
+    """A readable table (``display_frame``) plus its CSV export (exact decimal text), with a
+    caption counting the rows shown. ``column_config`` entries override the generated ones."""
+    shown, config = display_frame(frame, labels, helps=helps)
+    config.update(column_config or {})
+    order = kwargs.pop("column_order", None) or [c for c in shown.columns if c not in hide]
     event = st.dataframe(
-        to_pandas_safe(frame), key=key, hide_index=True, column_config=column_config, **kwargs
+        shown,
+        key=key,
+        hide_index=True,
+        column_config=config,
+        column_order=order,
+        **kwargs,
     )
+    if caption is None:
+        caption = (
+            f"{present.plural(frame.height, 'row')} shown"
+            if frame.height
+            else "Nothing to show yet."
+        )
+    st.caption(caption)
     csv_button(frame, name, key=f"{key}_csv")
     return event
 
 
 def csv_button(frame: pl.DataFrame, name: str, *, key: str) -> None:
+    """The rows as CSV (flat columns, exact decimals)."""
     flat = frame.select(
         [
             pl.col(c)
@@ -127,9 +241,10 @@ def csv_button(frame: pl.DataFrame, name: str, *, key: str) -> None:
             if not isinstance(t, (pl.List, pl.Struct, pl.Array))
         ]
     )
+    data = present.csv_safe_frame(flat).write_csv()  # no cell starts a spreadsheet formula
     st.download_button(
         "Download CSV",
-        flat.write_csv(),
+        data,
         file_name=f"{name}.csv",
         mime="text/csv",
         key=key,
@@ -137,16 +252,7 @@ def csv_button(frame: pl.DataFrame, name: str, *, key: str) -> None:
     )
 
 
-def money_columns(frame: pl.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """Column config: money as dollars, dates as days, optional labels for the rest."""
-    labels = labels or {}
-    config: dict[str, Any] = {}
-    for name, dtype in frame.schema.items():
-        label = labels.get(name, name.replace("_", " ").capitalize())
-        if isinstance(dtype, pl.Decimal):
-            config[name] = st.column_config.NumberColumn(label, format="dollar")
-        elif dtype == pl.Date:
-            config[name] = st.column_config.DateColumn(label, format="ddd MMM D, YYYY")
-        elif name in labels:
-            config[name] = labels[name]
-    return config
+def money_columns(frame: pl.DataFrame, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Column config only (for grids that keep their own frame): human labels, money as dollars,
+    dates in the house format."""
+    return display_frame(frame, labels)[1]

@@ -3,79 +3,104 @@
 import polars as pl
 import streamlit as st
 
+from oodaloo import approval_panel, auth, present
 from pages import _approval, _company, _state, _ui
 from pages._route import through_app
 
 through_app()
 
 SECTIONS = {
+    "check_first": (
+        "Check first",
+        "Bills that look like duplicates or carry another anomaly: never offered for payment.",
+    ),
     "must_pay": (
         "Must Pay",
         "Payroll, taxes, rent, loans, critical vendors and bills far past due.",
     ),
     "can_delay": (
         "Can Delay",
-        "Bills that can move to a later date within the terms set, with what that does to the runway.",
+        "Bills that can move to a later date within the terms set, with what that does to the "
+        "runway.",
     ),
     "chase": (
         "Chase",
-        "Overdue invoices ranked by what collecting them gains; reminded recently or without an e-mail are left out.",
+        "Overdue invoices ranked by what collecting them is likely to bring in; customers reminded "
+        "recently are left out, customers without an e-mail show as a call.",
     ),
 }
+# Preferred columns per section, in order; a column the tray does not (yet) carry is skipped.
 COLUMNS = {
-    "must_pay": ["party_name", "amount", "due_date", "days_past_due", "reason", "effect_text"],
-    "can_delay": ["party_name", "amount", "due_date", "latest_safe_date", "effect_text", "reason"],
-    "chase": ["party_name", "amount", "due_date", "days_past_due", "email", "effect_text"],
+    "check_first": ["party_name", "doc_number", "amount", "due_text", "reason"],
+    "must_pay": ["party_name", "doc_number", "amount", "due_date", "due_text", "reason"],
+    "can_delay": ["party_name", "doc_number", "amount", "due_date", "latest_safe_date", "reason"],
+    "chase": ["party_name", "doc_number", "amount", "due_date", "due_text", "email", "score"],
 }
+EFFECT_COLUMNS = [
+    "effect_text",
+    "effect_next_payday_text",
+    "effect_coverage_text",
+    "effect_weeks_text",
+]
 LABELS = {
     "party_name": "Who",
+    "doc_number": "Number",
     "amount": "Amount",
     "due_date": "Due",
-    "days_past_due": "Days late",
+    "due_text": "Due / late",
     "reason": "Why",
     "latest_safe_date": "Latest safe date",
-    "effect_text": "Runway effect",
+    "effect_text": "Effect",
+    "effect_next_payday_text": "Balance on next payday",
+    "effect_coverage_text": "Next payroll coverage",
+    "effect_weeks_text": "Weeks to the reserve",
     "email": "E-mail",
+    "score": "Priority score",
+}
+HELPS = {
+    "score": "Priority score: open amount × days past due, divided by (1 + the customer's "
+    "usual days late ÷ 30), so a customer who habitually pays late ranks lower. Higher is listed "
+    "first.",
+    "due_text": "Days past the due date, or how many days remain until it.",
+    "effect_text": "What this row alone does to the forecast (re-run with this one change).",
+    "latest_safe_date": "The latest pay date within the delay tolerance set in Settings.",
 }
 
 
 @st.dialog("Review and approve", width="large", on_dismiss=_approval.close_approval)
 def approval_step() -> None:
-    pending = st.session_state[_approval.SELECTION_KEY]
+    pending = st.session_state.get(_approval.SELECTION_KEY)
+    if not pending:  # closed (Close or ×) while the dialog reran on its own
+        st.rerun(scope="app")
+        return
     ident, requests, facts = pending["id"], pending["requests"], pending["facts"]
-    before, after = facts["effect"]["before"], facts["effect"]["after"]
+    review = pending.get("review") or []
     st.markdown(
-        f"**{len(requests)} action{'s' if len(requests) != 1 else ''}** · cash out now "
-        f"**{_ui.money(facts['cash_out'])}** · combined runway effect **{facts['effect_text']}**"
+        f"**{present.plural(len(requests), 'action')}** · cash out now "
+        f"**{_ui.money(facts['cash_out'])}**"
     )
-    st.markdown(
-        f"Runway {_runway(before)} → **{_runway(after)}** · lowest projected balance "
-        f"{_ui.money(before['lowest_balance'])} → **{_ui.money(after['lowest_balance'])}**"
-    )
+    st.markdown(_approval.effect_words(facts, requests))
     st.caption("Combined effect: the forecast re-run once with every selected change together.")
-    st.dataframe(
-        pl.DataFrame(requests, infer_schema_length=None), hide_index=True, key="approval_requests"
-    )
+    if review:
+        st.dataframe(pl.DataFrame(review), hide_index=True, key="approval_requests")
     for note in pending["notes"]:
         st.caption(note)
     done = _approval.results_for(ident)
     wanted = st.session_state.get(_approval.RUN_KEY) == ident
     st.button(
-        "Approve and run",
+        "Approve and run" if auth.may("approve", realm) else "Submit for approval",
         key="approve_run",
         type="primary",
         disabled=done is not None or wanted or not requests,
         on_click=_approval.request_run,
         args=(ident,),
     )
-    st.caption(f"Approval {ident}")
     if wanted and done is None:
         with st.status("Carrying out the approved actions…", expanded=True) as status:
             bar = st.progress(0.0, text=f"0 of {len(requests)}")
 
             def on_progress(done_count: int, total: int, result: object) -> None:
                 bar.progress(min(done_count / max(total, 1), 1.0), text=f"{done_count} of {total}")
-                status.write(getattr(result, "message", str(result)))
 
             try:
                 done = _approval.execute(ident, requests, on_progress)
@@ -83,54 +108,93 @@ def approval_step() -> None:
                 status.update(label="The actions could not be carried out", state="error")
                 _ui.show_error(exc, "carrying out the approved actions")
             else:
-                status.update(label="Finished", state="complete")
+                status.update(label=_finished_label(done), state="complete", expanded=False)
             finally:
                 st.session_state.pop(_approval.RUN_KEY, None)
     if done is not None:
+        st.markdown(f"**{_finished_label(done)}**")
         st.dataframe(
-            pl.DataFrame(done, infer_schema_length=None).select(
-                "action", "target_id", "outcome", "message", "qbo_entity", "qbo_id"
-            ),
+            pl.DataFrame(_approval.result_rows(done, review)),
             hide_index=True,
             key="approval_results",
         )
-    if st.button("Close", key="approval_close", on_click=_approval.close_approval):
-        st.rerun()
+    st.caption(f"Approval reference {ident}")
+    if st.button("Close", key="approval_close"):
+        _approval.close_approval()
+        st.rerun(scope="app")
 
 
-def _runway(figures: dict) -> str:
-    """Runway weeks and the breach date, or that the balance stays above the reserve."""
-    if figures["breach_date"] is None:
-        return "above the reserve throughout"
-    return f"{_ui.weeks(figures['runway_weeks'])} (to {_ui.day(figures['breach_date'])})"
+def _finished_label(done: list[dict]) -> str:
+    """'Finished' only when every action finished; otherwise what is still pending."""
+    outcomes = [str(r.get("outcome")) for r in done]
+    ok = sum(o in ("executed", "already_succeeded") for o in outcomes)
+    waiting = sum(o in ("pending", "in_progress", "unknown") for o in outcomes)
+    failed = len(outcomes) - ok - waiting
+    if waiting == 0 and failed == 0:
+        return f"Finished: {present.plural(ok, 'action')} done"
+    parts = [f"{ok} done"]
+    if waiting:
+        parts.append(f"{waiting} pending, retried automatically")
+    if failed:
+        parts.append(f"{failed} not done")
+    return "Not finished: " + ", ".join(parts)
+
+
+def tray_table(view: object, rows: pl.DataFrame) -> pl.DataFrame:
+    """The tray rows with the words a reader needs: the document number and "due in 7 days"."""
+    numbers = {key[1]: (doc.get("number") or "—") for key, doc in _approval.documents(view).items()}
+    as_of = view.as_of  # type: ignore[attr-defined]
+    return rows.with_columns(
+        pl.col("doc_id")
+        .map_elements(lambda d: numbers.get(str(d), "—"), return_dtype=pl.String)
+        .alias("doc_number"),
+        pl.col("due_date")
+        .map_elements(lambda d: present.due_phrase(d, as_of), return_dtype=pl.String)
+        .alias("due_text"),
+    )
 
 
 realm = _state.selected_realm()
 st.title("Cash Console")
 if realm is None:
     st.info("Choose a company in the sidebar to prepare its payments and reminders.")
+    with _ui.section("reading the pending actions"):
+        _company.show_pending(None)
     st.stop()
 view = _ui.attempt(lambda: _state.company_view(realm), "preparing this company's tray")
 if view is None:
     st.stop()
 st.caption(
-    f"{view.company_name} · as of {_ui.day(view.as_of)} · select rows, then review and approve."
+    f"{present.escape_markdown(view.company_name)} · as of {_ui.day(view.as_of)} · "
+    "select rows, then review and approve."
 )
+with _ui.section("reading the pending actions"):
+    _company.show_pending(realm, view)
+with _ui.section("reading the selections waiting for approval"):  # roles: oodaloo.auth
+    approval_panel.waiting(_approval.service(), realm, on_done=_state.clear_views)
 
 selected: dict[str, pl.DataFrame] = {}
+present_sections = set(view.tray["section"].unique().to_list()) if view.tray.height else set()
 for section, (title, blurb) in SECTIONS.items():
-    rows = _company.tray_section(view, section)
+    if section == "check_first" and section not in present_sections:
+        continue
+    rows = tray_table(view, _company.tray_section(view, section))
     st.subheader(f"{title} ({rows.height})")
     st.caption(blurb)
-    shown = rows.select([c for c in COLUMNS[section] if c in rows.columns])
+    wanted = COLUMNS[section] + [c for c in EFFECT_COLUMNS if c in rows.columns]
+    shown = rows.select([c for c in wanted if c in rows.columns])
     event = _ui.table(
         shown,
         f"{section}_{realm}",
         key=_approval.tray_key(section, realm),
-        on_select="rerun",
+        labels=LABELS,
+        helps=HELPS,
+        on_select="rerun" if section != "check_first" else "ignore",
         selection_mode="multi-row",
-        column_config=_ui.money_columns(shown, LABELS),
+        caption=f"{present.plural(rows.height, 'item')} shown",
     )
+    if section == "check_first":
+        continue
     picked = [i for i in (event.selection.rows if event is not None else []) if i < rows.height]
     selected[section] = rows[picked] if picked else rows.clear()
 
@@ -145,20 +209,23 @@ facts = _ui.attempt(
 )
 if facts is None:
     st.stop()
+review = _approval.review_rows(view, selected)
 count = sum(frame.height for frame in selected.values())
 st.divider()
 st.markdown(
-    f"**{count} selected** · cash out {_ui.money(facts['cash_out'])} · "
-    f"combined runway effect: {facts['effect_text']}"
+    f"**{count} selected** · cash out {_ui.money(facts['cash_out'])}"
+    + (f" · {_approval.effect_words(facts, requests)}" if requests else "")
 )
 st.button(
     "Review and approve",
     key="review_approve",
     type="primary",
-    disabled=not requests,
+    disabled=not requests or not auth.may("prepare", realm),
     on_click=_approval.open_approval,
-    args=(requests, notes, facts),
+    args=(requests, notes, facts, review),
 )
+if not auth.may("prepare", realm):
+    st.caption("Your role in this company is viewer: you can read, not prepare or approve.")
 
 if st.session_state.get(_approval.OPEN_KEY) and st.session_state.get(_approval.SELECTION_KEY):
     approval_step()

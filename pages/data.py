@@ -1,4 +1,5 @@
-"""Data & audit: connections and sync runs, what changed since last Friday, drift, hygiene, actions."""
+"""Data & audit: connections and sync runs, what changed since last Friday, drift, hygiene,
+actions."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
+from oodaloo import present
 from pages import _approval, _frame, _state, _ui
 from pages._route import through_app
 
@@ -30,7 +32,7 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(lookup, on="realm_id", how="left").select("company", pl.exclude("company"))
 
 
-st.subheader("Connections and freshness")
+st.header("Connections and freshness")
 with _ui.section("reading the connections"):
     connections = pl.DataFrame(
         [c for c in _state.companies() if realms is None or c["realm_id"] in realms],
@@ -58,9 +60,14 @@ with _ui.section("reading the connections"):
             "last_success_at": pl.Datetime("us", "UTC"),
         },
     )
-    _ui.table(connections.join(fresh, on="realm_id", how="left"), "connections", key="connections")
+    _ui.table(
+        connections.join(fresh, on="realm_id", how="left"),
+        "connections",
+        key="connections",
+        caption=f"{present.plural(connections.height, 'company', 'companies')} shown",
+    )
 
-st.subheader("Sync runs")
+st.header("Sync runs")
 with _ui.section("reading the sync runs"):
     from sync.activity import recent_runs
 
@@ -68,7 +75,7 @@ with _ui.section("reading the sync runs"):
         with_names(recent_runs(_state.settings(), realms, limit=200)), "sync_runs", key="sync_runs"
     )
 
-st.subheader("What changed in QuickBooks since last Friday")
+st.header("What changed in QuickBooks since last Friday")
 with _ui.section("reading the change log"):
     from sync.activity import changes_since
 
@@ -92,16 +99,16 @@ view = _ui.attempt(
     "computing drift and hygiene",
 )
 if view is not None:
-    st.subheader("Drift since last week")
+    st.header("Drift since last week")
     drift = with_names(view.drift)
     if drift.is_empty():
         st.caption("No drift: this week's figures moved as expected against last week's.")
     _ui.table(drift, "drift", key="drift")
-    st.subheader("Hygiene flags")
+    st.header("Hygiene flags")
     hygiene = with_names(view.hygiene)
     _ui.table(hygiene, "hygiene", key="hygiene", column_config=_ui.money_columns(hygiene))
 
-st.subheader("Actions audit log")
+st.header("Actions audit log")
 with _ui.section("reading the action audit log"):
     audit = [
         {
@@ -110,6 +117,10 @@ with _ui.section("reading the action audit log"):
         }
         for row in _approval.service().audit(realm)
     ]
+    with _ui.section("reading the pending actions"):
+        from pages import _company
+
+        _company.show_pending(realm)
     frame = (
         pl.DataFrame(audit, infer_schema_length=None)
         if audit

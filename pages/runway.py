@@ -4,16 +4,37 @@ from datetime import timedelta
 
 import streamlit as st
 
-from oodaloo import charts
+from oodaloo import charts, present
 from pages import _company, _state, _ui
 from pages._route import through_app
 
 through_app()
 
+FIRM_COLUMNS = [
+    "company_name",
+    "cash",
+    "runway_weeks",
+    "breach_date",
+    "payroll_status",
+    "freshness_badge",
+]
+
 realm = _state.selected_realm()
 if realm is None:
-    st.title("Runway")
-    st.info("Choose a company in the sidebar to see its runway; the firm view lists every company.")
+    st.title("Runway — all companies")
+    st.caption("Each company's runway, exceptions first. Choose a company for its forecast.")
+    with _ui.section("reading the pending actions"):
+        _company.show_pending(None)
+    firm = _ui.attempt(_state.firm_table, "computing every company's runway")
+    if firm is not None:
+        shown = firm.select([c for c in FIRM_COLUMNS if c in firm.columns])
+        _ui.table(
+            shown,
+            "runway_all",
+            key="runway_all",
+            labels={"runway_weeks": "Runway (P50, weeks)"},
+            caption=f"{present.plural(shown.height, 'company', 'companies')} shown",
+        )
     st.page_link("pages/firm.py", label="Open the firm view", icon=":material/apartment:")
     st.stop()
 
@@ -21,26 +42,34 @@ view = _ui.attempt(lambda: _state.company_view(realm), "computing this company's
 if view is None:
     st.stop()
 
-st.title(view.company_name)
+st.title(present.escape_markdown(view.company_name))  # QBO text is data, not markup
 st.caption(f"Figures as of {_ui.day(view.as_of)} · 13-week direct-method forecast")
+with _ui.section("reading the pending actions"):
+    _company.show_pending(realm, view)
 
+st.header("This week's answers")
 with _ui.section("writing this week's answers"):
     for question, answer in _company.answers(view).items():
         st.markdown(f"**{question}** {answer}")
 
 with _ui.section("showing the key figures"):
-    for column, (label, value, note) in zip(st.columns(5), _company.key_figures(view)):
+    figures = _company.key_figures(view)
+    for column, (label, value, note) in zip(st.columns(len(figures)), figures, strict=True):
         column.metric(label, value)
         column.caption(note)
 
-st.subheader("Next 13 weeks")
+st.header("Next 13 weeks")
 with _ui.section("drawing the forecast"):
-    chart = charts.forecast_chart(
-        view.forecast, _company.reserve(view), _company.payroll_dates(view)
-    )
+    for line in _company.runway_lines(view):
+        st.markdown(line)
+    low = _company.daily_low(view)
+    reserve = _company.reserve(view)
+    payroll_dates = _company.payroll_dates(view)
+    chart = charts.forecast_chart(view.forecast, reserve, payroll_dates, low_point=low)
     event = st.altair_chart(
         chart, key="forecast_chart", on_select="rerun", selection_mode=charts.WEEK_SELECTION
     )
+    st.caption(charts.describe_forecast(view.forecast, reserve, payroll_dates, low))
     week = charts.selected_week(event)
     items = _company.week_items(view, week)
     label = (
@@ -48,23 +77,51 @@ with _ui.section("drawing the forecast"):
         if week is None
         else f"week {week + 1} (from {_ui.day(view.as_of + timedelta(days=7 * week))})"
     )
-    st.markdown(f"**What is behind {label}** — click a week's bars to narrow the list.")
+    st.subheader(f"What is behind {label}")
+    st.caption("Click a week's bars to narrow the list; double-click to show every week.")
     _ui.table(
         items,
         f"forecast_items_{realm}",
         key="forecast_items",
-        column_config=_ui.money_columns(items),
+        caption=f"{present.plural(items.height, 'item')} shown",
     )
 
-st.subheader("Aging")
+st.header("Cash position")
+with _ui.section("showing the cash position"):
+    accounts = _company.accounts_table(view)
+    _ui.table(
+        accounts,
+        f"cash_accounts_{realm}",
+        key="cash_accounts",
+        labels={"included": "In cash", "note": "Note", "balance_as_of": "Balance as of"},
+        caption=f"{present.plural(accounts.height, 'bank account')} shown",
+    )
+
+st.header("Aging")
 ar_tab, ap_tab = st.tabs(["Receivables (A/R)", "Payables (A/P)"])
 for tab, aging, side in ((ar_tab, view.aging_ar, "ar"), (ap_tab, view.aging_ap, "ap")):
     with tab, _ui.section("showing the aging"):
         st.altair_chart(charts.aging_chart(aging.totals), key=f"aging_chart_{side}")
-        by_party = aging.by_party.drop("realm_id")
+        totals = _company.first(aging.totals)
+        st.caption(
+            "Chart: open amounts by days past due — "
+            + ", ".join(
+                f"{name} {present.money(totals.get(key))}"
+                for key, name in (
+                    ("current", "not yet due"),
+                    ("d1_30", "1–30 days"),
+                    ("d31_60", "31–60 days"),
+                    ("d61_90", "61–90 days"),
+                    ("d91_plus", "91+ days"),
+                )
+            )
+            + "."
+        )
+        by_party = aging.by_party.drop("realm_id", "party_id", strict=False)
         _ui.table(
             by_party,
             f"aging_{side}_{realm}",
             key=f"aging_{side}",
-            column_config=_ui.money_columns(by_party),
+            labels={"party_name": "Customer" if side == "ar" else "Vendor"},
+            caption=f"{present.plural(by_party.height, 'party', 'parties')} with open items",
         )

@@ -1,13 +1,14 @@
-"""Settings: connect QuickBooks, and one company's reserve, payroll calendar, vendors, terms, digest."""
-
-from decimal import Decimal, InvalidOperation
+"""Settings: connect QuickBooks, and one company's reserve, payroll calendar, vendors, terms,
+digest. Every typed value is checked (``oodaloo.present.parse_*``) and refused in words."""
 
 import streamlit as st
 
+from oodaloo import auth, present
 from pages import _state, _ui
 from pages._route import through_app
 
 through_app()
+auth.admin_only()  # Settings and QuickBooks connections are for firm admins (oodaloo.auth)
 
 CADENCES = {
     None: "As detected",
@@ -17,13 +18,16 @@ CADENCES = {
     "monthly": "Monthly",
 }
 
+TOLERANCE = (0, 180)  # the bounds runway.settings.CompanySettings enforces
+COOLDOWN = (0, 90)
+
 st.title("Settings")
-st.subheader("QuickBooks connection")
+st.header("QuickBooks connection")
 s = _state.settings()
 if s.uses_embedded_sandbox:
     st.caption(
-        "This console talks to the built-in QuickBooks sandbox. Connecting runs the same OAuth flow the "
-        "real QuickBooks uses, inside this process."
+        "This console talks to the built-in QuickBooks sandbox. Connecting runs the same OAuth "
+        "flow the real QuickBooks uses, inside this process."
     )
 
     def connect_sandbox() -> None:
@@ -49,12 +53,13 @@ else:
         from sync.oauth import authorize_url
 
         st.session_state["authorize_url"] = _ui.attempt(
-            lambda: authorize_url(s), "preparing the connection"
+            lambda: authorize_url(s, session=auth.oauth_session()), "preparing the connection"
         )
     if st.session_state["authorize_url"]:
         st.link_button("Connect to QuickBooks", st.session_state["authorize_url"], type="primary")
         st.caption(
-            "QuickBooks sends you back here; the connection finishes on return, even in a new browser tab."
+            "QuickBooks sends you back here; the connection finishes on return, even in a new "
+            "browser tab."
         )
 
 realm = _state.selected_realm()
@@ -82,20 +87,25 @@ if view is not None:
     payroll = view.recurring.filter(view.recurring["kind"] == "payroll")
     if payroll.height:
         p = payroll.row(0, named=True)
-        detected = f"Detected payroll: {_ui.money(p['amount'])} {CADENCES.get(p['cadence'], p['cadence']).lower()}, next {_ui.day(p['next_date'])} (confidence {p['confidence']:.0%})."
+        cadence_words = CADENCES.get(p["cadence"], present.phrase(p["cadence"])).lower()
+        detected = (
+            f"Detected payroll: {present.money(p['amount'])} {cadence_words}, next "
+            f"{present.day(p['next_date'])} (confidence {present.percent(p['confidence'])})."
+        )
     inflows = view.recurring.filter(view.recurring["direction"] == "inflow")
     retainers = {
-        r[
-            "pattern_id"
-        ]: f"{r['party']} · {r['cadence']} · {_ui.money(r['amount'])} (confidence {r['confidence']:.0%})"
+        r["pattern_id"]: (
+            f"{r['party']} · {present.phrase(r['cadence'])} · {present.money(r['amount'])} "
+            f"(confidence {present.percent(r['confidence'])})"
+        )
         for r in inflows.iter_rows(named=True)
     }
 retainers.update({pid: pid for pid in current.confirmed_inflows if pid not in retainers})
 
-st.subheader(f"{_state.company_names().get(realm, realm)}")
+st.header(f"{_state.company_names().get(realm, realm)}")
 with st.form("company_settings"):
     reserve = st.text_input(
-        "Cash reserve (empty: next payroll + must-pay bills)",
+        "Cash reserve in dollars (empty: next payroll + must-pay bills)",
         "" if current.reserve is None else str(current.reserve),
     )
     st.markdown("**Payroll calendar**")
@@ -108,11 +118,13 @@ with st.form("company_settings"):
         format_func=lambda c: CADENCES[c],
     )
     amount = st.text_input(
-        "Payroll amount override (empty: as detected)",
+        "Payroll amount override in dollars (empty: as detected)",
         "" if current.payroll_amount is None else str(current.payroll_amount),
     )
-    anchor = st.date_input(
-        "A known payroll date (anchors every-other-week)", value=current.payroll_anchor_date
+    anchor = st.text_input(
+        "A known payroll date, year-month-day (anchors every-other-week; empty: none)",
+        "" if current.payroll_anchor_date is None else current.payroll_anchor_date.isoformat(),
+        placeholder="2026-11-20",
     )
     st.markdown("**Recurring retainers**")
     confirmed_inflows = st.multiselect(
@@ -121,59 +133,77 @@ with st.form("company_settings"):
         default=[pid for pid in current.confirmed_inflows if pid in retainers],
         format_func=lambda pid: retainers.get(pid, pid),
     )
+    expected = (
+        st.checkbox(
+            "Forecast expected billing not invoiced yet (labelled 'expected')",
+            value=bool(current.expected_billing),
+        )
+        if hasattr(current, "expected_billing")
+        else None
+    )
     critical = st.multiselect(
         "Critical vendors (always Must Pay)",
         list(vendors),
         default=[v for v in current.critical_vendors if v in vendors],
         format_func=lambda v: vendors.get(v, v),
     )
-    tolerance = st.number_input(
-        "Delay tolerance: days past due a non-critical bill may wait",
-        0,
-        180,
-        current.delay_tolerance_days,
+    tolerance = st.text_input(
+        f"Delay tolerance: days past due a non-critical bill may wait ({TOLERANCE[0]}–"
+        f"{TOLERANCE[1]})",
+        str(current.delay_tolerance_days),
     )
-    cooldown = st.number_input("Reminder cooldown (days)", 0, 90, current.reminder_cooldown_days)
+    cooldown = st.text_input(
+        f"Reminder cooldown in days ({COOLDOWN[0]}–{COOLDOWN[1]})",
+        str(current.reminder_cooldown_days),
+    )
     recipients = st.text_area(
         "Digest recipients (one e-mail per line)", "\n".join(current.digest_recipients)
     )
     submitted = st.form_submit_button("Save settings", type="primary")
 
 
-def money_or_none(text: str, what: str) -> Decimal | None:
-    text = text.strip().replace(",", "").replace("$", "")
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{what} is not an amount: {text!r}") from None
+def read_form() -> dict:
+    """Every field checked before anything is stored; all problems named at once."""
+    values: dict = {
+        "payroll_confirmed": confirmed,
+        "payroll_cadence": cadence,
+        "critical_vendors": critical,
+        "confirmed_inflows": confirmed_inflows,
+    }
+    if expected is not None:
+        values["expected_billing"] = expected
+    checks = {
+        "reserve": lambda: present.parse_amount(reserve, "Cash reserve"),
+        "payroll_amount": lambda: present.parse_amount(amount, "Payroll amount", allow_zero=False),
+        "payroll_anchor_date": lambda: present.parse_day(anchor, "Known payroll date"),
+        "delay_tolerance_days": lambda: present.parse_whole(
+            tolerance, "Delay tolerance", *TOLERANCE
+        ),
+        "reminder_cooldown_days": lambda: present.parse_whole(
+            cooldown, "Reminder cooldown", *COOLDOWN
+        ),
+        "digest_recipients": lambda: present.parse_emails(recipients, "Digest recipients"),
+    }
+    problems = []
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except present.InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise present.InputError("\n".join(problems))
+    return values
 
 
 if submitted:
     try:
-        save_company_settings(
-            s,
-            realm,
-            {
-                "reserve": money_or_none(reserve, "Cash reserve"),
-                "payroll_confirmed": confirmed,
-                "payroll_cadence": cadence,
-                "payroll_amount": money_or_none(amount, "Payroll amount"),
-                "payroll_anchor_date": anchor,
-                "critical_vendors": critical,
-                "delay_tolerance_days": int(tolerance),
-                "reminder_cooldown_days": int(cooldown),
-                "digest_recipients": [
-                    line.strip() for line in recipients.splitlines() if line.strip()
-                ],
-                "confirmed_inflows": confirmed_inflows,
-            },
+        save_company_settings(s, realm, read_form())
+    except present.InputError as exc:
+        st.error(
+            "Not saved — please correct:\n\n" + "\n".join(f"- {p}" for p in str(exc).splitlines())
         )
     except ValueError as exc:  # SettingsError names the field and the problem
-        st.error(str(exc).split(";")[0])
-        with st.expander("Details"):
-            st.code(str(exc))
+        st.error("Not saved: " + str(exc).split(";")[0])
     else:
         _state.clear_views()
         st.success("Saved. The forecast and the tray now use these settings.")

@@ -1,13 +1,19 @@
-"""A/R and A/P aging in QuickBooks' buckets, per party and per company, for all companies at once."""
+"""A/R and A/P aging in QuickBooks' buckets, per party and per company, for all companies at once.
+
+As QBO's AgedReceivables / AgedPayables report it, open credits are part of the aging: open credit
+memos and unapplied payments (A/R) and open vendor credits (A/P) are negative amounts in the
+party's row, aged from their own TxnDate (they have no due date). ``detail`` lists the open
+documents, ``credits`` the credits on their own lines; bucket columns and ``total`` are net of
+credits (what ties out to QBO), ``documents`` and ``credits`` show the two halves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
-from runway.common import companies, days_between, to_home_currency
+from runway.common import Tables, companies, days_between, to_home_currency
 from runway.money import MONEY, zero
 
 BUCKETS = ["Current", "1-30", "31-60", "61-90", "91+"]
@@ -22,15 +28,34 @@ BUCKET_COLUMNS = {
 MONEY_COLUMNS = [*BUCKET_COLUMNS.values(), "total"]
 
 
+CREDIT_SCHEMA = {
+    "realm_id": pl.String(),
+    "doc_id": pl.String(),
+    "kind": pl.String(),  # CreditMemo | Payment (unapplied) | VendorCredit
+    "doc_number": pl.String(),
+    "party_id": pl.String(),
+    "party_name": pl.String(),
+    "txn_date": pl.Date(),
+    "days_past_due": pl.Int32(),
+    "bucket": BUCKET,
+    "amount": MONEY,  # open credit in the home currency, positive (the report shows it negative)
+    "amount_foreign": MONEY,
+    "currency": pl.String(),
+    "exchange_rate": pl.Decimal(18, 6),
+}
+
+
 @dataclass(frozen=True)
 class Aging:
-    """Aging of one side (A/R or A/P): open documents, per party, per company, exclusions, unapplied."""
+    """Aging of one side (A/R or A/P): open documents, credits, per party, per company,
+    exclusions (foreign without a rate) and the unapplied payments (also among ``credits``)."""
 
     detail: pl.DataFrame
     by_party: pl.DataFrame
     totals: pl.DataFrame
     excluded: pl.DataFrame
     unapplied: pl.DataFrame
+    credits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CREDIT_SCHEMA))
 
 
 def bucket_of(days_past_due: pl.Expr) -> pl.Expr:
@@ -53,10 +78,12 @@ def _not_voided(frame: pl.DataFrame) -> pl.Expr:
     return ~pl.col("voided").fill_null(False) if "voided" in frame.columns else pl.lit(True)
 
 
-def applied_after(payments: pl.DataFrame | None, txn_type: str, as_of: date) -> pl.DataFrame:
+def applied_after(
+    payments: pl.DataFrame | None, txn_type: str | list[str], as_of: date
+) -> pl.DataFrame:
     """realm_id, doc_id, later_amt: amounts applied to each document by payments dated after as_of
     (added back, so a past as_of sees the document as it stood then even without its old versions)."""
-    schema = {"realm_id": pl.String, "doc_id": pl.String, "later_amt": MONEY}
+    schema = {"realm_id": pl.String(), "doc_id": pl.String(), "later_amt": MONEY}
     if payments is None or payments.height == 0:
         return pl.DataFrame(schema=schema)
     return (
@@ -64,7 +91,7 @@ def applied_after(payments: pl.DataFrame | None, txn_type: str, as_of: date) -> 
         .select("realm_id", "links")
         .explode("links")
         .unnest("links")
-        .filter(pl.col("txn_type") == txn_type)
+        .filter(pl.col("txn_type").is_in([txn_type] if isinstance(txn_type, str) else txn_type))
         .group_by("realm_id", pl.col("txn_id").alias("doc_id"))
         .agg(pl.col("amount").sum().cast(MONEY).alias("later_amt"))
     )
@@ -83,22 +110,7 @@ def open_documents(
     names = parties.select(
         "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party_name")
     )
-    if later is not None and later.height:
-        docs = (
-            docs.join(
-                later, left_on=["realm_id", "id"], right_on=["realm_id", "doc_id"], how="left"
-            )
-            .with_columns(
-                balance=pl.when(pl.col("later_amt").is_null())
-                .then(pl.col("balance"))
-                .otherwise(
-                    pl.min_horizontal(
-                        pl.col("balance") + pl.col("later_amt"), pl.col("total_amt")
-                    ).cast(MONEY)
-                )
-            )
-            .drop("later_amt")
-        )
+    docs = _with_later(docs, later)
     frame = (
         docs.filter(
             (pl.col("balance") != 0)
@@ -176,6 +188,102 @@ def unapplied_payments(
     )
 
 
+def _with_later(docs: pl.DataFrame, later: pl.DataFrame | None) -> pl.DataFrame:
+    """Balance as of a past date: amounts applied by payments dated after it added back."""
+    if later is None or later.height == 0:
+        return docs
+    return (
+        docs.join(later, left_on=["realm_id", "id"], right_on=["realm_id", "doc_id"], how="left")
+        .with_columns(
+            balance=pl.when(pl.col("later_amt").is_null())
+            .then(pl.col("balance"))
+            .otherwise(
+                pl.min_horizontal(pl.col("balance") + pl.col("later_amt"), pl.col("total_amt"))
+            )
+            .cast(MONEY)
+        )
+        .drop("later_amt")
+    )
+
+
+def open_credits(
+    credit_docs: pl.DataFrame,
+    kind: str,
+    payments: pl.DataFrame | None,
+    parties: pl.DataFrame,
+    party_col: str,
+    company_info: pl.DataFrame,
+    as_of: date,
+    later: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(open credits on their own lines, foreign credits excluded for want of a rate).
+    Credits: credit memos / vendor credits with Balance left (plus later applications added
+    back) and, for A/R, payments' UnappliedAmt; each aged from its TxnDate like QBO does."""
+    names = parties.select(
+        "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party_name")
+    )
+    docs = _with_later(credit_docs, later)
+    parts = [
+        docs.filter(
+            _not_voided(docs) & (pl.col("txn_date") <= as_of) & (pl.col("balance").fill_null(0) > 0)
+        ).select(
+            "realm_id",
+            pl.col("id").alias("doc_id"),
+            pl.lit(kind).alias("kind"),
+            pl.col("doc_number").cast(pl.String),
+            pl.col(party_col).alias("party_id"),
+            "txn_date",
+            pl.col("balance").cast(MONEY).alias("amount_foreign"),
+            "currency",
+            pl.col("exchange_rate").cast(pl.Decimal(18, 6)),
+        )
+    ]
+    if payments is not None:
+        parts.append(
+            payments.filter(
+                (pl.col("unapplied_amt").fill_null(0) > 0)
+                & _not_voided(payments)
+                & (pl.col("txn_date") <= as_of)
+            ).select(
+                "realm_id",
+                pl.col("id").alias("doc_id"),
+                pl.lit("Payment").alias("kind"),
+                pl.lit(None, dtype=pl.String).alias("doc_number"),
+                pl.col("customer_id").alias("party_id"),
+                "txn_date",
+                pl.col("unapplied_amt").cast(MONEY).alias("amount_foreign"),
+                "currency",
+                pl.col("exchange_rate").cast(pl.Decimal(18, 6)),
+            )
+        )
+    frame = to_home_currency(pl.concat(parts), company_info, "amount_foreign", "amount")
+    frame = frame.join(names, on=["realm_id", "party_id"], how="left").with_columns(
+        pl.col("party_name").fill_null(pl.col("party_id"))
+    )
+    credits = (
+        frame.filter(pl.col("fx_ok"))
+        .with_columns(days_past_due=days_between(pl.lit(as_of), pl.col("txn_date")))
+        .with_columns(bucket=bucket_of(pl.col("days_past_due")))
+        .select(*[pl.col(c).cast(t) for c, t in CREDIT_SCHEMA.items()])
+        .sort("realm_id", "party_name", "txn_date", "kind", "doc_id")
+    )
+    excluded = (
+        frame.filter(~pl.col("fx_ok"))
+        .select(
+            "realm_id",
+            "doc_id",
+            "party_name",
+            "currency",
+            pl.col("amount_foreign").alias("balance_foreign"),
+            note=pl.format(
+                "{} in foreign currency without an exchange rate: excluded from totals", "kind"
+            ),
+        )
+        .sort("realm_id", "doc_id")
+    )
+    return credits, excluded
+
+
 def _bucket_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.group_by(keys).agg(
         *[
@@ -187,6 +295,36 @@ def _bucket_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
+def _net_sums(detail: pl.DataFrame, credits: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per ``keys``: buckets and total net of credits (QBO's figures), documents, credits,
+    unapplied payments, and counts."""
+    signed = pl.concat(
+        [
+            detail.select(*keys, "bucket", "balance", is_credit=pl.lit(False)),
+            credits.select(
+                *keys,
+                "bucket",
+                (-pl.col("amount")).cast(MONEY).alias("balance"),
+                is_credit=pl.lit(True),
+            ),
+        ]
+    )
+    return signed.group_by(keys).agg(
+        *[
+            pl.col("balance").filter(pl.col("bucket") == name).sum().alias(col)
+            for name, col in BUCKET_COLUMNS.items()
+        ],
+        pl.col("balance").sum().alias("total"),
+        pl.col("balance").filter(~pl.col("is_credit")).sum().alias("documents"),
+        (-pl.col("balance").filter(pl.col("is_credit"))).sum().alias("credits"),
+        (~pl.col("is_credit")).sum().cast(pl.UInt32).alias("open_count"),
+        pl.col("is_credit").sum().cast(pl.UInt32).alias("credit_count"),
+    )
+
+
+SUM_COLUMNS = [*MONEY_COLUMNS, "documents", "credits", "unapplied"]
+
+
 def aging(
     docs: pl.DataFrame,
     parties: pl.DataFrame,
@@ -195,40 +333,56 @@ def aging(
     as_of: date,
     payments: pl.DataFrame | None = None,
     later: pl.DataFrame | None = None,
+    credit_docs: pl.DataFrame | None = None,
+    credit_kind: str = "CreditMemo",
 ) -> Aging:
-    """Aging for every company in ``company_info``; A/R passes its payments for the unapplied line;
-    ``later`` = applied_after(...) rebuilds past balances."""
+    """Aging for every company in ``company_info``. A/R passes its payments (unapplied amounts
+    are credits) and credit memos, A/P its vendor credits; ``later`` = applied_after(...) for
+    documents and credits alike rebuilds past balances."""
     detail, excluded = open_documents(docs, parties, party_col, company_info, as_of, later)
-    if payments is not None:
-        unapplied = unapplied_payments(payments, parties, company_info, as_of)
-    else:
-        unapplied = pl.DataFrame(
+    if credit_docs is None:
+        credit_docs = pl.DataFrame(
             schema={
                 "realm_id": pl.String,
-                "payment_id": pl.String,
-                "customer_id": pl.String,
-                "party_name": pl.String,
+                "id": pl.String,
+                "doc_number": pl.String,
+                party_col: pl.String,
                 "txn_date": pl.Date,
-                "amount": MONEY,
+                "total_amt": MONEY,
+                "balance": MONEY,
+                "currency": pl.String,
+                "exchange_rate": pl.Decimal(18, 6),
             }
         )
+    credits, credit_excluded = open_credits(
+        credit_docs, credit_kind, payments, parties, party_col, company_info, as_of, later
+    )
+    excluded = pl.concat([excluded, credit_excluded]).sort("realm_id", "doc_id")
+    unapplied = (
+        credits.filter(pl.col("kind") == "Payment")
+        .select(
+            "realm_id",
+            pl.col("doc_id").alias("payment_id"),
+            pl.col("party_id").alias("customer_id"),
+            "party_name",
+            "txn_date",
+            "amount",
+        )
+        .sort("realm_id", "txn_date", "payment_id")
+    )
     party_unapplied = unapplied.group_by("realm_id", pl.col("customer_id").alias("party_id")).agg(
-        pl.col("party_name").first().alias("party_name_u"),
-        pl.col("amount").sum().alias("unapplied"),
+        pl.col("amount").sum().alias("unapplied")
     )
     by_party = (
-        _bucket_sums(detail, ["realm_id", "party_id", "party_name"])
-        .join(party_unapplied, on=["realm_id", "party_id"], how="full", coalesce=True)
-        .with_columns(
-            pl.col("party_name").fill_null(pl.col("party_name_u")),
-            *[pl.col(c).fill_null(zero()).cast(MONEY) for c in [*MONEY_COLUMNS, "unapplied"]],
-        )
-        .select("realm_id", "party_id", "party_name", *MONEY_COLUMNS, "unapplied")
+        _net_sums(detail, credits, ["realm_id", "party_id", "party_name"])
+        .join(party_unapplied, on=["realm_id", "party_id"], how="left")
+        .with_columns(*[pl.col(c).fill_null(zero()).cast(MONEY) for c in SUM_COLUMNS])
+        .select("realm_id", "party_id", "party_name", *SUM_COLUMNS)
         .sort("realm_id", "party_name", "party_id")
     )
     realms = companies(company_info).select("realm_id")
     totals = (
-        realms.join(_bucket_sums(detail, ["realm_id"]), on="realm_id", how="left")
+        realms.join(_net_sums(detail, credits, ["realm_id"]), on="realm_id", how="left")
         .join(
             unapplied.group_by("realm_id").agg(pl.col("amount").sum().alias("unapplied")),
             on="realm_id",
@@ -240,24 +394,35 @@ def aging(
             how="left",
         )
         .with_columns(
-            *[pl.col(c).fill_null(zero()).cast(MONEY) for c in [*MONEY_COLUMNS, "unapplied"]],
+            *[pl.col(c).fill_null(zero()).cast(MONEY) for c in SUM_COLUMNS],
             pl.col("open_count").fill_null(0).cast(pl.UInt32),
+            pl.col("credit_count").fill_null(0).cast(pl.UInt32),
             pl.col("excluded_count").fill_null(0).cast(pl.UInt32),
         )
-        .with_columns(net_total=(pl.col("total") - pl.col("unapplied")).cast(MONEY))
+        .with_columns(net_total=pl.col("total"))  # kept for readers of the former net figure
         .select(
-            "realm_id", *MONEY_COLUMNS, "unapplied", "net_total", "open_count", "excluded_count"
+            "realm_id",
+            *SUM_COLUMNS,
+            "net_total",
+            "open_count",
+            "credit_count",
+            "excluded_count",
         )
         .sort("realm_id")
     )
     return Aging(
-        detail=detail, by_party=by_party, totals=totals, excluded=excluded, unapplied=unapplied
+        detail=detail,
+        by_party=by_party,
+        totals=totals,
+        excluded=excluded,
+        unapplied=unapplied,
+        credits=credits,
     )
 
 
-def ar_aging(tables: dict[str, pl.DataFrame] | object, as_of: date) -> Aging:
+def ar_aging(tables: Tables, as_of: date) -> Aging:
     t = tables
-    later = applied_after(t["payment"], "Invoice", as_of)  # type: ignore[index]
+    later = applied_after(t["payment"], ["Invoice", "CreditMemo"], as_of)
     return aging(
         t["invoice"],
         t["customer"],
@@ -266,10 +431,33 @@ def ar_aging(tables: dict[str, pl.DataFrame] | object, as_of: date) -> Aging:
         as_of,
         payments=t["payment"],
         later=later,
-    )  # type: ignore[index]
+        credit_docs=t["credit_memo"],
+        credit_kind="CreditMemo",
+    )
 
 
-def ap_aging(tables: dict[str, pl.DataFrame] | object, as_of: date) -> Aging:
+def ap_aging(tables: Tables, as_of: date) -> Aging:
     t = tables
-    later = applied_after(t["bill_payment"], "Bill", as_of)  # type: ignore[index]
-    return aging(t["bill"], t["vendor"], "vendor_id", t["company_info"], as_of, later=later)  # type: ignore[index]
+    later = applied_after(t["bill_payment"], ["Bill", "VendorCredit"], as_of)
+    return aging(
+        t["bill"],
+        t["vendor"],
+        "vendor_id",
+        t["company_info"],
+        as_of,
+        later=later,
+        credit_docs=t["vendor_credit"],
+        credit_kind="VendorCredit",
+    )
+
+
+def customer_open_credits(tables: Tables, as_of: date) -> pl.DataFrame:
+    """realm_id, customer_id, open_credit (positive, home currency): each customer's open credit
+    memos plus unapplied payments as of ``as_of`` — what could be applied to its open invoices
+    instead of chasing them."""
+    credits = ar_aging(tables, as_of).credits
+    return (
+        credits.group_by("realm_id", pl.col("party_id").alias("customer_id"))
+        .agg(pl.col("amount").sum().cast(MONEY).alias("open_credit"))
+        .sort("realm_id", "customer_id")
+    )

@@ -6,7 +6,8 @@ Everything is computed for all companies of a snapshot at once (``pipeline.compu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +15,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from oodaloo.config import Settings
-from runway.aging import Aging
-from runway.pipeline import FirmView, compute
+from oodaloo.timezone import DEFAULT_TZ
+from runway import settings as settings_mod
+from runway.pipeline import compute
 from runway.settings import (
     CompanySettings,
     all_company_settings,
@@ -24,6 +26,7 @@ from runway.settings import (
     planned_pay_dates,
 )
 from runway.snapshot import Basis, Snapshot, load_snapshot
+from runway.views import CompanyView, FirmView
 
 __all__ = [
     "CompanyView",
@@ -39,6 +42,8 @@ __all__ = [
     "REPORT_KINDS",
     "snapshot_for",
     "selection_effect",
+    "confirm_all_detected_inflows",
+    "end_of_day",
 ]
 
 REPORT_KINDS = (
@@ -54,43 +59,31 @@ REPORT_KINDS = (
     "drift",
     "hygiene",
 )
-DEFAULT_TZ = "America/New_York"
-
-
-@dataclass(frozen=True)
-class CompanyView:
-    """Every calculator result for one company (frames filtered to its realm_id)."""
-
-    realm_id: str
-    company_name: str
-    as_of: date
-    settings: CompanySettings
-    cash: pl.DataFrame
-    cash_position: pl.DataFrame
-    aging_ar: Aging
-    aging_ap: Aging
-    dso: pl.DataFrame
-    dpo: pl.DataFrame
-    payers: pl.DataFrame
-    recurring: pl.DataFrame
-    recurring_schedule: pl.DataFrame
-    forecast: pl.DataFrame
-    forecast_items: pl.DataFrame
-    runway: pl.DataFrame
-    payroll: pl.DataFrame
-    tray: pl.DataFrame
-    tray_effects: pl.DataFrame
-    drift: pl.DataFrame
-    hygiene: pl.DataFrame
-    freshness: pl.DataFrame
-    firm_row: pl.DataFrame
-    recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def end_of_day(as_of: date, tz: str | None = None) -> datetime:
     """The last instant of ``as_of`` in the company's zone, in UTC (historical snapshot time)."""
     local = datetime.combine(as_of + timedelta(days=1), time(0), ZoneInfo(tz or DEFAULT_TZ))
     return (local - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def zone_of(settings: Settings, realm_ids: Sequence[str] | None) -> str:
+    """The time zone that ends a day for these companies: the one company's own zone (its
+    setting), else the product default (a firm-wide cut spans several zones)."""
+    if realm_ids is None or len(realm_ids) != 1:
+        return DEFAULT_TZ
+    own = all_company_settings(settings).get(realm_ids[0])
+    return (own.time_zone if own is not None else None) or DEFAULT_TZ
+
+
+def data_today(snapshot: Snapshot, tz: str) -> date | None:
+    """The newest day the store holds data for (its latest successful sync, in ``tz``): "today"
+    as the data knows it, for callers that pass no ``today`` — runway never reads a clock."""
+    last = snapshot.freshness["last_success_at"].drop_nulls()
+    if last.is_empty():
+        return None
+    newest: datetime = last.max()  # type: ignore[assignment]  # polars types max() loosely
+    return newest.astimezone(ZoneInfo(tz)).date()
 
 
 def snapshot_for(
@@ -100,13 +93,22 @@ def snapshot_for(
     today: date | None = None,
     basis: Basis = "source",
 ) -> Snapshot:
-    """Current snapshot for today's figures; a historical one (end of ``as_of``) for a past date."""
-    if today is None:
-        from oodaloo.clock import today as clock_today
+    """Current snapshot for today's figures; a historical one (end of ``as_of``) for a past date.
+    ``today``: the caller's (``oodaloo.clock.today``); without it, the newest day of the data."""
+    tz = zone_of(settings, realm_ids)
+    current = None if today is not None else load_snapshot(settings, realm_ids)
+    if today is None and current is not None:
+        today = data_today(current, tz) or as_of
+    if today is None or as_of >= today:
+        return current if current is not None else load_snapshot(settings, realm_ids)
+    if basis == "ingest":  # "what we knew at T": the change log as it had grown by then
+        return load_snapshot(settings, realm_ids, at=end_of_day(as_of, tz), basis=basis)
+    # "what QuickBooks says now about T": today's documents rebuilt from their own dates
+    from runway.pointintime import books_as_of
 
-        today = clock_today(settings)
-    at = end_of_day(as_of) if as_of < today else None
-    return load_snapshot(settings, realm_ids, at=at, basis=basis)
+    return books_as_of(
+        current if current is not None else load_snapshot(settings, realm_ids), as_of
+    )
 
 
 def _inputs(
@@ -134,9 +136,17 @@ def firm_view(
     if snapshot is None:
         snapshot = snapshot_for(settings, as_of)
     if previous is None and settings.warehouse_path.exists():
-        previous = load_snapshot(
-            settings, snapshot.realm_ids or None, at=end_of_day(as_of - timedelta(days=7))
-        )
+        if snapshot.basis == "ingest":
+            previous = load_snapshot(
+                settings,
+                snapshot.realm_ids or None,
+                at=end_of_day(as_of - timedelta(days=7), zone_of(settings, snapshot.realm_ids)),
+                basis="ingest",
+            )
+        else:  # last week's books rebuilt from the documents' dates (right for a new company)
+            from runway.pointintime import books_as_of
+
+            previous = books_as_of(snapshot, as_of - timedelta(days=7))
     company, critical, plans, confirmed = _inputs(settings, snapshot)
     return compute(
         snapshot,
@@ -212,19 +222,50 @@ def exceptions_first(firm: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def report(kind: str, settings: Settings, realm_id: str, as_of: date) -> dict[str, Any]:
-    """One report as a JSON-ready dict (money as decimal strings, ISO dates)."""
+def report(
+    kind: str, settings: Settings, realm_id: str, as_of: date, snapshot: Snapshot | None = None
+) -> dict[str, Any]:
+    """One report as a JSON-ready dict (money as decimal strings, ISO dates); ``snapshot``: the
+    caller's (stamped with freshness), else read here."""
     from runway.reports import company_report
 
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report {kind!r}; choose one of: {', '.join(REPORT_KINDS)}")
-    return company_report(kind, company_view(settings, realm_id, as_of))
+    return company_report(kind, company_view(settings, realm_id, as_of, snapshot))
 
 
-def firm_report(settings: Settings, as_of: date) -> list[dict[str, Any]]:
+def confirm_all_detected_inflows(
+    settings: Settings,
+    as_of: date,
+    realm_ids: Sequence[str] | None = None,
+    min_confidence: float = 0.7,
+) -> dict[str, list[str]]:
+    """Confirm every recurring inflow detected as of ``as_of`` with at least ``min_confidence``
+    (the demo owner "has confirmed their retainers"). Returns realm_id -> the ids confirmed now."""
+    if not 0.0 <= min_confidence <= 1.0:
+        raise settings_mod.SettingsError(
+            f"min_confidence must be between 0 and 1, not {min_confidence!r}"
+        )
+    from runway.inflows import detect_inflows, invoice_events
+
+    snap = snapshot_for(settings, as_of, list(realm_ids) if realm_ids is not None else None)
+    events = invoice_events(snap["invoice"], snap["customer"], snap["company_info"], as_of)
+    found = detect_inflows(events, None, as_of).filter(pl.col("confidence") >= min_confidence)
+    confirmed: dict[str, list[str]] = {}
+    for realm, ids in (
+        found.group_by("realm_id").agg(pl.col("pattern_id").sort()).sort("realm_id").iter_rows()
+    ):
+        settings_mod.confirm_recurring_inflows(settings, realm, ids)
+        confirmed[realm] = list(ids)
+    return confirmed
+
+
+def firm_report(
+    settings: Settings, as_of: date, snapshot: Snapshot | None = None
+) -> list[dict[str, Any]]:
     from runway.reports import firm_rows
 
-    return firm_rows(firm_table(settings, as_of))
+    return firm_rows(firm_table(settings, as_of, snapshot))
 
 
 def view_fields() -> list[str]:

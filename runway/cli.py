@@ -57,21 +57,24 @@ def _text(payload: Any, indent: str = "") -> str:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from runway.api import firm_report, report
+    from oodaloo.clock import today
+    from runway.api import firm_report, report, snapshot_for
+    from sync.freshness import ensure_fresh
 
-    as_of = args.as_of
-    if as_of is None:
-        from oodaloo.clock import today
-
-        as_of = today(settings)
+    if args.kind != "firm" and not args.company:
+        print("error: --company REALM is required for this report", file=sys.stderr)
+        return 2
+    realms = None if args.kind == "firm" else [args.company]
+    now = today(settings)
+    as_of = args.as_of or now
+    # the one freshness service: refresh stale companies (bounded wait), then read
+    fresh = ensure_fresh(settings, realms)
+    snapshot = snapshot_for(settings, as_of, realms, today=now).with_freshness(fresh)
     try:
         if args.kind == "firm":
-            payload: Any = firm_report(settings, as_of)
+            payload: Any = firm_report(settings, as_of, snapshot)
         else:
-            if not args.company:
-                print("error: --company REALM is required for this report", file=sys.stderr)
-                return 2
-            payload = report(args.kind, settings, args.company, as_of)
+            payload = report(args.kind, settings, args.company, as_of, snapshot)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 1

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 import polars as pl
 
 from runway.money import MONEY, as_money
 
 HORIZON_WEEKS = 13
+# an invoice note that marks a dispute ("Disputed — awaiting …"): the tray's Disputed section and
+# the forecast's collection dates read it the same way
+DISPUTE_NOTE = r"(?i)disput"
+
+
+class Tables(Protocol):
+    """What calculators read their inputs from: a ``Snapshot`` or a plain ``{table: frame}`` dict
+    (tests, benchmarks) — anything that hands out a store table's frame by name."""
+
+    def __getitem__(self, table: str, /) -> pl.DataFrame: ...
 
 
 def companies(company_info: pl.DataFrame) -> pl.DataFrame:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from runway.money import MONEY
+
+if TYPE_CHECKING:  # the type only: the view is built from what this module returns
+    from runway.views import FirmView
 
 DRIFT_SCHEMA = pl.Schema(
     {
@@ -40,7 +44,9 @@ def _frame(
     )
 
 
-def drift(now, prev, as_of: date, qbo_aging: pl.DataFrame | None = None) -> pl.DataFrame:
+def drift(
+    now: FirmView, prev: FirmView | None, as_of: date, qbo_aging: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``now``/``prev`` are FirmViews (prev may be None); ``qbo_aging``: realm_id, side (ar|ap), total."""
     parts: list[pl.DataFrame] = []
     if prev is not None:
@@ -63,7 +69,10 @@ def drift(now, prev, as_of: date, qbo_aging: pl.DataFrame | None = None) -> pl.D
                 pl.col("breach_date"),
             )
         )
-        first = lambda v: v.payroll.filter(pl.col("seq") == 1).select("realm_id", "status")
+
+        def first(v: FirmView) -> pl.DataFrame:
+            return v.payroll.filter(pl.col("seq") == 1).select("realm_id", "status")
+
         p = (
             first(now)
             .join(first(prev).rename({"status": "prev_status"}), on="realm_id", how="inner")
@@ -158,7 +167,7 @@ def drift(now, prev, as_of: date, qbo_aging: pl.DataFrame | None = None) -> pl.D
             pl.col("status"),
         )
     )
-    return pl.concat([part.cast(dict(DRIFT_SCHEMA)) for part in parts]).sort(
+    return pl.concat([part.cast(DRIFT_SCHEMA) for part in parts]).sort(
         "realm_id", "severity", "kind"
     )
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
+
+if TYPE_CHECKING:  # the type only: the view is built from what this module returns
+    from runway.views import FirmView
 
 EXCEPTION_WEIGHTS = "red payroll 100, amber 40; breach within 4 weeks 50, within 13 weeks 20; stale data 10; 91+ share > 20% 10; hygiene < 70 5; each high drift 5"
 
 
-def firm_rows(view, drift: pl.DataFrame) -> pl.DataFrame:
+def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:
     """realm_id, company_name, cash, runway_weeks, breach_date, payroll_status, payrolls_covered,
     overdue_91_share, dso_days, dso_trend_days, hygiene_score, freshness_status, freshness_badge, exception_score."""
     pay = view.payroll.filter(pl.col("seq") == 1).select(

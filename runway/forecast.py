@@ -15,25 +15,37 @@ LINES = ("p50", "p90")
 BASE = "base"
 ITEM_SCHEMA = pl.Schema(
     {
-        "realm_id": pl.String,
-        "line": pl.String,
-        "date": pl.Date,
-        "kind": pl.String,
-        "source_id": pl.String,
-        "party": pl.String,
-        "direction": pl.String,
+        "realm_id": pl.String(),
+        "line": pl.String(),
+        "date": pl.Date(),
+        "kind": pl.String(),
+        "source_id": pl.String(),
+        "party": pl.String(),
+        "direction": pl.String(),
         "amount": MONEY,
+        "label": pl.String(),  # how the item was arrived at, in words (null: the document itself)
     }
 )
+OLD_DAYS = 90  # invoices this far past due are "very old": weighted by this company's history
 
 
 def _lines() -> pl.DataFrame:
     return pl.DataFrame({"line": list(LINES)})
 
 
-def invoice_items(ar_detail: pl.DataFrame, payers: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def invoice_items(
+    ar_detail: pl.DataFrame,
+    payers: pl.DataFrame,
+    as_of: date,
+    doubtful: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Open invoices in the week of expected collection: due date + the customer's P50/P90 lag.
-    Already-expected-by-now collections land at the end of this week, never earlier."""
+    Already-expected-by-now collections land at the end of this week, never earlier.
+
+    ``doubtful`` (``runway.payers.doubtful_collection``: realm_id, collect_rate, collect_days) and
+    the ``disputed`` column of ``ar_detail``, when present: disputed invoices and those more than
+    90 days past due count on the P50 line at the share of such items this company collected,
+    ``collect_days`` from now; the P90 line leaves them out."""
     lags = payers.select(
         "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
     )
@@ -42,64 +54,189 @@ def invoice_items(ar_detail: pl.DataFrame, payers: pl.DataFrame, as_of: date) ->
         .then("p50_days_late")
         .otherwise("p90_days_late")
         .fill_null(0.0)
+        .clip(lower_bound=0.0)
     )
     expected = pl.col("aging_date") + pl.duration(days=lag.ceil().cast(pl.Int64))
     end_of_week0 = pl.lit(as_of + timedelta(days=6))
+    frame = ar_detail.join(lags, on=["realm_id", "party_id"], how="left").join(
+        _lines(), how="cross"
+    )
+    disputed = (
+        pl.col("disputed").fill_null(False) if "disputed" in frame.columns else pl.lit(False)
+    )
+    doubt = (pl.col("days_past_due") > OLD_DAYS) | disputed
+    if doubtful is None:
+        doubtful = pl.DataFrame(
+            schema={"realm_id": pl.String, "collect_rate": pl.Float64, "collect_days": pl.Int32}
+        )
+    frame = frame.join(doubtful, on="realm_id", how="left").with_columns(
+        collect_rate=pl.col("collect_rate").fill_null(0.0),
+        collect_days=pl.col("collect_days").fill_null(28),
+    )
+    frame = frame.filter(~(doubt & (pl.col("line") == "p90")))
+    normal_date = pl.when(pl.col("expected") < as_of).then(end_of_week0).otherwise("expected")
+    doubt_date = pl.lit(as_of) + pl.duration(days=pl.col("collect_days").cast(pl.Int64))
     return (
-        ar_detail.join(lags, on=["realm_id", "party_id"], how="left")
-        .join(_lines(), how="cross")
-        .with_columns(expected=expected)
+        frame.with_columns(expected=expected)
+        .filter(~doubt | (pl.col("collect_rate") > 0))
         .select(
             "realm_id",
             "line",
-            pl.when(pl.col("expected") < as_of)
-            .then(end_of_week0)
-            .otherwise("expected")
-            .alias("date"),
+            pl.when(doubt).then(doubt_date).otherwise(normal_date).alias("date"),
             pl.lit("invoice").alias("kind"),
             pl.col("doc_id").alias("source_id"),
             pl.col("party_name").alias("party"),
             pl.lit("in").alias("direction"),
-            pl.col("balance").alias("amount"),
+            pl.when(doubt)
+            .then((pl.col("balance").cast(pl.Float64) * pl.col("collect_rate")).round(2))
+            .otherwise(pl.col("balance").cast(pl.Float64))
+            .cast(MONEY)
+            .alias("amount"),
+            pl.when(doubt)
+            .then(
+                pl.format(
+                    "{} invoice weighted at {}% (share of such items collected before)",
+                    pl.when(disputed).then(pl.lit("disputed")).otherwise(pl.lit("91+ days")),
+                    (pl.col("collect_rate") * 100).round(0).cast(pl.Int64),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "due {} + {} days ({} lag of this customer)",
+                    "aging_date",
+                    lag.ceil().cast(pl.Int64),
+                    pl.col("line").str.to_uppercase(),
+                )
+            )
+            .alias("label"),
         )
     )
 
 
-def bill_items(ap_detail: pl.DataFrame, bill_plans: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Open bills on their planned pay date (the owner's bill plan) or due date; overdue ones today."""
+def bill_items(
+    ap_detail: pl.DataFrame,
+    bill_plans: pl.DataFrame,
+    as_of: date,
+    bill_lags: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Open bills on the owner's planned pay date, else on the day this company usually pays such
+    bills: due date + its own days after due (``runway.payers.bill_pay_lags``: the vendor's median,
+    else the company's; the P90 line pays at the early end of that history). A bill already past
+    its usual pay day leaves next week on P50 and today on P90; without history, on the due date."""
     plans = bill_plans.select("realm_id", pl.col("bill_id").alias("doc_id"), "planned_date")
-    planned = pl.coalesce("planned_date", "aging_date")
+    if bill_lags is None:
+        bill_lags = pl.DataFrame(
+            schema={
+                "realm_id": pl.String,
+                "party_id": pl.String,
+                "p50_days_after_due": pl.Float64,
+                "early_days_after_due": pl.Float64,
+            }
+        )
+    lag = (
+        pl.when(pl.col("line") == "p50")
+        .then("p50_days_after_due")
+        .otherwise("early_days_after_due")
+        .fill_null(0.0)
+        .clip(lower_bound=0.0)
+        .round(0)
+        .cast(pl.Int64)
+    )
+    usual = pl.col("aging_date") + pl.duration(days=lag)
+    late = pl.when(pl.col("line") == "p50").then(pl.lit(as_of + timedelta(days=7)))
+    late = late.otherwise(pl.lit(as_of))
     return (
         ap_detail.join(plans, on=["realm_id", "doc_id"], how="left")
+        .join(bill_lags, on=["realm_id", "party_id"], how="left")
         .join(_lines(), how="cross")
         .select(
             "realm_id",
             "line",
-            pl.max_horizontal(planned, pl.lit(as_of)).alias("date"),
+            pl.when(pl.col("planned_date").is_not_null())
+            .then(pl.max_horizontal("planned_date", pl.lit(as_of)))
+            .when(usual < as_of)
+            .then(late)
+            .otherwise(usual)
+            .alias("date"),
             pl.lit("bill").alias("kind"),
             pl.col("doc_id").alias("source_id"),
             pl.col("party_name").alias("party"),
             pl.lit("out").alias("direction"),
             pl.col("balance").alias("amount"),
+            pl.when(pl.col("planned_date").is_not_null())
+            .then(pl.lit("planned pay date"))
+            .otherwise(
+                pl.format("due {} + {} days (this company's usual payment of such bills)", "aging_date", lag)
+            )
+            .alias("label"),
         )
     )
 
 
-def recurring_items(sched: pl.DataFrame) -> pl.DataFrame:
-    """Recurring outflows not already entered as bills."""
-    return (
-        sched.filter(pl.col("covered_by_bill").is_null())
-        .join(_lines(), how="cross")
-        .select(
-            "realm_id",
-            "line",
-            "date",
-            pl.lit("recurring").alias("kind"),
-            pl.col("pattern_id").alias("source_id"),
-            "party",
-            pl.lit("out").alias("direction"),
-            "amount",
+def recurring_items(sched: pl.DataFrame, bill_lags: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Recurring outflows not already entered as bills. A vendor this company pays by bill (it is in
+    ``bill_lags``) is paid its usual days after the expected due date, as its bills are."""
+    frame = sched.filter(pl.col("covered_by_bill").is_null()).join(_lines(), how="cross")
+    shift = pl.lit(0, dtype=pl.Int64)
+    if bill_lags is not None and bill_lags.height:
+        frame = frame.join(
+            bill_lags.select("realm_id", "party_id", "p50_days_after_due", "early_days_after_due"),
+            on=["realm_id", "party_id"],
+            how="left",
         )
+        shift = (
+            pl.when(pl.col("line") == "p50")
+            .then("p50_days_after_due")
+            .otherwise("early_days_after_due")
+            .fill_null(0.0)
+            .clip(lower_bound=0.0)
+            .round(0)
+            .cast(pl.Int64)
+        )
+    return frame.select(
+        "realm_id",
+        "line",
+        (pl.col("date") + pl.duration(days=shift)).alias("date"),
+        pl.lit("recurring").alias("kind"),
+        pl.col("pattern_id").alias("source_id"),
+        "party",
+        pl.lit("out").alias("direction"),
+        "amount",
+        pl.when(shift > 0)
+        .then(pl.format("recurring, expected {} + {} days (usual payment after due)", "date", shift))
+        .otherwise(pl.lit("recurring"))
+        .alias("label"),
+    )
+
+
+def mark_disputed(
+    ar_detail: pl.DataFrame, invoices: pl.DataFrame, company: pl.DataFrame
+) -> pl.DataFrame:
+    """``ar_detail`` + ``disputed``: a note on the invoice saying so, or the owner's flag (the
+    same rule as the tray's Disputed section)."""
+    from runway.common import DISPUTE_NOTE
+
+    notes = invoices.select(
+        "realm_id",
+        pl.col("id").alias("doc_id"),
+        pl.col("private_note").fill_null("").str.contains(DISPUTE_NOTE).alias("_note"),
+    )
+    flags = pl.DataFrame(schema={"realm_id": pl.String, "doc_id": pl.String, "_flag": pl.Boolean})
+    if "disputed_invoices" in company.columns:
+        flags = (
+            company.select("realm_id", "disputed_invoices")
+            .explode("disputed_invoices")
+            .drop_nulls()
+            .select(
+                "realm_id", pl.col("disputed_invoices").alias("doc_id"), pl.lit(True).alias("_flag")
+            )
+            .unique()
+        )
+    return (
+        ar_detail.join(notes, on=["realm_id", "doc_id"], how="left")
+        .join(flags, on=["realm_id", "doc_id"], how="left")
+        .with_columns(disputed=pl.col("_note").fill_null(False) | pl.col("_flag").fill_null(False))
+        .drop("_note", "_flag")
     )
 
 
@@ -111,24 +248,49 @@ def forecast_items(
     sched: pl.DataFrame,
     as_of: date,
     inflows: pl.DataFrame | None = None,
+    expected: pl.DataFrame | None = None,
+    bill_lags: pl.DataFrame | None = None,
+    doubtful: pl.DataFrame | None = None,
+    spend: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction, amount.
-    ``inflows``: confirmed recurring inflow items (``runway.inflows.inflow_items``), kind "recurring_inflow"."""
+    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction,
+    amount, label. ``inflows``: confirmed recurring inflow items (``runway.inflows.inflow_items``,
+    kind "recurring_inflow"); ``expected``: billing not yet invoiced
+    (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet entered
+    (``runway.recurring.expected_spend``); ``bill_lags`` and ``doubtful``: see ``bill_items`` and
+    ``invoice_items``."""
     parts = [
-        invoice_items(ar_detail, payers, as_of),
-        bill_items(ap_detail, bill_plans, as_of),
-        recurring_items(sched),
+        invoice_items(ar_detail, payers, as_of, doubtful),
+        bill_items(ap_detail, bill_plans, as_of, bill_lags),
+        recurring_items(sched, bill_lags),
     ]
-    if inflows is not None:
-        parts.append(inflows)
+    for extra in (inflows, expected, spend):
+        if extra is not None:
+            parts.append(extra)
     items = pl.concat(
-        [frame.select(ITEM_SCHEMA.names()).cast(dict(ITEM_SCHEMA)) for frame in parts]
+        [
+            frame.with_columns(
+                *([] if "label" in frame.columns else [pl.lit(None, dtype=pl.String).alias("label")])
+            )
+            .select(ITEM_SCHEMA.names())
+            .cast(ITEM_SCHEMA)
+            for frame in parts
+        ]
     )
     return (
         items.filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
         .with_columns(week=week_of(pl.col("date"), as_of))
         .select(
-            "realm_id", "line", "week", "date", "kind", "source_id", "party", "direction", "amount"
+            "realm_id",
+            "line",
+            "week",
+            "date",
+            "kind",
+            "source_id",
+            "party",
+            "direction",
+            "amount",
+            "label",
         )
         .sort("realm_id", "line", "date", "kind", "source_id")
     )
@@ -141,7 +303,9 @@ def signed(items: pl.DataFrame) -> pl.Expr:
 def weekly(
     items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date
 ) -> pl.DataFrame:
-    """realm_id, line, week, week_start, week_end, opening, inflows, outflows, net, closing, below_reserve."""
+    """realm_id, line, week, week_start, week_end, opening, inflows, outflows, net, closing,
+    below_reserve, low, low_date: ``low`` is the lowest end-of-day balance inside the week (what
+    breaches a reserve mid-week even when the closing recovers); ``below_reserve`` uses it."""
     sums = items.group_by("realm_id", "line", "week").agg(
         pl.col("amount").filter(pl.col("direction") == "in").sum().alias("inflows"),
         pl.col("amount").filter(pl.col("direction") == "out").sum().alias("outflows"),
@@ -152,8 +316,19 @@ def weekly(
         .join(_lines(), how="cross")
         .join(weeks, how="cross")
     )
+    lows = (
+        daily_paths(items, opening, as_of)
+        .filter(pl.col("scenario_id") == BASE)
+        .with_columns(week=(pl.col("day") // 7).cast(pl.Int32))
+        .group_by("realm_id", "line", "week")
+        .agg(
+            pl.col("balance").min().alias("low"),
+            pl.col("day").sort_by("balance", "day").first().alias("low_day"),
+        )
+    )
     return (
         grid.join(sums, on=["realm_id", "line", "week"], how="left")
+        .join(lows, on=["realm_id", "line", "week"], how="left")
         .join(reserve.select("realm_id", "reserve"), on="realm_id", how="left")
         .with_columns(pl.col("inflows").fill_null(zero()), pl.col("outflows").fill_null(zero()))
         .with_columns(net=(pl.col("inflows") - pl.col("outflows")))
@@ -170,7 +345,13 @@ def weekly(
                 as_money(pl.col(c)).alias(c)
                 for c in ("opening", "inflows", "outflows", "net", "closing")
             ],
-            (pl.col("closing") < pl.col("reserve").fill_null(zero())).alias("below_reserve"),
+            (pl.coalesce("low", "closing") < pl.col("reserve").fill_null(zero())).alias(
+                "below_reserve"
+            ),
+            as_money(pl.coalesce("low", "closing")).alias("low"),
+            (pl.lit(as_of) + pl.duration(days=pl.col("low_day").cast(pl.Int64))).alias(
+                "low_date"
+            ),
         )
     )
 

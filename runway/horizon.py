@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from runway.classify import accounts_classified
-from runway.common import HORIZON_WEEKS, companies, to_home_currency
+from runway.common import HORIZON_WEEKS, Tables, companies, to_home_currency
 from runway.forecast import BASE
 from runway.money import MONEY, zero
 
@@ -28,19 +28,19 @@ def _flows(
     return frame.select("realm_id", (pl.col("home") * sign).cast(MONEY).alias("flow"))
 
 
-def trailing_net_outflow(tables: dict[str, pl.DataFrame] | object, as_of: date) -> pl.DataFrame:
+def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
     """realm_id, avg_weekly_net_outflow over the trailing 13 weeks from posted cash movements:
     customer payments into bank (or undeposited) + deposits in; bill payments by check, non-card
     purchases and journal entries crediting a bank account out."""
     t = tables
-    info = t["company_info"]  # type: ignore[index]
-    acct = accounts_classified(t["account"])  # type: ignore[index]
+    info = t["company_info"]
+    acct = accounts_classified(t["account"])
     banks = acct.filter(pl.col("is_bank")).select(
         "realm_id", pl.col("account_id").alias("deposit_account_id")
     )
     payments = t["payment"].join(
         banks.with_columns(bank=pl.lit(True)), on=["realm_id", "deposit_account_id"], how="left"
-    )  # type: ignore[index]
+    )
     payments = payments.filter(
         pl.col("bank").fill_null(False) | pl.col("deposit_account_id").is_null()
     )
@@ -48,7 +48,7 @@ def trailing_net_outflow(tables: dict[str, pl.DataFrame] | object, as_of: date) 
         t["journal_entry"]
         .select("realm_id", "id", "txn_date", "currency", "lines")
         .explode("lines")
-        .unnest("lines")  # type: ignore[index]
+        .unnest("lines")
         .join(acct, on=["realm_id", "account_id"], how="left")
         .filter(pl.col("is_bank").fill_null(False))
         .group_by("realm_id", "id", "txn_date", "currency")
@@ -64,21 +64,21 @@ def trailing_net_outflow(tables: dict[str, pl.DataFrame] | object, as_of: date) 
     )
     parts = [
         _flows(payments, info, "total_amt", -1, as_of),
-        _flows(t["deposit"], info, "total_amt", -1, as_of),  # type: ignore[index]
+        _flows(t["deposit"], info, "total_amt", -1, as_of),
         _flows(
             t["bill_payment"].filter(pl.col("pay_type").fill_null("Check") == "Check"),
             info,
             "total_amt",
             1,
             as_of,
-        ),  # type: ignore[index]
+        ),
         _flows(
             t["purchase"].filter(pl.col("payment_type").fill_null("Cash") != "CreditCard"),
             info,
             "total_amt",
             1,
             as_of,
-        ),  # type: ignore[index]
+        ),
         _flows(je, info, "out", 1, as_of),
     ]
     net = pl.concat(parts).group_by("realm_id").agg(pl.col("flow").sum().alias("net_out"))

@@ -6,22 +6,24 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from runway.common import companies
+from runway.aging import Aging
+from runway.common import Tables, companies
 from runway.money import MONEY
 
-DUPLICATE_LOOKBACK_DAYS = 120  # open bills entered this recently are checked for a twin
-DUPLICATE_WINDOW_DAYS = 7  # same vendor and amount within this many days = likely duplicate
+DUPLICATE_WINDOW_DAYS = (
+    7  # same vendor and amount fewer than this many days apart = likely duplicate
+)
 RECENT_DAYS = 7  # "since the last sync" = within the week before as_of (the digest's rhythm)
 HYGIENE_SCHEMA = pl.Schema(
     {
-        "realm_id": pl.String,
-        "flag": pl.String,
-        "doc_type": pl.String,
-        "doc_id": pl.String,
-        "party_name": pl.String,
+        "realm_id": pl.String(),
+        "flag": pl.String(),
+        "doc_type": pl.String(),
+        "doc_id": pl.String(),
+        "party_name": pl.String(),
         "amount": MONEY,
-        "detail": pl.String,
-        "forecast_effect": pl.String,
+        "detail": pl.String(),
+        "forecast_effect": pl.String(),
     }
 )
 
@@ -48,12 +50,91 @@ def _rows(
     )
 
 
+def _numeric_id(col: str) -> pl.Expr:
+    """QBO ids are numeric strings: order them as numbers (``"99" < "100"``)."""
+    return pl.col(col).cast(pl.Int64, strict=False)
+
+
+def likely_duplicates(bills: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """realm_id, id, other_id, other_paid, why: open bills that repeat another bill of the same
+    vendor — the same amount entered fewer than ``DUPLICATE_WINDOW_DAYS`` apart, or the same vendor
+    invoice number (``doc_number``). Paying one would pay the vendor twice.
+
+    The twin may be paid (the open copy is the suspect) or open too: then only the later copy
+    (by date, then id) is the suspect, so the original stays payable and exactly one copy is held
+    back. One row per suspect, naming a paid twin first."""
+    schema = {
+        "realm_id": pl.String(),
+        "id": pl.String(),
+        "other_id": pl.String(),
+        "other_paid": pl.Boolean(),
+        "why": pl.String(),
+    }
+    live = bills.filter(pl.col("txn_date") <= as_of)
+    if "voided" in live.columns:
+        live = live.filter(~pl.col("voided").fill_null(False))
+    suspects = live.filter(pl.col("balance") > 0).select(
+        "realm_id", "id", "vendor_id", "total_amt", "txn_date", "doc_number"
+    )
+    if suspects.height == 0:
+        return pl.DataFrame(schema=schema)
+    others = live.select(
+        "realm_id",
+        pl.col("id").alias("other_id"),
+        "vendor_id",
+        "total_amt",
+        pl.col("txn_date").alias("other_date"),
+        pl.col("doc_number").alias("other_number"),
+        (pl.col("balance") <= 0).alias("other_paid"),
+    )
+    apart = (pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs()
+    by_amount = (
+        suspects.join(others, on=["realm_id", "vendor_id", "total_amt"], how="inner")
+        .filter((pl.col("id") != pl.col("other_id")) & (apart < DUPLICATE_WINDOW_DAYS))
+        .with_columns(
+            why=pl.format(
+                "same vendor and amount as bill {}, entered {} days apart", "other_id", apart
+            )
+        )
+    )
+    numbered = pl.col("doc_number").is_not_null() & (pl.col("doc_number").str.strip_chars() != "")
+    by_number = (
+        suspects.filter(numbered)
+        .join(
+            others.drop("total_amt"),
+            left_on=["realm_id", "vendor_id", "doc_number"],
+            right_on=["realm_id", "vendor_id", "other_number"],
+            how="inner",
+        )
+        .filter(pl.col("id") != pl.col("other_id"))
+        .with_columns(
+            why=pl.format("same vendor invoice number {} as bill {}", "doc_number", "other_id")
+        )
+    )
+    cols = ["realm_id", "id", "other_id", "other_paid", "other_date", "txn_date", "why"]
+    pairs = pl.concat([by_amount.select(cols)])
+    later = (pl.col("txn_date") > pl.col("other_date")) | (
+        (pl.col("txn_date") == pl.col("other_date"))
+        & (_numeric_id("id").fill_null(0) > _numeric_id("other_id").fill_null(0))
+    )
+    state = pl.when(pl.col("other_paid")).then(pl.lit(" (paid)")).otherwise(pl.lit(" (open)"))
+    return (
+        pairs.filter(pl.col("other_paid") | later)
+        .with_columns(why=pl.format("{}{}", "why", state))
+        .sort("realm_id", "id", pl.col("other_paid").not_(), _numeric_id("other_id"))
+        .group_by("realm_id", "id", maintain_order=True)
+        .first()
+        .select(list(schema))
+        .cast(pl.Schema(schema))
+    )
+
+
 def hygiene(
-    tables: dict[str, pl.DataFrame] | object, ar, ap, deleted: pl.DataFrame, as_of: date
+    tables: Tables, ar: Aging, ap: Aging, deleted: pl.DataFrame, as_of: date
 ) -> pl.DataFrame:
     t = tables
-    inv_terms = t["invoice"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")  # type: ignore[index]
-    bill_terms = t["bill"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")  # type: ignore[index]
+    inv_terms = t["invoice"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")
+    bill_terms = t["bill"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")
     no_due = [
         _rows(
             detail.join(terms, on=["realm_id", "doc_id"], how="left").filter(
@@ -69,44 +150,18 @@ def hygiene(
             (ap.detail, bill_terms, "bill", "paid"),
         )
     ]
-    customers = t["customer"]  # type: ignore[index]
+    customers = t["customer"]
     open_parties = ar.detail.select("realm_id", pl.col("party_id").alias("id")).unique()
     no_email = customers.filter(pl.col("email").is_null()).join(
         open_parties, on=["realm_id", "id"], how="semi"
     )
-    bills = t["bill"]  # type: ignore[index]
-    recent = as_of - timedelta(days=DUPLICATE_LOOKBACK_DAYS)
-    candidates = bills.filter(
-        (pl.col("balance") > 0) & (pl.col("txn_date") > recent)
-    )  # filter before the self-join
-    pairs = (
-        candidates.select("realm_id", "id", "vendor_id", "total_amt", "txn_date", "balance")
-        .join(
-            bills.filter(
-                pl.col("txn_date") > recent - timedelta(days=DUPLICATE_WINDOW_DAYS)
-            ).select(
-                "realm_id",
-                pl.col("id").alias("other_id"),
-                "vendor_id",
-                "total_amt",
-                pl.col("txn_date").alias("other_date"),
-            ),
-            on=["realm_id", "vendor_id", "total_amt"],
-            how="inner",
-        )
-        .filter(
-            (pl.col("id") != pl.col("other_id"))
-            & (
-                (pl.col("txn_date") - pl.col("other_date")).dt.total_days().abs()
-                <= DUPLICATE_WINDOW_DAYS
-            )
-        )
-        .group_by("realm_id", "id", "vendor_id", "total_amt")
-        .agg(pl.col("other_id").min())
-    )
+    bills = t["bill"]
     vendors = t["vendor"].select(
         "realm_id", pl.col("id").alias("vendor_id"), pl.col("display_name").alias("party_name")
-    )  # type: ignore[index]
+    )
+    pairs = likely_duplicates(bills, as_of).join(
+        bills.select("realm_id", "id", "vendor_id", "total_amt"), on=["realm_id", "id"], how="left"
+    )
     dup = pairs.join(vendors, on=["realm_id", "vendor_id"], how="left")
     old = [
         _rows(
@@ -132,9 +187,7 @@ def hygiene(
             .filter(
                 pl.col("voided").fill_null(False) & (pl.col("source_updated_at").dt.date() > since)
             )
-            .select(  # type: ignore[index]
-                "realm_id", pl.lit(name).alias("entity"), "id"
-            )
+            .select("realm_id", pl.lit(name).alias("entity"), "id")
             for name in ("invoice", "payment", "bill_payment")
         ]
     )
@@ -158,7 +211,7 @@ def hygiene(
             dup,
             "duplicate_bill",
             "bill",
-            pl.format("same vendor, amount and date within 7 days as bill {}", "other_id"),
+            pl.col("why"),
             "both copies are forecast as outflows (double-payment risk)",
             doc_id="id",
             amount="total_amt",
@@ -192,13 +245,11 @@ def hygiene(
             amount="balance_foreign",
         ),
     ]
-    return pl.concat([p.cast(dict(HYGIENE_SCHEMA)) for p in parts]).sort(
-        "realm_id", "flag", "doc_id"
-    )
+    return pl.concat([p.cast(HYGIENE_SCHEMA) for p in parts]).sort("realm_id", "flag", "doc_id")
 
 
 def hygiene_score(
-    flags: pl.DataFrame, company_info: pl.DataFrame, ar, ap, customers: pl.DataFrame
+    flags: pl.DataFrame, company_info: pl.DataFrame, ar: Aging, ap: Aging, customers: pl.DataFrame
 ) -> pl.DataFrame:
     """100 × (1 − flagged items ÷ open documents and customers), per company."""
     base = (

@@ -13,7 +13,13 @@ import polars as pl
 
 from runway.common import to_home_currency
 from runway.money import MONEY
-from runway.recurring import CADENCE_DAYS, HISTORY_DAYS, PATTERN_SCHEMA, expected_dates
+from runway.recurring import (
+    CADENCE_DAYS,
+    HISTORY_DAYS,
+    PATTERN_SCHEMA,
+    billing_rhythm,
+    expected_dates,
+)
 
 INFLOW_CADENCES = ("biweekly", "monthly", "quarterly")
 INFLOW_KIND = "retainer"
@@ -25,7 +31,7 @@ MAX_AMOUNT_SPREAD = (
 RECENT = 6  # invoices the amount spread and typical amount are judged on
 PATTERN_ID = re.compile(r"^inflow:[^:\s]+:(" + "|".join(INFLOW_CADENCES) + r")$")
 
-INFLOW_SCHEMA = pl.Schema({**PATTERN_SCHEMA, "terms_days": pl.Int32, "confirmed": pl.Boolean})
+INFLOW_SCHEMA = pl.Schema({**PATTERN_SCHEMA, "terms_days": pl.Int32(), "confirmed": pl.Boolean()})
 CONFIRMED_SCHEMA = pl.Schema({"realm_id": pl.String, "pattern_id": pl.String})
 
 
@@ -154,7 +160,7 @@ def detect_inflows(
         found.join(ok, on=["realm_id", "pattern_id"], how="left")
         .with_columns(pl.col("confirmed").fill_null(False))
         .select(INFLOW_SCHEMA.names())
-        .cast(dict(INFLOW_SCHEMA))
+        .cast(INFLOW_SCHEMA)
         .sort("realm_id", "pattern_id")
     )
 
@@ -182,14 +188,17 @@ def inflow_schedule(
     lags = payers.select(
         "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
     )
-    collect = lambda lag: pl.max_horizontal(
-        pl.col("date")
-        + pl.duration(
-            days=pl.col("terms_days").fill_null(0)
-            + pl.col(lag).fill_null(0.0).ceil().cast(pl.Int64)
-        ),
-        pl.lit(as_of),
-    )
+
+    def collect(lag: str) -> pl.Expr:
+        return pl.max_horizontal(
+            pl.col("date")
+            + pl.duration(
+                days=pl.col("terms_days").fill_null(0)
+                + pl.col(lag).fill_null(0.0).ceil().cast(pl.Int64)
+            ),
+            pl.lit(as_of),
+        )
+
     return (
         occ.join(covered, on=["realm_id", "pattern_id", "date"], how="left")
         .join(lags, on=["realm_id", "party_id"], how="left")
@@ -276,3 +285,180 @@ def validate_pattern_ids(pattern_ids: list[str]) -> list[str]:
             + ">')"
         )
     return sorted(set(pattern_ids))
+
+
+# ---- expected billing not yet invoiced -------------------------------------------------------
+EXPECTED_KIND = "expected"
+P90_BILLING_SHARE = 0.75  # the pessimistic line assumes a quarter less billing ...
+P90_BILLING_DELAY_DAYS = 7  # ... issued a week later
+ESTIMATE_INVOICE_DAYS = 14  # an accepted estimate not yet invoiced: invoiced within two weeks
+EXPECTED_SCHEMA = pl.Schema(
+    {
+        "realm_id": pl.String(),
+        "source_id": pl.String(),
+        "basis": pl.String(),
+        "party_id": pl.String(),
+        "party": pl.String(),
+        "invoice_date": pl.Date(),
+        "amount": MONEY,
+        "collect_p50": pl.Date(),
+        "collect_p90": pl.Date(),
+        "amount_p90": MONEY,
+        "label": pl.String(),
+    }
+)
+
+
+def expected_billing(
+    events: pl.DataFrame,
+    payers: pl.DataFrame,
+    confirmed: pl.DataFrame,
+    as_of: date,
+    estimates: pl.DataFrame | None = None,
+    horizon_days: int = 91,
+) -> pl.DataFrame:
+    """Invoices not yet issued that this company's history expects (EXPECTED_SCHEMA), each
+    collected at the customer's terms + P50 / P90 lag:
+
+    * per customer billed at least twice in the last 26 weeks and still on rhythm: the next
+      invoices every ``gap_days`` after its last one, each worth its recent run-rate × gap
+      ("Acme, about $12,000 every 30 days: 6 invoices in 26 weeks"); customers whose retainer the
+      owner confirmed are left to that pattern (never counted twice);
+    * accepted Estimates not yet invoiced (``txn_status`` Accepted, no linked invoice), invoiced
+      within two weeks;
+    * the P90 line bills less (× 0.75) and a week later, and collects at the P90 lag."""
+    rhythm = billing_rhythm(events, as_of)
+    if confirmed.height:
+        owned = confirmed.select(
+            "realm_id", pl.col("pattern_id").str.extract(r"^inflow:([^:]+):", 1).alias("party_id")
+        )
+        rhythm = rhythm.join(owned, on=["realm_id", "party_id"], how="anti")
+    steps = pl.DataFrame({"k": list(range(1, 60))}, schema={"k": pl.Int64})
+    first_due = pl.col("last_date") + pl.duration(days=pl.col("gap_days").cast(pl.Int64))
+    occ = (
+        rhythm.join(steps, how="cross")
+        .with_columns(
+            invoice_date=pl.max_horizontal(first_due, pl.lit(as_of + timedelta(days=1)))
+            + pl.duration(days=(pl.col("gap_days").cast(pl.Int64) * (pl.col("k") - 1)))
+        )
+        .filter(pl.col("invoice_date") <= as_of + timedelta(days=horizon_days))
+        .select(
+            "realm_id",
+            pl.format("expected:{}:{}", "party_id", pl.col("invoice_date")).alias("source_id"),
+            pl.lit("history").alias("basis"),
+            "party_id",
+            "party",
+            "invoice_date",
+            pl.col("per_invoice").round(2).cast(MONEY).alias("amount"),
+            "terms_days",
+            pl.format(
+                "expected invoice: about {} every {} days ({} invoices in 26 weeks)",
+                pl.col("per_invoice").round(0).cast(pl.Int64),
+                pl.col("gap_days").cast(pl.Int64),
+                "invoices",
+            ).alias("label"),
+        )
+    )
+    parts = [occ]
+    if estimates is not None and estimates.height and "txn_status" in estimates.columns:
+        accepted = estimates.filter(
+            (pl.col("txn_status") == "Accepted")
+            & pl.col("linked_invoice_id").is_null()
+            & (pl.col("txn_date") <= as_of)
+            & (pl.col("expiration_date").is_null() | (pl.col("expiration_date") >= as_of))
+        )
+        terms = events.group_by("realm_id", "party_id").agg(
+            pl.col("terms_days").median().round(0).cast(pl.Int32)
+        )
+        parts.append(
+            accepted.join(
+                terms,
+                left_on=["realm_id", "customer_id"],
+                right_on=["realm_id", "party_id"],
+                how="left",
+            ).select(
+                "realm_id",
+                pl.format("estimate:{}", "id").alias("source_id"),
+                pl.lit("estimate").alias("basis"),
+                pl.col("customer_id").alias("party_id"),
+                pl.col("customer_id").alias("party"),
+                pl.lit(as_of + timedelta(days=ESTIMATE_INVOICE_DAYS)).alias("invoice_date"),
+                pl.col("total_amt").cast(MONEY).alias("amount"),
+                pl.col("terms_days").fill_null(30),
+                pl.format("accepted estimate {} not yet invoiced", "id").alias("label"),
+            )
+        )
+    frame = pl.concat(parts, how="vertical_relaxed")
+    lags = payers.select(
+        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
+    )
+
+    def collect(lag: str, delay: int) -> pl.Expr:
+        return pl.max_horizontal(
+            pl.col("invoice_date")
+            + pl.duration(
+                days=pl.col("terms_days").fill_null(0).cast(pl.Int64)
+                + pl.col(lag).fill_null(0.0).clip(lower_bound=0.0).ceil().cast(pl.Int64)
+                + delay
+            ),
+            pl.lit(as_of),
+        )
+
+    return (
+        frame.join(lags, on=["realm_id", "party_id"], how="left")
+        .with_columns(
+            collect_p50=collect("p50_days_late", 0),
+            collect_p90=collect("p90_days_late", P90_BILLING_DELAY_DAYS),
+            amount_p90=(pl.col("amount").cast(pl.Float64) * P90_BILLING_SHARE)
+            .round(2)
+            .cast(MONEY),
+        )
+        .select(EXPECTED_SCHEMA.names())
+        .cast(EXPECTED_SCHEMA)
+        .sort("realm_id", "invoice_date", "source_id")
+    )
+
+
+def expected_items(expected: pl.DataFrame) -> pl.DataFrame:
+    """Forecast items (kind "expected") of the expected billing: one per line, at that line's
+    collection date and amount; source_id names the customer and the expected invoice date."""
+    return pl.concat(
+        [
+            expected.select(
+                "realm_id",
+                pl.lit(line).alias("line"),
+                pl.col(f"collect_{line}").alias("date"),
+                pl.lit(EXPECTED_KIND).alias("kind"),
+                "source_id",
+                "party",
+                pl.lit("in").alias("direction"),
+                pl.col("amount" if line == "p50" else "amount_p90").alias("amount"),
+                "label",
+            )
+            for line in ("p50", "p90")
+        ]
+    )
+
+
+def expected_for_companies(
+    events: pl.DataFrame,
+    payers: pl.DataFrame,
+    confirmed: pl.DataFrame,
+    company: pl.DataFrame,
+    as_of: date,
+    estimates: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``expected_billing`` for the companies whose setting has it on (the default)."""
+    off = (
+        company.filter(~pl.col("expected_billing").fill_null(True)).select("realm_id")
+        if "expected_billing" in company.columns
+        else pl.DataFrame(schema={"realm_id": pl.String})
+    )
+    keep = lambda frame: frame.join(off, on="realm_id", how="anti")  # noqa: E731
+    return expected_billing(
+        keep(events),
+        payers,
+        confirmed,
+        as_of,
+        None if estimates is None else keep(estimates),
+    )

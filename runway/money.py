@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,8 +16,9 @@ CENT = Decimal("0.01")
 
 
 def as_money(expr: pl.Expr) -> pl.Expr:
-    """Back to Decimal(18, 2) after arithmetic widened the precision (Polars grows it to 38)."""
-    return expr.round(2).cast(MONEY)
+    """Back to Decimal(18, 2) after arithmetic widened the precision (Polars grows it to 38),
+    rounding half-up (away from zero on a tie, as ``Decimal.ROUND_HALF_UP``): the house rule."""
+    return expr.round(2, mode="half_away_from_zero").cast(MONEY)
 
 
 def lit_money(value: Decimal | int | str | None) -> pl.Expr:
@@ -52,9 +54,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def jsonable_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``jsonable`` of a mapping, typed as the JSON object it is (reports return these)."""
+    return {str(k): jsonable(v) for k, v in value.items()}
+
+
 def rows_json(
     frame: pl.DataFrame, columns: list[str] | None = None, rename: dict[str, str] | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """A frame as JSON-ready dicts (money strings, ISO dates)."""
     data = frame.select(columns) if columns else frame
     rename = rename or {}

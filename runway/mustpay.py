@@ -20,12 +20,17 @@ def classify_bills(
     critical: pl.DataFrame,
     company: pl.DataFrame,
 ) -> pl.DataFrame:
-    """ap_detail + bill_kind, critical, must_pay, must_pay_reason."""
+    """ap_detail + bill_kind, critical, must_pay, must_pay_reason, latest_safe_date.
+
+    A bill that is not must-pay by its kind, vendor or age may wait until its due date plus the
+    owner's delay tolerance (``latest_safe_date``); one already past that date cannot wait any
+    more, so it is must-pay too ("past the 14-day delay tolerance"). Every open bill is therefore
+    either must-pay or delayable — nothing falls between the tray's sections."""
     kinds = lines_kind(bills.rename({"id": "doc_id"}), accounts, ["realm_id", "doc_id"])
     crit = critical.select(
         "realm_id", pl.col("vendor_id").alias("party_id"), pl.lit(True).alias("critical")
     )
-    far = company.select("realm_id", "far_past_due_days")
+    far = company.select("realm_id", "far_past_due_days", "delay_tolerance_days")
     frame = (
         ap_detail.join(kinds, on=["realm_id", "doc_id"], how="left")
         .join(crit.unique(), on=["realm_id", "party_id"], how="left")
@@ -36,6 +41,7 @@ def classify_bills(
             ).fill_null("other"),
             critical=pl.col("critical").fill_null(False),
             far_past_due=pl.col("days_past_due") >= pl.col("far_past_due_days").fill_null(60),
+            tolerance=pl.col("delay_tolerance_days").fill_null(14),
         )
     )
     reason = (
@@ -45,11 +51,24 @@ def classify_bills(
         .then(pl.lit("critical vendor"))
         .when(pl.col("far_past_due"))
         .then(pl.format("{} days past due", pl.col("days_past_due")))
+        .when(pl.col("days_past_due") >= pl.col("tolerance"))
+        .then(
+            pl.format(
+                "{} days past due: past the {}-day delay tolerance",
+                pl.col("days_past_due"),
+                pl.col("tolerance"),
+            )
+        )
     )
     return (
         frame.with_columns(must_pay_reason=reason)
         .with_columns(must_pay=pl.col("must_pay_reason").is_not_null())
-        .drop("line_kind", "far_past_due_days", "far_past_due")
+        .with_columns(
+            latest_safe_date=pl.when(~pl.col("must_pay")).then(
+                pl.col("aging_date") + pl.duration(days=pl.col("tolerance"))
+            )
+        )
+        .drop("line_kind", "far_past_due_days", "far_past_due", "delay_tolerance_days", "tolerance")
     )
 
 

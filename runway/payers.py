@@ -115,3 +115,104 @@ def payer_behaviour(
         )
         .sort("realm_id", "customer_name", "customer_id")
     )
+
+
+def bill_pay_lags(bills: pl.DataFrame, bill_payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """How many days after the due date this company pays its bills, from its own paid bills:
+    realm_id, party_id (vendor), p50_days_after_due (the vendor's median with 3+ paid bills, else
+    the company's), early_days_after_due (the 10th percentile: the P90 line pays that early),
+    paid_count. Days before the due date count as negative (early payers stay early)."""
+    links = (
+        bill_payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        .select("realm_id", "txn_date", "links")
+        .explode("links")
+        .unnest("links")
+        .filter(pl.col("txn_type") == "Bill")
+        .group_by("realm_id", pl.col("txn_id").alias("bill_id"))
+        .agg(pl.col("amount").sum().alias("applied"), pl.col("txn_date").max().alias("paid_date"))
+    )
+    paid = (
+        bills.filter(pl.col("total_amt") > 0)
+        .join(links, left_on=["realm_id", "id"], right_on=["realm_id", "bill_id"], how="inner")
+        .filter(pl.col("applied") >= pl.col("total_amt"))
+        .with_columns(
+            days=days_between(pl.col("paid_date"), pl.coalesce("due_date", "txn_date")).cast(
+                pl.Float64
+            )
+        )
+        .select("realm_id", pl.col("vendor_id").alias("party_id"), "days")
+    )
+    own = paid.group_by("realm_id", "party_id").agg(
+        pl.len().cast(pl.UInt32).alias("paid_count"),
+        pl.col("days").quantile(0.5, interpolation="linear").alias("own_p50"),
+        pl.col("days").quantile(0.1, interpolation="linear").alias("own_early"),
+    )
+    firm = paid.group_by("realm_id").agg(
+        pl.col("days").quantile(0.5, interpolation="linear").alias("co_p50"),
+        pl.col("days").quantile(0.1, interpolation="linear").alias("co_early"),
+    )
+    vendors = bills.select("realm_id", pl.col("vendor_id").alias("party_id")).unique()
+    enough = pl.col("paid_count").fill_null(0) >= MIN_HISTORY
+    return (
+        vendors.join(own, on=["realm_id", "party_id"], how="left")
+        .join(firm, on="realm_id", how="left")
+        .select(
+            "realm_id",
+            "party_id",
+            pl.when(enough).then("own_p50").otherwise("co_p50").alias("p50_days_after_due"),
+            pl.when(enough).then("own_early").otherwise("co_early").alias("early_days_after_due"),
+            pl.col("paid_count").fill_null(0),
+        )
+        .sort("realm_id", "party_id")
+    )
+
+
+DOUBTFUL_DAYS = 90
+DEFAULT_DOUBTFUL_DAYS = 28
+
+
+def doubtful_collection(
+    invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
+    """How this company fares with invoices more than 90 days past due: realm_id, collect_rate =
+    amount of such invoices it collected ÷ (that + what is still open 91+ days), collect_days =
+    median days from the 90th day past due to payment among those collected (at least a week).
+    No such history: rate 0 (the forecast then counts none of them)."""
+    paid = paid_invoices(invoices, payments, as_of).filter(pl.col("days_late") > DOUBTFUL_DAYS)
+    collected = paid.group_by("realm_id").agg(
+        pl.col("total_amt").sum().cast(pl.Float64).alias("collected"),
+        (pl.col("days_late") - DOUBTFUL_DAYS).median().alias("collect_days"),
+    )
+    still_open = (
+        invoices.filter(
+            ~pl.col("voided").fill_null(False)
+            & (pl.col("balance") > 0)
+            & (pl.col("txn_date") <= as_of)
+            & (
+                days_between(pl.lit(as_of), pl.coalesce("due_date", "txn_date"))
+                > DOUBTFUL_DAYS
+            )
+        )
+        .group_by("realm_id")
+        .agg(pl.col("balance").sum().cast(pl.Float64).alias("open_old"))
+    )
+    return (
+        collected.join(still_open, on="realm_id", how="full", coalesce=True)
+        .select(
+            "realm_id",
+            (
+                pl.col("collected").fill_null(0.0)
+                / (pl.col("collected").fill_null(0.0) + pl.col("open_old").fill_null(0.0))
+            )
+            .fill_nan(0.0)
+            .round(3)
+            .alias("collect_rate"),
+            pl.col("collect_days")
+            .fill_null(DEFAULT_DOUBTFUL_DAYS)
+            .clip(lower_bound=7)
+            .round(0)
+            .cast(pl.Int32)
+            .alias("collect_days"),
+        )
+        .sort("realm_id")
+    )

@@ -49,7 +49,13 @@ def coverage(
     reserve: pl.DataFrame,
 ) -> pl.DataFrame:
     """realm_id, seq, date, amount, cash_before_p90/p50, must_pay_before, coverage, coverage_p50,
-    status, payrolls_covered (see docs/reports.md for the rule)."""
+    status, covered, shortfall, label, payrolls_covered (see docs/reports.md for the rule).
+
+    Coverage = (P90 cash just before the payday − must-pay items due before it) ÷ payroll; a bill
+    the tray can delay past the payday (``latest_safe_date`` on or after it) is not counted.
+    ``covered`` (and ``payrolls_covered``, the run of covered payrolls from the next one) means
+    P90 coverage ≥ 1: an amber payroll covered only by P50 collections is never called covered.
+    ``shortfall``: dollars missing at P90 (0 when covered)."""
     payrolls = (
         sched.filter(pl.col("kind") == "payroll")
         .sort("realm_id", "date")
@@ -66,6 +72,15 @@ def coverage(
     )
     before = payrolls.select("realm_id", "seq", pl.col("date").alias("payday")).join(
         flagged, on="realm_id", how="inner"
+    )
+    delayable = bills.filter(pl.col("latest_safe_date").is_not_null()).select(
+        "realm_id", pl.col("doc_id").alias("source_id"), "latest_safe_date"
+    )
+    before = before.join(delayable, on=["realm_id", "source_id"], how="left").filter(
+        # a bill the tray can delay past the payday is not counted against it
+        (pl.col("kind") != "bill")
+        | pl.col("latest_safe_date").is_null()
+        | (pl.col("latest_safe_date") < pl.col("payday"))
     )
     free = (
         before.filter((pl.col("date") < pl.col("payday")) & ~pl.col("must_pay"))
@@ -112,7 +127,7 @@ def coverage(
     )
     avail90 = pl.col("cash_before_p90") - pl.col("must_pay_before")
     avail50 = pl.col("cash_before_p50") - pl.col("must_pay_before")
-    ratio = _coverage_ratio
+    ratio = lambda avail: coverage_ratio(avail, pl.col("amount"))
     status = (
         pl.when(
             (avail90 >= pl.col("amount"))
@@ -123,11 +138,31 @@ def coverage(
         .then(pl.lit("amber"))
         .otherwise(pl.lit("red"))
     )
+    covered = avail90 >= pl.col("amount")
+    label = (
+        pl.when(pl.col("status") == "green")
+        .then(pl.lit("covered"))
+        .when(covered)
+        .then(pl.lit("covered using the reserve"))
+        .when(pl.col("status") == "amber")
+        .then(pl.format("short by ${} if clients pay late; enough only if they pay on time", "sf"))
+        .otherwise(pl.format("short by ${}", "sf"))
+    )
     return (
-        frame.with_columns(coverage=ratio(avail90), coverage_p50=ratio(avail50), status=status)
+        frame.with_columns(
+            coverage=ratio(avail90),
+            coverage_p50=ratio(avail50),
+            status=status,
+            covered=covered,
+            shortfall=as_money(pl.max_horizontal(pl.col("amount") - avail90, zero())),
+        )
+        .with_columns(sf=_whole_dollars(pl.col("shortfall")))
+        .with_columns(label=label)
         .sort("realm_id", "seq")
         .with_columns(
-            payrolls_covered=(pl.col("status") != "red")
+            # "covered" never names a payroll whose P90 coverage is below 1: count the payrolls
+            # covered at P90, in a row from the next one
+            payrolls_covered=pl.col("covered")
             .cast(pl.Int32)
             .cum_prod()
             .sum()
@@ -145,16 +180,31 @@ def coverage(
             "coverage",
             "coverage_p50",
             "status",
+            "covered",
+            "shortfall",
+            "label",
             "payrolls_covered",
         )
     )
 
 
-def _coverage_ratio(avail: pl.Expr) -> pl.Expr:
+def _whole_dollars(value: pl.Expr) -> pl.Expr:
+    """Whole dollars, rounded half-up, with thousands separators ("12,345")."""
+    whole = value.round(0, mode="half_away_from_zero").cast(pl.Int64).abs()
+    return (
+        whole.cast(pl.String)
+        .str.reverse()
+        .str.replace_all(r"(\d{3})", "$1,")
+        .str.strip_suffix(",")
+        .str.reverse()
+    )
+
+
+def coverage_ratio(avail: pl.Expr, amount: pl.Expr) -> pl.Expr:
     """avail ÷ payroll amount to 3 decimals, rounded half away from zero in exact integer cents,
     so the figure never depends on how a float happened to round (or on which companies were
     computed together)."""
     num = (avail * 100).cast(pl.Int64) * 1000
-    den = (pl.col("amount") * 100).cast(pl.Int64)
+    den = (amount * 100).cast(pl.Int64)
     thousandths = (num.abs() * 2 + den) // (den * 2) * num.sign()
     return pl.when(den > 0).then((thousandths.cast(pl.Float64) / 1000).round(3)).otherwise(None)

@@ -5,43 +5,49 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import polars as pl
 
 from runway import aging as aging_mod
-from runway.aging import Aging
-from runway.cash import cash_accounts, cash_position
+from runway.cash import cash_accounts_for, cash_position
 from runway.common import companies
 from runway.drift import drift
 from runway.dso import dpo, dso
 from runway.firm import firm_rows
-from runway.forecast import daily_paths, forecast_items, path_stats, weekly
+from runway.forecast import daily_paths, forecast_items, mark_disputed, path_stats, weekly
 from runway.horizon import runway_table, trailing_net_outflow
 from runway.hygiene import hygiene, hygiene_score
 from runway.inflows import (
     CONFIRMED_SCHEMA,
     detect_inflows,
+    expected_for_companies,
+    expected_items,
     inflow_items,
     inflow_schedule,
     invoice_events,
     with_directions,
 )
 from runway.mustpay import classify_bills, reserve
-from runway.payers import payer_behaviour
+from runway.payers import bill_pay_lags, doubtful_collection, payer_behaviour
 from runway.payroll import coverage
-from runway.recurring import detect_patterns, next_dates, outflow_events, schedule
-from runway.settings import CRITICAL_SCHEMA, PLANS_SCHEMA, SETTINGS_SCHEMA, CompanySettings
+from runway.recurring import (
+    detect_patterns,
+    expected_spend,
+    next_dates,
+    outflow_events,
+    schedule,
+)
+from runway.settings import CRITICAL_SCHEMA, PLANS_SCHEMA, SETTINGS_SCHEMA
 from runway.snapshot import Snapshot
-from runway.tray import effects, scenarios_of, tray_rows, with_effects
+from runway.tables import TABLES
+from runway.tray import prep_tray
+from runway.views import DEFAULTS, FirmView
 
-if TYPE_CHECKING:
-    from runway.api import CompanyView
-
-DEFAULTS = CompanySettings()
 PARALLEL = 3  # calculator threads (Polars' own pool does the heavy lifting inside each)
+R = TypeVar("R")
 
 
 class CalculatorPool:
@@ -58,13 +64,13 @@ class CalculatorPool:
             except RuntimeError:
                 self._pool = None
 
-    def submit(self, fn: Callable[..., object], *args: object) -> Future:
+    def submit(self, fn: Callable[..., R], *args: object) -> Future[R]:
         if self._pool is not None and not sys.is_finalizing():
             try:
                 return self._pool.submit(fn, *args)
             except RuntimeError:  # interpreter shutdown (or the pool was shut down): go serial
                 self._pool = None
-        done: Future = Future()
+        done: Future[R] = Future()
         try:
             done.set_result(fn(*args))
         except BaseException as exc:
@@ -79,91 +85,28 @@ class CalculatorPool:
             self._pool.shutdown(wait=True)
 
 
-@dataclass(frozen=True)
-class FirmView:
-    """Every calculator result for all companies (frames keyed by realm_id)."""
-
-    as_of: date
-    companies: pl.DataFrame
-    company_settings: pl.DataFrame
-    cash: pl.DataFrame
-    cash_position: pl.DataFrame
-    aging_ar: Aging
-    aging_ap: Aging
-    dso: pl.DataFrame
-    dpo: pl.DataFrame
-    payers: pl.DataFrame
-    recurring: pl.DataFrame
-    recurring_schedule: pl.DataFrame
-    bills: pl.DataFrame
-    forecast: pl.DataFrame
-    forecast_items: pl.DataFrame
-    runway: pl.DataFrame
-    payroll: pl.DataFrame
-    tray: pl.DataFrame
-    tray_effects: pl.DataFrame
-    hygiene: pl.DataFrame
-    hygiene_score: pl.DataFrame
-    freshness: pl.DataFrame
-    drift: pl.DataFrame
-    firm: pl.DataFrame
-    # expected retainer invoices (see runway.inflows.inflow_schedule); confirmed ones are in the forecast
-    recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-    def company(self, realm_id: str, settings: CompanySettings | None = None) -> CompanyView:
-        from runway.api import CompanyView
-
-        keep = pl.col("realm_id") == realm_id
-        pick = lambda f: f.filter(keep)
-        side = lambda a: Aging(*(pick(getattr(a, f.name)) for f in fields(Aging)))
-        names = self.companies.filter(keep)["company_name"].to_list()
-        return CompanyView(
-            realm_id=realm_id,
-            company_name=names[0] if names else realm_id,
-            as_of=self.as_of,
-            settings=settings or DEFAULTS,
-            cash=pick(self.cash),
-            cash_position=pick(self.cash_position),
-            aging_ar=side(self.aging_ar),
-            aging_ap=side(self.aging_ap),
-            dso=pick(self.dso),
-            dpo=pick(self.dpo),
-            payers=pick(self.payers),
-            recurring=pick(self.recurring),
-            recurring_schedule=pick(self.recurring_schedule),
-            forecast=pick(self.forecast),
-            forecast_items=pick(self.forecast_items),
-            runway=pick(self.runway),
-            payroll=pick(self.payroll),
-            tray=pick(self.tray),
-            tray_effects=pick(self.tray_effects),
-            drift=pick(self.drift),
-            hygiene=pick(self.hygiene),
-            freshness=pick(self.freshness),
-            firm_row=pick(self.firm),
-            recurring_inflow_schedule=pick(self.recurring_inflow_schedule),
-        )
-
-
 def complete_settings(company: pl.DataFrame | None, realms: pl.DataFrame) -> pl.DataFrame:
     """A settings row for every company, defaults where the owner set nothing."""
     company = (
         pl.DataFrame(schema=SETTINGS_SCHEMA)
         if company is None
-        else company.cast(dict(SETTINGS_SCHEMA))
+        else company.with_columns(  # a frame built before a setting existed: that setting unset
+            pl.lit(None).alias(name) for name in SETTINGS_SCHEMA if name not in company.columns
+        ).cast(SETTINGS_SCHEMA)
     )
     defaults = {
         "delay_tolerance_days": DEFAULTS.delay_tolerance_days,
         "reminder_cooldown_days": DEFAULTS.reminder_cooldown_days,
         "far_past_due_days": DEFAULTS.far_past_due_days,
         "payroll_confirmed": False,
+        "expected_billing": DEFAULTS.expected_billing,
     }
     return (
         realms.select("realm_id")
         .join(company, on="realm_id", how="left")
         .with_columns(pl.col(k).fill_null(v) for k, v in defaults.items())
         .select(SETTINGS_SCHEMA.names())
-        .cast(dict(SETTINGS_SCHEMA))
+        .cast(SETTINGS_SCHEMA)
         .sort("realm_id")
     )
 
@@ -198,8 +141,8 @@ def compute(
     plans = pl.DataFrame(schema=PLANS_SCHEMA) if plans is None else plans
     confirmed = pl.DataFrame(schema=CONFIRMED_SCHEMA) if confirmed is None else confirmed
 
-    accounts = cash_accounts(t["account"], info)
-    position = cash_position(t["account"], info, t.freshness)
+    accounts = cash_accounts_for(t, as_of)  # foreign accounts at the rates known on as_of
+    position = cash_position(t["account"], info, t.freshness, per_account=accounts)
     ar = aging_mod.ar_aging(t, as_of)
     ap = aging_mod.ap_aging(t, as_of)
     # Independent calculators run side by side: Polars releases the GIL inside each operation, and
@@ -208,15 +151,10 @@ def compute(
         f_payers = pool.submit(
             payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of
         )
-        f_patterns = pool.submit(
-            lambda: detect_patterns(
-                outflow_events(
-                    t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of
-                ),
-                company,
-                as_of,
-            )
+        spend_events = outflow_events(
+            t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of
         )
+        f_patterns = pool.submit(detect_patterns, spend_events, company, as_of)
         f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of)
         f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
         f_trend = pool.submit(trailing_net_outflow, t, as_of)
@@ -228,8 +166,29 @@ def compute(
         sched = schedule(patterns, ap.detail, as_of)
         bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
         res = reserve(company, bills, sched, as_of, plans)
+        bill_lags = bill_pay_lags(t["bill"], t["bill_payment"], as_of)
+        expected = expected_for_companies(
+            invoiced,
+            payers,
+            confirmed,
+            company,
+            as_of,
+            t["estimate"] if "estimate" in TABLES else None,
+        )
         items = forecast_items(
-            ar.detail, ap.detail, payers, plans, sched, as_of, inflows=inflow_items(inflow_sched)
+            mark_disputed(ar.detail, t["invoice"], company),
+            ap.detail,
+            payers,
+            plans,
+            sched,
+            as_of,
+            inflows=inflow_items(inflow_sched),
+            expected=expected_items(expected),
+            bill_lags=bill_lags,
+            doubtful=doubtful_collection(t["invoice"], t["payment"], as_of),
+            spend=expected_spend(
+                spend_events, patterns, as_of, bill_lags, open_bills=ap.detail
+            ),
         )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
@@ -237,13 +196,23 @@ def compute(
         f_stats = pool.submit(
             lambda: path_stats(daily_paths(items, position, as_of), position, res, as_of, trend)
         )
-        rows = tray_rows(
-            bills, ar.detail, t["invoice"], t["customer"], payers, sched, plans, company, as_of
-        )
-        fx = effects(items, position, res, scenarios_of(rows, as_of), as_of, trend)
-        tray = with_effects(rows, fx)
-        run = runway_table(f_stats.result(), position, res, trend, as_of)
         pay, fc = f_pay.result(), f_fc.result()
+        tray, fx = prep_tray(
+            t,
+            bills,
+            ar.detail,
+            ar.unapplied,
+            sched,
+            plans,
+            company,
+            items,
+            position,
+            res,
+            pay,
+            as_of,
+            trend,
+        )
+        run = runway_table(f_stats.result(), position, res, trend, as_of)
         flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
     score = hygiene_score(flags, info, ar, ap, t["customer"])
     view = FirmView(

@@ -23,20 +23,30 @@ CADENCE_DAYS = {
 # US federal (and most states') estimated tax due dates: (month, day); January's is for last year's Q4.
 ESTIMATED_TAX_DUE = ((1, 15), (4, 15), (6, 15), (9, 15))
 ESTIMATED_TAX_SLACK_DAYS = 10  # a payment this close to a due date counts as made for it
+EXPECTED_WINDOW_DAYS = 182  # the recent documents a party's run-rate is judged on
+MIN_EXPECTED_INVOICES = 2
+MIN_GAP_DAYS, MAX_GAP_DAYS = 7, 92
+# Journal entries from the bank to these account types: recurring outflows of their own kind.
+BALANCE_SHEET_KINDS = {
+    "Credit Card": "card_payment",
+    "Equity": "owner_draw",
+    "Long Term Liability": "loan",
+    "Other Current Liability": "loan",
+}
 PATTERN_SCHEMA = pl.Schema(
     {
-        "realm_id": pl.String,
-        "pattern_id": pl.String,
-        "kind": pl.String,
-        "party_id": pl.String,
-        "party": pl.String,
-        "cadence": pl.String,
+        "realm_id": pl.String(),
+        "pattern_id": pl.String(),
+        "kind": pl.String(),
+        "party_id": pl.String(),
+        "party": pl.String(),
+        "cadence": pl.String(),
         "amount": MONEY,
-        "occurrences": pl.UInt32,
-        "last_date": pl.Date,
-        "anchor": pl.Date,
-        "confidence": pl.Float64,
-        "source": pl.String,
+        "occurrences": pl.UInt32(),
+        "last_date": pl.Date(),
+        "anchor": pl.Date(),
+        "confidence": pl.Float64(),
+        "source": pl.String(),
     }
 )
 
@@ -58,6 +68,23 @@ def outflow_events(
     )
 
     buys = purchases.filter(window & (pl.col("payment_type").fill_null("Cash") != "CreditCard"))
+    # a check to a balance-sheet account (an owner's distribution to Owner's Draw, a loan
+    # principal payment) is of that account's kind; without a payee it is its own "party"
+    sheet_kind = (
+        buys.select("realm_id", "id", pl.col("lines").list.first().struct.field("account_id"))
+        .join(
+            accounts.select(
+                "realm_id",
+                pl.col("id").alias("account_id"),
+                pl.col("account_type")
+                .replace_strict(BALANCE_SHEET_KINDS, default=None)
+                .alias("bs_kind"),
+            ),
+            on=["realm_id", "account_id"],
+            how="left",
+        )
+        .select("realm_id", "id", "bs_kind")
+    )
     buys = (
         buys.select(
             "realm_id",
@@ -73,16 +100,29 @@ def outflow_events(
             on=["realm_id", "id"],
             how="left",
         )
+        .join(sheet_kind, on=["realm_id", "id"], how="left")
         .join(names, on=["realm_id", "party_id"], how="left")
+        .with_columns(
+            kind=pl.coalesce(
+                party_kind(pl.coalesce("vendor_name", "entity_name").fill_null("")),
+                "line_kind",
+                "bs_kind",
+            )
+        )
         .select(
             "realm_id",
             pl.lit("purchase").alias("source"),
             pl.col("id").alias("doc_id"),
-            pl.coalesce("party_id", "entity_name").alias("party_id"),
-            pl.coalesce("vendor_name", "entity_name", "party_id").alias("party"),
             pl.coalesce(
-                party_kind(pl.coalesce("vendor_name", "entity_name").fill_null("")), "line_kind"
-            ).alias("kind"),
+                "party_id", "entity_name", pl.format("checks:{}", pl.col("kind").fill_null("other"))
+            ).alias("party_id"),
+            pl.coalesce(
+                "vendor_name",
+                "entity_name",
+                "party_id",
+                pl.format("Checks and cash ({})", pl.col("kind").fill_null("other")),
+            ).alias("party"),
+            "kind",
             pl.col("txn_date").alias("date"),
             pl.col("total_amt").alias("amount"),
         )
@@ -112,7 +152,17 @@ def outflow_events(
             pl.col("total_amt").alias("amount"),
         )
     )
-    acct = accounts_classified(accounts)
+    # Money leaving the bank for a balance-sheet account is an outflow too: a card statement
+    # payment, an owner's draw, a loan repayment. Bank to bank (own accounts) stays neutral.
+    acct = accounts_classified(accounts).join(
+        accounts.select(
+            "realm_id",
+            pl.col("id").alias("account_id"),
+            pl.col("account_type").replace_strict(BALANCE_SHEET_KINDS, default=None).alias("bs_kind"),
+        ),
+        on=["realm_id", "account_id"],
+        how="left",
+    )
     je = (
         journal_entries.filter(window)
         .select("realm_id", "id", "txn_date", "lines")
@@ -125,7 +175,7 @@ def outflow_events(
             .filter(pl.col("is_bank").fill_null(False) & (pl.col("posting_type") == "Credit"))
             .sum()
             .alias("cash_out"),
-            pl.col("acct_kind")
+            pl.coalesce("acct_kind", "bs_kind")
             .filter(pl.col("posting_type") == "Debit")
             .drop_nulls()
             .first()
@@ -185,7 +235,7 @@ def near_estimated_tax_due(day: pl.Expr) -> pl.Expr:
     return near | ((next_jan - day).dt.total_days() <= ESTIMATED_TAX_SLACK_DAYS)
 
 
-def _choose(payroll: bool) -> pl.DataFrame | pl.Expr:
+def _choose(payroll: bool) -> pl.Expr:
     """Cadence from the share of gaps that fit each calendar."""
     cadence = (
         pl.when(
@@ -289,7 +339,7 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
             source=pl.lit("detected"),
         )
     )
-    detected = detected.select(PATTERN_SCHEMA.names()).cast(dict(PATTERN_SCHEMA))
+    detected = detected.select(PATTERN_SCHEMA.names()).cast(PATTERN_SCHEMA)
     return apply_payroll_overrides(detected, company, as_of).sort("realm_id", "kind", "pattern_id")
 
 
@@ -330,7 +380,7 @@ def apply_payroll_overrides(
         )
         .filter(pl.col("cadence").is_not_null() & pl.col("amount").is_not_null())
         .select(PATTERN_SCHEMA.names())
-        .cast(dict(PATTERN_SCHEMA))
+        .cast(PATTERN_SCHEMA)
     )
     return pl.concat([detected.filter(pl.col("kind") != "payroll"), merged])
 
@@ -386,8 +436,28 @@ def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAY
             & (pl.col("date") <= as_of + timedelta(days=days))
         )
         .unique(["realm_id", "pattern_id", "date"])
+        .pipe(on_business_days, as_of, days)
         .select("realm_id", "pattern_id", "kind", "party_id", "party", "date", "amount")
         .sort("realm_id", "date", "pattern_id")
+    )
+
+
+def on_business_days(occurrences: pl.DataFrame, as_of: date, days: int) -> pl.DataFrame:
+    """Paydays on a weekend or a US bank holiday move to the business day before (never before
+    ``as_of``): payroll has to clear on a day the banks are open."""
+    from runway.businessdays import payday_calendar
+
+    if occurrences.height == 0:
+        return occurrences
+    calendar = payday_calendar(as_of, as_of + timedelta(days=days))
+    return (
+        occurrences.join(calendar, on="date", how="left")
+        .with_columns(
+            date=pl.when(pl.col("kind") == "payroll")
+            .then(pl.max_horizontal(pl.coalesce("business_date", "date"), pl.lit(as_of)))
+            .otherwise(pl.col("date"))
+        )
+        .drop("business_date")
     )
 
 
@@ -433,4 +503,137 @@ def next_dates(patterns: pl.DataFrame, sched: pl.DataFrame) -> pl.DataFrame:
         patterns.join(upcoming, on=["realm_id", "pattern_id"], how="left")
         .with_columns(next_date=pl.col("next_dates").list.first())
         .sort("realm_id", "kind", "pattern_id")
+    )
+
+
+def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Per party billed (or paid) recently: realm_id, party_id, party, invoices, last_date,
+    gap_days (median days between its documents), per_invoice (run-rate × gap: what one more
+    document is worth on average), billed (recent total), months_billed, terms_days; from the last
+    26 weeks. ``events``: realm_id, party_id, party, date, amount, terms_days (customers' invoices
+    for expected billing, vendors' bills and payments for expected spending)."""
+    since = as_of - timedelta(days=EXPECTED_WINDOW_DAYS)
+    recent = events.filter((pl.col("date") > since) & (pl.col("date") <= as_of))
+    gap = pl.col("date").diff().dt.total_days()
+    return (
+        recent.sort("realm_id", "party_id", "date")
+        .group_by("realm_id", "party_id")
+        .agg(
+            pl.col("party").last(),
+            pl.len().cast(pl.UInt32).alias("invoices"),
+            pl.col("date").max().alias("last_date"),
+            pl.col("date").min().alias("first_date"),
+            gap.drop_nulls().median().alias("gap_raw"),
+            pl.col("amount").sum().cast(pl.Float64).alias("billed"),
+            pl.col("date").dt.month_start().n_unique().cast(pl.UInt32).alias("months_billed"),
+            pl.col("terms_days").median().round(0).cast(pl.Int32).alias("terms_days"),
+        )
+        .filter(pl.col("invoices") >= MIN_EXPECTED_INVOICES)
+        .with_columns(
+            gap_days=pl.col("gap_raw").fill_null(30.0).clip(MIN_GAP_DAYS, MAX_GAP_DAYS).round(0)
+        )
+        .with_columns(
+            # run-rate over the span the customer has been billed in (not before it started)
+            per_invoice=pl.col("billed")
+            / pl.max_horizontal(
+                (pl.lit(as_of) - pl.col("first_date")).dt.total_days().cast(pl.Float64)
+                + pl.col("gap_days"),
+                pl.col("gap_days"),
+            )
+            * pl.col("gap_days"),
+        )
+        # still billing: the next invoice is not overdue by more than one extra cycle
+        .filter(
+            (pl.lit(as_of) - pl.col("last_date")).dt.total_days()
+            <= 2 * pl.col("gap_days") + MIN_GAP_DAYS
+        )
+        .drop("gap_raw", "first_date")
+    )
+
+
+EXPECTED_SPEND_KIND = "expected_spend"
+SPEND_EXCLUDED_KINDS = ("payroll",)  # payroll has its own calendar (the payroll pattern)
+
+
+def expected_spend(
+    events: pl.DataFrame,
+    patterns: pl.DataFrame,
+    as_of: date,
+    bill_lags: pl.DataFrame | None = None,
+    horizon_days: int = 91,
+    open_bills: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Spending not yet entered that this company's history expects, for the vendors no recurring
+    pattern covers (those are forecast by their pattern): per vendor paid or billed at least twice
+    in the last 26 weeks and still on rhythm, the next documents every ``gap_days`` after its last,
+    each worth its recent run-rate × gap; a bill's date is its due date, paid that vendor's usual
+    days after due (``bill_lags``). A vendor's open bills (``open_bills``: realm_id, party_id,
+    balance) are the first part of that spending already entered, so its expected documents only
+    add what the run-rate holds beyond them (a company that lets bills pile up pays them, not new
+    ones on top). Items (ITEM_SCHEMA + label), the same on both lines."""
+    covered = patterns.filter(pl.col("party_id").is_not_null()).select("realm_id", "party_id")
+    spend = (
+        events.filter(~pl.col("kind").is_in(list(SPEND_EXCLUDED_KINDS)))
+        .join(covered, on=["realm_id", "party_id"], how="anti")
+        .with_columns(terms_days=pl.lit(0, dtype=pl.Int32))
+    )
+    from_bills = (
+        spend.group_by("realm_id", "party_id")
+        .agg((pl.col("source") == "bill").mean().alias("bill_share"))
+        .select("realm_id", "party_id", (pl.col("bill_share") >= 0.5).alias("is_bill"))
+    )
+    rhythm = billing_rhythm(spend, as_of).join(from_bills, on=["realm_id", "party_id"], how="left")
+    if bill_lags is None:
+        bill_lags = pl.DataFrame(
+            schema={"realm_id": pl.String, "party_id": pl.String, "p50_days_after_due": pl.Float64}
+        )
+    lags = bill_lags.select("realm_id", "party_id", "p50_days_after_due")
+    steps = pl.DataFrame({"k": list(range(1, 60))}, schema={"k": pl.Int64})
+    gap = pl.duration(days=pl.col("gap_days").cast(pl.Int64))
+    due = pl.max_horizontal(pl.col("last_date") + gap, pl.lit(as_of + timedelta(days=1))) + (
+        pl.duration(days=pl.col("gap_days").cast(pl.Int64) * (pl.col("k") - 1))
+    )
+    lag = (
+        pl.when(pl.col("is_bill").fill_null(False))
+        .then(pl.col("p50_days_after_due").fill_null(0.0).clip(lower_bound=0.0).round(0))
+        .otherwise(0.0)
+        .cast(pl.Int64)
+    )
+    occ = (
+        rhythm.join(lags, on=["realm_id", "party_id"], how="left")
+        .join(steps, how="cross")
+        .with_columns(due=due)
+        .with_columns(date=pl.col("due") + pl.duration(days=lag))
+        .filter(pl.col("date") < as_of + timedelta(days=horizon_days))
+    )
+    if open_bills is not None and open_bills.height:
+        owed = open_bills.group_by("realm_id", "party_id").agg(
+            pl.col("balance").sum().cast(pl.Float64).alias("owed")
+        )
+        each = pl.col("per_invoice")
+        before = (each.cum_sum() - each).over("realm_id", "party_id", order_by="k")
+        occ = (
+            occ.join(owed, on=["realm_id", "party_id"], how="left")
+            .with_columns(
+                per_invoice=(each - (pl.col("owed").fill_null(0.0) - before).clip(lower_bound=0.0))
+                .clip(lower_bound=0.0)
+            )
+            .filter(pl.col("per_invoice") > 0)
+        )
+    lines = pl.DataFrame({"line": ["p50", "p90"]})
+    return occ.join(lines, how="cross").select(
+        "realm_id",
+        "line",
+        "date",
+        pl.lit(EXPECTED_SPEND_KIND).alias("kind"),
+        pl.format("spend:{}:{}", "party_id", "due").alias("source_id"),
+        "party",
+        pl.lit("out").alias("direction"),
+        pl.col("per_invoice").round(2).cast(MONEY).alias("amount"),
+        pl.format(
+            "expected spending: about {} every {} days ({} documents in 26 weeks)",
+            pl.col("per_invoice").round(0).cast(pl.Int64),
+            pl.col("gap_days").cast(pl.Int64),
+            "invoices",
+        ).alias("label"),
     )

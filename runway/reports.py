@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from runway.aging import BUCKET_COLUMNS, Aging
-from runway.money import jsonable, rows_json
+from runway.money import jsonable, jsonable_dict, rows_json
 
 BUCKET_KEYS = {
     col: label.lower() if label == "Current" else label for label, col in BUCKET_COLUMNS.items()
@@ -27,7 +27,7 @@ def aging_json(side: Aging, as_of: Any) -> dict[str, Any]:
         ["party_id", "party_name", *BUCKET_COLUMNS.values(), "total", "unapplied"],
         rename={"party_name": "name", **BUCKET_KEYS},
     )
-    return jsonable(
+    return jsonable_dict(
         {
             "as_of": as_of,
             "buckets": {BUCKET_KEYS[c]: totals.get(c) for c in BUCKET_COLUMNS.values()},
@@ -55,7 +55,7 @@ def forecast_json(view: Any) -> dict[str, Any]:
         )
     run = _one(view.runway)
     items = rows_json(view.forecast_items)
-    return jsonable(
+    return jsonable_dict(
         {
             "as_of": view.as_of,
             "opening": run.get("cash"),
@@ -72,12 +72,23 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
     head = {"as_of": as_of, "realm_id": view.realm_id, "company": view.company_name}
     if kind == "cash":
         pos = _one(view.cash_position)
-        return jsonable(
+        return jsonable_dict(
             {
                 **head,
                 "cash": pos.get("cash"),
                 "cash_as_of": pos.get("cash_as_of"),
                 "accounts": rows_json(view.cash.drop("realm_id"), rename={"account_name": "name"}),
+                "beside_cash": {
+                    key: pos.get(key)
+                    for key in (
+                        "undeposited",
+                        "card_owed",
+                        "credit_line_drawn",
+                        "credit_line_limit",
+                        "credit_line_available",
+                    )
+                },
+                "unconverted_accounts": pos.get("unconverted_accounts"),
             }
         )
     if kind == "aging-ar":
@@ -89,14 +100,14 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
     if kind == "aging-ap":
         return {**jsonable(head), **aging_json(view.aging_ap, as_of)}
     if kind == "payers":
-        return jsonable(
+        return jsonable_dict(
             {
                 **head,
                 "payers": rows_json(view.payers.drop("realm_id"), rename={"customer_name": "name"}),
             }
         )
     if kind == "recurring":
-        return jsonable({**head, "patterns": rows_json(view.recurring.drop("realm_id"))})
+        return jsonable_dict({**head, "patterns": rows_json(view.recurring.drop("realm_id"))})
     if kind == "forecast":
         return {**jsonable(head), **forecast_json(view)}
     if kind == "runway":
@@ -113,22 +124,24 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
             "lowest_balance",
             "method",
         ]
-        return jsonable({**head, **{k: run.get(k) for k in keys}})
+        return jsonable_dict({**head, **{k: run.get(k) for k in keys}})
     if kind == "payroll":
         rows = rows_json(view.payroll, ["date", "amount", "coverage", "coverage_p50", "status"])
         covered = int(view.payroll["payrolls_covered"][0]) if view.payroll.height else 0
-        return jsonable({**head, "payrolls": rows, "payrolls_covered": covered})
+        return jsonable_dict({**head, "payrolls": rows, "payrolls_covered": covered})
     if kind == "tray":
         sections = {
             s: rows_json(view.tray.filter(pl.col("section") == s).drop("realm_id", "section"))
             for s in ("must_pay", "can_delay", "chase")
         }
-        return jsonable({**head, **sections})
+        return jsonable_dict({**head, **sections})
     if kind == "drift":
-        return jsonable({**head, "alerts": rows_json(view.drift.drop("realm_id"))})
+        return jsonable_dict({**head, "alerts": rows_json(view.drift.drop("realm_id"))})
     if kind == "hygiene":
         score = _one(view.firm_row).get("hygiene_score")
-        return jsonable({**head, "score": score, "flags": rows_json(view.hygiene.drop("realm_id"))})
+        return jsonable_dict(
+            {**head, "score": score, "flags": rows_json(view.hygiene.drop("realm_id"))}
+        )
     raise ValueError(f"unknown report kind {kind!r}")
 
 

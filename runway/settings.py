@@ -69,6 +69,16 @@ class CompanySettings(BaseModel):
         description="Recurring inflow pattern ids ('inflow:<customer id>:<cadence>') the owner confirmed; "
         "only these enter the forecast.",
     )
+    expected_billing: bool = Field(
+        True,
+        description="Forecast the billing this company's history expects but has not invoiced yet "
+        "(labelled 'expected'); off: only documents already in QuickBooks, with a banner saying so.",
+    )
+    disputed_invoices: list[str] = Field(
+        default_factory=list,
+        description="Invoice ids the owner flagged as disputed from the console: the tray shows them "
+        "apart from Chase (a note containing 'disputed' on the invoice in QuickBooks counts too).",
+    )
 
     @field_validator("confirmed_inflows")
     @classmethod
@@ -204,29 +214,25 @@ def unconfirm_recurring_inflows(
     )
 
 
-def confirm_all_detected_inflows(
-    settings: Settings,
-    as_of: date,
-    realm_ids: Sequence[str] | None = None,
-    min_confidence: float = 0.7,
-) -> dict[str, list[str]]:
-    """Confirm every recurring inflow detected as of ``as_of`` with at least ``min_confidence``
-    (the demo owner "has confirmed their retainers"). Returns realm_id -> the ids confirmed now."""
-    if not 0.0 <= min_confidence <= 1.0:
-        raise SettingsError(f"min_confidence must be between 0 and 1, not {min_confidence!r}")
-    from runway.api import snapshot_for
-    from runway.inflows import detect_inflows, invoice_events
+def set_invoice_disputed(settings: Settings, realm_id: str, invoice_id: str) -> CompanySettings:
+    """Flag an invoice as disputed (stored in our settings, never written to QuickBooks): the tray
+    lists it apart from Chase so nobody reminds a client who contests the amount. Idempotent."""
+    invoice = str(invoice_id or "").strip()
+    if not invoice:
+        raise SettingsError("invoice_id is required to flag an invoice as disputed")
+    current = get_company_settings(settings, realm_id).disputed_invoices
+    if invoice in current:
+        return get_company_settings(settings, realm_id)
+    return save_company_settings(settings, realm_id, disputed_invoices=[*current, invoice])
 
-    snap = snapshot_for(settings, as_of, list(realm_ids) if realm_ids is not None else None)
-    events = invoice_events(snap["invoice"], snap["customer"], snap["company_info"], as_of)
-    found = detect_inflows(events, None, as_of).filter(pl.col("confidence") >= min_confidence)
-    confirmed: dict[str, list[str]] = {}
-    for realm, ids in (
-        found.group_by("realm_id").agg(pl.col("pattern_id").sort()).sort("realm_id").iter_rows()
-    ):
-        confirm_recurring_inflows(settings, realm, ids)
-        confirmed[realm] = list(ids)
-    return confirmed
+
+def clear_invoice_disputed(settings: Settings, realm_id: str, invoice_id: str) -> CompanySettings:
+    """Remove the console's dispute flag (an unknown id is ignored; a note in QBO still counts)."""
+    invoice = str(invoice_id or "").strip()
+    current = get_company_settings(settings, realm_id).disputed_invoices
+    return save_company_settings(
+        settings, realm_id, disputed_invoices=[i for i in current if i != invoice]
+    )
 
 
 def set_planned_pay_date(
@@ -286,7 +292,7 @@ def planned_pay_dates(settings: Settings) -> pl.DataFrame:
     )
     return (
         frame.with_columns(pl.col("planned_date").str.to_date())
-        .cast(dict(PLANS_SCHEMA))
+        .cast(PLANS_SCHEMA)
         .sort("realm_id", "bill_id")
     )
 
@@ -294,16 +300,18 @@ def planned_pay_dates(settings: Settings) -> pl.DataFrame:
 # ---- frames for the calculators --------------------------------------------------------------
 SETTINGS_SCHEMA = pl.Schema(
     {
-        "realm_id": pl.String,
+        "realm_id": pl.String(),
         "reserve": MONEY,
-        "delay_tolerance_days": pl.Int32,
-        "reminder_cooldown_days": pl.Int32,
-        "far_past_due_days": pl.Int32,
-        "payroll_cadence": pl.String,
+        "delay_tolerance_days": pl.Int32(),
+        "reminder_cooldown_days": pl.Int32(),
+        "far_past_due_days": pl.Int32(),
+        "payroll_cadence": pl.String(),
         "payroll_amount": MONEY,
-        "payroll_anchor_date": pl.Date,
-        "payroll_confirmed": pl.Boolean,
-        "time_zone": pl.String,
+        "payroll_anchor_date": pl.Date(),
+        "payroll_confirmed": pl.Boolean(),
+        "time_zone": pl.String(),
+        "disputed_invoices": pl.List(pl.String()),
+        "expected_billing": pl.Boolean(),
     }
 )
 CRITICAL_SCHEMA = pl.Schema({"realm_id": pl.String, "vendor_id": pl.String})

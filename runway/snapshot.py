@@ -1,5 +1,11 @@
 """Snapshots of the store: Polars frames per table for one company or all, current or as of a time.
 
+A snapshot is pure data read through ``sync.store`` (the one reading of "latest version",
+``sync.store.latest_versions``): the documents, their tombstones, and when each company last
+synced successfully. It computes no freshness status and reads no clock: how fresh that is *now*
+is the freshness service's answer (``sync.freshness``), which callers stamp onto the snapshot
+with ``Snapshot.with_freshness`` after refreshing (``sync.freshness.ensure_fresh``).
+
 Historical snapshots come from the change log: for each (realm_id, id) the latest version with
 ``source_updated_at <= T`` ("what QBO said at T") or ``ingested_at <= T`` ("what we knew at T"),
 tombstoned documents excluded. Calculators never touch DuckDB; they get these frames.
@@ -7,31 +13,66 @@ tombstoned documents excluded. Calculators never touch DuckDB; they get these fr
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal, Protocol
 
 import duckdb
 import polars as pl
 
 from oodaloo.config import Settings
 from runway.tables import TABLES, TIMESTAMP, conform, empty_table, table_schema
+from sync.store import last_success_in, latest_versions, warehouse_for
 
 Basis = Literal["source", "ingest"]
 
 FRESHNESS_SCHEMA = pl.Schema(
-    {"realm_id": pl.String, "last_success_at": TIMESTAMP, "status": pl.String, "badge": pl.String}
+    {
+        "realm_id": pl.String(),
+        "last_success_at": TIMESTAMP,
+        "status": pl.String(),
+        "badge": pl.String(),
+    }
 )
 DELETED_SCHEMA = pl.Schema(
-    {"realm_id": pl.String, "entity": pl.String, "id": pl.String, "deleted_at": TIMESTAMP}
+    {"realm_id": pl.String(), "entity": pl.String(), "id": pl.String(), "deleted_at": TIMESTAMP}
 )
+
+
+class FreshnessRow(Protocol):
+    """One company's freshness as the freshness service reports it (``sync.freshness``)."""
+
+    @property
+    def realm_id(self) -> str: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def badge(self) -> str: ...
+
+
+def freshness_frame(rows: Iterable[FreshnessRow]) -> pl.DataFrame:
+    """The freshness service's answer as a frame (FRESHNESS_SCHEMA), one row per company."""
+    data = [
+        {
+            "realm_id": r.realm_id,
+            "last_success_at": r.last_success_at,
+            "status": r.status,
+            "badge": r.badge,
+        }
+        for r in rows
+    ]
+    return pl.DataFrame(data, schema=FRESHNESS_SCHEMA).sort("realm_id")
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Frames per table (keys of ``runway.tables.TABLES``), tombstones, freshness and a cache key."""
+    """Frames per table (keys of ``runway.tables.TABLES``), tombstones, freshness and a cache key.
+
+    ``freshness`` holds what the store knows (``last_success_at``); ``status`` and ``badge`` stay
+    null until a caller stamps the freshness service's answer (``with_freshness``)."""
 
     tables: dict[str, pl.DataFrame]
     freshness: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FRESHNESS_SCHEMA))
@@ -46,7 +87,7 @@ class Snapshot:
 
     @property
     def realm_ids(self) -> list[str]:
-        realms = self["company_info"]["realm_id"].unique().sort().to_list()
+        realms: list[str] = self["company_info"]["realm_id"].unique().sort().to_list()
         return realms
 
     def only(self, realm_ids: Sequence[str]) -> Snapshot:
@@ -61,156 +102,56 @@ class Snapshot:
             basis=self.basis,
         )
 
+    def with_freshness(self, rows: Iterable[FreshnessRow]) -> Snapshot:
+        """The same data with the freshness service's answer (status, badge) for its companies;
+        companies the answer leaves out keep the stored facts. The version (the data's cache
+        key) is unchanged: freshness is not data, so callers caching on it key on both."""
+        stamped = freshness_frame(rows)
+        kept = self.freshness.join(stamped.select("realm_id"), on="realm_id", how="anti")
+        merged = pl.concat([kept, stamped.filter(pl.col("realm_id").is_in(self.realm_ids))])
+        return replace(self, freshness=merged.sort("realm_id"))
 
-def snapshot_from_frames(tables: dict[str, pl.DataFrame], **kwargs: object) -> Snapshot:
+
+def snapshot_from_frames(
+    tables: dict[str, pl.DataFrame],
+    *,
+    freshness: pl.DataFrame | None = None,
+    deleted: pl.DataFrame | None = None,
+    version: str = "memory",
+    at: datetime | None = None,
+    basis: Basis = "source",
+) -> Snapshot:
     """A snapshot from in-memory frames (tests, benchmarks), conformed to the store schema."""
     conformed = {name: conform(name, tables.get(name, empty_table(name))) for name in TABLES}
-    return Snapshot(tables=conformed, **kwargs)  # type: ignore[arg-type]
-
-
-# ---- reading the store ---------------------------------------------------------------------
-@contextlib.contextmanager
-def _read_connection(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-    """A read connection through sync.store.Warehouse (the one sanctioned way), with its version."""
-    try:
-        from sync.store import Warehouse  # type: ignore[import-not-found]
-    except ModuleNotFoundError:  # sync helper not built yet: open read-only directly
-        Warehouse = None  # noqa: N806
-    if Warehouse is not None:
-        warehouse = Warehouse(settings.warehouse_path)
-        version = str(warehouse.version())
-        with warehouse.read() as con:
-            yield con, version
-        return
-    stat = settings.warehouse_path.stat()
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        yield con, f"{stat.st_mtime_ns}:{stat.st_size}"
-    finally:
-        con.close()
-
-
-def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.sql("SELECT table_name FROM information_schema.tables").fetchall()
-    return {row[0] for row in rows}
-
-
-def _realm_filter(realm_ids: Sequence[str] | None) -> tuple[str, list[object]]:
-    if realm_ids is None:
-        return "TRUE", []
-    return "list_contains(?, realm_id)", [list(realm_ids)]
-
-
-def _load_table(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    relations: set[str],
-    realm_ids: Sequence[str] | None,
-    at: datetime | None,
-    basis: Basis,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(live rows, tombstones) of one table."""
-    columns = ", ".join(f'"{name}"' for name in table_schema(table))
-    where, params = _realm_filter(realm_ids)
-    log = f"log_{table}"
-    if log not in relations:
-        return empty_table(table), pl.DataFrame(schema=DELETED_SCHEMA)
-    clock = "source_updated_at" if basis == "source" else "ingested_at"
-    time_cond = f"{clock} <= ?" if at is not None else "TRUE"
-    time_params: list[object] = [at] if at is not None else []
-    ranked = (
-        f"SELECT {columns}, row_number() OVER (PARTITION BY realm_id, id ORDER BY {clock} DESC, sync_token DESC) AS rn "
-        f"FROM {log} WHERE {where} AND {time_cond}"
+    return Snapshot(
+        tables=conformed,
+        freshness=pl.DataFrame(schema=FRESHNESS_SCHEMA) if freshness is None else freshness,
+        deleted=pl.DataFrame(schema=DELETED_SCHEMA) if deleted is None else deleted,
+        version=version,
+        at=at,
+        basis=basis,
     )
-    if at is None and f"cur_{table}" in relations:
-        live = con.sql(f"SELECT {columns} FROM cur_{table} WHERE {where}", params=params).pl()
-        tomb = con.sql(
-            f"SELECT realm_id, id, ingested_at AS deleted_at FROM ({ranked}) WHERE rn = 1 AND op = 'delete'",
-            params=params + time_params,
-        ).pl()
-    else:
-        latest = con.sql(
-            f"SELECT * EXCLUDE (rn) FROM ({ranked}) WHERE rn = 1", params=params + time_params
-        ).pl()
-        live = latest.filter(pl.col("op") != "delete")
-        tomb = latest.filter(pl.col("op") == "delete").select(
-            "realm_id", "id", pl.col("ingested_at").alias("deleted_at")
-        )
-    tomb = tomb.select(
+
+
+def _split(table: str, latest: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(live rows, tombstones) of one table's latest versions."""
+    live = latest.filter(pl.col("op") != "delete")
+    tomb = latest.filter(pl.col("op") == "delete").select(
         pl.col("realm_id").cast(pl.String),
         pl.lit(table).alias("entity"),
         pl.col("id").cast(pl.String),
-        pl.col("deleted_at").cast(TIMESTAMP),
+        pl.col("ingested_at").cast(TIMESTAMP).alias("deleted_at"),
     )
     return conform(table, live), tomb
 
 
-def _has_sync_freshness() -> bool:
-    try:
-        import sync.freshness  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
-def _freshness(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection | None,
-    relations: set[str],
-    realm_ids: list[str],
-    at: datetime | None,
-    now: datetime | None = None,
-) -> pl.DataFrame:
-    """Freshness per company: sync.freshness when it exists, else derived from sync_status."""
-    try:
-        from sync.freshness import company_freshness  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        company_freshness = None
-    if company_freshness is not None:
-        items = company_freshness(settings, realm_ids or None, now=now or at)
-        rows = [
-            {
-                "realm_id": f.realm_id,
-                "last_success_at": f.last_success_at,
-                "status": f.status,
-                "badge": f.badge,
-            }
-            for f in items
-        ]
-        return pl.DataFrame(rows, schema=FRESHNESS_SCHEMA)
-    if con is None or "sync_status" not in relations:
-        frame = pl.DataFrame({"realm_id": realm_ids}, schema={"realm_id": pl.String})
-        last = pl.lit(None, dtype=TIMESTAMP)
-    else:
-        frame = con.sql(
-            "SELECT realm_id, min(last_success_at) AS last_success_at FROM sync_status GROUP BY realm_id"
-        ).pl()
-        frame = pl.DataFrame({"realm_id": realm_ids}, schema={"realm_id": pl.String}).join(
-            frame.with_columns(pl.col("realm_id").cast(pl.String)), on="realm_id", how="left"
-        )
-        last = pl.col("last_success_at").cast(TIMESTAMP)
-    reference = (
-        now or at or datetime.now(UTC)
-    )  # freshness is about the wall clock, not a calculation
-    stale_after = timedelta(minutes=settings.freshness_minutes)
+def _stored_freshness(last: dict[str, datetime], realm_ids: Sequence[str]) -> pl.DataFrame:
+    """What the store knows: each company's last successful sync; no status (no clock here)."""
+    rows = [{"realm_id": r, "last_success_at": last.get(r)} for r in realm_ids]
     return (
-        frame.with_columns(last_success_at=last)
-        .with_columns(
-            status=pl.when(pl.col("last_success_at").is_null())
-            .then(pl.lit("never"))
-            .when(pl.lit(reference, dtype=TIMESTAMP) - pl.col("last_success_at") > stale_after)
-            .then(pl.lit("stale"))
-            .otherwise(pl.lit("fresh"))
-        )
-        .with_columns(
-            badge=pl.when(pl.col("status") == "never")
-            .then(pl.lit("Never synced"))
-            .otherwise(
-                pl.lit("Synced ") + pl.col("last_success_at").dt.strftime("%Y-%m-%d %H:%M UTC")
-            )
-        )
+        pl.DataFrame(rows, schema={"realm_id": pl.String(), "last_success_at": TIMESTAMP})
+        .with_columns(status=pl.lit(None, pl.String()), badge=pl.lit(None, pl.String()))
         .select(FRESHNESS_SCHEMA.names())
-        .cast(dict(FRESHNESS_SCHEMA))
         .sort("realm_id")
     )
 
@@ -220,45 +161,50 @@ def load_snapshot(
     realm_ids: Sequence[str] | None = None,
     at: datetime | None = None,
     basis: Basis = "source",
-    *,
-    now: datetime | None = None,
 ) -> Snapshot:
-    """Every table for the given companies (all when None), current or as of ``at`` (aware datetime)."""
+    """Every table for the given companies (all when None), current or as of ``at`` (aware
+    datetime). Reads the store only: no clock, no network."""
     if basis not in ("source", "ingest"):
         raise ValueError(f"basis must be 'source' or 'ingest', not {basis!r}")
     if at is not None and at.tzinfo is None:
         raise ValueError(
             "at must be timezone-aware (UTC), e.g. datetime(2026, 11, 13, tzinfo=timezone.utc)"
         )
-    realms = None if realm_ids is None else sorted(set(realm_ids))
     if not settings.warehouse_path.exists():
-        empty = snapshot_from_frames({}, version="empty", at=at, basis=basis)
-        return empty
-    with _read_connection(settings) as (con, store_version):
-        relations = _relations(con)
-        tables: dict[str, pl.DataFrame] = {}
-        tombs: list[pl.DataFrame] = [pl.DataFrame(schema=DELETED_SCHEMA)]
-        for table in TABLES:  # a fixed dozen tables, each read for all companies at once
-            tables[table], tomb = _load_table(con, table, relations, realms, at, basis)
-            tombs.append(tomb)
-        known = (
-            realms
-            if realms is not None
-            else tables["company_info"]["realm_id"].unique().sort().to_list()
+        return snapshot_from_frames({}, version="empty", at=at, basis=basis)
+    warehouse = warehouse_for(settings)
+    store_version = warehouse.version()
+    with warehouse.read() as con:
+        return read_snapshot(con, realm_ids, at, basis, store_version=store_version)
+
+
+def read_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    realm_ids: Sequence[str] | None = None,
+    at: datetime | None = None,
+    basis: Basis = "source",
+    *,
+    store_version: str = "memory",
+) -> Snapshot:
+    """The snapshot inside an open read of a store (``load_snapshot``'s, or a test's in-memory
+    DuckDB filled through ``sync.store.ingest_into``): one reading for both."""
+    realms = None if realm_ids is None else sorted(set(realm_ids))
+    tables: dict[str, pl.DataFrame] = {}
+    tombs: list[pl.DataFrame] = [pl.DataFrame(schema=DELETED_SCHEMA)]
+    for table in TABLES:  # a fixed dozen tables, each read for all companies at once
+        latest = latest_versions(
+            con, table, columns=table_schema(table).names(), realm_ids=realms, at=at, basis=basis
         )
-        freshness = (
-            None if _has_sync_freshness() else _freshness(settings, con, relations, known, at, now)
-        )
-    if freshness is None:  # outside the read: sync.freshness opens the store itself
-        freshness = _freshness(settings, None, set(), known, at, now)
-    version = (
-        f"{store_version}|{at.isoformat() if at else 'current'}|{basis}|{','.join(realms or ['*'])}"
-    )
+        tables[table], tomb = _split(table, latest)
+        tombs.append(tomb)
+    last = last_success_in(con, realms, at)
+    known = realms if realms is not None else tables["company_info"]["realm_id"].unique().to_list()
+    scope = ",".join(realms or ["*"])
     return Snapshot(
         tables=tables,
-        freshness=freshness,
+        freshness=_stored_freshness(last, sorted(known)),
         deleted=pl.concat(tombs).sort("realm_id", "entity", "id"),
-        version=version,
+        version=f"{store_version}|{at.isoformat() if at else 'current'}|{basis}|{scope}",
         at=at,
         basis=basis,
     )

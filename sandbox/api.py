@@ -11,7 +11,7 @@ from typing import Any
 from sandbox import docstore, reports, timeutil
 from sandbox import faults_envelope as F
 from sandbox.config import SandboxConfig
-from sandbox.entities import ENTITIES, canonical
+from sandbox.entities import CDC_ENTITIES, ENTITIES, canonical
 from sandbox.query import QueryError, parse
 from sandbox.rules import Context
 from sandbox.state import SandboxDB, dumps, loads
@@ -67,7 +67,57 @@ class RealmApi:
             )
         return entity
 
+    def _cdc_entity(self, name: str) -> str:
+        """An entity QBO's CDC lists (an empty answer when nothing changed); any other name,
+        ExchangeRate and CompanyInfo included, keeps QBO's error."""
+        entity = canonical(name)
+        if entity is None or entity not in CDC_ENTITIES:
+            raise F.validation(
+                "Unsupported Operation",
+                f"Operation on {name!r} is not supported by Change Data Capture",
+                "entities",
+                code="4001",
+            )
+        return entity
+
     # ---- reads -------------------------------------------------------------------------
+    def exchange_rate(
+        self, conn: sqlite3.Connection, realm: str, params: dict[str, str], tz: str, now: float
+    ) -> Doc:
+        """``GET /exchangerate?sourcecurrencycode=CAD&asofdate=YYYY-MM-DD``: the rate in force on
+        that date (the latest one dated on or before it; today when no date is given)."""
+        source = (params.get("sourcecurrencycode") or "").strip().upper()
+        if not source:
+            raise F.required("sourcecurrencycode")
+        raw_date = (params.get("asofdate") or "").strip()
+        try:
+            as_of = (
+                timeutil.parse_date(raw_date) if raw_date else timeutil.local_date(now, tz)
+            ).isoformat()
+        except ValueError as exc:
+            raise F.validation(
+                "Invalid date", f"asofdate must be YYYY-MM-DD, got {raw_date!r}", "asofdate"
+            ) from exc
+        found = docstore.docs_where(
+            conn,
+            realm,
+            "ExchangeRate",
+            "upper(json_extract(d.doc, '$.SourceCurrencyCode')) = ? "
+            "AND json_extract(d.doc, '$.AsOfDate') <= ? "
+            "ORDER BY json_extract(d.doc, '$.AsOfDate') DESC LIMIT 1",
+            [source, as_of],
+        )
+        if not found:
+            raise F.QBOFault(
+                400,
+                "610",
+                "Object Not Found",
+                f"no exchange rate for {source} on or before {as_of}",
+                "sourcecurrencycode",
+            )
+        return found[0]
+
+
     def query(
         self, conn: sqlite3.Connection, realm: str, text: str, tz: str, cutoff: float | None
     ) -> Doc:
@@ -100,7 +150,7 @@ class RealmApi:
         names = [n for n in (params.get("entities") or "").split(",") if n.strip()]
         if not names:
             raise F.required("entities")
-        entities = [self._entity(n) for n in names]
+        entities = [self._cdc_entity(n) for n in names]
         raw_since = params.get("changedSince") or ""
         if not raw_since:
             raise F.required("changedSince")
@@ -283,6 +333,10 @@ class RealmApi:
                 payload = self.cdc(conn, realm, params, tz, now, cutoff)
             elif head == "companyinfo" and len(parts) == 2:
                 payload = {"CompanyInfo": self.read(conn, realm, "CompanyInfo", "1")}
+            elif head == "preferences" and len(parts) == 1:
+                payload = {"Preferences": self.read(conn, realm, "Preferences", "1")}
+            elif head == "exchangerate" and len(parts) == 1:
+                payload = {"ExchangeRate": self.exchange_rate(conn, realm, params, tz, now)}
             elif head == "reports" and len(parts) == 2 and parts[1] in reports.KINDS:
                 payload = reports.aged_report(conn, realm, parts[1], params, tz, now)
                 return 200, dumps(payload).encode()

@@ -76,6 +76,11 @@ def create_app(db_path: Path, config: SandboxConfig | None = None) -> Starlette:
         yield
         core.close()
 
-    app = Starlette(routes=[Mount("/", app=_SandboxASGI(core))], lifespan=lifespan)
+    from sandbox.oidc import PREFIX, create_oidc_app  # the demo users' sign-in (st.login)
+
+    app = Starlette(
+        routes=[Mount(PREFIX, app=create_oidc_app()), Mount("/", app=_SandboxASGI(core))],
+        lifespan=lifespan,
+    )
     app.state.core = core
     return app

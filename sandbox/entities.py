@@ -11,6 +11,8 @@ class EntityKind:
     is_list: bool = False  # list entities are made inactive, never deleted
     required: tuple[str, ...] = ()  # dotted paths that must be present on create/full update
     read_only: tuple[str, ...] = field(default=("MetaData", "domain"))
+    singleton: bool = False  # one per company (Preferences): read and updated, never created
+    cdc: bool = True  # QBO's CDC lists it (ExchangeRate is not: asking for it is an error)
 
     @property
     def url_name(self) -> str:
@@ -18,10 +20,11 @@ class EntityKind:
 
 
 _COMMON_RO = ("MetaData", "domain")
+_HOME = ("HomeTotalAmt", "HomeBalance")  # a foreign document's amounts in the home currency
 ENTITIES: dict[str, EntityKind] = {
     kind.name: kind
     for kind in (
-        EntityKind("CompanyInfo", read_only=_COMMON_RO),
+        EntityKind("CompanyInfo", read_only=_COMMON_RO, singleton=True, cdc=False),
         EntityKind(
             "Account",
             is_list=True,
@@ -49,18 +52,24 @@ ENTITIES: dict[str, EntityKind] = {
                 "Balance",
                 "EmailStatus",
                 "DeliveryInfo",
-                "HomeBalance",
+                *_HOME,
             ),
         ),
         EntityKind(
-            "Payment", required=("CustomerRef", "TotalAmt"), read_only=(*_COMMON_RO, "UnappliedAmt")
+            "Payment",
+            required=("CustomerRef", "TotalAmt"),
+            read_only=(*_COMMON_RO, "UnappliedAmt", *_HOME),
         ),
         EntityKind(
             "Bill",
             required=("VendorRef", "Line"),
-            read_only=(*_COMMON_RO, "TotalAmt", "Balance", "HomeBalance"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance", *_HOME),
         ),
-        EntityKind("BillPayment", required=("VendorRef", "PayType", "TotalAmt", "Line")),
+        EntityKind(
+            "BillPayment",
+            required=("VendorRef", "PayType", "TotalAmt", "Line"),
+            read_only=(*_COMMON_RO, *_HOME),
+        ),
         EntityKind(
             "Purchase",
             required=("AccountRef", "PaymentType", "Line"),
@@ -73,13 +82,41 @@ ENTITIES: dict[str, EntityKind] = {
         EntityKind(
             "CreditMemo",
             required=("CustomerRef", "Line"),
-            read_only=(*_COMMON_RO, "TotalAmt", "Balance"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance", "RemainingCredit", *_HOME),
         ),
         EntityKind(
             "VendorCredit",
             required=("VendorRef", "Line"),
-            read_only=(*_COMMON_RO, "TotalAmt", "Balance"),
+            read_only=(*_COMMON_RO, "TotalAmt", "Balance", *_HOME),
         ),
+        EntityKind(
+            "SalesReceipt",
+            required=("CustomerRef", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt", *_HOME),
+        ),
+        EntityKind(
+            "RefundReceipt",
+            required=("CustomerRef", "Line", "DepositToAccountRef"),
+            read_only=(*_COMMON_RO, "TotalAmt", *_HOME),
+        ),
+        EntityKind("Transfer", required=("FromAccountRef", "ToAccountRef", "Amount")),
+        EntityKind(
+            "Estimate",
+            required=("CustomerRef", "Line"),
+            read_only=(*_COMMON_RO, "TotalAmt", *_HOME),
+        ),
+        EntityKind("Preferences", singleton=True),
+        EntityKind(
+            "ExchangeRate",
+            required=("SourceCurrencyCode", "Rate", "AsOfDate"),
+            cdc=False,
+        ),
+        # Entities QBO lists for CDC that the product does not use: queryable, usually empty.
+        *(
+            EntityKind(name, is_list=True, required=("Name",))
+            for name in ("Budget", "Class", "Department", "PaymentMethod", "TaxAgency")
+        ),
+        *(EntityKind(name) for name in ("JournalCode", "PurchaseOrder", "TimeActivity")),
     )
 }
 _BY_LOWER = {name.lower(): name for name in ENTITIES}
@@ -97,3 +134,6 @@ def require(name: str) -> str:
     if found is None:
         raise ValueError(f"unknown QBO entity {name!r}; known: {', '.join(sorted(ENTITIES))}")
     return found
+
+
+CDC_ENTITIES = frozenset(name for name, kind in ENTITIES.items() if kind.cdc)

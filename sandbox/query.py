@@ -112,6 +112,17 @@ KNOWN_FIELDS = [
     "Title",
     "Notes",
     "PrintOnCheckName",
+    "FromAccountRef",
+    "ToAccountRef",
+    "TxnStatus",
+    "ExpirationDate",
+    "HomeTotalAmt",
+    "RemainingCredit",
+    "ExchangeRate",
+    "SourceCurrencyCode",
+    "TargetCurrencyCode",
+    "AsOfDate",
+    "Rate",
 ]
 _FIELD_CASE = {name.lower(): name for name in KNOWN_FIELDS}
 NUMERIC_FIELDS = {
@@ -124,6 +135,10 @@ NUMERIC_FIELDS = {
     "DueDays",
     "DayOfMonthDue",
     "HomeBalance",
+    "HomeTotalAmt",
+    "RemainingCredit",
+    "ExchangeRate",
+    "Rate",
 }
 BOOLEAN_FIELDS = {"Active", "Taxable", "Job", "sparse"}
 TIMESTAMP_FIELDS = {"MetaData.CreateTime", "MetaData.LastUpdatedTime", "DeliveryInfo.DeliveryTime"}

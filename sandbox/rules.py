@@ -32,6 +32,8 @@ TOP_REFS = {
     "ARAccountRef": "Account",
     "DepositToAccountRef": "Account",
     "AccountRef": "Account",
+    "FromAccountRef": "Account",
+    "ToAccountRef": "Account",
 }
 NESTED_REFS = {
     ("CheckPayment", "BankAccountRef"): "Account",
@@ -267,6 +269,7 @@ def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
             f"This number has already been used. DocNumber={doc['DocNumber']}",
             "DocNumber",
         )
+    _currency(ctx, doc)
     doc["EmailStatus"] = (old or {}).get("EmailStatus", "NotSet")
     if (old or {}).get("DeliveryInfo"):
         doc["DeliveryInfo"] = old["DeliveryInfo"]  # type: ignore[index]
@@ -274,34 +277,89 @@ def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
 
 def _bill(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
     _open_document(ctx, doc, old, "VendorRef", refs["VendorRef"], "TermRef")
+    _currency(ctx, doc)
 
 
-def _payment_like(ctx: Context, doc: Doc, target: str, party_key: str) -> Decimal:
-    """Shared by Payment and BillPayment: linked documents exist, belong to the party, amounts fit."""
+# What a payment's lines may link: the open document it pays and the credit it uses up.
+PAYMENT_TARGETS = {"Payment": ("Invoice", "CreditMemo"), "BillPayment": ("Bill", "VendorCredit")}
+
+
+def _payment_like(ctx: Context, doc: Doc, entity: str, party_key: str) -> Decimal:
+    """Shared by Payment and BillPayment: linked documents exist, belong to the party, amounts fit.
+    A line linking a credit (CreditMemo / VendorCredit) pays the linked documents with that
+    credit instead of money, so the money applied is documents minus credits (QBO: a payment of
+    an invoice wholly covered by a credit memo totals 0). Returns the amount left unapplied."""
     doc.setdefault("TxnDate", ctx.today.isoformat())
     total = money(doc["TotalAmt"], "TotalAmt")
     if total < 0:
         raise F.business("TotalAmt cannot be negative", "TotalAmt")
     doc["TotalAmt"] = as_number(total)
-    applied = Decimal(0)
-    for txn_id, amount in linked_amounts(doc, target):
-        linked = docstore.get_live(ctx.conn, ctx.realm, target, txn_id)
-        if linked is None:
-            raise F.invalid_reference(f"Line.LinkedTxn.{target}", txn_id)
-        if (linked.get(party_key) or {}).get("value") != doc[party_key]["value"]:
-            raise F.business(
-                f"{target} {txn_id} belongs to another {party_key[:-3].lower()}", "Line.LinkedTxn"
+    target, credit = PAYMENT_TARGETS[entity]
+    applied = {target: Decimal(0), credit: Decimal(0)}
+    for line in doc.get("Line") or []:
+        kinds = {str(link.get("TxnType")) for link in line.get("LinkedTxn") or []}
+        unknown = kinds - set(applied)
+        if unknown:
+            raise F.validation(
+                "Invalid LinkedTxn",
+                f"a {entity} line can link {target} or {credit}, not {', '.join(sorted(unknown))}",
+                "Line.LinkedTxn.TxnType",
             )
-        if amount < 0:
-            raise F.business("a line amount cannot be negative", "Line.Amount")
-        applied += amount
-    if applied > total:
-        raise F.business(f"the lines apply {applied}, more than the TotalAmt {total}", "Line")
-    return total - applied
+    for kind in (target, credit):
+        seen: set[str] = set()
+        for txn_id, amount in linked_amounts(doc, kind):
+            if txn_id in seen:
+                raise F.business(f"{kind} {txn_id} is linked twice in one {entity}", "Line")
+            seen.add(txn_id)
+            linked = docstore.get_live(ctx.conn, ctx.realm, kind, txn_id)
+            if linked is None:
+                raise F.invalid_reference(f"Line.LinkedTxn.{kind}", txn_id)
+            if (linked.get(party_key) or {}).get("value") != doc[party_key]["value"]:
+                raise F.business(
+                    f"{kind} {txn_id} belongs to another {party_key[:-3].lower()}", "Line.LinkedTxn"
+                )
+            if amount < 0:
+                raise F.business("a line amount cannot be negative", "Line.Amount")
+            applied[kind] += amount
+    if applied[credit] > applied[target]:
+        raise F.business(
+            f"the {credit} lines use {applied[credit]} of credit, more than the "
+            f"{applied[target]} applied to {target}s",
+            "Line",
+        )
+    money_applied = applied[target] - applied[credit]
+    if money_applied > total:
+        raise F.business(f"the lines apply {money_applied}, more than the TotalAmt {total}", "Line")
+    return total - money_applied
+
+
+def undeposited_funds(ctx: Context) -> Doc | None:
+    """The company's Undeposited Funds account (where payments without a bank account wait)."""
+    found = docstore.docs_where(
+        ctx.conn,
+        ctx.realm,
+        "Account",
+        "json_extract(d.doc, '$.AccountSubType') = 'UndepositedFunds' "
+        "AND coalesce(json_extract(d.doc, '$.Active'), 1) = 1 ORDER BY d.id LIMIT 1",
+        [],
+    )
+    return found[0] if found else None
+
+
+def _to_undeposited(ctx: Context, doc: Doc) -> None:
+    """A payment or cash sale without a DepositToAccountRef lands in Undeposited Funds."""
+    if doc.get("DepositToAccountRef"):
+        return
+    funds = undeposited_funds(ctx)
+    if funds is not None:
+        doc["DepositToAccountRef"] = {"value": str(funds["Id"]), "name": funds.get("Name")}
 
 
 def _payment(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
-    doc["UnappliedAmt"] = as_number(_payment_like(ctx, doc, "Invoice", "CustomerRef"))
+    doc["UnappliedAmt"] = as_number(_payment_like(ctx, doc, "Payment", "CustomerRef"))
+    _to_undeposited(ctx, doc)
+    _deposit_links_kept(doc, old)
+    _currency(ctx, doc)
 
 
 def _bill_payment(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
@@ -316,7 +374,8 @@ def _bill_payment(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc])
             f"PayType must be Check or CreditCard, got {pay_type!r}",
             "PayType",
         )
-    _payment_like(ctx, doc, "Bill", "VendorRef")
+    _payment_like(ctx, doc, "BillPayment", "VendorRef")
+    _currency(ctx, doc)
 
 
 def _totalled(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
@@ -343,9 +402,209 @@ def _journal(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
     doc["TotalAmt"] = as_number(sides["Debit"])
 
 
+def _deposit_links_kept(doc: Doc, old: Doc | None) -> None:
+    """The Deposit that moved a payment out of Undeposited Funds stays linked across edits."""
+    kept = [x for x in (old or {}).get("LinkedTxn") or [] if x.get("TxnType") == "Deposit"]
+    if kept:
+        doc["LinkedTxn"] = kept
+    else:
+        doc.pop("LinkedTxn", None)
+
+
+def home_currency(ctx: Context) -> str:
+    prefs = docstore.get_live(ctx.conn, ctx.realm, "Preferences", "1") or {}
+    return str(((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") or "USD")
+
+
+def rate_on(ctx: Context, currency: str, on: str) -> Decimal | None:
+    """The company's ExchangeRate for ``currency`` in force on date ``on`` (latest on or before)."""
+    found = docstore.docs_where(
+        ctx.conn,
+        ctx.realm,
+        "ExchangeRate",
+        "upper(json_extract(d.doc, '$.SourceCurrencyCode')) = ? "
+        "AND json_extract(d.doc, '$.AsOfDate') <= ? "
+        "ORDER BY json_extract(d.doc, '$.AsOfDate') DESC LIMIT 1",
+        [currency.upper(), on[:10]],
+    )
+    return Decimal(str(found[0]["Rate"])) if found else None
+
+
+def _currency(ctx: Context, doc: Doc) -> None:
+    """A foreign-currency document carries its ExchangeRate (home per foreign unit: the one
+    sent, else the company's rate for its TxnDate) and read-only HomeTotalAmt / HomeBalance.
+    A foreign document with no rate to be found is refused, naming the currency."""
+    code = str((doc.get("CurrencyRef") or {}).get("value") or "").upper()
+    home = home_currency(ctx)
+    if not code or code == home:
+        return
+    raw = doc.get("ExchangeRate")
+    rate: Decimal | None
+    if raw in (None, "", 0, "0"):
+        rate = rate_on(ctx, code, str(doc.get("TxnDate") or ctx.today.isoformat()))
+        if rate is None:
+            raise F.validation(
+                "Missing exchange rate",
+                f"the document is in {code} but no ExchangeRate was sent and the company has no "
+                f"{code} rate on or before {doc.get('TxnDate')}",
+                "ExchangeRate",
+            )
+    else:
+        try:
+            rate = Decimal(str(raw))
+        except ArithmeticError as exc:
+            raise F.validation(
+                "Invalid Number", f"ExchangeRate must be a number, got {raw!r}", "ExchangeRate"
+            ) from exc
+        if rate <= 0:
+            raise F.validation(
+                "Invalid Number", f"ExchangeRate must be positive, got {raw!r}", "ExchangeRate"
+            )
+    doc["ExchangeRate"] = float(rate)
+    set_home_amounts(doc)
+
+
+def set_home_amounts(doc: Doc) -> None:
+    """HomeTotalAmt / HomeBalance of a foreign document (amount × ExchangeRate, half-up)."""
+    rate = doc.get("ExchangeRate")
+    if rate in (None, "", 0, 1, "1"):
+        return
+    factor = Decimal(str(rate))
+    for amount, home in (("TotalAmt", "HomeTotalAmt"), ("Balance", "HomeBalance")):
+        if amount in doc:
+            doc[home] = as_number((money(doc[amount]) * factor).quantize(CENT, ROUND_HALF_UP))
+
+
 def _credit(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    """CreditMemo / VendorCredit: the whole credit is open until payments use it up."""
     _totalled(ctx, doc, old, refs)
-    doc["Balance"] = doc["TotalAmt"]
+    used = (
+        Decimal(0) if old is None else money(old.get("TotalAmt", 0)) - money(old.get("Balance", 0))
+    )
+    if money(doc["TotalAmt"]) < used:
+        raise F.business(
+            f"the new total {doc['TotalAmt']} is below the {used} of credit already applied",
+            "Line",
+        )
+    doc["Balance"] = as_number(money(doc["TotalAmt"]) - used)
+    if "CustomerRef" in doc:
+        doc["RemainingCredit"] = doc["Balance"]
+    if old is not None and old.get("LinkedTxn"):
+        doc["LinkedTxn"] = old["LinkedTxn"]
+    else:
+        doc.pop("LinkedTxn", None)
+    _currency(ctx, doc)
+
+
+def _receipt(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    """SalesReceipt (cash sale: no A/R; without a bank account it lands in Undeposited Funds)
+    and RefundReceipt (money back, DepositToAccountRef = the account it is paid from)."""
+    _totalled(ctx, doc, old, refs)
+    if "DepositToAccountRef" not in doc or not doc["DepositToAccountRef"]:
+        _to_undeposited(ctx, doc)
+    _deposit_links_kept(doc, old)
+    _currency(ctx, doc)
+
+
+def _transfer(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    doc.setdefault("TxnDate", ctx.today.isoformat())
+    amount = money(doc["Amount"], "Amount")
+    if amount <= 0:
+        raise F.business("a Transfer Amount must be positive", "Amount")
+    doc["Amount"] = as_number(amount)
+    if doc["FromAccountRef"]["value"] == doc["ToAccountRef"]["value"]:
+        raise F.business("a Transfer needs two different accounts", "ToAccountRef")
+    for key in ("FromAccountRef", "ToAccountRef"):
+        if refs[key].get("AccountType") not in TRANSFER_TYPES:
+            raise F.business(
+                f"{key} must be a bank, credit card or other balance-sheet account, "
+                f"not {refs[key].get('AccountType')!r}",
+                key,
+            )
+
+
+TRANSFER_TYPES = {
+    "Bank",
+    "Credit Card",
+    "Other Current Asset",
+    "Other Current Liability",
+    "Long Term Liability",
+    "Equity",
+}
+ESTIMATE_STATUSES = ("Pending", "Accepted", "Closed", "Rejected")
+
+
+def _estimate(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    """A quote: TxnStatus one of QBO's four; linked to the Invoice it became (then Closed)."""
+    _totalled(ctx, doc, old, refs)
+    status = doc.get("TxnStatus") or "Pending"
+    if status not in ESTIMATE_STATUSES:
+        raise F.validation(
+            "Invalid Enumeration",
+            f"TxnStatus must be one of {', '.join(ESTIMATE_STATUSES)}, got {status!r}",
+            "TxnStatus",
+        )
+    for key in ("ExpirationDate", "TxnDate"):
+        if doc.get(key):
+            try:
+                timeutil.parse_date(doc[key])
+            except ValueError as exc:
+                raise F.validation("Invalid Date", str(exc), key) from exc
+    links = [x for x in doc.get("LinkedTxn") or [] if isinstance(x, dict)]
+    for link in links:
+        if link.get("TxnType") != "Invoice":
+            raise F.validation(
+                "Invalid LinkedTxn", "an Estimate links only the Invoice it became", "LinkedTxn"
+            )
+        link["TxnId"] = str(link.get("TxnId"))
+        invoice = docstore.get_live(ctx.conn, ctx.realm, "Invoice", link["TxnId"])
+        if invoice is None:
+            raise F.invalid_reference("LinkedTxn.Invoice", link["TxnId"])
+        if (invoice.get("CustomerRef") or {}).get("value") != doc["CustomerRef"]["value"]:
+            raise F.business(f"Invoice {link['TxnId']} belongs to another customer", "LinkedTxn")
+    if links:
+        doc["LinkedTxn"] = links
+        status = "Closed"
+    doc["TxnStatus"] = status
+    _currency(ctx, doc)
+
+
+def _deposit(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    """Moves payments (and cash sales) out of Undeposited Funds: each linked once, for its whole
+    amount, and only while it waits there (not already in another deposit)."""
+    _totalled(ctx, doc, old, refs)
+    own = str(doc.get("Id") or "")
+    seen: set[tuple[str, str]] = set()
+    for kind in ("Payment", "SalesReceipt"):
+        for txn_id, amount in linked_amounts(doc, kind):
+            if (kind, txn_id) in seen:
+                raise F.business(f"{kind} {txn_id} is linked twice in this Deposit", "Line")
+            seen.add((kind, txn_id))
+            linked = docstore.get_live(ctx.conn, ctx.realm, kind, txn_id)
+            if linked is None:
+                raise F.invalid_reference(f"Line.LinkedTxn.{kind}", txn_id)
+            other = [
+                x["TxnId"]
+                for x in linked.get("LinkedTxn") or []
+                if x.get("TxnType") == "Deposit" and str(x.get("TxnId")) != own
+            ]
+            if other:
+                raise F.business(
+                    f"{kind} {txn_id} is already deposited by Deposit {other[0]}", "Line.LinkedTxn"
+                )
+            funds = undeposited_funds(ctx)
+            where = (linked.get("DepositToAccountRef") or {}).get("value")
+            if funds is None or where != str(funds["Id"]):
+                raise F.business(
+                    f"{kind} {txn_id} is not waiting in Undeposited Funds", "Line.LinkedTxn"
+                )
+            if amount != money(linked.get("TotalAmt", 0)):
+                raise F.business(
+                    f"the line deposits {amount} of {kind} {txn_id}, which received "
+                    f"{money(linked.get('TotalAmt', 0))}",
+                    "Line.Amount",
+                )
+    _currency(ctx, doc)
 
 
 _PREPARE = {
@@ -360,10 +619,14 @@ _PREPARE = {
     "Payment": _payment,
     "BillPayment": _bill_payment,
     "Purchase": _totalled,
-    "Deposit": _totalled,
+    "Deposit": _deposit,
     "JournalEntry": _journal,
     "CreditMemo": _credit,
     "VendorCredit": _credit,
+    "SalesReceipt": _receipt,
+    "RefundReceipt": _receipt,
+    "Transfer": _transfer,
+    "Estimate": _estimate,
 }
 
 
@@ -390,15 +653,18 @@ def effects(entity: str, doc: Doc) -> list[Effect]:
     total = money(doc.get("TotalAmt", 0))
     own = str(doc.get("Id"))
     out: list[Effect] = []
-    if entity in ("Invoice", "Bill"):
-        party = "Customer" if entity == "Invoice" else "Vendor"
+    if entity in ("Invoice", "Bill", "CreditMemo", "VendorCredit"):
+        party = "Customer" if entity in ("Invoice", "CreditMemo") else "Vendor"
+        sign = 1 if entity in ("Invoice", "Bill") else -1  # a credit lowers what the party owes
         party_id = _ref_id(doc, f"{party}Ref")
         if party_id:
-            out.append(Effect(party, party_id, "Balance", money(doc.get("Balance", 0))))
+            out.append(Effect(party, party_id, "Balance", sign * money(doc.get("Balance", 0))))
     elif entity in ("Payment", "BillPayment"):
-        target, party = ("Invoice", "Customer") if entity == "Payment" else ("Bill", "Vendor")
-        for txn_id, amount in linked_amounts(doc, target):
-            out.append(Effect(target, txn_id, "Balance", -amount, link=(own, entity)))
+        target, credit = PAYMENT_TARGETS[entity]
+        party = "Customer" if entity == "Payment" else "Vendor"
+        for kind in (target, credit):
+            for txn_id, amount in linked_amounts(doc, kind):
+                out.append(Effect(kind, txn_id, "Balance", -amount, link=(own, entity)))
         party_id = _ref_id(doc, f"{party}Ref")
         if party_id:
             out.append(Effect(party, party_id, "Balance", -total))
@@ -420,6 +686,21 @@ def effects(entity: str, doc: Doc) -> list[Effect]:
         account = _ref_id(doc, "DepositToAccountRef")
         if account:
             out.append(Effect("Account", account, "CurrentBalance", total, cash=True))
+        for kind in ("Payment", "SalesReceipt"):
+            for txn_id, amount in linked_amounts(doc, kind):
+                out.append(Effect(kind, txn_id, "", Decimal(0), link=(own, "Deposit")))
+                out.append(Effect("Account", UNDEPOSITED, "CurrentBalance", -amount, cash=True))
+    elif entity in ("SalesReceipt", "RefundReceipt"):
+        account = _ref_id(doc, "DepositToAccountRef")
+        if account:
+            sign = 1 if entity == "SalesReceipt" else -1
+            out.append(Effect("Account", account, "CurrentBalance", sign * total, cash=True))
+    elif entity == "Transfer":
+        amount = money(doc.get("Amount", 0))
+        source, target = _ref_id(doc, "FromAccountRef"), _ref_id(doc, "ToAccountRef")
+        if source and target:
+            out.append(Effect("Account", source, "CurrentBalance", -amount, cash=True))
+            out.append(Effect("Account", target, "CurrentBalance", amount, cash=True))
     return out
 
 
@@ -427,7 +708,13 @@ def apply_effects(ctx: Context, items: list[Effect], sign: int) -> None:
     """Apply (sign +1) or reverse (sign -1) effects; each touched document gets one new version."""
     grouped: dict[tuple[str, str], list[Effect]] = {}
     for item in items:
-        grouped.setdefault((item.entity, item.doc_id), []).append(item)
+        doc_id = item.doc_id
+        if doc_id == UNDEPOSITED:
+            funds = undeposited_funds(ctx)
+            if funds is None:
+                continue
+            doc_id = str(funds["Id"])
+        grouped.setdefault((item.entity, doc_id), []).append(item)
     for (entity, doc_id), group in grouped.items():
         target = docstore.get_live(ctx.conn, ctx.realm, entity, doc_id)
         if target is None:
@@ -435,21 +722,37 @@ def apply_effects(ctx: Context, items: list[Effect], sign: int) -> None:
                 continue  # the target was deleted meanwhile: nothing left to restore
             raise F.invalid_reference(entity, doc_id)
         for item in group:
+            if item.link:
+                _relink(target, item.link, add=sign > 0)
+            if not item.field:  # a link only (a Deposit marking the payments it moved)
+                continue
             delta = item.delta * sign
             if item.cash and target.get("AccountType") in LIABILITY_TYPES:
                 delta = -delta
             value = money(target.get(item.field, 0)) + delta
-            if item.field == "Balance" and entity in ("Invoice", "Bill") and value < 0:
+            if item.field == "Balance" and entity in OPEN_DOCUMENTS and value < 0:
+                what = (
+                    "credit left on"
+                    if entity in ("CreditMemo", "VendorCredit")
+                    else "open balance of"
+                )
                 raise F.business(
-                    f"the amount applied is more than the open balance of {entity} {doc_id}",
+                    f"the amount applied is more than the {what} {entity} {doc_id} "
+                    f"({money(target.get(item.field, 0))})",
                     "Line.Amount",
                 )
             target[item.field] = as_number(value)
             if entity == "Customer":
                 target["BalanceWithJobs"] = target["Balance"]
-            if item.link:
-                _relink(target, item.link, add=sign > 0)
+            if entity == "CreditMemo" and item.field == "Balance":
+                target["RemainingCredit"] = target["Balance"]
+            if item.field == "Balance":
+                set_home_amounts(target)
         docstore.replace(ctx.conn, ctx.realm, entity, target, ctx.now, ctx.tz)
+
+
+OPEN_DOCUMENTS = ("Invoice", "Bill", "CreditMemo", "VendorCredit")
+UNDEPOSITED = "@undeposited"  # the company's Undeposited Funds account, resolved when applied
 
 
 def _relink(target: Doc, link: tuple[str, str], *, add: bool) -> None:

@@ -236,6 +236,8 @@ class SandboxDB:
                 (realm_id, name, tz),
             )
             self._insert_rows(conn, realm_id, "CompanyInfo", [doc])
+            if docstore_get_live(conn, realm_id, "Preferences", "1") is None:
+                self._insert_rows(conn, realm_id, "Preferences", [preferences_for(doc)])
 
     def companies(self) -> list[dict[str, str]]:
         with self._connection() as conn:
@@ -336,6 +338,41 @@ def _numeric_id(doc: dict[str, Any]) -> int:
     if not isinstance(value, str) or not value.isdigit():
         raise ValueError(f"document Id must be a numeric string, got {value!r}")
     return int(value)
+
+
+def preferences_for(company_info: dict[str, Any]) -> dict[str, Any]:
+    """The company's Preferences document (Id "1"), its currency settings taken from the
+    CompanyInfo name-value pairs QBO also shows there (HomeCurrency, MultiCurrencyEnabled)."""
+    values = {
+        str(pair.get("Name")): pair.get("Value")
+        for pair in company_info.get("NameValue") or []
+        if isinstance(pair, dict)
+    }
+    home = str(values.get("HomeCurrency") or "USD")
+    multi = str(values.get("MultiCurrencyEnabled") or "false").lower() == "true"
+    return {
+        "domain": "QBO",
+        "sparse": False,
+        "Id": "1",
+        "SyncToken": "0",
+        "CurrencyPrefs": {
+            "MultiCurrencyEnabled": multi,
+            "HomeCurrency": {"value": home},
+        },
+        "SalesFormsPrefs": {"ETransactionEnabledStatus": "NotApplicable"},
+        "MetaData": dict(company_info["MetaData"]),
+    }
+
+
+def docstore_get_live(
+    conn: sqlite3.Connection, realm_id: str, entity: str, doc_id: str
+) -> dict[str, Any] | None:
+    """A live document by id (the docstore's reader, without importing it: it imports us)."""
+    row = conn.execute(
+        "SELECT doc FROM docs WHERE realm_id = ? AND entity = ? AND id = ? AND deleted = 0",
+        (realm_id, entity, int(doc_id)),
+    ).fetchone()
+    return None if row is None else loads(row[0])
 
 
 def _company_tz(company_info: dict[str, Any]) -> str:

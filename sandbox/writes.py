@@ -42,6 +42,29 @@ def _identity(body: Doc, entity: str) -> tuple[str, Any]:
     return str(doc_id), body["SyncToken"]
 
 
+VOIDABLE = ("Invoice", "Payment", "BillPayment", "SalesReceipt", "RefundReceipt", "CreditMemo")
+
+
+def _refuse_if_linked(entity: str, old: Doc, what: str) -> None:
+    """QBO keeps the books whole: a payment already deposited, or a credit already used by a
+    payment, cannot be voided or deleted until that link is undone."""
+    links = old.get("LinkedTxn") or []
+    if entity in ("Payment", "SalesReceipt"):
+        deposits = [x["TxnId"] for x in links if x.get("TxnType") == "Deposit"]
+        if deposits:
+            raise F.business(
+                f"{entity} {old['Id']} is part of Deposit {deposits[0]}: remove it from the "
+                f"deposit before it can be {what}"
+            )
+    if entity in ("CreditMemo", "VendorCredit"):
+        users = [x["TxnId"] for x in links if x.get("TxnType") in ("Payment", "BillPayment")]
+        if users:
+            raise F.business(
+                f"{entity} {old['Id']} is applied by payment {users[0]}: unapply it before it "
+                f"can be {what}"
+            )
+
+
 class Writer:
     """All write operations of one request in one realm (call inside ``SandboxDB.write()``)."""
 
@@ -62,8 +85,11 @@ class Writer:
         return stored.doc
 
     def create(self, entity: str, body: Any) -> Doc:
-        if entity == "CompanyInfo":
-            raise F.validation("Operation not supported", "CompanyInfo cannot be created")
+        if ENTITIES[entity].singleton:
+            raise F.validation(
+                "Operation not supported",
+                f"{entity} cannot be created: a company has exactly one; update it instead",
+            )
         doc = _clean(entity, body)
         rules.check_required(doc, ENTITIES[entity].required)
         rules.prepare(self.ctx, entity, doc, None)
@@ -100,7 +126,7 @@ class Writer:
 
     def _store_change(self, entity: str, old: Doc, doc: Doc) -> Doc:
         rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
-        if entity != "CompanyInfo":
+        if not ENTITIES[entity].singleton:
             rules.prepare(self.ctx, entity, doc, old)
         doc = docstore.replace(
             self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz
@@ -114,22 +140,25 @@ class Writer:
                 "Request has invalid or unsupported property",
                 "the delete body must be a JSON object",
             )
-        if ENTITIES[entity].is_list or entity == "CompanyInfo":
+        if ENTITIES[entity].is_list or ENTITIES[entity].singleton:
             raise F.business(f"{entity} cannot be deleted; make it inactive (Active false) instead")
         old = self._load_for_change(entity, body)
+        _refuse_if_linked(entity, old, "deleted")
         rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
         docstore.mark_deleted(self.ctx.conn, self.ctx.realm, entity, int(old["Id"]), self.ctx.now)
         return {"domain": "QBO", "status": "Deleted", "Id": old["Id"]}
 
     def void(self, entity: str, body: Any) -> Doc:
-        """Invoice (operation=void) and Payment/BillPayment (operation=update&include=void)."""
-        if entity not in ("Invoice", "Payment", "BillPayment"):
+        """Invoice, SalesReceipt, RefundReceipt, CreditMemo (operation=void) and Payment /
+        BillPayment (operation=update&include=void)."""
+        if entity not in VOIDABLE:
             raise F.validation("Operation not supported", f"{entity} cannot be voided")
         if not isinstance(body, dict):
             raise F.validation(
                 "Request has invalid or unsupported property", "the void body must be a JSON object"
             )
         old = self._load_for_change(entity, body)
+        _refuse_if_linked(entity, old, "voided")
         doc = copy.deepcopy(old)
         note = str(old.get("PrivateNote") or "")
         doc["PrivateNote"] = (
@@ -150,6 +179,11 @@ class Writer:
         doc["Line"] = []
         if entity == "Payment":
             doc["UnappliedAmt"] = 0.0
+        if entity == "CreditMemo":
+            doc["Balance"] = doc["RemainingCredit"] = 0.0
+        for home in ("HomeTotalAmt", "HomeBalance"):
+            if home in doc:
+                doc[home] = 0.0
         rules.apply_effects(self.ctx, rules.effects(entity, old), -1)
         return docstore.replace(
             self.ctx.conn, self.ctx.realm, entity, doc, self.ctx.now, self.ctx.tz

@@ -14,27 +14,27 @@ from sync.schema import ENTITIES
 from sync.store import Warehouse
 
 CHANGE_SCHEMA = {
-    "realm_id": pl.String,
-    "entity": pl.String,
-    "id": pl.String,
-    "change": pl.String,
-    "sync_token": pl.Int64,
-    "doc_number": pl.String,
+    "realm_id": pl.String(),
+    "entity": pl.String(),
+    "id": pl.String(),
+    "change": pl.String(),
+    "sync_token": pl.Int64(),
+    "doc_number": pl.String(),
     "total_amt": pl.Decimal(18, 2),
     "balance": pl.Decimal(18, 2),
     "source_updated_at": pl.Datetime("us", "UTC"),
     "ingested_at": pl.Datetime("us", "UTC"),
 }
 RUN_SCHEMA = {
-    "run_id": pl.Int64,
-    "realm_id": pl.String,
-    "kind": pl.String,
+    "run_id": pl.Int64(),
+    "realm_id": pl.String(),
+    "kind": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
-    "requests": pl.Int64,
-    "rows": pl.Int64,
-    "outcome": pl.String,
-    "error": pl.String,
+    "requests": pl.Int64(),
+    "rows": pl.Int64(),
+    "outcome": pl.String(),
+    "error": pl.String(),
 }
 
 

@@ -6,10 +6,14 @@ timestamp come again and are dropped by the (realm, id, sync_token) dedupe), and
 only inside one identical timestamp (stepping back a little to survive rows leaving mid-scan).
 Rows changing mid-scan leave the window with a timestamp > hi and are caught by the CDC pass that
 follows. Each round's pages (one batch request for all entities) and the cursor pointing past them
-commit in ONE DuckDB transaction (checkpoint '_backfill')."""
+commit in ONE DuckDB transaction (checkpoint '_backfill'). The next round is fetched while this
+round is being written (its cursor follows from the pages alone); a round is handed to the
+writer only once the previous one committed, so a failed write never lets a later cursor pass
+rows that were not stored."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +22,14 @@ import duckdb
 from sync import store
 from sync.context import RunContext
 from sync.pages import fetch_pages, window_statement
-from sync.schema import ENTITIES, parse_ts
+from sync.schema import BY_QBO_NAME, ENTITIES, parse_ts
+from sync.writer import writer_for
 
 Doc = dict[str, Any]
 BACKFILL_KEY = "_backfill"
 CDC_KEY = "_cdc"
 RECONCILE_KEY = "_reconcile"
+RECONCILE_PENDING_KEY = "_reconcile_pending"  # an Id reconciliation is owed (survives a crash)
 ALL_ENTITIES = [spec.qbo_name for spec in ENTITIES]
 
 
@@ -76,9 +82,15 @@ def advance(
     return {**cursor, "lo": _iso(hi), "offset": 0}
 
 
+def _singleton(entity: str) -> bool:
+    """One document per company (CompanyInfo, Preferences): pulled whole in one page."""
+    spec = BY_QBO_NAME.get(entity)
+    return spec is not None and spec.singleton
+
+
 def _statement(ctx: RunContext, entity: str, cursor: dict[str, Any], hi: datetime) -> str:
-    if entity == "CompanyInfo":
-        return "SELECT * FROM CompanyInfo"
+    if _singleton(entity):
+        return f"SELECT * FROM {entity}"
     return window_statement(
         entity,
         lo=_ts(cursor.get("lo")),
@@ -88,9 +100,30 @@ def _statement(ctx: RunContext, entity: str, cursor: dict[str, Any], hi: datetim
     )
 
 
+def mark_reconcile_pending(
+    con: duckdb.DuckDBPyConnection,
+    realm_id: str,
+    entities: list[str] | None,
+    *,
+    run_id: int,
+    at: datetime,
+) -> None:
+    """Inside a transaction: an Id reconciliation of ``entities`` (None: all) is owed. Merged
+    with one already owed; cleared only by a reconciliation that covered it."""
+    owed = store.get_checkpoint(con, realm_id, RECONCILE_PENDING_KEY)
+    if owed is not None and (entities is None or owed.get("entities") is None):
+        merged: list[str] | None = None
+    elif owed is not None:
+        merged = sorted(set(owed["entities"]) | set(entities or []))
+    else:
+        merged = sorted(entities) if entities is not None else None
+    store.set_checkpoint(
+        con, realm_id, RECONCILE_PENDING_KEY, {"entities": merged}, run_id=run_id, at=at
+    )
+
+
 def stored_state(ctx: RunContext) -> dict[str, Any] | None:
-    with ctx.warehouse.read() as con:
-        return store.get_checkpoint(con, ctx.realm_id, BACKFILL_KEY)
+    return ctx.read(lambda con: store.get_checkpoint(con, ctx.realm_id, BACKFILL_KEY))
 
 
 def run_backfill(
@@ -107,6 +140,8 @@ def run_backfill(
     state = resume or new_state(ctx, since, entities, cdc_after)
     hi = _ts(state["hi"])
     assert hi is not None
+    writer = writer_for(ctx.warehouse)
+    writing: Future[int] | None = None  # the previous round, being written while we fetch
     while True:
         pending = [name for name, cur in state["entities"].items() if not cur["done"]]
         if not pending:
@@ -129,6 +164,7 @@ def run_backfill(
             pending: list[str] = pending,
             pages: dict = pages,
             cursor: dict = new_state_,
+            at: datetime = at,
         ) -> int:
             rows = sum(
                 store.ingest_into(
@@ -145,12 +181,15 @@ def run_backfill(
             store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, cursor, run_id=ctx.run_id, at=at)
             return rows
 
+        if writing is not None:
+            ctx.rows += writing.result()  # the previous round is durable before this one goes
         weight = sum(len(pages[name]) for name in pending)
-        ctx.rows += ctx.warehouse.transact(
-            write_round, weight=weight
-        )  # the round's pages and their cursor: one transaction
+        # the round's pages and their cursor: one transaction
+        writing = writer.submit_async(write_round, weight=weight)
         state = new_state_
         ctx.beat()
+    if writing is not None:
+        ctx.rows += writing.result()
     finish_backfill(ctx, _ts(state.get("cdc_after")) or hi)
     return hi
 

@@ -8,6 +8,8 @@ whose retries end on a network error raises TransientError, meaning "outcome unk
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
@@ -29,9 +31,9 @@ from sync.errors import (
     TransientError,
 )
 from sync.limiter import LimiterRegistry, Limits, RealmLimiter, registry
-from sync.oauth import refresh_tokens
 from sync.quota import counter
 from sync.retry import RetryPolicy, classify_response, error_from_fault, transport_error
+from sync.token_endpoint import refresh_tokens
 from sync.tokens import AccessToken, TokenStore
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class QBOClient:
         self.requests_made = 0
         self._per_realm: dict[str, int] = {}
         self._count_lock = threading.Lock()
+        self._refused: set[tuple[str, str]] = set()  # (realm, feature) the server turned down
 
     def __enter__(self) -> QBOClient:
         return self
@@ -107,6 +110,17 @@ class QBOClient:
         with self._count_lock:
             return self._per_realm.get(realm_id, 0)
 
+    def refuses(self, realm_id: str, feature: str) -> bool:
+        """Whether this company's server turned down ``feature`` ("batch", "projection") before.
+        Decided per company and under a lock: one company's answer never changes what another
+        company's thread sends, nor what a statement already sent is judged by."""
+        with self._count_lock:
+            return (realm_id, feature) in self._refused
+
+    def mark_refused(self, realm_id: str, feature: str) -> None:
+        with self._count_lock:
+            self._refused.add((realm_id, feature))
+
     def limiter(self, realm_id: str) -> RealmLimiter:
         return self.limiters.for_realm(realm_id)
 
@@ -120,9 +134,10 @@ class QBOClient:
 
     def _refresh(self, realm_id: str, stale_generation: int | None) -> AccessToken:
         def mark(con: object) -> None:
+            assert con is None or isinstance(con, sqlite3.Connection)  # the token store's
             connections.mark_reconnect_needed(
                 self.settings, realm_id, "QuickBooks authorisation expired or was revoked", con=con
-            )  # type: ignore[arg-type]
+            )
 
         return self.tokens.refresh_locked(
             realm_id,
@@ -149,6 +164,7 @@ class QBOClient:
 
     def _send(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
         """One attempt: limiter slot, bearer token (refreshed once on 401), typed answer."""
+        check_path(realm_id, path)
         url = f"{self.settings.api_base}/v3/company/{realm_id}/{path}"
         params = dict(kw.pop("params", None) or {})
         params["minorversion"] = str(self.settings.qbo_minor_version)
@@ -192,12 +208,15 @@ class QBOClient:
             f"{what}: unauthorised after refresh", realm_id=realm_id
         )  # pragma: no cover
 
-    def _call(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
+    def _call(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Doc:
         if lane not in ("sync", "user"):
             raise ValueError(f"lane must be 'sync' or 'user', not {lane!r}")
         if not realm_id:
             raise ValueError("realm_id is required")
-        return self.retry.call(lambda: self._send(realm_id, method, path, lane, what, **dict(kw)))
+        answer: Doc = self.retry.call(
+            lambda: self._send(realm_id, method, path, lane, what, **dict(kw))
+        )
+        return answer
 
     @staticmethod
     def _entity_path(entity: str) -> str:
@@ -230,6 +249,7 @@ class QBOClient:
         return rows_of(self.query_raw(realm_id, statement, lane=lane).get("QueryResponse") or {})
 
     def read(self, realm_id: str, entity: str, id: str, *, lane: str = "sync") -> Doc:
+        check_id(id, f"{entity} id")
         body = self._call(
             realm_id, "GET", f"{self._entity_path(entity)}/{id}", lane, f"read {entity} {id}"
         )
@@ -394,6 +414,7 @@ class QBOClient:
         requestid: str | None = None,
         lane: str = "user",
     ) -> Doc:
+        check_id(id, "Invoice id")
         params: dict[str, str] = {"requestid": requestid or uuid.uuid4().hex}
         if send_to:
             params["sendTo"] = send_to
@@ -445,3 +466,30 @@ __all__ = [
     "quote",
     "qbo_timestamp",
 ]
+
+
+# QBO ids are digit strings (``Id``, a Ref's ``value``; realm ids too). Anything else never
+# reaches a URL: ``887?x=1`` would otherwise add a query parameter to our request.
+QBO_ID = re.compile(r"[0-9]{1,20}")
+REALM_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+PATH = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
+
+
+class InvalidQBOId(PermanentError):
+    """An id that is not in QBO's format (refused before any request is made)."""
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """``value`` as a QBO id, or InvalidQBOId naming what was wrong."""
+    text = str(value)
+    if not QBO_ID.fullmatch(text):
+        raise InvalidQBOId(f"{what} {text[:40]!r} is not a QuickBooks id (digits only)")
+    return text
+
+
+def check_path(realm_id: str, path: str) -> None:
+    """The realm and every path segment are plain tokens: no query, fragment or dot segment."""
+    if not REALM_ID.fullmatch(str(realm_id)):
+        raise InvalidQBOId(f"company id {str(realm_id)[:40]!r} is not a QuickBooks realm id")
+    if not PATH.fullmatch(path):
+        raise InvalidQBOId(f"request path {path[:60]!r} holds characters a QBO path never has")

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+from typing import Any
 
 from oodaloo import clock
 from oodaloo.config import Settings
 from sync.client import QBOClient
 from sync.schema import parse_ts
 from sync.store import Warehouse
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,20 @@ class SyncOptions:
 
 
 class RunClock:
-    """The product's clock for one run (``oodaloo.clock.now``: the sandbox's when there is one)."""
+    """The product's clock for one run, asked ONCE (``oodaloo.clock.now``: the sandbox's when
+    there is one, which costs a request). The run then reads that instant: a sandbox clock is
+    treated as standing still for the run's length, which is how tests and the demo drive it.
+    Against a real QBO the system clock is free to ask, so it keeps flowing."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.started = clock.now(settings)
+        self._real = settings.api_base in clock._not_a_sandbox  # noqa: SLF001 (one mechanism)
 
     def now(self) -> datetime:
-        return clock.now(self.settings)
+        if self._real:
+            return datetime.now(UTC)
+        return self.started
 
 
 @dataclass
@@ -63,6 +75,11 @@ class RunContext:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def read(self, query: Callable[..., T]) -> T:
+        """Run a read on the run's one write connection (the coalescing writer's), so a run
+        never closes and reopens the file just to look at its own checkpoints."""
+        return self.warehouse.transact(query)
+
     def beat(self) -> None:
         """Keep the company's try-lock alive during long pulls (at most once a minute)."""
         if callable(self.heartbeat) and time.monotonic() - self._last_beat > 60.0:
@@ -70,7 +87,7 @@ class RunContext:
             self.heartbeat()
 
 
-def server_time(body: dict, fallback: datetime) -> datetime:
+def server_time(body: dict[str, Any], fallback: datetime) -> datetime:
     """The ``time`` member of an answer (QBO's clock), else our own."""
     value = body.get("time") if isinstance(body, dict) else None
     try:

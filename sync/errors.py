@@ -14,6 +14,8 @@ Messages never contain tokens or secrets: only the realm, the operation and QBO'
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class QBOError(Exception):
     """Base of every QBO fault. ``code`` is QBO's numeric code as a string when there is one."""
@@ -52,8 +54,8 @@ class ThrottledError(TransientError):
         message: str = "QuickBooks rate limit reached",
         *,
         retry_after: float | None = None,
-        **kw,
-    ) -> None:  # type: ignore[no-untyped-def]
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
 

@@ -1,20 +1,28 @@
-"""QBO documents -> typed Arrow tables shaped like ``log_<table>`` (bulk-loaded into DuckDB).
+"""QBO documents -> rows of ``log_<table>``, typed by DuckDB in one vectorised pass per page.
 
-The Arrow schema is derived from the SQL types in sync/schema.py, so schema.py stays the one
-contract. Values are coerced per Arrow type (QBO sends numbers as strings now and then)."""
+A page's documents go to DuckDB as ONE JSON array (``orjson.dumps`` of the list, a single C
+call); ``from_json`` reads every element against a structure DERIVED from the column extractors
+in sync/schema.py (``path``, ``ref``, ``money``, ``as_date``, ``as_ts``, ``as_bool`` and a few
+named helpers have SQL twins here), and each column is cast to its SQL type in the same
+statement. No Python runs per document, so schema.py stays the one contract: a new entity built
+from those extractors is typed here without any change. A column whose extractor has no SQL
+twin (an ad-hoc lambda) is computed in Python for that column only, then typed by DuckDB the
+same way. Casting rules: "" and unparsable values become NULL; money rounds half-up to the
+cent (DuckDB's string -> DECIMAL cast); timestamps without an offset are UTC."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+import duckdb
 import orjson
-import pyarrow as pa
 
-from sync.schema import COMMON_COLUMNS, EntitySpec, parse_ts
+from sync import schema
+from sync.schema import COMMON_COLUMNS, EntitySpec
 
 Doc = dict[str, Any]
 EXTRA_COLUMNS: list[tuple[str, str]] = [
@@ -23,7 +31,22 @@ EXTRA_COLUMNS: list[tuple[str, str]] = [
 ]  # source: backfill | cdc | reconcile | action
 
 
-def _split_top(text: str) -> list[str]:
+def log_columns(spec: EntitySpec) -> list[tuple[str, str]]:
+    """The column list of ``log_<table>``, in order."""
+    return COMMON_COLUMNS + [(c.name, c.sql_type) for c in spec.columns] + EXTRA_COLUMNS
+
+
+def is_deleted_stub(doc: Doc) -> bool:
+    return str(doc.get("status", "")).lower() == "deleted"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- from SQL types to from_json structures ------------------------------------------------
+def split_top(text: str) -> list[str]:
+    """Split at commas outside parentheses ("a INT, b STRUCT(c INT, d INT)" -> 2 parts)."""
     parts, depth, cur = [], 0, ""
     for ch in text:
         if ch == "(":
@@ -40,115 +63,276 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def arrow_type(sql_type: str) -> pa.DataType:
+def json_structure(sql_type: str) -> Any:
+    """The ``from_json`` structure for a SQL type ("STRUCT(a INT)[]" -> [{"a": "INT"}])."""
     t = sql_type.strip()
     if t.endswith("[]"):
-        return pa.list_(arrow_type(t[:-2]))
-    upper = t.upper()
-    if upper.startswith("STRUCT("):
+        return [json_structure(t[:-2])]
+    if t.upper().startswith("STRUCT("):
         inner = t[t.index("(") + 1 : t.rindex(")")]
-        fields = []
-        for part in _split_top(inner):
-            name, ftype = part.split(None, 1)
-            fields.append(pa.field(name, arrow_type(ftype)))
-        return pa.struct(fields)
-    match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", upper)
-    if match:
-        return pa.decimal128(int(match.group(1)), int(match.group(2)))
-    simple = {
-        "VARCHAR": pa.string(),
-        "BIGINT": pa.int64(),
-        "INTEGER": pa.int32(),
-        "BOOLEAN": pa.bool_(),
-        "DATE": pa.date32(),
-        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-        "DOUBLE": pa.float64(),
+        return {
+            name: json_structure(ftype)
+            for name, ftype in (part.split(None, 1) for part in split_top(inner))
+        }
+    return t
+
+
+# ---- extractors -> SQL ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    """How one column is read: the JSON paths it needs and the SQL computing it from ``j``."""
+
+    paths: tuple[tuple[str, ...], ...]
+    sql: Callable[[Callable[[tuple[str, ...]], str]], str]
+
+
+def _closure(fn: Callable[..., Any]) -> dict[str, Any]:
+    code = getattr(fn, "__code__", None)
+    cells = getattr(fn, "__closure__", None) or ()
+    if code is None:
+        return {}
+    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, cells)}
+
+
+def _path_keys(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The keys of a ``schema.path(...)`` getter (``ref`` is one too), else None."""
+    if getattr(fn, "__qualname__", "") != "path.<locals>.get":
+        return None
+    keys = _closure(fn).get("keys")
+    return tuple(keys) if isinstance(keys, tuple) and keys else None
+
+
+def _text(v: str) -> str:
+    return f"nullif({v}, '')"
+
+
+def _ts_sql(v: str) -> str:
+    t = _text(v)
+    return (
+        f"CASE WHEN {t} IS NULL THEN NULL "
+        rf"WHEN regexp_matches({t}, '(Z|[+-]\d\d:?\d\d)$') THEN TRY_CAST({t} AS TIMESTAMPTZ) "
+        f"ELSE TRY_CAST({t} AS TIMESTAMP) AT TIME ZONE 'UTC' END"
+    )
+
+
+def _typed_sql(v: str, sql_type: str) -> str:
+    """A JSON value read as text, coerced to ``sql_type`` the way the store expects."""
+    upper = sql_type.upper()
+    if upper == "VARCHAR":
+        return _text(v)
+    if upper in ("BIGINT", "INTEGER"):
+        return f"TRY_CAST(trunc(TRY_CAST({_text(v)} AS DECIMAL(38,9))) AS {upper})"
+    if upper.startswith("DECIMAL"):
+        return f"TRY_CAST({_text(v)} AS {sql_type})"
+    if upper == "BOOLEAN":
+        return f"CASE WHEN {_text(v)} IS NULL THEN NULL ELSE lower({v}) = 'true' END"
+    if upper == "DATE":
+        return f"TRY_CAST(substr({_text(v)}, 1, 10) AS DATE)"
+    if upper == "TIMESTAMPTZ":
+        return _ts_sql(v)
+    return f"TRY_CAST({_text(v)} AS {sql_type})"
+
+
+def _amount(v: str) -> str:
+    """``Decimal(str(x or 0))`` to the cent."""
+    return f"coalesce(TRY_CAST({_text(v)} AS DECIMAL(18,2)), 0::DECIMAL(18,2))"
+
+
+def _lines(col: Callable[[tuple[str, ...]], str]) -> str:
+    return f"coalesce({col(('Line',))}, [])"
+
+
+def _voided(col: Callable[[tuple[str, ...]], str]) -> str:
+    note, total = col(("PrivateNote",)), col(("TotalAmt",))
+    return (
+        f"(starts_with(lower(coalesce({note}, '')), 'voided') "
+        f"AND coalesce(TRY_CAST({_text(total)} AS DECIMAL(38,10)), 0) = 0)"
+    )
+
+
+def _linked(col: Callable[[tuple[str, ...]], str]) -> str:
+    return (
+        f"flatten(list_transform({_lines(col)}, lambda l: list_transform(coalesce(l.LinkedTxn, []), "
+        f"lambda k: {{'txn_id': coalesce(k.TxnId, 'None'), 'txn_type': k.TxnType, "
+        f"'amount': {_amount('l.Amount')}}})))"
+    )
+
+
+def _je_lines(col: Callable[[tuple[str, ...]], str]) -> str:
+    return (
+        f"list_transform({_lines(col)}, lambda l: {{'posting_type': l.JournalEntryLineDetail.PostingType, "
+        "'account_id': l.JournalEntryLineDetail.AccountRef.value, "
+        f"'amount': {_amount('l.Amount')}, "
+        "'entity_type': l.JournalEntryLineDetail.Entity.Type, "
+        "'entity_id': l.JournalEntryLineDetail.Entity.EntityRef.value, "
+        "'description': l.Description})"
+    )
+
+
+def _expense_lines(col: Callable[[tuple[str, ...]], str]) -> str:
+    return (
+        f"list_transform({_lines(col)}, lambda l: {{'account_id': "
+        "l.AccountBasedExpenseLineDetail.AccountRef.value, "
+        f"'amount': {_amount('l.Amount')}, 'description': l.Description}})"
+    )
+
+
+_LINE_SHAPE = {
+    "Amount": "VARCHAR",
+    "Description": "VARCHAR",
+    "LinkedTxn": [{"TxnId": "VARCHAR", "TxnType": "VARCHAR"}],
+    "JournalEntryLineDetail": {
+        "PostingType": "VARCHAR",
+        "AccountRef": {"value": "VARCHAR"},
+        "Entity": {"Type": "VARCHAR", "EntityRef": {"value": "VARCHAR"}},
+    },
+    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "VARCHAR"}},
+}
+
+# named helpers of schema.py with their SQL twins: (paths read, SQL)
+_TWINS: dict[Callable[..., Any], _Plan] = {
+    schema.currency: _Plan((("CurrencyRef", "value"),), lambda col: col(("CurrencyRef", "value"))),
+    schema.is_voided: _Plan((("PrivateNote",), ("TotalAmt",)), _voided),
+    schema.linked: _Plan((("Line",),), _linked),
+    schema.je_lines: _Plan((("Line",),), _je_lines),
+    schema.expense_lines: _Plan((("Line",),), _expense_lines),
+}
+
+
+def plan_column(column: schema.Column) -> _Plan | None:
+    """The SQL plan of a column's extractor, or None (computed per row in Python instead)."""
+    fn, sql_type = column.extract, column.sql_type
+    twin = _TWINS.get(fn)
+    if twin is not None:
+        return _Plan(twin.paths, lambda col: f"CAST({twin.sql(col)} AS {sql_type})")
+    keys = _path_keys(fn)
+    if keys is not None:
+        return _Plan((keys,), lambda col: _typed_sql(col(keys), sql_type))
+    kind = getattr(fn, "__qualname__", "")
+    inner = _closure(fn).get("get")
+    inner_keys = _path_keys(inner) if callable(inner) else None
+    if inner_keys is None:
+        return None
+    if kind == "money.<locals>.conv":
+        # money() quantises to the cent first, then the column type applies
+        return _Plan(
+            (inner_keys,),
+            lambda col: f"CAST(TRY_CAST({_text(col(inner_keys))} AS DECIMAL(18,2)) AS {sql_type})",
+        )
+    if kind == "as_date.<locals>.conv":
+        return _Plan((inner_keys,), lambda col: _typed_sql(col(inner_keys), "DATE"))
+    if kind == "as_ts.<locals>.<lambda>":
+        return _Plan((inner_keys,), lambda col: _typed_sql(col(inner_keys), "TIMESTAMPTZ"))
+    if kind == "as_bool.<locals>.conv":
+        default = _closure(fn).get("default")
+        fallback = "NULL" if default is None else ("TRUE" if default else "FALSE")
+        return _Plan(
+            (inner_keys,),
+            lambda col: (
+                f"CASE WHEN {_text(col(inner_keys))} IS NULL THEN {fallback}::BOOLEAN "
+                f"ELSE lower({col(inner_keys)}) = 'true' END"
+            ),
+        )
+    return None
+
+
+def _merge(tree: dict[str, Any], keys: tuple[str, ...], leaf: Any) -> bool:
+    """Add a path to a from_json structure; False when it clashes with what is there."""
+    node = tree
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            return False
+        node = child
+    last = keys[-1]
+    if last in node:
+        return node[last] == leaf or (isinstance(node[last], dict) and isinstance(leaf, dict))
+    node[last] = leaf
+    return True
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class _EntityPlan:
+    structure: str  # from_json structure of a document (JSON text)
+    selects: tuple[str, ...]  # typed columns, in log order, each "expr AS name"
+    python_columns: tuple[schema.Column, ...]  # extractors without a SQL twin
+
+
+_plans: dict[str, _EntityPlan] = {}
+
+
+def entity_plan(spec: EntitySpec) -> _EntityPlan:
+    """Derived once per entity from schema.py (cached)."""
+    cached = _plans.get(spec.qbo_name)
+    if cached is not None:
+        return cached
+    tree: dict[str, Any] = {
+        "Id": "VARCHAR",
+        "SyncToken": "VARCHAR",
+        "MetaData": {"CreateTime": "VARCHAR", "LastUpdatedTime": "VARCHAR"},
     }
-    if upper not in simple:
-        raise ValueError(f"no Arrow type for SQL type {sql_type!r}")
-    return simple[upper]
+    planned: dict[str, _Plan] = {}
+    python_columns: list[schema.Column] = []
+    for column in spec.columns:
+        plan = plan_column(column)
+        ok = plan is not None
+        if plan is not None:
+            for keys in plan.paths:
+                leaf: Any = [_LINE_SHAPE] if keys == ("Line",) else "VARCHAR"
+                ok = ok and _merge(tree, keys, leaf)
+        if ok and plan is not None:
+            planned[column.name] = plan
+        else:
+            python_columns.append(column)
 
+    def col(keys: tuple[str, ...]) -> str:
+        return "j." + ".".join(_quote(k) for k in keys)
 
-def coerce(value: Any, typ: pa.DataType) -> Any:
-    """Make ``value`` acceptable to ``typ`` (None stays None)."""
-    if value is None or value == "":
-        return None
-    if pa.types.is_decimal(typ):
-        try:
-            return Decimal(str(value)).quantize(Decimal(1).scaleb(-typ.scale))
-        except InvalidOperation:
-            return None
-    if pa.types.is_integer(typ):
-        return int(Decimal(str(value)))
-    if pa.types.is_boolean(typ):
-        return value if isinstance(value, bool) else str(value).lower() == "true"
-    if pa.types.is_string(typ):
-        return value if isinstance(value, str) else str(value)
-    if pa.types.is_date32(typ):
-        return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    if pa.types.is_timestamp(typ):
-        return value if isinstance(value, datetime) else parse_ts(str(value))
-    if pa.types.is_list(typ):
-        return [coerce(v, typ.value_type) for v in value]
-    if pa.types.is_struct(typ):
-        return {f.name: coerce(value.get(f.name), f.type) for f in typ}
-    return value
-
-
-_Coerce = Callable[[Any], Any]
-
-
-def coercer(typ: pa.DataType) -> _Coerce:
-    """A fast per-column coercion: values already of the right Python type pass straight through."""
-    if pa.types.is_decimal(typ):
-        quantum = Decimal(1).scaleb(-typ.scale)
-
-        def dec(value: Any) -> Any:
-            if value is None or value == "":
-                return None
-            if type(value) is Decimal and value.as_tuple().exponent == -typ.scale:
-                return value
-            return (
-                coerce(value, typ)
-                if not isinstance(value, (int, float, str, Decimal))
-                else _quantize(value, quantum)
+    selects = [
+        "CAST($realm AS VARCHAR) AS realm_id",
+        f"CAST({col(('Id',))} AS VARCHAR) AS id",
+        f"coalesce(TRY_CAST({_text(col(('SyncToken',)))} AS BIGINT), 0) AS sync_token",
+        "'upsert' AS op",
+        f"{_ts_sql(col(('MetaData', 'CreateTime')))} AS source_created_at",
+        f"{_ts_sql(col(('MetaData', 'LastUpdatedTime')))} AS source_updated_at",
+        "CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at",
+        "CAST($run_id AS BIGINT) AS sync_run_id",
+    ]
+    python_names = {c.name for c in python_columns}
+    for column in spec.columns:
+        if column.name in python_names:
+            selects.append(
+                f"CAST(x.{_quote(column.name)} AS {column.sql_type}) AS {_quote(column.name)}"
             )
-
-        return dec
-    if pa.types.is_string(typ):
-        return lambda v: v if type(v) is str and v != "" else coerce(v, typ)
-    if pa.types.is_boolean(typ):
-        return lambda v: v if type(v) is bool else coerce(v, typ)
-    if pa.types.is_integer(typ):
-        return lambda v: v if type(v) is int else coerce(v, typ)
-    if pa.types.is_timestamp(typ):
-        return lambda v: v if type(v) is datetime else coerce(v, typ)
-    if pa.types.is_date32(typ):
-        return lambda v: v if type(v) is date else coerce(v, typ)
-    return lambda v: coerce(v, typ)
+        else:
+            selects.append(f"{planned[column.name].sql(col)} AS {_quote(column.name)}")
+    selects += ["CAST(d AS VARCHAR) AS raw", "CAST($source AS VARCHAR) AS source"]
+    plan = _EntityPlan(
+        orjson.dumps(tree).decode(), tuple(selects), tuple(python_columns)
+    )
+    _plans[spec.qbo_name] = plan
+    return plan
 
 
-def _quantize(value: Any, quantum: Decimal) -> Decimal | None:
-    try:
-        return Decimal(str(value)).quantize(quantum)
-    except InvalidOperation:
-        return None
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a column")
 
 
-def log_columns(spec: EntitySpec) -> list[tuple[str, str]]:
-    """The column list of ``log_<table>``, in order."""
-    return COMMON_COLUMNS + [(c.name, c.sql_type) for c in spec.columns] + EXTRA_COLUMNS
+def _python_structure(columns: tuple[schema.Column, ...]) -> str:
+    return orjson.dumps({c.name: json_structure(c.sql_type) for c in columns}).decode()
 
 
-def log_schema(spec: EntitySpec) -> pa.Schema:
-    return pa.schema([pa.field(name, arrow_type(sql)) for name, sql in log_columns(spec)])
-
-
-def is_deleted_stub(doc: Doc) -> bool:
-    return str(doc.get("status", "")).lower() == "deleted"
-
-
-def version_rows(
+def stage_versions(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
     spec: EntitySpec,
     realm_id: str,
     docs: list[Doc],
@@ -156,34 +340,40 @@ def version_rows(
     ingested_at: datetime,
     run_id: int,
     source: str = "sync",
-) -> pa.Table:
-    """One row per document version (deleted stubs excluded: see ``tombstone_rows``)."""
-    schema = log_schema(spec)
-    coercers = [(f.name, coercer(f.type)) for f in schema]
-    columns: dict[str, list[Any]] = {f.name: [] for f in schema}
-    extractors = [(c.name, c.extract) for c in spec.columns]
-    for doc in docs:
-        meta = doc.get("MetaData") or {}
-        base = {
-            "realm_id": realm_id,
-            "id": str(doc["Id"]),
-            "sync_token": int(doc.get("SyncToken") or 0),
-            "op": "upsert",
-            "source_created_at": parse_ts(meta.get("CreateTime")),
-            "source_updated_at": parse_ts(meta.get("LastUpdatedTime")),
-            "ingested_at": ingested_at,
-            "sync_run_id": run_id,
-            "raw": orjson.dumps(doc).decode(),
-            "source": source,
-        }
-        for name, extract in extractors:
-            base[name] = extract(doc)
-        for name, conv in coercers:
-            columns[name].append(conv(base.get(name)))
-    return pa.Table.from_pydict(columns, schema=schema)
+) -> None:
+    """Make temp table ``name`` holding one typed row per document (``log_<table>`` columns;
+    deleted stubs excluded: see ``stage_tombstones``). Drop it with ``unstage``."""
+    plan = entity_plan(spec)
+    params: dict[str, Any] = {
+        "realm": realm_id,
+        "ingested_at": ingested_at,
+        "run_id": run_id,
+        "source": source,
+    }
+    if plan.python_columns:
+        wrapped = [
+            {"d": doc, "x": {c.name: c.extract(doc) for c in plan.python_columns}} for doc in docs
+        ]
+        params["page"] = orjson.dumps(wrapped, default=_json_default).decode()
+        elements = (
+            "SELECT json_extract(e, '$.d') AS d, "
+            f"from_json(json_extract(e, '$.x'), '{_python_structure(plan.python_columns)}') AS x "
+            "FROM (SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS e)"
+        )
+    else:
+        params["page"] = orjson.dumps(docs).decode()
+        elements = "SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS d"
+    structure = plan.structure.replace("'", "''")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(plan.selects)} "
+        f"FROM (SELECT *, from_json(d, '{structure}') AS j FROM ({elements}))",
+        params,
+    )
 
 
-def tombstone_rows(
+def stage_tombstones(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
     spec: EntitySpec,
     realm_id: str,
     stubs: list[Doc],
@@ -192,32 +382,43 @@ def tombstone_rows(
     run_id: int,
     deleted_at: datetime | None = None,
     source: str = "sync",
-) -> pa.Table:
-    """Deleted stubs as rows with only the common columns (sync_token filled in at write time)."""
-    schema = log_schema(spec)
-    rows = []
-    for stub in stubs:
-        meta = stub.get("MetaData") or {}
-        rows.append(
-            {
-                "realm_id": realm_id,
-                "id": str(stub["Id"]),
-                "sync_token": None,
-                "op": "delete",
-                "source_created_at": None,
-                "source_updated_at": parse_ts(meta.get("LastUpdatedTime"))
-                or deleted_at
-                or ingested_at,
-                "ingested_at": ingested_at,
-                "sync_run_id": run_id,
-                "raw": orjson.dumps(
-                    {"domain": "QBO", "status": "Deleted", "Id": str(stub["Id"]), "MetaData": meta}
-                ).decode(),
-                "source": source,
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=schema)
+) -> None:
+    """Temp table ``name``: deleted stubs as rows with only the common columns (``sync_token``
+    is filled in at write time from the latest stored version)."""
+    slim = [
+        {
+            "domain": "QBO",
+            "status": "Deleted",
+            "Id": str(stub["Id"]),
+            "MetaData": stub.get("MetaData") or {},
+        }
+        for stub in stubs
+    ]
+    typed = ", ".join(
+        f"CAST(NULL AS {sql}) AS {_quote(col)}" for col, sql in log_columns(spec)[8:-2]
+    )
+    updated = _ts_sql("j.MetaData.LastUpdatedTime")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT CAST($realm AS VARCHAR) AS realm_id, "
+        "CAST(j.Id AS VARCHAR) AS id, CAST(NULL AS BIGINT) AS sync_token, 'delete' AS op, "
+        "CAST(NULL AS TIMESTAMPTZ) AS source_created_at, "
+        f"coalesce({updated}, CAST($deleted_at AS TIMESTAMPTZ), CAST($ingested_at AS TIMESTAMPTZ)) "
+        "AS source_updated_at, CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at, "
+        f"CAST($run_id AS BIGINT) AS sync_run_id{', ' + typed if typed else ''}, "
+        "CAST(d AS VARCHAR) AS raw, CAST($source AS VARCHAR) AS source FROM ("
+        "SELECT d, from_json(d, '{\"Id\": \"VARCHAR\", \"MetaData\": {\"LastUpdatedTime\": "
+        "\"VARCHAR\"}}') AS j FROM (SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS d))",
+        {
+            "realm": realm_id,
+            "page": orjson.dumps(slim).decode(),
+            "deleted_at": deleted_at,
+            "ingested_at": ingested_at,
+            "run_id": run_id,
+            "source": source,
+        },
+    )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+def unstage(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {name}")
+

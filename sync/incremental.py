@@ -14,17 +14,21 @@ from typing import Any
 import duckdb
 
 from sync import store
-from sync.backfill import ALL_ENTITIES, CDC_KEY, run_backfill
+from sync.backfill import CDC_KEY, mark_reconcile_pending, run_backfill
 from sync.client import cdc_changes
 from sync.context import RunContext, server_time
+from sync.schema import ENTITIES
 
 Doc = dict[str, Any]
-CDC_ENTITIES = [name for name in ALL_ENTITIES if name != "CompanyInfo"]
+CDC_ENTITIES = [spec.qbo_name for spec in ENTITIES if spec.in_cdc]
+# QBO's CDC does not carry them (ExchangeRate): a windowed query once a day instead
+REFRESHED_ENTITIES = [spec.qbo_name for spec in ENTITIES if not spec.in_cdc and not spec.singleton]
+REFRESH_KEY = "_refresh"
+REFRESH_EVERY = timedelta(days=1)
 
 
 def cdc_checkpoint(ctx: RunContext) -> datetime | None:
-    with ctx.warehouse.read() as con:
-        cursor = store.get_checkpoint(con, ctx.realm_id, CDC_KEY)
+    cursor = ctx.read(lambda con: store.get_checkpoint(con, ctx.realm_id, CDC_KEY))
     return datetime.fromisoformat(cursor["since"]) if cursor else None
 
 
@@ -56,7 +60,9 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
         # keep the CDC checkpoint where it was until this windowed pull has finished
         hi = run_backfill(ctx, since=changed_since, entities=[entity], cdc_after=since)
         new_since = min(new_since, hi)
+    refreshed_at = _refresh_outside_cdc(ctx, since)
     at = ctx.now()
+    owed = [e for e in saturated if not store.spec_for(e).is_list]
 
     def write_changes(con: duckdb.DuckDBPyConnection) -> int:
         rows = sum(
@@ -69,6 +75,17 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
         store.set_checkpoint(
             con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at
         )
+        if owed:  # deletions CDC could not report: the Id reconciliation is owed from now on
+            mark_reconcile_pending(con, ctx.realm_id, owed, run_id=ctx.run_id, at=at)
+        if refreshed_at is not None:
+            store.set_checkpoint(
+                con,
+                ctx.realm_id,
+                REFRESH_KEY,
+                {"at": refreshed_at.isoformat()},
+                run_id=ctx.run_id,
+                at=at,
+            )
         return rows
 
     weight = sum(len(docs) for docs in collected.values())
@@ -76,3 +93,19 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
         write_changes, weight=weight
     )  # the changes and the new checkpoint together
     return saturated
+
+
+def _refresh_outside_cdc(ctx: RunContext, since: datetime) -> datetime | None:
+    """Pull what changed since the last refresh of the entities CDC does not carry, at most once
+    a day (a request of its own). Returns the new refresh mark, or None to keep the stored one.
+    A store without a mark was just backfilled up to ``since``: the mark starts there."""
+    if not REFRESHED_ENTITIES:
+        return None
+    mark = ctx.read(lambda con: store.get_checkpoint(con, ctx.realm_id, REFRESH_KEY))
+    last = datetime.fromisoformat(mark["at"]) if mark else None
+    if last is None:
+        return since
+    if ctx.now() - last < REFRESH_EVERY:
+        return None
+    lo = last - timedelta(seconds=ctx.options.overlap_seconds)
+    return run_backfill(ctx, since=lo, entities=list(REFRESHED_ENTITIES), cdc_after=since)

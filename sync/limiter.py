@@ -4,7 +4,8 @@
   yields whenever a user call is waiting.
 * A 429 pauses the whole company (60 s or the server's hint) and halves its rates (AIMD: the
   factor then creeps back up with each success).
-* Time comes from an injectable ``Clock`` so tests run on a fake clock.
+* Time comes from an injectable ``Clock`` so tests run on a fake clock
+  (``tests/sync/fake_clocks.py``).
 
 One limiter per realm per process (``registry()``); the work is parallel across realms."""
 
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from sync.errors import ThrottledError
 
 if TYPE_CHECKING:
     from oodaloo.config import Settings
@@ -36,27 +39,6 @@ class RealClock:
 
     def wait(self, cond: threading.Condition, timeout: float | None) -> None:
         cond.wait(timeout)
-
-
-class FakeClock:
-    """Time moves only when a waiter would sleep (or a test calls ``advance``)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def wait(self, cond: threading.Condition, timeout: float | None) -> None:
-        if timeout is None:
-            cond.wait(5.0)  # event-driven waits (in-flight, lane yielding) use real notifications
-            return
-        self.slept.append(timeout)
-        self.now += timeout
 
 
 @dataclass(frozen=True)
@@ -122,7 +104,8 @@ class RealmLimiter:
             self._starts.popleft()
 
     def _wait_needed(self, lane: str, now: float) -> float | None:
-        """0 if a call may start now; seconds to wait for a time-based limit; None to wait for an event."""
+        """0 if a call may start now; seconds to wait for a time-based limit; None to wait for an
+        event."""
         if now < self._paused_until:
             return self._paused_until - now
         if lane == "sync" and self._user_waiting:
@@ -201,8 +184,8 @@ class RealmLimiter:
         throttled = False
         try:
             yield
-        except BaseException as exc:
-            throttled = type(exc).__name__ == "ThrottledError"
+        except ThrottledError:
+            throttled = True  # the 429 itself is handled by ``penalize``: no additive increase
             raise
         finally:
             self.release(throttled=throttled)
@@ -210,6 +193,12 @@ class RealmLimiter:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def users_waiting(self) -> int:
+        """User-lane calls blocked in ``acquire`` right now (sync yields to them)."""
+        with self._cond:
+            return self._user_waiting
 
     @property
     def paused_for(self) -> float:

@@ -1,9 +1,14 @@
 """OAuth 2.0 with Intuit (or the sandbox): the connect flow and token refresh.
 
-* ``authorize_url`` stores a one-time ``state`` server-side (state.sqlite, 10 minutes).
-* ``complete_connect`` checks and consumes it, exchanges the code, stores the tokens encrypted
-  and marks the company connected.
-* ``refresh_tokens`` is used by the client through ``TokenStore.refresh_locked``.
+* ``authorize_url`` stores a one-time ``state`` server-side (state.sqlite, 10 minutes), bound to
+  the browser session that asked (the console passes the signed-in identity: the redirect back
+  opens a new Streamlit session, but the sign-in cookie comes along).
+* ``complete_connect`` consumes it and refuses it from any other session, exchanges the code,
+  then asks CompanyInfo of the ``realmId`` the redirect claims WITH THE NEW TOKEN: only when
+  QBO answers for that company are the tokens saved (a forged ``realmId`` cannot overwrite
+  another company's tokens). Then it marks the company connected.
+* ``refresh_tokens`` (in ``sync.token_endpoint``, shared with the client, which refreshes through
+  ``TokenStore.refresh_locked``) trades a refresh token for new tokens.
 Secrets never reach logs or exception text."""
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import httpx
 from oodaloo.config import Settings, new_state_token
 from oodaloo.wiring import http_client
 from sync import connections, statedb
-from sync.errors import PermanentError, ReauthRequired, TransientError
-from sync.retry import RetryPolicy, parse_json, transport_error
+from sync.errors import PermanentError, TransientError
+from sync.retry import parse_json, transport_error
+from sync.token_endpoint import token_call
 from sync.tokens import TokenGrant, TokenStore
 
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -28,12 +34,29 @@ class ConnectError(PermanentError):
     """The connect flow could not complete (bad or replayed state, refused code)."""
 
 
+_BINDINGS = """CREATE TABLE IF NOT EXISTS oauth_state_sessions (
+    state TEXT PRIMARY KEY,
+    session TEXT NOT NULL
+)"""
+
+
 def authorize_url(
-    settings: Settings, state: str | None = None, *, realm_id: str | None = None
+    settings: Settings,
+    state: str | None = None,
+    *,
+    realm_id: str | None = None,
+    session: str | None = None,
 ) -> str:
-    """The URL to send the owner to; its ``state`` is remembered server-side for one use."""
+    """The URL to send the owner to; its ``state`` is remembered server-side for one use, bound
+    to ``session`` (the browser session's identity) when given."""
     state = state or new_state_token()
     with statedb.immediate(settings) as con:
+        con.execute(_BINDINGS)
+        con.execute(
+            "DELETE FROM oauth_state_sessions WHERE state IN "
+            "(SELECT state FROM oauth_states WHERE created_at < ?)",
+            (time.time() - STATE_TTL_SECONDS,),
+        )
         con.execute(
             "DELETE FROM oauth_states WHERE created_at < ?", (time.time() - STATE_TTL_SECONDS,)
         )
@@ -41,6 +64,11 @@ def authorize_url(
             "INSERT OR REPLACE INTO oauth_states(state, created_at) VALUES (?, ?)",
             (state, time.time()),
         )
+        if session:
+            con.execute(
+                "INSERT OR REPLACE INTO oauth_state_sessions(state, session) VALUES (?, ?)",
+                (state, session),
+            )
     params = {
         "client_id": settings.qbo_client_id,
         "response_type": "code",
@@ -53,92 +81,46 @@ def authorize_url(
     return f"{settings.authorize_url}?{urlencode(params)}"
 
 
-def consume_state(settings: Settings, state: str) -> bool:
-    """True once for a state we issued within the TTL; False for unknown, expired or replayed ones."""
+def consume_state(settings: Settings, state: str, session: str | None = None) -> bool:
+    """True once for a state we issued within the TTL to this same session (or to no session,
+    when none is given); False for unknown, expired, replayed or foreign ones."""
     with statedb.immediate(settings) as con:
+        con.execute(_BINDINGS)
         row = con.execute(
             "DELETE FROM oauth_states WHERE state=? RETURNING created_at", (state,)
         ).fetchone()
-    return row is not None and time.time() - float(row[0]) <= STATE_TTL_SECONDS
-
-
-def _token_call(
-    settings: Settings,
-    form: dict[str, str],
-    realm_id: str | None,
-    client: httpx.Client | None = None,
-) -> TokenGrant:
-    """POST to the token endpoint (client credentials as HTTP Basic); invalid_grant -> ReauthRequired."""
-    auth = (settings.qbo_client_id, settings.qbo_client_secret.get_secret_value())
-    what = "token refresh" if form.get("grant_type") == "refresh_token" else "code exchange"
-
-    def once() -> TokenGrant:
-        try:
-            if client is not None:
-                response = client.post(
-                    settings.token_url, data=form, auth=auth, headers={"Accept": "application/json"}
-                )
-            else:
-                with http_client(settings) as own:
-                    response = own.post(
-                        settings.token_url,
-                        data=form,
-                        auth=auth,
-                        headers={"Accept": "application/json"},
-                    )
-        except httpx.TransportError as exc:
-            raise transport_error(exc, realm_id, what) from None
-        body = parse_json(response) or {}
-        if response.status_code == 200 and body.get("access_token") and body.get("refresh_token"):
-            return TokenGrant(
-                access_token=str(body["access_token"]),
-                refresh_token=str(body["refresh_token"]),
-                expires_in=float(body.get("expires_in") or 3600),
-                refresh_expires_in=float(body["x_refresh_token_expires_in"])
-                if body.get("x_refresh_token_expires_in")
-                else None,
-            )
-        error = str(body.get("error") or "") if isinstance(body, dict) else ""
-        if error == "invalid_grant":
-            raise ReauthRequired(
-                f"{what}: QuickBooks refused the saved authorisation (invalid_grant)",
-                realm_id=realm_id,
-                status=response.status_code,
-            )
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(
-                f"{what}: token endpoint answered HTTP {response.status_code}",
-                realm_id=realm_id,
-                status=response.status_code,
-            )
-        raise PermanentError(
-            f"{what}: token endpoint answered HTTP {response.status_code} {error}".strip(),
-            realm_id=realm_id,
-            status=response.status_code,
-        )
-
-    return RetryPolicy(attempts=4, initial_wait=0.2, max_wait=2.0, total_seconds=30.0).call(once)
-
-
-def refresh_tokens(
-    settings: Settings, refresh_token: str, realm_id: str, client: httpx.Client | None = None
-) -> TokenGrant:
-    return _token_call(
-        settings, {"grant_type": "refresh_token", "refresh_token": refresh_token}, realm_id, client
-    )
+        bound = con.execute(
+            "DELETE FROM oauth_state_sessions WHERE state=? RETURNING session", (state,)
+        ).fetchone()
+    if row is None or time.time() - float(row[0]) > STATE_TTL_SECONDS:
+        return False
+    return (bound[0] if bound else None) == (session or None)
 
 
 def complete_connect(
-    settings: Settings, code: str, state: str, realm_id: str, *, name: str | None = None
+    settings: Settings,
+    code: str,
+    state: str,
+    realm_id: str,
+    *,
+    name: str | None = None,
+    session: str | None = None,
 ) -> connections.Company:
-    """Finish the redirect: check the state once, exchange the code, store tokens, mark connected."""
+    """Finish the redirect: check the state once (and that this session asked for it),
+    exchange the code, prove the realm with the new token, store tokens, mark connected."""
+    from sync.client import REALM_ID
+
     if not realm_id:
         raise ConnectError("the redirect carried no realmId")
-    if not state or not consume_state(settings, state):
+    if not REALM_ID.fullmatch(realm_id):
+        raise ConnectError("the redirect's realmId is not a QuickBooks company id")
+    if not state or not consume_state(settings, state, session):
         raise ConnectError(
-            "unknown, expired or already used OAuth state (possible replay)", realm_id=realm_id
+            "unknown, expired or already used OAuth state, or one issued to another session "
+            "(possible replay or CSRF)",
+            realm_id=realm_id,
         )
-    grant = _token_call(
+    grant = token_call(
         settings,
         {
             "grant_type": "authorization_code",
@@ -147,23 +129,51 @@ def complete_connect(
         },
         realm_id,
     )
+    info = verify_realm(settings, realm_id, grant)
+    if name is None and info.get("CompanyName"):
+        name = str(info["CompanyName"])
     tokens = TokenStore(settings)
     with statedb.immediate(settings) as con:
         tokens.save(realm_id, grant, con=con)
         connections.mark_connected(settings, realm_id, name, con=con)
-    if name is None:
-        try:
-            from sync.client import QBOClient
-
-            with QBOClient(settings) as client:
-                info = client.company_info(realm_id, lane="user")
-            if info.get("CompanyName"):
-                connections.set_name(settings, realm_id, str(info["CompanyName"]))
-        except (TransientError, PermanentError):
-            pass  # the name is cosmetic; the next sync fills it in
     company = connections.get_company(settings, realm_id)
     assert company is not None
     return company
+
+
+def verify_realm(settings: Settings, realm_id: str, grant: TokenGrant) -> dict[str, object]:
+    """CompanyInfo of ``realm_id`` read with the NEW access token: QBO answers only for the
+    company the user actually authorised, so a forged ``realmId`` is refused here, before any
+    token is saved. Returns the CompanyInfo document."""
+    url = f"{settings.api_base}/v3/company/{realm_id}/companyinfo/{realm_id}"
+    try:
+        with http_client(settings) as client:
+            response = client.get(
+                url,
+                params={"minorversion": str(settings.qbo_minor_version)},
+                headers={
+                    "Accept": "application/json",
+                    "Authorization": f"Bearer {grant.access_token}",
+                },
+            )
+    except httpx.TransportError as exc:
+        raise transport_error(exc, realm_id, "company check") from None
+    if response.status_code in (401, 403):
+        raise ConnectError(
+            "the authorisation does not grant access to the company the redirect named "
+            "(realmId refused by QuickBooks); nothing was saved",
+            realm_id=realm_id,
+            status=response.status_code,
+        )
+    if response.status_code != 200:
+        raise TransientError(
+            f"company check: QuickBooks answered HTTP {response.status_code}",
+            realm_id=realm_id,
+            status=response.status_code,
+        )
+    body = parse_json(response) or {}
+    info = body.get("CompanyInfo") if isinstance(body, dict) else None
+    return info if isinstance(info, dict) else {}
 
 
 def connect_sandbox_companies(settings: Settings) -> list[str]:

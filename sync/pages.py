@@ -39,7 +39,7 @@ def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[D
     out: dict[str, list[Doc]] = {}
     keys = list(statements)
     use_batch = (
-        ctx.options.use_batch and len(keys) > 1 and not getattr(ctx, "batch_unsupported", False)
+        ctx.options.use_batch and len(keys) > 1 and not ctx.client.refuses(ctx.realm_id, "batch")
     )
     if use_batch:
         for start in range(0, len(keys), MAX_BATCH_ITEMS):
@@ -48,7 +48,7 @@ def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[D
             try:
                 answers = ctx.client.batch(ctx.realm_id, items, lane="sync")
             except PermanentError:
-                ctx.batch_unsupported = True  # type: ignore[attr-defined]
+                ctx.client.mark_refused(ctx.realm_id, "batch")  # this company: plain queries
                 break
             for key, answer in zip(chunk, answers):
                 try:

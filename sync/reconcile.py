@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from sync import store
-from sync.backfill import RECONCILE_KEY
+from sync.backfill import RECONCILE_KEY, RECONCILE_PENDING_KEY
 from sync.client import quote
 from sync.context import RunContext
 from sync.errors import PermanentError
@@ -23,33 +23,41 @@ from sync.schema import ENTITIES
 
 Doc = dict[str, Any]
 TRANSACTION_ENTITIES = [
-    spec.qbo_name for spec in ENTITIES if not spec.is_list and spec.qbo_name != "CompanyInfo"
-]
-_no_projection: set[str] = set()  # API bases that refused "SELECT Id"
+    spec.qbo_name
+    for spec in ENTITIES
+    if not spec.is_list and not spec.singleton and spec.natural_key is None
+]  # ExchangeRate has no Id to list: its rows are rates by date, refreshed, never deleted
 
 
-def _listing(ctx: RunContext, entity: str, offset: int) -> str:
-    what = "*" if ctx.settings.api_base in _no_projection else "Id"
-    return f"SELECT {what} FROM {entity} ORDERBY Id STARTPOSITION {offset + 1} MAXRESULTS {ctx.options.reconcile_page_size}"
+def _listing(entity: str, offset: int, page_size: int, projection: bool) -> str:
+    what = "Id" if projection else "*"
+    return (
+        f"SELECT {what} FROM {entity} ORDERBY Id STARTPOSITION {offset + 1} MAXRESULTS {page_size}"
+    )
 
 
 def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
     seen: dict[str, set[str]] = {e: set() for e in entities}
     offsets = {e: 0 for e in entities}
     pending = list(entities)
+    size = ctx.options.reconcile_page_size
     while pending:
+        projection = not ctx.client.refuses(ctx.realm_id, "projection")
         try:
-            pages = fetch_pages(ctx, {e: _listing(ctx, e, offsets[e]) for e in pending})
+            pages = fetch_pages(
+                ctx, {e: _listing(e, offsets[e], size, projection) for e in pending}
+            )
         except PermanentError as err:
-            if err.code in ("4000", "4001") and ctx.settings.api_base not in _no_projection:
-                _no_projection.add(ctx.settings.api_base)
+            # judged by what THIS request sent, not by a flag another thread may have set
+            if err.code in ("4000", "4001") and projection:
+                ctx.client.mark_refused(ctx.realm_id, "projection")
                 continue
             raise
         for entity in list(pending):
             rows = pages[entity]
             seen[entity].update(str(r["Id"]) for r in rows if "Id" in r)
             offsets[entity] += len(rows)
-            if len(rows) < ctx.options.reconcile_page_size:
+            if len(rows) < size:
                 pending.remove(entity)
         ctx.beat()
     return seen
@@ -57,10 +65,11 @@ def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
 
 def stored_ids(ctx: RunContext, entity: str) -> set[str]:
     spec = store.spec_for(entity)
-    with ctx.warehouse.read() as con:
-        rows = con.execute(
+    rows = ctx.read(
+        lambda con: con.execute(
             f"SELECT id FROM {spec.current_view} WHERE realm_id = ?", [ctx.realm_id]
         ).fetchall()
+    )
     return {r[0] for r in rows}
 
 
@@ -131,9 +140,16 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
             )
             rows += n
             tombstones[entity] = n
-        store.set_checkpoint(
-            con, ctx.realm_id, RECONCILE_KEY, {"at": started.isoformat()}, run_id=ctx.run_id, at=at
-        )
+        if full:
+            store.set_checkpoint(
+                con,
+                ctx.realm_id,
+                RECONCILE_KEY,
+                {"at": started.isoformat()},
+                run_id=ctx.run_id,
+                at=at,
+            )
+        _settle_owed(con, ctx, None if full else entities, at)
         return rows, tombstones
 
     rows, result = ctx.warehouse.transact(
@@ -141,3 +157,27 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
     )
     ctx.rows += rows
     return result
+
+
+def _settle_owed(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, covered: list[str] | None, at: Any
+) -> None:
+    """In the reconciliation's own transaction: drop what it covered from the owed marker (a
+    full reconciliation covers everything; a partial one only its entities)."""
+    owed = store.get_checkpoint(con, ctx.realm_id, RECONCILE_PENDING_KEY)
+    if owed is None:
+        return
+    if covered is None:
+        left: list[str] | None = []
+    elif owed.get("entities") is None:
+        return  # everything is owed: a partial reconciliation does not settle it
+    else:
+        left = [e for e in owed["entities"] if e not in covered]
+    store.set_checkpoint(
+        con,
+        ctx.realm_id,
+        RECONCILE_PENDING_KEY,
+        {"entities": left} if left else None,
+        run_id=ctx.run_id,
+        at=at,
+    )

@@ -107,7 +107,8 @@ def as_bool(*keys: str, default: bool | None = None) -> Callable[[Doc], bool | N
 
 
 def currency(doc: Doc) -> str | None:
-    return path("CurrencyRef", "value")(doc)
+    value: str | None = path("CurrencyRef", "value")(doc)
+    return value
 
 
 def is_voided(doc: Doc) -> bool:
@@ -179,6 +180,12 @@ class EntitySpec:
     is_list: bool = (
         False  # list entities are made inactive, never deleted: query with Active IN (true,false)
     )
+    # one document per company (CompanyInfo, Preferences): pulled whole, never Id-reconciled
+    singleton: bool = False
+    # QBO's CDC does not carry it (CompanyInfo, ExchangeRate): refreshed by a windowed query
+    in_cdc: bool = True
+    # documents without an ``Id`` (ExchangeRate): the store key derived from the document
+    natural_key: Callable[[Doc], str] | None = None
 
     @property
     def log_table(self) -> str:
@@ -187,6 +194,12 @@ class EntitySpec:
     @property
     def current_view(self) -> str:
         return f"cur_{self.table}"
+
+    def keyed(self, doc: Doc) -> Doc:
+        """The document with an ``Id`` the store can key on (only ExchangeRate lacks one)."""
+        if self.natural_key is None or doc.get("Id") not in (None, ""):
+            return doc
+        return {**doc, "Id": self.natural_key(doc)}
 
     def row(self, doc: Doc) -> dict[str, Any]:
         """The typed columns of one document (not the common ones)."""
@@ -210,6 +223,35 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("home_currency", "VARCHAR", lambda d: _name_value(d, "HomeCurrency") or "USD"),
             C("time_zone", "VARCHAR", lambda d: _name_value(d, "TimeZone")),
         ),
+        singleton=True,
+        in_cdc=False,
+    ),
+    EntitySpec(
+        "Preferences",
+        "preferences",
+        (
+            C("home_currency", "VARCHAR", path("CurrencyPrefs", "HomeCurrency", "value")),
+            C(
+                "multicurrency_enabled",
+                "BOOLEAN",
+                as_bool("CurrencyPrefs", "MultiCurrencyEnabled", default=False),
+            ),
+        ),
+        singleton=True,
+    ),
+    EntitySpec(
+        "ExchangeRate",
+        "exchange_rate",
+        (
+            C("source_currency", "VARCHAR", path("SourceCurrencyCode")),
+            C("target_currency", "VARCHAR", path("TargetCurrencyCode")),
+            C("as_of_date", "DATE", as_date("AsOfDate")),
+            C("rate", RATE, path("Rate")),
+        ),
+        in_cdc=False,
+        natural_key=lambda d: "{}-{}-{}".format(
+            d.get("SourceCurrencyCode"), d.get("TargetCurrencyCode"), str(d.get("AsOfDate"))[:10]
+        ),
     ),
     EntitySpec(
         "Account",
@@ -222,6 +264,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("classification", "VARCHAR", path("Classification")),
             C("current_balance", MONEY, money("CurrentBalance")),
             C("currency", "VARCHAR", currency),
+            C("description", "VARCHAR", path("Description")),
             C("active", "BOOLEAN", as_bool("Active", default=True)),
         ),
         is_list=True,
@@ -279,6 +322,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("balance", MONEY, money("Balance")),
             C("currency", "VARCHAR", currency),
             C("exchange_rate", RATE, path("ExchangeRate")),
+            C("home_total_amt", MONEY, money("HomeTotalAmt")),
+            C("home_balance", MONEY, money("HomeBalance")),
             C("bill_email", "VARCHAR", path("BillEmail", "Address")),
             C("email_status", "VARCHAR", path("EmailStatus")),
             C("delivered_at", "TIMESTAMPTZ", as_ts("DeliveryInfo", "DeliveryTime")),
@@ -315,6 +360,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("balance", MONEY, money("Balance")),
             C("currency", "VARCHAR", currency),
             C("exchange_rate", RATE, path("ExchangeRate")),
+            C("home_total_amt", MONEY, money("HomeTotalAmt")),
+            C("home_balance", MONEY, money("HomeBalance")),
             C("ap_account_id", "VARCHAR", ref("APAccountRef")),
             C("private_note", "VARCHAR", path("PrivateNote")),
             C("lines", EXPENSE_LINES, expense_lines),
@@ -331,6 +378,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("bank_account_id", "VARCHAR", path("CheckPayment", "BankAccountRef", "value")),
             C("cc_account_id", "VARCHAR", path("CreditCardPayment", "CCAccountRef", "value")),
             C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
             C("private_note", "VARCHAR", path("PrivateNote")),
             C("voided", "BOOLEAN", is_voided),
             C("links", LINKS, linked),
@@ -361,7 +409,11 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("txn_date", "DATE", as_date("TxnDate")),
             C("total_amt", MONEY, money("TotalAmt")),
             C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
             C("private_note", "VARCHAR", path("PrivateNote")),
+            C(
+                "links", LINKS, linked
+            ),  # the Payments / SalesReceipts moved out of Undeposited Funds
         ),
     ),
     EntitySpec(
@@ -376,13 +428,112 @@ ENTITIES: tuple[EntitySpec, ...] = (
             C("lines", JE_LINES, je_lines),
         ),
     ),
+    EntitySpec(
+        "CreditMemo",
+        "credit_memo",
+        (
+            C("doc_number", "VARCHAR", path("DocNumber")),
+            C("customer_id", "VARCHAR", ref("CustomerRef")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("total_amt", MONEY, money("TotalAmt")),
+            C("balance", MONEY, money("Balance")),  # the credit not yet applied
+            C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
+            C("home_total_amt", MONEY, money("HomeTotalAmt")),
+            C("home_balance", MONEY, money("HomeBalance")),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+            C("voided", "BOOLEAN", is_voided),
+        ),
+    ),
+    EntitySpec(
+        "VendorCredit",
+        "vendor_credit",
+        (
+            C("doc_number", "VARCHAR", path("DocNumber")),
+            C("vendor_id", "VARCHAR", ref("VendorRef")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("total_amt", MONEY, money("TotalAmt")),
+            C("balance", MONEY, money("Balance")),
+            C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
+            C("home_balance", MONEY, money("HomeBalance")),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+        ),
+    ),
+    EntitySpec(
+        "SalesReceipt",
+        "sales_receipt",
+        (
+            C("doc_number", "VARCHAR", path("DocNumber")),
+            C("customer_id", "VARCHAR", ref("CustomerRef")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("total_amt", MONEY, money("TotalAmt")),
+            C("deposit_account_id", "VARCHAR", ref("DepositToAccountRef")),
+            C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+            C("voided", "BOOLEAN", is_voided),
+        ),
+    ),
+    EntitySpec(
+        "RefundReceipt",
+        "refund_receipt",
+        (
+            C("doc_number", "VARCHAR", path("DocNumber")),
+            C("customer_id", "VARCHAR", ref("CustomerRef")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("total_amt", MONEY, money("TotalAmt")),
+            C("deposit_account_id", "VARCHAR", ref("DepositToAccountRef")),  # paid from
+            C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+            C("voided", "BOOLEAN", is_voided),
+        ),
+    ),
+    EntitySpec(
+        "Transfer",
+        "transfer",
+        (
+            C("from_account_id", "VARCHAR", ref("FromAccountRef")),
+            C("to_account_id", "VARCHAR", ref("ToAccountRef")),
+            C("amount", MONEY, money("Amount")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("currency", "VARCHAR", currency),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+        ),
+    ),
+    EntitySpec(
+        "Estimate",
+        "estimate",
+        (
+            C("doc_number", "VARCHAR", path("DocNumber")),
+            C("customer_id", "VARCHAR", ref("CustomerRef")),
+            C("txn_date", "DATE", as_date("TxnDate")),
+            C("expiration_date", "DATE", as_date("ExpirationDate")),
+            C("total_amt", MONEY, money("TotalAmt")),
+            C("txn_status", "VARCHAR", path("TxnStatus")),
+            C("linked_invoice_id", "VARCHAR", lambda d: _linked_id(d, "Invoice")),
+            C("currency", "VARCHAR", currency),
+            C("exchange_rate", RATE, path("ExchangeRate")),
+            C("private_note", "VARCHAR", path("PrivateNote")),
+        ),
+    ),
 )
+
+
+def _linked_id(doc: Doc, txn_type: str) -> str | None:
+    """The document-level LinkedTxn of one type (an Estimate's Invoice)."""
+    for link in doc.get("LinkedTxn") or []:
+        if link.get("TxnType") == txn_type and link.get("TxnId") not in (None, ""):
+            return str(link["TxnId"])
+    return None
 
 
 def _name_value(doc: Doc, name: str) -> str | None:
     for item in doc.get("NameValue") or []:
         if item.get("Name") == name:
-            return item.get("Value")
+            value: str | None = item.get("Value")
+            return value
     return None
 
 

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import polars as pl
 
 from sync import frames
 from sync.rwlock import FileRWLock
 from sync.schema import BY_QBO_NAME, BY_TABLE, ENTITIES, EntitySpec
+
+if TYPE_CHECKING:  # a sync run needs neither Polars nor pandas: .pl() imports it on use
+    import polars as pl
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -44,6 +46,16 @@ CREATE TABLE IF NOT EXISTS sync_status (
 """
 
 
+# sync_status also says how the last attempt went (a 403 must not read "Synced just now") and
+# when a QuickBooks event (webhook) last brought data in ("updated 4 s ago"); row '*' per company.
+_SYNC_HEALTH_COLUMNS = """
+ALTER TABLE sync_status ADD COLUMN IF NOT EXISTS last_fault VARCHAR;
+ALTER TABLE sync_status ADD COLUMN IF NOT EXISTS last_fault_kind VARCHAR;
+ALTER TABLE sync_status ADD COLUMN IF NOT EXISTS last_fault_at TIMESTAMPTZ;
+ALTER TABLE sync_status ADD COLUMN IF NOT EXISTS last_event_at TIMESTAMPTZ;
+"""
+
+
 def spec_for(name: str) -> EntitySpec:
     """An entity by QBO name ("BillPayment"), table ("bill_payment") or log/cur table name."""
     key = name.removeprefix("log_").removeprefix("cur_")
@@ -57,6 +69,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create what is missing; add columns that schema.py gained since the file was made (the
     store is rebuildable, but a new column should not force a full re-pull)."""
     con.execute(_META_TABLES)
+    con.execute(_SYNC_HEALTH_COLUMNS)  # files made before sync recorded faults and events
     existing: dict[str, set[str]] = {}
     for table, column in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns"
@@ -170,7 +183,8 @@ class Warehouse:
     # ---- convenience readers ---------------------------------------------------------------
     def frame(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         with self.read() as con:
-            return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+            result: pl.DataFrame = con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+            return result
 
 
 # ---- the log ----------------------------------------------------------------------------------
@@ -187,15 +201,21 @@ def ingest_into(
     """Append new versions (and tombstones for deleted stubs) inside the caller's transaction.
     Returns the number of rows appended; versions already stored are skipped."""
     spec = spec_for(qbo_entity)
-    docs = list(docs)
+    docs = [spec.keyed(d) for d in docs]  # ExchangeRate documents carry no Id
     live = [d for d in docs if not frames.is_deleted_stub(d)]
     stubs = [d for d in docs if frames.is_deleted_stub(d)]
     added = 0
     if live:
-        table = frames.version_rows(
-            spec, realm_id, live, ingested_at=ingested_at, run_id=run_id, source=source
+        frames.stage_versions(  # typed by DuckDB from the page's JSON (no per-row Python)
+            con,
+            "_batch_versions",
+            spec,
+            realm_id,
+            live,
+            ingested_at=ingested_at,
+            run_id=run_id,
+            source=source,
         )
-        con.register("_batch_versions", table)
         try:
             added += con.execute(
                 f"""INSERT INTO {spec.log_table} BY NAME
@@ -208,7 +228,7 @@ def ingest_into(
                 ],  # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at 650k rows
             ).fetchall()[0][0]
         finally:
-            con.unregister("_batch_versions")
+            frames.unstage(con, "_batch_versions")
     if stubs:
         added += append_tombstones(
             con, spec, realm_id, stubs, run_id=run_id, ingested_at=ingested_at, source=source
@@ -228,7 +248,9 @@ def append_tombstones(
     deleted_at: datetime | None = None,
 ) -> int:
     """A tombstone (latest token + 1) for each stored document not already deleted."""
-    table = frames.tombstone_rows(
+    frames.stage_tombstones(
+        con,
+        "_batch_stubs",
         spec,
         realm_id,
         stubs,
@@ -237,7 +259,6 @@ def append_tombstones(
         deleted_at=deleted_at,
         source=source,
     )
-    con.register("_batch_stubs", table)
     try:
         return int(
             con.execute(
@@ -252,7 +273,7 @@ def append_tombstones(
             ).fetchall()[0][0]
         )
     finally:
-        con.unregister("_batch_stubs")
+        frames.unstage(con, "_batch_stubs")
 
 
 def ingest_documents(
@@ -292,11 +313,11 @@ def ingest_documents(
 def get_checkpoint(
     con: duckdb.DuckDBPyConnection, realm_id: str, entity: str
 ) -> dict[str, Any] | None:
-    row = con.execute(
+    rows = con.execute(
         "SELECT cursor FROM checkpoints WHERE realm_id=? AND entity=?", [realm_id, entity]
     ).fetchall()
-    row = row[0] if row else None
-    return json.loads(row[0]) if row else None
+    cursor: dict[str, Any] | None = json.loads(rows[0][0]) if rows else None
+    return cursor
 
 
 def checkpoints_of(con: duckdb.DuckDBPyConnection, realm_id: str) -> dict[str, dict[str, Any]]:
@@ -372,16 +393,90 @@ def mark_success(
     for entity in [*entities, "*"]:
         con.execute("DELETE FROM sync_status WHERE realm_id=? AND entity=?", [realm_id, entity])
         con.execute(
-            "INSERT INTO sync_status VALUES (?,?,?,?,?)", [realm_id, entity, at, run_id, kind]
+            "INSERT INTO sync_status (realm_id, entity, last_success_at, last_run_id, last_kind) "
+            "VALUES (?,?,?,?,?)",
+            [realm_id, entity, at, run_id, kind],
         )
 
 
 def last_success(warehouse: Warehouse, realm_ids: list[str] | None = None) -> dict[str, datetime]:
     with warehouse.read() as con:
+        return last_success_in(con, realm_ids)
+
+
+def last_success_in(
+    con: duckdb.DuckDBPyConnection,
+    realm_ids: Sequence[str] | None = None,
+    at: datetime | None = None,
+) -> dict[str, datetime]:
+    """When each company last synced successfully (inside the caller's read): now, from
+    ``sync_status``; as of ``at``, the last run that finished ``ok`` by then (``sync_runs``)."""
+    if at is None:
+        sql = (
+            "SELECT realm_id, epoch_us(last_success_at) FROM sync_status WHERE entity='*' "
+            "AND last_success_at IS NOT NULL"  # a company that only ever failed has no success
+        )
+        params: list[Any] = []
+    else:
+        sql = (
+            "SELECT realm_id, epoch_us(max(finished_at)) FROM sync_runs "
+            "WHERE outcome = 'ok' AND finished_at <= ? GROUP BY realm_id"
+        )
+        params = [at]
+    rows = con.execute(sql, params).fetchall()
+    wanted = None if realm_ids is None else set(realm_ids)
+    return {
+        r: from_epoch_us(us) for r, us in rows if us is not None and (wanted is None or r in wanted)
+    }
+
+
+def record_fault(
+    con: duckdb.DuckDBPyConnection, realm_id: str, kind: str, text: str, *, at: datetime
+) -> None:
+    """The company's last attempt failed (a 403, a quota, an unreachable QBO...): kept next to
+    its last success so the badge and ``oodaloo status`` say so instead of "Synced just now"."""
+    con.execute(
+        "INSERT INTO sync_status (realm_id, entity) SELECT ?, '*' WHERE NOT EXISTS "
+        "(SELECT 1 FROM sync_status WHERE realm_id = ? AND entity = '*')",
+        [realm_id, realm_id],
+    )
+    con.execute(
+        "UPDATE sync_status SET last_fault=?, last_fault_kind=?, last_fault_at=? "
+        "WHERE realm_id=? AND entity='*'",
+        [text, kind, at, realm_id],
+    )
+
+
+def record_event(con: duckdb.DuckDBPyConnection, realm_id: str, *, at: datetime) -> None:
+    """The company's data was just brought in because QuickBooks told us of a change."""
+    con.execute(
+        "UPDATE sync_status SET last_event_at=? WHERE realm_id=? AND entity='*'", [at, realm_id]
+    )
+
+
+def sync_health(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    """Per company: last success, its kind, the last fault (kind, text, time) and the last
+    event-driven refresh, from sync_status row '*' (times as aware datetimes or None)."""
+    with warehouse.read() as con:
         rows = con.execute(
-            "SELECT realm_id, epoch_us(last_success_at) FROM sync_status WHERE entity='*'"
+            "SELECT realm_id, epoch_us(last_success_at), last_kind, last_fault, last_fault_kind, "
+            "epoch_us(last_fault_at), epoch_us(last_event_at) FROM sync_status WHERE entity='*'"
         ).fetchall()
-    return {r: from_epoch_us(us) for r, us in rows if realm_ids is None or r in realm_ids}
+
+    def ts(us: int | None) -> datetime | None:
+        return from_epoch_us(us) if us is not None else None
+
+    return {
+        realm: {
+            "last_success_at": ts(ok),
+            "last_kind": kind,
+            "last_fault": fault,
+            "last_fault_kind": fault_kind,
+            "last_fault_at": ts(fault_at),
+            "last_event_at": ts(event_at),
+        }
+        for realm, ok, kind, fault, fault_kind, fault_at, event_at in rows
+    }
 
 
 def from_epoch_us(us: int) -> datetime:
@@ -391,6 +486,38 @@ def from_epoch_us(us: int) -> datetime:
 
 # ---- reads for runway --------------------------------------------------------------------------
 BASIS_COLUMNS = {"source": "source_updated_at", "ingest": "ingested_at"}
+
+
+def latest_versions(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    columns: Sequence[str] | None = None,
+    realm_ids: Sequence[str] | None = None,
+    at: datetime | None = None,
+    basis: str = "source",
+) -> pl.DataFrame:
+    """The latest stored version of every document of ``table`` (``LATEST``: highest SyncToken,
+    then last ingested), tombstones included (``op = 'delete'``) — the one reading of "latest"
+    that the ``cur_`` views, ``as_of_query`` and the snapshots share. With ``at``: among the
+    versions QBO had written by then (basis "source") or we had stored by then ("ingest")."""
+    if basis not in BASIS_COLUMNS:
+        raise ValueError(f"basis must be 'source' or 'ingest', not {basis!r}")
+    if at is not None and at.tzinfo is None:
+        raise ValueError("as-of time must be timezone-aware")
+    spec = spec_for(table)
+    select = "*" if columns is None else ", ".join(f'"{name}"' for name in columns)
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if realm_ids is not None:
+        where.append("list_contains(?, realm_id)")
+        params.append(list(realm_ids))
+    if at is not None:
+        where.append(f"{BASIS_COLUMNS[basis]} <= ?")
+        params.append(at)
+    sql = f"SELECT {select} FROM {spec.log_table} WHERE {' AND '.join(where)} QUALIFY {LATEST}"
+    result: pl.DataFrame = con.sql(sql, params=params).pl()
+    return result
 
 
 def as_of_query(

@@ -7,6 +7,11 @@ write slice (exclusive lock + open connection) across consecutive transactions w
 waits at the lock's gate, for at most ``MAX_HOLD_SECONDS``. Opening and closing the file (the
 close checkpoints the WAL) is then paid once per slice instead of once per page.
 
+While a sync run holds the writer (``hold()``, for the whole run) the slice stays open between
+units however long the run pauses to fetch, so a run opens the file once and checkpoints once,
+at its end; a reader or writer waiting at the lock (any process) still ends the slice at once.
+``submit_async`` lets a run fetch its next round while this round is being written.
+
 If a combined transaction fails, it is rolled back and each unit is run again on its own, so one
 bad page fails only its own caller. Units must therefore only touch the connection (no side
 effects elsewhere) and return what the caller needs."""
@@ -15,14 +20,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import duckdb
 
-if TYPE_CHECKING:
-    from sync.store import Warehouse
+from sync.write_target import WriteTarget
 
 T = TypeVar("T")
 Unit = Callable[[duckdb.DuckDBPyConnection], Any]
@@ -32,10 +37,11 @@ MAX_ROWS_PER_TRANSACTION = (
     10_000  # by the units' declared weight: bounds how long a reader may wait
 )
 LINGER_SECONDS = 0.01  # an idle slice waits this long for more work before closing the file
+HELD_POLL_SECONDS = 0.02  # while a run holds the writer, how often an idle slice looks for waiters
 
 
 class CoalescingWriter:
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: WriteTarget) -> None:
         self.warehouse = warehouse
         self._pending: list[tuple[Unit, Future[Any], int]] = []
         self._cond = threading.Condition()
@@ -44,10 +50,31 @@ class CoalescingWriter:
         self.slices = 0
         self.units = 0
         self.busy_seconds = 0.0  # inside transactions (what the benchmark compares with wall time)
+        self._holders = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep the write slice (and its connection) open between units until the block ends,
+        unless someone waits at the lock. The last holder leaving lets the slice close, which
+        checkpoints the file once."""
+        with self._cond:
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holders -= 1
+                self._cond.notify_all()
 
     def submit(self, unit: Callable[[duckdb.DuckDBPyConnection], T], weight: int = 1) -> T:
         """Run ``unit(con)`` inside a committed write transaction; blocks until it is durable.
         ``weight`` (about the rows it writes) keeps combined transactions short."""
+        return self.submit_async(unit, weight).result()
+
+    def submit_async(
+        self, unit: Callable[[duckdb.DuckDBPyConnection], T], weight: int = 1
+    ) -> Future[T]:
+        """Queue ``unit``; its future resolves once the transaction holding it committed."""
         future: Future[T] = Future()
         with self._cond:
             self._pending.append((unit, future, max(1, weight)))
@@ -60,13 +87,22 @@ class CoalescingWriter:
                 )
                 self._thread.start()
             self._cond.notify_all()
-        return future.result()
+        return future
 
     # ---- the writer thread ------------------------------------------------------------------
-    def _take(self, wait: float) -> list[tuple[Unit, Future[Any]]]:
+    def _take(self, wait: float, held_ok: bool = False) -> list[tuple[Unit, Future[Any]]]:
+        """Up to a transaction's worth of pending units. With ``held_ok`` (inside a slice) an idle
+        writer keeps waiting while a run holds it and nobody waits at the lock."""
         with self._cond:
             if not self._pending and wait > 0:
                 self._cond.wait(wait)
+            while (
+                held_ok
+                and not self._pending
+                and self._holders > 0
+                and not self.warehouse.others_waiting()
+            ):
+                self._cond.wait(HELD_POLL_SECONDS)
             count, rows = 0, 0
             for _, _, weight in self._pending[:MAX_UNITS_PER_TRANSACTION]:
                 if count and rows + weight > MAX_ROWS_PER_TRANSACTION:
@@ -100,9 +136,11 @@ class CoalescingWriter:
             started = time.monotonic()
             while batch:
                 self._transaction(con, batch)
-                if self.warehouse.others_waiting() or time.monotonic() - started > MAX_HOLD_SECONDS:
+                if self.warehouse.others_waiting():
                     return
-                batch = self._take(LINGER_SECONDS)
+                if not self._holders and time.monotonic() - started > MAX_HOLD_SECONDS:
+                    return
+                batch = self._take(LINGER_SECONDS, held_ok=True)
 
     def _transaction(
         self, con: duckdb.DuckDBPyConnection, batch: list[tuple[Unit, Future[Any]]]
@@ -135,7 +173,7 @@ _writers: dict[str, CoalescingWriter] = {}
 _writers_lock = threading.Lock()
 
 
-def writer_for(warehouse: Warehouse) -> CoalescingWriter:
+def writer_for(warehouse: WriteTarget) -> CoalescingWriter:
     """The process's writer for this warehouse file."""
     key = str(warehouse.path.resolve())
     with _writers_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+# Encryption keys never live in a data folder: the tests keep theirs in a private config home of
+# this run (not the developer's ~/.config), shared by session fixtures and child processes.
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="oodaloo-test-config-"))
+# Tests run as a signed-in firm admin on loopback; tests/security/ sign in for real instead.
+TEST_IDENTITY = "admin@tests.local"
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -26,6 +33,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     monkeypatch.setenv("OODALOO_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("OODALOO_AUTH_LOCAL_IDENTITY", TEST_IDENTITY)
+    monkeypatch.setenv("OODALOO_AUTH_ADMINS", TEST_IDENTITY)
+    # One signed-in admin approves alone in these tests; tests/security/ sets real thresholds.
+    monkeypatch.setenv("OODALOO_SECOND_APPROVER_THRESHOLD", "1000000000")
     return data_dir
 
 

@@ -44,7 +44,10 @@ def test_bad_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_generated_key_and_cache_dir_are_private(settings: Settings) -> None:
     key = settings.fernet_key()
     assert key == settings.fernet_key()  # stable once generated
-    mode = stat.S_IMODE((settings.data_dir / ".secret.key").stat().st_mode)
+    key_file = settings.resolved_key_file  # outside the data folder (tests/security covers why)
+    assert settings.data_dir.resolve() not in key_file.resolve().parents
+    assert not (settings.data_dir / ".secret.key").exists()
+    mode = stat.S_IMODE(key_file.stat().st_mode)
     assert mode == 0o600
     assert stat.S_IMODE(settings.cache_dir.stat().st_mode) == 0o700
 

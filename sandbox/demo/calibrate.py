@@ -14,16 +14,25 @@ STEP = 10_000  # distributions in whole hundreds of dollars
 
 
 def bank_flows(records: list[Rec]) -> dict[str, dict[int, int]]:
-    """Signed cents per Bank account id and day: what moves each account's CurrentBalance."""
+    """Signed cents per Bank account id and day: what moves each account's CurrentBalance.
+    Money waiting in Undeposited Funds reaches the bank with the Deposit that moves it."""
     flows: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def move(account: Party | None, day: int, amount: int) -> None:
+        if account is not None and account.type == "Bank":
+            flows[account.id][day] += amount
+
     for rec in records:
         if rec.voided:
             continue
         kind = rec.kind
-        if kind in ("Payment", "Deposit"):
-            flows[rec.account.id][rec.day] += rec.total
-        elif kind == "BillPayment" or (kind == "Purchase" and rec.account.type == "Bank"):
-            flows[rec.account.id][rec.day] -= rec.total
+        if kind in ("Payment", "Deposit", "SalesReceipt"):
+            move(rec.account, rec.day, rec.total)
+        elif kind in ("BillPayment", "Purchase", "RefundReceipt"):
+            move(rec.account, rec.day, -rec.total)
+        elif kind == "Transfer":
+            move(rec.account, rec.day, -rec.total)
+            move(rec.extra["to"], rec.day, rec.total)
         elif kind == "JournalEntry":
             for posting, account, amount, *_ in rec.lines:
                 if account.type == "Bank":

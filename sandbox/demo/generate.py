@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.demo.books import Books, Rec
 from sandbox.demo.calibrate import calibrate
+from sandbox.demo.cashdocs import CashDocs, cash_rng
 from sandbox.demo.master import Company, setup_company
 from sandbox.demo.messy import Mess
 from sandbox.demo.names import email_for, slug
@@ -54,6 +55,7 @@ def generate_company(
     if company.situation.messy:
         Mess(company, receivables, payables).schedule()
     books.run()
+    CashDocs(company, receivables, payables, cash_rng(seed, profile.realm_id)).add_all()
     calibrate(company, spending.openings)
     _reminders(company, receivables.invoices)
     _later_edits(company)

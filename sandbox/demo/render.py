@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.demo.books import Books, Party, Rec
@@ -24,8 +25,16 @@ ENTITY_ORDER = (
     "Purchase",
     "Deposit",
     "JournalEntry",
+    "CreditMemo",
+    "VendorCredit",
+    "SalesReceipt",
+    "RefundReceipt",
+    "Transfer",
+    "Estimate",
+    "ExchangeRate",
 )
 NON_TAXABLE = {"value": "NON"}
+CENT = Decimal("0.01")
 Doc = dict[str, Any]
 
 
@@ -40,6 +49,15 @@ def _ref(party: Party) -> dict[str, str]:
 
 def _day(day: int) -> str:
     return date.fromordinal(day).isoformat()
+
+
+def _home(rate: float, total: int, balance: int) -> dict[str, float]:
+    """HomeTotalAmt / HomeBalance of a foreign document: cents × rate, half-up to the cent."""
+    factor = Decimal(str(rate))
+    return {
+        "HomeTotalAmt": float((Decimal(total) * factor / 100).quantize(CENT, ROUND_HALF_UP)),
+        "HomeBalance": float((Decimal(balance) * factor / 100).quantize(CENT, ROUND_HALF_UP)),
+    }
 
 
 class Renderer:
@@ -81,6 +99,19 @@ class Renderer:
                         out[account.id] += -amount if posting == "Debit" else amount
                     elif account.type == "Equity":
                         out[account.id] += amount if posting == "Credit" else -amount
+            if rec.kind in ("CreditMemo", "VendorCredit"):  # credits lower what is owed
+                out[rec.party.id] -= rec.balance
+                out[rec.account.id] -= rec.balance
+            elif rec.kind in ("Payment", "SalesReceipt") and rec.account.key == "undeposited":
+                out[rec.account.id] += rec.total
+            elif rec.kind == "Deposit" and rec.extra.get("linked"):
+                funds = self.company.accounts["undeposited"]
+                out[funds.id] -= sum(amount for _, amount in rec.extra["linked"])
+            elif rec.kind == "Transfer":
+                for account, sign in ((rec.account, -1), (rec.extra["to"], 1)):
+                    if account.type != "Bank":  # liabilities grow as money leaves them
+                        flip = -1 if account.classification == "Liability" else 1
+                        out[account.id] += sign * flip * rec.total
         for account_id, days in bank_flows(self.books.records).items():
             out[account_id] = sum(days.values())
         return out
@@ -104,6 +135,8 @@ class Renderer:
                 CurrentBalanceWithSubAccounts=balance,
                 CurrencyRef=dict(party.currency),
             )
+            if party.attrs.get("description"):
+                doc["Description"] = party.description
         elif kind == "Term":
             doc = {
                 "Name": party.name,
@@ -181,6 +214,7 @@ class Renderer:
         doc.update(CustomerRef=_ref(rec.party), CurrencyRef=dict(rec.party.currency))
         if "fx" in rec.extra:
             doc["ExchangeRate"] = rec.extra["fx"]
+            doc.update(_home(rec.extra["fx"], total, rec.balance))
         doc.update(
             Line=lines,
             TxnTaxDetail={"TotalTax": 0},
@@ -197,8 +231,10 @@ class Renderer:
                 "DeliveryType": "Email",
                 "DeliveryTime": self.fmt(rec.extra["delivered"]),
             }
-        if rec.applied:
-            doc["LinkedTxn"] = [{"TxnId": p.id, "TxnType": "Payment"} for p, _ in rec.applied]
+        links = [{"TxnId": e.id, "TxnType": "Estimate"} for e in rec.extra.get("estimates", [])]
+        links += [{"TxnId": p.id, "TxnType": "Payment"} for p, _ in rec.applied]
+        if links:
+            doc["LinkedTxn"] = links
         if rec.note:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
@@ -212,6 +248,8 @@ class Renderer:
         }
         if "fx" in rec.extra:
             doc["ExchangeRate"] = rec.extra["fx"]
+            if not rec.voided:
+                doc["HomeTotalAmt"] = _home(rec.extra["fx"], rec.total, 0)["HomeTotalAmt"]
         if rec.voided:
             doc.update(TotalAmt=0.0, UnappliedAmt=0.0, Line=[])
         else:
@@ -221,8 +259,14 @@ class Renderer:
                 Line=[
                     {"Amount": m(amount), "LinkedTxn": [{"TxnId": inv.id, "TxnType": "Invoice"}]}
                     for inv, amount in rec.lines
+                ]
+                + [
+                    {"Amount": m(amount), "LinkedTxn": [{"TxnId": cm.id, "TxnType": "CreditMemo"}]}
+                    for cm, amount in rec.extra.get("credits", [])
                 ],
             )
+        if "deposit" in rec.extra:
+            doc["LinkedTxn"] = [{"TxnId": rec.extra["deposit"].id, "TxnType": "Deposit"}]
         doc["ProcessPayment"] = False
         if rec.extra.get("ref"):
             doc["PaymentRefNum"] = rec.extra["ref"]
@@ -289,6 +333,13 @@ class Renderer:
                 Line=[
                     {"Amount": m(amount), "LinkedTxn": [{"TxnId": bill.id, "TxnType": "Bill"}]}
                     for bill, amount in rec.lines
+                ]
+                + [
+                    {
+                        "Amount": m(amount),
+                        "LinkedTxn": [{"TxnId": vc.id, "TxnType": "VendorCredit"}],
+                    }
+                    for vc, amount in rec.extra.get("credits", [])
                 ],
             )
         if rec.note:
@@ -313,12 +364,18 @@ class Renderer:
         return self._common(doc, rec)
 
     def deposit(self, rec: Rec) -> Doc:
-        doc: Doc = {
-            "DepositToAccountRef": _ref(rec.account),
-            "TxnDate": _day(rec.day),
-            "TotalAmt": m(rec.total),
-            "CurrencyRef": dict(rec.account.currency),
-            "Line": [
+        if rec.extra.get("linked"):  # payments moved out of Undeposited Funds
+            lines = [
+                {
+                    "Id": str(n),
+                    "LineNum": n,
+                    "Amount": m(amount),
+                    "LinkedTxn": [{"TxnId": src.id, "TxnType": src.kind, "TxnLineId": "0"}],
+                }
+                for n, (src, amount) in enumerate(rec.extra["linked"], 1)
+            ]
+        else:
+            lines = [
                 {
                     "Id": str(n),
                     "LineNum": n,
@@ -328,7 +385,13 @@ class Renderer:
                     "DepositLineDetail": {"AccountRef": _ref(account)},
                 }
                 for n, (account, description, amount) in enumerate(rec.lines, 1)
-            ],
+            ]
+        doc: Doc = {
+            "DepositToAccountRef": _ref(rec.account),
+            "TxnDate": _day(rec.day),
+            "TotalAmt": m(rec.total),
+            "CurrencyRef": dict(rec.account.currency),
+            "Line": lines,
         }
         if rec.note:
             doc["PrivateNote"] = rec.note
@@ -361,6 +424,129 @@ class Renderer:
             doc["PrivateNote"] = rec.note
         return self._common(doc, rec)
 
+    # ---- credits, cash sales, transfers, estimates, rates ---------------------------------
+    def _sales_lines(self, rec: Rec) -> list[Doc]:
+        lines: list[Doc] = [
+            {
+                "Id": str(n),
+                "LineNum": n,
+                "Description": description,
+                "Amount": m(amount),
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {
+                    "ItemRef": _ref(item),
+                    "UnitPrice": m(rate),
+                    "Qty": qty,
+                    "ItemAccountRef": _ref(item.income),
+                    "TaxCodeRef": dict(NON_TAXABLE),
+                },
+            }
+            for n, (item, description, qty, rate, amount) in enumerate(rec.lines, 1)
+        ]
+        lines.append(
+            {"Amount": m(rec.total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+        )
+        return lines
+
+    def credit_memo(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "CustomerRef": _ref(rec.party),
+            "CurrencyRef": dict(rec.party.currency),
+            "Line": self._sales_lines(rec),
+            "TotalAmt": m(rec.total),
+            "Balance": m(rec.balance),
+            "RemainingCredit": m(rec.balance),
+            "ApplyTaxAfterDiscount": False,
+            "PrintStatus": "NotSet",
+            "EmailStatus": "NotSet",
+        }
+        if rec.applied:
+            doc["LinkedTxn"] = [{"TxnId": p.id, "TxnType": "Payment"} for p, _ in rec.applied]
+        return self._common(doc, rec)
+
+    def vendor_credit(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "VendorRef": _ref(rec.party),
+            "APAccountRef": _ref(rec.account),
+            "CurrencyRef": dict(USD),
+            "Line": self._expense_lines(rec),
+            "TotalAmt": m(rec.total),
+            "Balance": m(rec.balance),
+        }
+        if rec.applied:
+            doc["LinkedTxn"] = [
+                {"TxnId": p.id, "TxnType": "BillPaymentCheck"} for p, _ in rec.applied
+            ]
+        return self._common(doc, rec)
+
+    def receipt(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "CustomerRef": _ref(rec.party),
+            "CurrencyRef": dict(rec.party.currency),
+            "Line": self._sales_lines(rec),
+            "TotalAmt": m(rec.total),
+            "DepositToAccountRef": _ref(rec.account),
+            "PrintStatus": "NotSet",
+            "EmailStatus": "NotSet",
+        }
+        if rec.kind == "RefundReceipt":
+            doc["PaymentType"] = "Check"
+        if "deposit" in rec.extra:
+            doc["LinkedTxn"] = [{"TxnId": rec.extra["deposit"].id, "TxnType": "Deposit"}]
+        if rec.party.email:
+            doc["BillEmail"] = {"Address": rec.party.email}
+        return self._common(doc, rec)
+
+    def transfer(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "FromAccountRef": _ref(rec.account),
+            "ToAccountRef": _ref(rec.extra["to"]),
+            "Amount": m(rec.total),
+            "TxnDate": _day(rec.day),
+            "CurrencyRef": dict(USD),
+        }
+        if rec.note:
+            doc["PrivateNote"] = rec.note
+        return self._common(doc, rec)
+
+    def estimate(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "DocNumber": rec.extra["doc_number"],
+            "TxnDate": _day(rec.day),
+            "ExpirationDate": _day(rec.due),
+            "CustomerRef": _ref(rec.party),
+            "CurrencyRef": dict(rec.party.currency),
+            "Line": self._sales_lines(rec),
+            "TotalAmt": m(rec.total),
+            "TxnStatus": rec.extra["status"],
+            "ApplyTaxAfterDiscount": False,
+            "PrintStatus": "NotSet",
+            "EmailStatus": "EmailSent" if rec.party.email else "NotSet",
+        }
+        if "accepted" in rec.extra:
+            doc["AcceptedDate"] = _day(rec.extra["accepted"])
+            doc["AcceptedBy"] = rec.party.name
+        if "invoice" in rec.extra:
+            doc["LinkedTxn"] = [{"TxnId": rec.extra["invoice"].id, "TxnType": "Invoice"}]
+        if rec.party.email:
+            doc["BillEmail"] = {"Address": rec.party.email}
+        return self._common(doc, rec)
+
+    def exchange_rate(self, rec: Rec) -> Doc:
+        doc: Doc = {
+            "SourceCurrencyCode": "CAD",
+            "TargetCurrencyCode": "USD",
+            "Rate": rec.extra["rate"],
+            "AsOfDate": _day(rec.day),
+        }
+        return self._common(doc, rec)
+
     def render(self) -> dict[str, list[Doc]]:
         balances = self._balances()
         out: dict[str, list[Doc]] = {entity: [] for entity in ENTITY_ORDER}
@@ -374,6 +560,13 @@ class Renderer:
             "Purchase": self.purchase,
             "Deposit": self.deposit,
             "JournalEntry": self.journal_entry,
+            "CreditMemo": self.credit_memo,
+            "VendorCredit": self.vendor_credit,
+            "SalesReceipt": self.receipt,
+            "RefundReceipt": self.receipt,
+            "Transfer": self.transfer,
+            "Estimate": self.estimate,
+            "ExchangeRate": self.exchange_rate,
         }
         for rec in self.books.records:
             out[rec.kind].append(renderers[rec.kind](rec))

@@ -3,6 +3,9 @@
 MODE
   pause-after-send REALM BILL SIGNAL   pay the bill; once QBO answered, touch SIGNAL and hang
   pause-after-claim REALM BILL SIGNAL  claim the intent, touch SIGNAL and hang before any request
+  credit-pause-after-send REALM INVOICE PAYMENT SIGNAL
+                                       apply the unapplied payment to the invoice; once QBO
+                                       answered, touch SIGNAL and hang
   run-pending BARRIER_DIR N            wait until N children are ready, then recover and run every
                                        pending intent and exit
 The parent SIGKILLs the hanging ones: no cleanup code runs, exactly like a crash."""
@@ -34,7 +37,12 @@ def main(argv: list[str]) -> int:
     settings = load_settings(data_dir=data_dir)
     hooks = ExecutorHooks()
     lease = 60.0
-    if mode in ("pause-after-send", "pause-after-claim"):
+    credit = None
+    if mode == "credit-pause-after-send":
+        realm, bill, credit, signal = rest
+        lease = 0.5
+        hooks.after_send = hang(Path(signal))
+    elif mode in ("pause-after-send", "pause-after-claim"):
         realm, bill, signal = rest
         lease = 0.5  # the parent waits this long after the kill, as if the lease timed out
         setattr(
@@ -53,6 +61,11 @@ def main(argv: list[str]) -> int:
             while len(list(barrier.glob("ready-*"))) < parties:
                 time.sleep(0.01)
             svc.reconcile(drain_seconds=5.0)
+            return 0
+        if credit is not None:
+            svc.submit_apply_credit(
+                realm, bill, credit_type="Payment", credit_id=credit, actor="child"
+            )
             return 0
         svc.submit_pay_bill(realm, bill, actor="child")
     return 0

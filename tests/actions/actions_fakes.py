@@ -126,7 +126,11 @@ class FakeQBO:
         doc = self.docs[(realm_id, entity, body["Id"])]
         if str(body["SyncToken"]) != doc["SyncToken"]:
             raise StaleObjectError("Stale Object Error", code="5010")
+        if entity == "Payment":
+            self._link_payment(realm_id, doc, sign=-1)
         doc.update({k: v for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
+        if entity == "Payment":
+            self._link_payment(realm_id, doc, sign=1)
         doc["SyncToken"] = str(int(doc["SyncToken"]) + 1)
         self.requestids[(realm_id, requestid)] = copy.deepcopy(doc)
         self._after(fault)
@@ -156,3 +160,47 @@ class FakeQBO:
 
     def accounts(self, realm_id: str) -> list[dict[str, Any]]:
         return [{"Id": "1", "AccountType": "Bank", "CurrentBalance": 100.0, "Active": True}]
+
+    def vendor_bills(self, realm_id: str, vendor_id: str) -> list[dict[str, Any]]:
+        self._before("query")
+        return [
+            copy.deepcopy(d)
+            for (r, e, _), d in self.docs.items()
+            if r == realm_id and e == "Bill" and (d.get("VendorRef") or {}).get("value") == vendor_id
+        ]
+
+    def create_payment(
+        self, realm_id: str, body: dict[str, Any], *, requestid: str
+    ) -> dict[str, Any]:
+        fault = self._before("create")
+        if (realm_id, requestid) in self.requestids:
+            return copy.deepcopy(self.requestids[(realm_id, requestid)])
+        self.next_id += 1
+        doc = {
+            **copy.deepcopy(body),
+            "Id": str(self.next_id),
+            "SyncToken": "0",
+            "MetaData": {"LastUpdatedTime": self._tick()},
+        }
+        self.docs[(realm_id, "Payment", doc["Id"])] = doc
+        self._link_payment(realm_id, doc, sign=1)
+        self.requestids[(realm_id, requestid)] = copy.deepcopy(doc)
+        self._after(fault)
+        return copy.deepcopy(doc)
+
+    def _link_payment(self, realm_id: str, payment: dict[str, Any], sign: int) -> None:
+        """A Payment's lines lower the balances of the invoices and credit memos they link."""
+        applied = Decimal(0)
+        for line in payment.get("Line") or []:
+            for link in line.get("LinkedTxn") or []:
+                target = self.docs[(realm_id, link["TxnType"], link["TxnId"])]
+                amount = Decimal(str(line["Amount"])) * sign
+                target["Balance"] = float(Decimal(str(target["Balance"])) - amount)
+                target["SyncToken"] = str(int(target["SyncToken"]) + 1)
+                entry = {"TxnId": payment["Id"], "TxnType": "Payment"}
+                links = target.setdefault("LinkedTxn", [])
+                if sign > 0 and entry not in links:
+                    links.append(entry)
+                if link["TxnType"] == "Invoice":
+                    applied += Decimal(str(line["Amount"]))
+        payment["UnappliedAmt"] = float(Decimal(str(payment.get("TotalAmt") or 0)) - applied)

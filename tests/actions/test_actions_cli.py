@@ -91,7 +91,7 @@ def test_act_commands_list_and_reconcile(world, capsys):
         "succeeded",
         "failed",
     ]
-    assert {r["actor"] for r in rows} == {getpass.getuser()}
+    assert {r["actor"] for r in rows} == {f"local:{getpass.getuser()}"}  # a named local operator
     code, out, _ = run(world, capsys, "actions", "list")
     assert code == 0 and out.count("\n") == 4 and "cooldown" in out
     code, out, _ = run(world, capsys, "actions", "reconcile")

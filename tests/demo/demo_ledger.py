@@ -44,48 +44,90 @@ def by_id(docs: Docs) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def bank_transactions(docs: Docs) -> dict[str, Decimal]:
-    """Sum of every transaction per Bank account id, from the documents alone."""
+    """Sum of every transaction per Bank account id, from the documents alone. Money received
+    into Undeposited Funds reaches a bank only through the Deposit that moves it."""
     banks = {a["Id"] for a in docs["Account"] if a["AccountType"] == "Bank"}
     total: dict[str, Decimal] = {b: ZERO for b in banks}
-    for p in docs["Payment"]:
-        total[p["DepositToAccountRef"]["value"]] += money(p["TotalAmt"])
-    for d in docs["Deposit"]:
-        total[d["DepositToAccountRef"]["value"]] += money(d["TotalAmt"])
+
+    def move(account: str, amount: Decimal) -> None:
+        if account in banks:
+            total[account] += amount
+
+    for entity, sign in (
+        ("Payment", 1),
+        ("Deposit", 1),
+        ("SalesReceipt", 1),
+        ("RefundReceipt", -1),
+    ):
+        for doc in docs.get(entity, []):
+            move(doc["DepositToAccountRef"]["value"], sign * money(doc["TotalAmt"]))
     for bp in docs["BillPayment"]:
-        total[bp["CheckPayment"]["BankAccountRef"]["value"]] -= money(bp["TotalAmt"])
+        move(bp["CheckPayment"]["BankAccountRef"]["value"], -money(bp["TotalAmt"]))
     for pu in docs["Purchase"]:
-        if pu["AccountRef"]["value"] in banks:
-            total[pu["AccountRef"]["value"]] -= money(pu["TotalAmt"])
+        move(pu["AccountRef"]["value"], -money(pu["TotalAmt"]))
+    for tr in docs.get("Transfer", []):
+        move(tr["FromAccountRef"]["value"], -money(tr["Amount"]))
+        move(tr["ToAccountRef"]["value"], money(tr["Amount"]))
     for je in docs["JournalEntry"]:
         for line in je["Line"]:
             detail = line["JournalEntryLineDetail"]
-            account = detail["AccountRef"]["value"]
-            if account in banks:
-                sign = 1 if detail["PostingType"] == "Debit" else -1
-                total[account] += sign * money(line["Amount"])
+            sign = 1 if detail["PostingType"] == "Debit" else -1
+            move(detail["AccountRef"]["value"], sign * money(line["Amount"]))
     return total
 
 
+def undeposited(docs: Docs) -> Decimal:
+    """What waits in Undeposited Funds: payments and cash sales put there, less deposit lines
+    that moved them."""
+    funds = {a["Id"] for a in docs["Account"] if a.get("AccountSubType") == "UndepositedFunds"}
+    waiting = sum(
+        (
+            money(doc["TotalAmt"])
+            for entity in ("Payment", "SalesReceipt")
+            for doc in docs.get(entity, [])
+            if doc["DepositToAccountRef"]["value"] in funds
+        ),
+        ZERO,
+    )
+    moved = sum(
+        (
+            money(line["Amount"])
+            for dep in docs["Deposit"]
+            for line in dep["Line"]
+            if line.get("LinkedTxn")
+        ),
+        ZERO,
+    )
+    return waiting - moved
+
+
 def applied_to(docs: Docs, payment_entity: str, txn_type: str) -> dict[str, Decimal]:
-    """Per invoice (or bill) Id: the amounts applied by payment lines linking to it."""
+    """Per document Id of ``txn_type``: the amounts applied by payment lines linking to it
+    (an Invoice or Bill it pays, or a CreditMemo / VendorCredit it uses up)."""
     out: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for payment in docs[payment_entity]:
         for line in payment["Line"]:
             for link in line.get("LinkedTxn", []):
-                assert link["TxnType"] == txn_type
-                out[link["TxnId"]] += money(line["Amount"])
+                assert link["TxnType"] in ("Invoice", "CreditMemo", "Bill", "VendorCredit")
+                if link["TxnType"] == txn_type:
+                    out[link["TxnId"]] += money(line["Amount"])
     return out
 
 
 def open_by_party(docs: Docs) -> dict[str, Decimal]:
-    """Customer: open invoices minus unapplied payments; vendor: open bills."""
+    """Customer: open invoices minus unapplied payments and open credit memos; vendor: open
+    bills minus open vendor credits."""
     out: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for inv in docs["Invoice"]:
         out[inv["CustomerRef"]["value"]] += money(inv["Balance"])
     for p in docs["Payment"]:
         out[p["CustomerRef"]["value"]] -= money(p["UnappliedAmt"])
+    for memo in docs.get("CreditMemo", []):
+        out[memo["CustomerRef"]["value"]] -= money(memo["Balance"])
     for bill in docs["Bill"]:
         out[bill["VendorRef"]["value"]] += money(bill["Balance"])
+    for credit in docs.get("VendorCredit", []):
+        out[credit["VendorRef"]["value"]] -= money(credit["Balance"])
     return out
 
 

@@ -64,6 +64,8 @@ def test_open_balances_equal_total_minus_applied_payments(company) -> None:
     for entity, payments, link_type in (
         ("Invoice", "Payment", "Invoice"),
         ("Bill", "BillPayment", "Bill"),
+        ("CreditMemo", "Payment", "CreditMemo"),
+        ("VendorCredit", "BillPayment", "VendorCredit"),
     ):
         applied = applied_to(docs, payments, link_type)
         for doc in docs[entity]:
@@ -86,12 +88,17 @@ def test_linked_txn_goes_both_ways(company) -> None:
     for entity, payments, back_type in (
         ("Invoice", "Payment", "Payment"),
         ("Bill", "BillPayment", "BillPaymentCheck"),
+        ("CreditMemo", "Payment", "Payment"),
+        ("VendorCredit", "BillPayment", "BillPaymentCheck"),
+        ("Payment", "Deposit", "Deposit"),
+        ("SalesReceipt", "Deposit", "Deposit"),
     ):
         forward = {
             (link["TxnId"], p["Id"])
             for p in docs[payments]
             for line in p["Line"]
-            for link in line["LinkedTxn"]
+            for link in line.get("LinkedTxn", [])
+            if link["TxnType"] == entity
         }
         backward = {
             (doc["Id"], link["TxnId"])
@@ -104,12 +111,22 @@ def test_linked_txn_goes_both_ways(company) -> None:
 
 def test_payments_unapplied_amount_is_total_minus_applied(company) -> None:
     _, docs = company
+
+    def net_applied(payment: dict, credit_type: str) -> Decimal:
+        """Lines paying documents minus lines using credits (QBO: the credit pays instead)."""
+        out = ZERO
+        for line in payment["Line"]:
+            for link in line["LinkedTxn"]:
+                sign = -1 if link["TxnType"] == credit_type else 1
+                out += sign * money(line["Amount"])
+        return out
+
     for p in docs["Payment"]:
-        applied = sum((money(line["Amount"]) for line in p["Line"]), ZERO)
+        applied = net_applied(p, "CreditMemo")
         assert money(p["UnappliedAmt"]) == money(p["TotalAmt"]) - applied
         assert money(p["UnappliedAmt"]) >= 0
     for bp in docs["BillPayment"]:
-        assert money(bp["TotalAmt"]) == sum((money(line["Amount"]) for line in bp["Line"]), ZERO)
+        assert money(bp["TotalAmt"]) == net_applied(bp, "VendorCredit")
 
 
 def test_customer_and_vendor_balance_is_the_sum_of_their_open_documents(company) -> None:
@@ -128,8 +145,13 @@ def test_receivable_payable_and_card_accounts_tie_out(company) -> None:
         (money(p["UnappliedAmt"]) for p in docs["Payment"] if p["CurrencyRef"]["value"] == "USD"),
         ZERO,
     )
+    usd_ar -= sum(
+        (money(c["Balance"]) for c in docs["CreditMemo"] if c["CurrencyRef"]["value"] == "USD"),
+        ZERO,
+    )
     assert money(accounts["Accounts Receivable (A/R)"]["CurrentBalance"]) == usd_ar
     ap = sum((money(b["Balance"]) for b in docs["Bill"]), ZERO)
+    ap -= sum((money(c["Balance"]) for c in docs["VendorCredit"]), ZERO)
     assert money(accounts["Accounts Payable (A/P)"]["CurrentBalance"]) == ap
     card = next(a for a in docs["Account"] if a["AccountType"] == "Credit Card")
     charged = sum(

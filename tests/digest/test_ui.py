@@ -57,7 +57,7 @@ def test_page_lists_downloads_previews_and_reports_email(settings: Settings) -> 
     assert not at.exception
     assert [s.value for s in at.selectbox if s.key == "digest_week"] == ["2026-W47"]
     scope_box = next(s for s in at.selectbox if s.key == "digest_scope")
-    assert scope_box.options == [f"{digest.company_name} ({digest.realm_id})"]
+    assert scope_box.options == [digest.company_name]  # a name, never a raw realm id
     assert any(m.label == "Cash" and m.value == "$180,000" for m in at.metric)
     markdown = "\n".join(m.value for m in at.markdown)
     assert (

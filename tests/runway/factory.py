@@ -1,9 +1,9 @@
-"""Fixture factory: QBO-like documents -> change-log rows through ``EntitySpec.row`` (the store
-contract), as in-memory snapshots or real DuckDB warehouse files with log_* tables and cur_* views."""
+"""Fixture factory: QBO-like documents with their version history, stored through the product's
+own write path (``sync.store.ingest_into`` inside ``Warehouse.transact``) and read back through
+its own snapshot reader — as in-memory snapshots or real warehouse files."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 
-from runway.snapshot import Snapshot, snapshot_from_frames
-from runway.tables import TABLES, table_schema
-from sync.schema import BY_QBO_NAME, BY_TABLE, COMMON_COLUMNS, ENTITIES
+from runway.snapshot import Snapshot, read_snapshot
+from runway.tables import TABLES
+from sync.schema import BY_TABLE
+from sync.store import Warehouse, create_schema, ingest_into, mark_success
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -217,98 +217,68 @@ class Company:
             self.purchase(vendor, provider, day, amount)
 
     # ---- outputs ----------------------------------------------------------------------------
-    def log_rows(self) -> dict[str, list[dict[str, Any]]]:
-        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-        for i, version in enumerate(self.versions):
-            spec = BY_QBO_NAME[version["entity"]]
+    def ingest(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Append every version through the product's own path (``sync.store.ingest_into``, as a
+        sync would): each stored ``ingest_lag`` after QBO wrote it; a delete as QBO's stub."""
+        groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
+        for version in self.versions:
             doc = version["doc"]
-            rows[spec.table].append(
-                {
-                    "realm_id": self.realm_id,
-                    "id": str(doc["Id"]),
-                    "sync_token": int(doc["SyncToken"]),
-                    "op": version["op"],
-                    "source_created_at": version["at"],
-                    "source_updated_at": version["at"],
-                    "ingested_at": version["at"] + timedelta(minutes=5),
-                    "sync_run_id": i,
-                    **_typed(spec.table, spec.row(doc)),
-                    "raw": json.dumps(doc),
-                }
+            if version["op"] == "delete":
+                doc = {"Id": doc["Id"], "status": "Deleted", "MetaData": doc["MetaData"]}
+            groups.setdefault((version["entity"], version["at"]), []).append(doc)
+        for run_id, ((entity, at), docs) in enumerate(groups.items(), start=1):
+            ingest_into(
+                con,
+                self.realm_id,
+                entity,
+                docs,
+                run_id=run_id,
+                ingested_at=at + INGEST_LAG,
+                source="factory",
             )
-        return rows
 
 
-def _typed(table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """What DuckDB does on insert: numeric strings in DECIMAL columns become numbers."""
-    schema = table_schema(table)
-    return {
-        k: Decimal(str(v)) if v is not None and isinstance(schema[k], pl.Decimal) else v
-        for k, v in row.items()
-    }
+INGEST_LAG = timedelta(minutes=5)  # a version reaches the store this long after QBO wrote it
 
 
-def log_frames(companies: list[Company]) -> dict[str, pl.DataFrame]:
-    merged: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-    for company in companies:
-        for table, rows in company.log_rows().items():
-            merged[table] += rows
-    schema = lambda t: pl.Schema({**table_schema(t), "raw": pl.String})
-    return {t: pl.DataFrame(rows, schema=schema(t)) for t, rows in merged.items()}
-
-
-def current(frame: pl.DataFrame) -> pl.DataFrame:
-    latest = (
-        frame.sort("realm_id", "id", "source_updated_at", "sync_token")
-        .group_by("realm_id", "id")
-        .last()
-    )
-    return latest.filter(pl.col("op") != "delete")
+def fill_store(
+    con: duckdb.DuckDBPyConnection, companies: list[Company], sync_status: datetime | None
+) -> None:
+    """The store's schema and every company's history, written the way sync writes them."""
+    create_schema(con)
+    con.begin()
+    fill_store_in_transaction(con, companies, sync_status)
+    con.commit()
 
 
 def snapshot(*companies: Company) -> Snapshot:
-    """An in-memory current snapshot of the companies (what cur_* views would show)."""
-    frames = log_frames(list(companies))
-    return snapshot_from_frames({t: current(f) for t, f in frames.items()})
+    """An in-memory current snapshot of the companies: their history ingested into an in-memory
+    DuckDB by the product's writer functions and read back by the product's snapshot reader."""
+    con = duckdb.connect()
+    try:
+        fill_store(con, list(companies), None)
+        return read_snapshot(con)
+    finally:
+        con.close()
 
 
 def write_warehouse(
     path: Path, companies: list[Company], sync_status: datetime | None = None
 ) -> Path:
-    """A real DuckDB file shaped like the store: log_<table> + cur_<table> views (+ sync_status)."""
-    frames = log_frames(companies)
-    con = duckdb.connect(str(path))
-    try:
-        for spec in ENTITIES:
-            cols = ", ".join(
-                f'"{n}" {t}'
-                for n, t in [
-                    *COMMON_COLUMNS,
-                    *[(c.name, c.sql_type) for c in spec.columns],
-                    ("raw", "JSON"),
-                ]
-            )
-            con.execute(f"CREATE TABLE {spec.log_table} ({cols})")
-            con.register("batch", frames[spec.table].to_arrow())
-            con.execute(f"INSERT INTO {spec.log_table} BY NAME SELECT * FROM batch")
-            con.unregister("batch")
-            con.execute(
-                f"CREATE VIEW {spec.current_view} AS SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER "
-                f"(PARTITION BY realm_id, id ORDER BY source_updated_at DESC, sync_token DESC) AS rn FROM {spec.log_table}) "
-                "WHERE rn = 1 AND op <> 'delete'"
-            )
-        if sync_status is not None:
-            con.execute(
-                "CREATE TABLE sync_status (realm_id VARCHAR, entity VARCHAR, last_success_at TIMESTAMPTZ)"
-            )
-            for company in companies:
-                con.execute(
-                    "INSERT INTO sync_status VALUES (?, 'Invoice', ?)",
-                    [company.realm_id, sync_status],
-                )
-    finally:
-        con.close()
+    """A real warehouse file at ``path``, written through ``Warehouse.transact`` (the one write
+    path) with the companies' history, and their last successful sync when given."""
+    Warehouse(path).transact(lambda con: fill_store_in_transaction(con, companies, sync_status))
     return path
+
+
+def fill_store_in_transaction(
+    con: duckdb.DuckDBPyConnection, companies: list[Company], sync_status: datetime | None
+) -> None:
+    """``fill_store`` inside the writer's transaction (the writer has begun and will commit)."""
+    for company in companies:
+        company.ingest(con)
+        if sync_status is not None:
+            mark_success(con, company.realm_id, [], at=sync_status, run_id=0, kind="full")
 
 
 assert set(BY_TABLE) == set(TABLES)

@@ -25,6 +25,9 @@ def run(
     **settings_kw,
 ):
     snap = snapshot(*companies)
+    # the hand-computed examples hold only documents already in the books; the expected
+    # billing has its own tests (test_forecast_parts.py)
+    settings_kw.setdefault("expected_billing", False)
     by_realm = {
         c.realm_id: CompanySettings(
             reserve=D(reserve[c.realm_id]) if reserve and c.realm_id in reserve else None,
@@ -69,7 +72,8 @@ def test_worked_example_breaches_the_reserve_at_the_second_payroll() -> None:
 
 def test_worked_example_payroll_coverage() -> None:
     pay = run(agency_example(), reserve={"r-agency": "40000"}).payroll
-    assert pay["date"].to_list() == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
+    # 2027-01-01 is New Year's Day: that payroll runs on the business day before
+    assert pay["date"].to_list() == [date(2026, 12, 1), date(2026, 12, 15), date(2026, 12, 31)]
     assert pay["must_pay_before"].to_list() == [D("0.00"), D("82000.00"), D("152000.00")]
     assert pay["coverage"].to_list() == [round(180000 / 70000, 3), 1.4, round(118000 / 70000, 3)]
     assert pay["status"].to_list() == ["green", "amber", "green"]
@@ -83,7 +87,7 @@ def test_detected_payroll_is_semimonthly_with_next_dates() -> None:
         and rec["amount"] == D("70000.00")
         and rec["confidence"] == 1.0
     )
-    assert rec["next_dates"][:3] == [date(2026, 12, 1), date(2026, 12, 15), date(2027, 1, 1)]
+    assert rec["next_dates"][:3] == [date(2026, 12, 1), date(2026, 12, 15), date(2026, 12, 31)]
 
 
 def test_default_reserve_holds_only_must_pay_bills_the_forecast_does_not_pay_by_the_payroll() -> (
@@ -124,9 +128,11 @@ def test_overdue_must_pay_bill_does_not_make_a_breach_on_as_of_automatic() -> No
 
 def test_run_rate_extension_uses_the_trailing_net_flow_not_the_forecast_tail() -> None:
     """Past week 13 the balance moves at the trailing 13-week run-rate of posted cash. Burning
-    1,000 a week (13 weekly checks) from a flat 50,000 forecast with reserve 10,000:
-    40 more weeks after day 91 → day 371 (53.0 weeks). A company whose forecast only falls
-    because no future sales are in it, but which took in more than it paid out, never breaches."""
+    1,000 a week (13 weekly checks, the last on as_of) from 50,000 with reserve 10,000: the
+    forecast expects the same check every 7 days (days 7 … 84: 12 × 1,000 → 38,000 on day 90),
+    then 28 more weeks at the run-rate → day 91 + 196 = 287 (41.0 weeks). A company whose
+    forecast only falls because no future sales are in it, but which took in more than it paid
+    out, never breaches."""
     burner = small_company("r-burn")
     burner.edit("Account", burner.versions[1]["doc"]["Id"], burner.stamp, CurrentBalance="50000")
     supplies = burner.vendor("Office Supplies Co")
@@ -147,7 +153,12 @@ def test_run_rate_extension_uses_the_trailing_net_flow_not_the_forecast_tail() -
     view = run(burner, grower, reserve={"r-burn": "10000", "r-grow": "1000"})
     burn, grow = view.runway.sort("realm_id").rows(named=True)
     assert burn["avg_weekly_net_outflow"] == D("1000.00") and burn["method"] == "run-rate"
-    assert burn["breach_date"] == AS_OF + timedelta(days=371) and burn["runway_weeks"] == 53.0
+    assert burn["breach_date"] == AS_OF + timedelta(days=287) and burn["runway_weeks"] == 41.0
+    spend = view.forecast_items.filter(
+        (pl.col("realm_id") == "r-burn") & (pl.col("line") == "p50")
+    )
+    assert spend["kind"].unique().to_list() == ["expected_spend"]
+    assert spend["date"].to_list() == [AS_OF + timedelta(days=7 * k) for k in range(1, 13)]
     assert (
         grow["avg_weekly_net_outflow"] < 0
         and grow["method"] == "never"

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from runway.api import confirm_all_detected_inflows
 from runway.recurring import next_business_day
 from runway.settings import (
     SettingsError,
-    confirm_all_detected_inflows,
     confirm_recurring_inflows,
     get_company_settings,
     save_company_settings,

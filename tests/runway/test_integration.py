@@ -17,7 +17,7 @@ import pytest
 
 from oodaloo.config import Settings, load_settings
 from runway import api
-from runway.aging import BUCKET_COLUMNS
+from runway.aging import BUCKET_COLUMNS, Aging
 from runway.snapshot import load_snapshot
 
 COMPANIES = 3
@@ -59,9 +59,17 @@ def qbo_aging_totals(settings: Settings, realm_id: str, report: str, as_of: date
     return [Decimal(cell["value"] or "0") for cell in total["Summary"]["ColData"][1:]]
 
 
-def our_totals(detail: pl.DataFrame, realm_id: str) -> list[Decimal]:
+def our_totals(side: Aging | pl.DataFrame, realm_id: str) -> list[Decimal]:
     """Bucket totals in the home currency (each document converted with its ExchangeRate, to
-    cents), as QuickBooks' own aging reports show them."""
+    cents), as QuickBooks' own aging reports show them: open documents, and (given the whole
+    ``Aging``) open credits and unapplied payments as negative amounts."""
+    if isinstance(side, Aging):
+        credits = side.credits.select(
+            "realm_id", "bucket", (-pl.col("amount")).cast(pl.Decimal(18, 2)).alias("balance")
+        )
+        detail = pl.concat([side.detail.select("realm_id", "bucket", "balance"), credits])
+    else:
+        detail = side
     rows = detail.filter(pl.col("realm_id") == realm_id)
     sums = [
         sum(rows.filter(pl.col("bucket") == label)["balance"].to_list(), Decimal(0))
@@ -78,10 +86,10 @@ def test_aging_ties_out_to_the_sandbox_reports(demo: Settings) -> None:
     for as_of in (today, today - timedelta(days=17), today - timedelta(days=51), date(2026, 9, 30)):
         view = api.firm_view(demo, as_of, snap, previous=None)
         for realm in snap.realm_ids:
-            assert our_totals(view.aging_ar.detail, realm) == qbo_aging_totals(
+            assert our_totals(view.aging_ar, realm) == qbo_aging_totals(
                 demo, realm, "AgedReceivables", as_of
             ), (realm, as_of)
-            assert our_totals(view.aging_ap.detail, realm) == qbo_aging_totals(
+            assert our_totals(view.aging_ap, realm) == qbo_aging_totals(
                 demo, realm, "AgedPayables", as_of
             ), (realm, as_of)
         assert view.aging_ar.totals["total"].sum() > 0

@@ -78,13 +78,13 @@ def _edited_store(settings):
 
 def test_historical_snapshot_reproduces_the_figures_of_that_date(settings) -> None:
     c, big, doomed = _edited_store(settings)
-    then = load_snapshot(settings, at=api.end_of_day(AS_OF), now=NOW)
-    current = load_snapshot(settings, now=NOW)
+    then = load_snapshot(settings, at=api.end_of_day(AS_OF))
+    current = load_snapshot(settings)
     assert big in then["invoice"].filter(pl.col("balance") > 0)["id"].to_list()
     assert big not in current["invoice"].filter(pl.col("balance") > 0)["id"].to_list()
     assert doomed in then["bill"]["id"].to_list() and doomed not in current["bill"]["id"].to_list()
     assert current.deleted.filter(pl.col("entity") == "bill")["id"].to_list() == [doomed]
-    ingest = load_snapshot(settings, at=api.end_of_day(AS_OF), basis="ingest", now=NOW)
+    ingest = load_snapshot(settings, at=api.end_of_day(AS_OF), basis="ingest")
     assert then["invoice"].sort("id").equals(ingest["invoice"].sort("id"))
     past = api.firm_view(settings, AS_OF, then, previous=None)
     ar = past.aging_ar.totals.row(0, named=True)

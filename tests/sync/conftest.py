@@ -18,7 +18,6 @@ from sandbox.config import RateLimits, SandboxConfig
 from sandbox.state import SandboxDB
 from sandbox.testing import make_sandbox
 from sandbox.transport import core_for, forget
-from sync import frames
 from sync.client import QBOClient
 from sync.context import SyncOptions
 from sync.limiter import LimiterRegistry
@@ -26,6 +25,7 @@ from sync.oauth import connect_sandbox_companies
 from sync.retry import FAST
 from sync.schema import BY_QBO_NAME, ENTITIES
 from sync.store import Warehouse
+from tests.sync import rowwise
 
 SMALL_PAGES = SyncOptions(page_size=20, lag_seconds=0, overlap_seconds=60)
 MID_PAGES = SyncOptions(page_size=100, lag_seconds=0, overlap_seconds=60)
@@ -121,9 +121,9 @@ def truth(sandbox_path: Path, realm_id: str) -> dict[str, dict[str, dict[str, An
 
 def _typed(spec_name: str, doc: dict[str, Any]) -> dict[str, Any]:
     spec = BY_QBO_NAME[spec_name]
-    schema = frames.log_schema(spec)
+    schema = rowwise.log_schema(spec)
     types = {f.name: f.type for f in schema}
-    return {name: frames.coerce(value, types[name]) for name, value in spec.row(doc).items()}
+    return {name: rowwise.coerce(value, types[name]) for name, value in spec.row(doc).items()}
 
 
 def _norm(value: Any) -> Any:

@@ -91,14 +91,19 @@ def test_sigkill_at_random_instants_then_complete(settings: Settings) -> None:
     world = build_world(settings, demo=True, companies=1, scale=0.2, seed=11)
     realm = world.realms[0]
     rng = random.Random(20261120)
-    kills = 0
+    killed_runs: set[int] = set()
+    kills, attempts = 0, 0
     try:
-        while kills < 20:
+        while kills < 20:  # 20 kills that landed inside a run (a 'running' row was left behind)
+            attempts += 1
+            assert attempts < 200, f"only {kills} of {attempts} kills landed inside a run"
             proc = start_child(settings, realm, loops=3)
             time.sleep(rng.uniform(0.0, 0.8))
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
-                kills += 1
+                proc.wait(30)
+                killed_runs |= _running_runs(world, realm)
+                kills = len(killed_runs)
             proc.wait(30)
             if proc.stdout:
                 proc.stdout.close()
@@ -123,9 +128,18 @@ def test_sigkill_at_random_instants_then_complete(settings: Settings) -> None:
                     "SELECT outcome, count(*) FROM sync_runs WHERE realm_id = ? GROUP BY 1", [realm]
                 ).fetchall()
             )
-        assert outcomes.get("abandoned", 0) >= 10 and "running" not in outcomes, outcomes
+        assert outcomes.get("abandoned", 0) >= 20 and "running" not in outcomes, outcomes
     finally:
         world.close()
+
+
+def _running_runs(world: World, realm: str) -> set[int]:
+    """Runs a kill cut short (still 'running' until the next run marks them abandoned)."""
+    with world.warehouse.read() as con:
+        rows = con.execute(
+            "SELECT run_id FROM sync_runs WHERE realm_id = ? AND outcome = 'running'", [realm]
+        ).fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def _touch_some(world: World, realm: str, rng: random.Random) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from sync.limiter import FakeClock, Limits, RealmLimiter
+from sync.errors import ThrottledError, TransientError
+from sync.limiter import Limits, RealmLimiter
+from tests.sync.fake_clocks import FakeClock, GatedClock
 
 
 def fill(limiter: RealmLimiter, lane: str) -> int:
@@ -95,29 +96,46 @@ def test_blocking_acquire_honours_the_pause_on_the_fake_clock() -> None:
     assert sum(clock.slept) == pytest.approx(30.0, abs=0.01)
 
 
+def wait_until(condition: object, what: str) -> None:
+    """Wait (bounded) for another thread to reach a state; the limiter's clock stays frozen."""
+    event = threading.Event()
+    for _ in range(500):
+        if condition():  # type: ignore[operator]
+            return
+        event.wait(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
 def test_sync_yields_to_a_waiting_user_call() -> None:
-    """With every slot taken, a waiting click gets the next free slot before background sync."""
-    limiter = RealmLimiter(Limits(in_flight=1, sync_in_flight=1), FakeClock())
-    assert limiter.try_acquire("sync")
-    order: list[str] = []
+    """A free slot goes to a waiting click, never to background sync: while a user call waits,
+    the sync lane is refused even though a slot and the rate allow it."""
+    clock = GatedClock()
+    limiter = RealmLimiter(Limits(throttle_pause_seconds=60), clock)
+    limiter.penalize()  # the company is paused: the click has to wait
+    user = threading.Thread(target=limiter.acquire, args=("user",))
+    user.start()
+    wait_until(lambda: limiter.users_waiting == 1, "the click waits")
+    clock.advance(60.0)  # the pause is over; the waiting click has not been woken yet
+    assert limiter.in_flight == 0 and limiter.users_waiting == 1
+    assert not limiter.try_acquire("sync")  # a slot is free, yet sync yields to the click
+    limiter.release()  # any release wakes the waiter, which takes its slot
+    user.join(5)
+    assert not user.is_alive() and limiter.in_flight == 1 and limiter.users_waiting == 0
+    assert limiter.try_acquire("sync")  # nobody waits any more: sync goes again
 
-    def take(lane: str) -> None:
-        limiter.acquire(lane)
-        order.append(lane)
 
-    sync_thread = threading.Thread(target=take, args=("sync",))
-    sync_thread.start()
-    time.sleep(0.05)
-    user_thread = threading.Thread(target=take, args=("user",))
-    user_thread.start()
-    time.sleep(0.05)
-    assert not limiter.try_acquire("sync")  # a user call is waiting: sync yields
-    limiter.release()
-    user_thread.join(5)
-    assert order == ["user"]
-    limiter.release()
-    sync_thread.join(5)
-    assert order == ["user", "sync"]
+def test_a_throttled_call_in_a_slot_gets_no_additive_increase() -> None:
+    """``slot()`` tells a 429 (ThrottledError, a subclass of TransientError) from other faults by
+    its type: after a throttled call the rate factor stays where ``penalize`` put it."""
+    limiter = RealmLimiter(Limits(), FakeClock())
+    limiter.penalize()
+    slowed = limiter.factor
+    with pytest.raises(ThrottledError), limiter.slot("user"):
+        raise ThrottledError("429")
+    assert limiter.factor == slowed and limiter.in_flight == 0
+    with pytest.raises(TransientError), limiter.slot("user"):
+        raise TransientError("503")  # not a 429: the call still counts as one more success
+    assert limiter.factor > slowed
 
 
 def test_unknown_lane_is_a_clear_error() -> None:

@@ -92,7 +92,7 @@ def test_aging_chart_from_totals_orders_quickbooks_buckets() -> None:
     assert spec["encoding"]["x"]["sort"] == charts.BUCKET_ORDER
     assert spec["encoding"]["color"]["scale"]["domain"] == ["A/R", "A/P"]
     values = spec["data"]["values"]
-    assert {"bucket": "91+", "amount": 5.0, "side": "A/R"} in values
+    assert {"bucket": "91+", "amount": 5.0, "side": "A/R", "amount_text": "$5.00"} in values
 
 
 def test_aging_chart_names_missing_columns() -> None:
