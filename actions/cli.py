@@ -75,13 +75,15 @@ def _run_act(args: argparse.Namespace, settings: Settings, submit: str, **kwargs
 
 
 def _pay_bill(args: argparse.Namespace, settings: Settings) -> int:
-    if args.amount is not None:
-        from oodaloo.auth import parse_amount
+    if args.amount is not None:  # NaN, inf and 1e400 would otherwise end in a traceback
+        from decimal import Decimal, InvalidOperation
 
         try:
-            parse_amount(args.amount, "--amount")
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            finite = Decimal(str(args.amount).strip()).is_finite()
+        except InvalidOperation:
+            finite = False
+        if not finite or abs(Decimal(str(args.amount).strip())) > Decimal("1e12"):
+            print(f"error: --amount must be a finite amount, got {args.amount!r}", file=sys.stderr)
             return EXIT_USAGE
     return _run_act(
         args,

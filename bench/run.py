@@ -6,16 +6,17 @@ import importlib
 import sys
 import time
 
-AREAS = ("demo", "sandbox", "sync", "runway", "actions", "ui", "digest")
+AREAS = ("demo", "sandbox", "sync", "runway", "actions", "ui", "digest", "backtest")
 
 
 def main(argv: list[str]) -> int:
     chosen = argv or list(AREAS)
+    unknown = [area for area in chosen if area not in AREAS]
+    if unknown:
+        print(f"unknown benchmark area(s): {', '.join(unknown)}; choose from {', '.join(AREAS)}")
+        return 2
     for area in chosen:
-        try:
-            module = importlib.import_module(f"bench.{area}")
-        except ModuleNotFoundError:
-            continue
+        module = importlib.import_module(f"bench.{area}")
         print(f"\n=== bench {area} ===", flush=True)
         started = time.perf_counter()
         module.main()

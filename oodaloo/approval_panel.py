@@ -65,7 +65,11 @@ def waiting(service: Any, realm_id: str, on_done: Callable[[], None] | None = No
                 f"**{present.money_exact(proposal['cash_out'])}** · submitted by "
                 f"{present.escape_markdown(proposal['proposed_by'])} · approvals "
                 f"{len(approvers)} of {needed}"
-                + (" (above the company's threshold: two different approvers)" if needed > 1 else "")
+                + (
+                    " (above the company's threshold: two different approvers)"
+                    if needed > 1
+                    else ""
+                )
             )
             if approvers:
                 st.caption("Approved by " + present.escape_markdown(", ".join(approvers)))

@@ -72,7 +72,8 @@ def demo_secrets_text(port: int, sandbox_url: str) -> str:
         f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
         f'client_id = "{CONSOLE_CLIENT_ID}"\n'
         f'client_secret = "{CONSOLE_CLIENT_SECRET}"\n'
-        f'server_metadata_url = "{sandbox_url.rstrip("/")}{PREFIX}/.well-known/openid-configuration"\n'
+        f'server_metadata_url = "{sandbox_url.rstrip("/")}{PREFIX}'
+        '/.well-known/openid-configuration"\n'
     )
 
 

@@ -95,7 +95,7 @@ def _shutdown(scheduler: Any) -> None:
 @st.cache_resource(show_spinner=False, on_release=_shutdown)
 def _scheduler(data_dir: str) -> Any:
     """One background scheduler per process and data directory (not per session or rerun)."""
-    from sync.scheduler import build_scheduler
+    from oodaloo.jobs import build_scheduler
 
     scheduler = build_scheduler(_state.settings(), background=True)
     if not scheduler.running:

@@ -295,3 +295,26 @@ def backtest_text(payload: dict[str, Any]) -> str:
         )
     return "\n".join(lines)
 
+
+
+def backtest_report(
+    settings: Any, today: date, weeks: int = 26, realm_ids: list[str] | None = None
+) -> tuple[Backtest, dict[str, str]]:
+    """Run the backtest on the store (today's documents, each company's own settings): the result
+    and the company names. KeyError naming the company when it is not in the store."""
+    from runway.pipeline import complete_settings
+    from runway.settings import all_company_settings, frames_from_settings
+    from runway.snapshot import load_snapshot
+
+    snapshot = load_snapshot(settings, realm_ids)
+    missing = [r for r in realm_ids or [] if r not in snapshot.realm_ids]
+    if missing:
+        raise KeyError(
+            f"company {missing[0]!r} is not in the store "
+            f"(known: {', '.join(load_snapshot(settings).realm_ids) or 'none'})"
+        )
+    company, _ = frames_from_settings(all_company_settings(settings), snapshot.realm_ids)
+    info = snapshot["company_info"]
+    names = dict(zip(info["realm_id"].to_list(), info["company_name"].to_list(), strict=True))
+    result = run_backtest(snapshot, today, weeks, company=complete_settings(company, info))
+    return result, names

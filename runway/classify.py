@@ -18,7 +18,11 @@ KINDS: tuple[tuple[str, str, str], ...] = (
         r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue|\bdor\b|treasury|comptroller",
     ),
     ("rent", r"\brent|lease", r"propert|realty|landlord|\brent|lease"),
-    ("loan", r"loan|note payable|interest exp", r"\bloan|\bsba\b|lending|funding"),
+    (
+        "loan",
+        r"loan|note payable|interest exp|line of credit",
+        r"\bloan|\bsba\b|lending|funding",
+    ),
     (
         "utilities",
         r"utilit|electric|internet|telephone|phone",

@@ -33,7 +33,55 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print JSON (stable, see docs/reports.md)"
     )
+    parser.add_argument(
+        "--basis",
+        choices=["source", "ingest"],
+        default="source",
+        help="a past --as-of: 'source' = what QuickBooks says now about that day (rebuilt from "
+        "the documents' dates; default), 'ingest' = what we had synced by then (change log)",
+    )
     parser.set_defaults(handler=handle)
+
+    bt = subparsers.add_parser(
+        "backtest",
+        help="the forecast's backtest: forecasts as of past Fridays against the real bank balance",
+    )
+    bt.add_argument("--company", help="realm id of one company (default: every company)")
+    bt.add_argument(
+        "--weeks", type=_weeks, default=26, help="Fridays to forecast from (default 26, max 52)"
+    )
+    bt.add_argument("--json", action="store_true", help="print JSON")
+    bt.set_defaults(handler=handle_backtest)
+
+
+def _weeks(value: str) -> int:
+    try:
+        weeks = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of weeks: {value!r}") from None
+    if not 1 <= weeks <= 52:
+        raise argparse.ArgumentTypeError(f"--weeks must be between 1 and 52, not {weeks}")
+    return weeks
+
+
+def handle_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    """``oodaloo backtest``: per company and overall, errors at weeks 1/4/8/12 beside the naive
+    baseline, P90 calibration and reserve breaches (see runway.backtest)."""
+    from oodaloo.clock import today
+    from runway.backtest import backtest_json, backtest_report, backtest_text
+
+    realms = [args.company] if args.company else None
+    try:
+        result, names = backtest_report(settings, today(settings), args.weeks, realms)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 1
+    payload = backtest_json(result, names)
+    if args.json:
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(backtest_text(payload))
+    return 0
 
 
 def _text(payload: Any, indent: str = "") -> str:
@@ -69,7 +117,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     as_of = args.as_of or now
     # the one freshness service: refresh stale companies (bounded wait), then read
     fresh = ensure_fresh(settings, realms)
-    snapshot = snapshot_for(settings, as_of, realms, today=now).with_freshness(fresh)
+    basis = getattr(args, "basis", "source")
+    snapshot = snapshot_for(settings, as_of, realms, today=now, basis=basis).with_freshness(fresh)
     try:
         if args.kind == "firm":
             payload: Any = firm_report(settings, as_of, snapshot)

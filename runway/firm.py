@@ -9,7 +9,7 @@ import polars as pl
 if TYPE_CHECKING:  # the type only: the view is built from what this module returns
     from runway.views import FirmView
 
-EXCEPTION_WEIGHTS = "red payroll 100, amber 40; breach within 4 weeks 50, within 13 weeks 20; stale data 10; 91+ share > 20% 10; hygiene < 70 5; each high drift 5"
+EXCEPTION_WEIGHTS = "red payroll 100, amber 40; P90 breach within 4 weeks 50, within 13 weeks 20; stale data 10; 91+ share > 20% 10; hygiene < 70 5; each high drift 5"
 
 
 def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:
@@ -34,7 +34,14 @@ def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:
     frame = (
         view.companies.select("realm_id", "company_name")
         .join(
-            view.runway.select("realm_id", "cash", "runway_weeks", "breach_date"),
+            view.runway.select(
+                "realm_id",
+                "cash",
+                "runway_weeks",
+                "breach_date",
+                "runway_weeks_p90",
+                "breach_date_p90",
+            ),
             on="realm_id",
             how="left",
         )
@@ -66,7 +73,7 @@ def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:
             pl.col("freshness_status").fill_null("never"),
         )
     )
-    weeks = pl.col("runway_weeks")
+    weeks = pl.col("runway_weeks_p90")  # the firm ranks by the pessimistic (P90) date
     score = (
         pl.when(pl.col("payroll_status") == "red")
         .then(100)

@@ -27,6 +27,7 @@ ITEM_SCHEMA = pl.Schema(
     }
 )
 OLD_DAYS = 90  # invoices this far past due are "very old": weighted by this company's history
+OVERDUE_COLLECT_DAYS = 6  # an invoice already past its usual payment day: expected within the week
 
 
 def _lines() -> pl.DataFrame:
@@ -57,7 +58,7 @@ def invoice_items(
         .clip(lower_bound=0.0)
     )
     expected = pl.col("aging_date") + pl.duration(days=lag.ceil().cast(pl.Int64))
-    end_of_week0 = pl.lit(as_of + timedelta(days=6))
+    end_of_week0 = pl.lit(as_of + timedelta(days=OVERDUE_COLLECT_DAYS))
     frame = ar_detail.join(lags, on=["realm_id", "party_id"], how="left").join(
         _lines(), how="cross"
     )
@@ -470,11 +471,31 @@ def path_stats(
     ).with_columns(pl.col("reserve").fill_null(zero()))
     stats = frame.group_by("realm_id", "scenario_id", "line").agg(
         pl.col("day").filter(pl.col("balance") < pl.col("reserve")).min().alias("breach_day"),
+        pl.col("day").filter(pl.col("balance") < 0).min().alias("zero_day"),
         pl.col("balance").min().alias("lowest_balance"),
         pl.col("day").sort_by("balance", "day").first().alias("lowest_day"),
         pl.col("balance").sort_by("day").last().alias("closing_end"),
     )
     return finish_stats(stats, opening, reserve, as_of, trend)
+
+
+def _zero_columns(stats: pl.DataFrame, rate: pl.Expr, as_of: date) -> list[pl.Expr]:
+    """zero_weeks, zero_date: weeks until the balance falls below zero, on the daily path within
+    the horizon, beyond it at the same run-rate as the reserve breach (null: not within 2 years)."""
+    if "zero_day" not in stats.columns:
+        return []
+    extended = (HORIZON_DAYS + pl.col("closing_end").cast(pl.Float64) / (-rate) * 7).round(0)
+    days = (
+        pl.when(pl.col("zero_day").is_not_null())
+        .then(pl.col("zero_day").cast(pl.Float64))
+        .when((rate < 0) & (extended <= MAX_RUNWAY_WEEKS * 7))
+        .then(extended)
+        .otherwise(None)
+    )
+    return [
+        (days / 7).round(1).alias("zero_weeks"),
+        (pl.lit(as_of) + pl.duration(days=days.cast(pl.Int64))).alias("zero_date"),
+    ]
 
 
 def finish_stats(
@@ -524,6 +545,7 @@ def finish_stats(
             breach_date=pl.lit(as_of) + pl.duration(days=pl.col("runway_days").cast(pl.Int64)),
             runway_weeks=(pl.col("runway_days") / 7).round(1),
         )
+        .with_columns(*_zero_columns(stats, rate, as_of))
         .drop("avg_weekly_net_outflow", strict=False)
         .sort("realm_id", "scenario_id", "line")
     )

@@ -96,15 +96,44 @@ def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
     )
 
 
+MAX_SIMPLE_WEEKS = 104  # simple runway beyond two years reads "more than 2 years"
+RUNWAY_LABEL = (
+    "weeks until the projected daily balance falls below the reserve (P50 line; beyond 13 weeks "
+    "at the trailing 13-week run-rate)"
+)
+RUNWAY_P90_LABEL = "the same on the P90 line (late payers, less and later billing)"
+ZERO_LABEL = "weeks until the projected daily balance falls below zero (P50 line)"
+SIMPLE_LABEL = "secondary: cash ÷ average weekly net outflow over the trailing 13 weeks"
+
+
+def simple_runway_text(weeks: pl.Expr, outflow: pl.Expr) -> pl.Expr:
+    """The simple runway in words: "cash-flow positive" when the trailing net flow is not an
+    outflow, "more than 2 years" beyond 104 weeks, else "N.N weeks"."""
+    return (
+        pl.when(outflow.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(outflow <= 0)
+        .then(pl.lit("cash-flow positive"))
+        .when(weeks > MAX_SIMPLE_WEEKS)
+        .then(pl.lit("more than 2 years"))
+        .otherwise(pl.format("{} weeks", weeks))
+    )
+
+
 def runway_table(
     stats: pl.DataFrame,
     cash: pl.DataFrame,
     reserve: pl.DataFrame,
     trailing: pl.DataFrame,
     as_of: date,
+    company: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per company (see docs/reports.md): P50 headline, P90 beside it, simple runway labelled."""
+    """One row per company (see docs/reports.md): P50 headline (weeks and date until below the
+    reserve), P90 beside it, weeks until zero, the simple runway labelled as secondary (capped),
+    each with the words of its definition; ``expected_billing`` says whether billing not yet
+    invoiced is in the forecast (off: the page shows a banner)."""
     base = stats.filter(pl.col("scenario_id") == BASE)
+    zero_cols = [c for c in ("zero_weeks", "zero_date") if c in base.columns]
     p50 = base.filter(pl.col("line") == "p50").select(
         "realm_id",
         "runway_weeks",
@@ -112,28 +141,49 @@ def runway_table(
         "lowest_balance",
         (pl.col("lowest_day") // 7).cast(pl.Int32).alias("lowest_week"),
         "method",
+        *zero_cols,
     )
     p90 = base.filter(pl.col("line") == "p90").select(
         "realm_id",
         pl.col("runway_weeks").alias("runway_weeks_p90"),
         pl.col("breach_date").alias("breach_date_p90"),
     )
-    return (
+    flags = (
+        company.select("realm_id", pl.col("expected_billing").fill_null(True))
+        if company is not None and "expected_billing" in company.columns
+        else cash.select("realm_id", pl.lit(True).alias("expected_billing"))
+    )
+    frame = (
         cash.select("realm_id", "cash")
         .join(reserve, on="realm_id", how="left")
         .join(p50, on="realm_id", how="left")
         .join(p90, on="realm_id", how="left")
         .join(trailing, on="realm_id", how="left")
-        .with_columns(
+        .join(flags, on="realm_id", how="left")
+    )
+    if "zero_weeks" not in frame.columns:
+        frame = frame.with_columns(
+            zero_weeks=pl.lit(None, dtype=pl.Float64), zero_date=pl.lit(None, dtype=pl.Date)
+        )
+    simple = (
+        pl.col("cash").cast(pl.Float64) / pl.col("avg_weekly_net_outflow").cast(pl.Float64)
+    ).round(1)
+    return (
+        frame.with_columns(
             as_of=pl.lit(as_of),
             simple_runway_weeks=pl.when(pl.col("avg_weekly_net_outflow") > 0)
-            .then(
-                (
-                    pl.col("cash").cast(pl.Float64)
-                    / pl.col("avg_weekly_net_outflow").cast(pl.Float64)
-                ).round(1)
-            )
+            .then(simple)
             .otherwise(None),
+        )
+        .with_columns(
+            simple_runway_text=simple_runway_text(
+                pl.col("simple_runway_weeks"), pl.col("avg_weekly_net_outflow")
+            ),
+            runway_label=pl.lit(RUNWAY_LABEL),
+            runway_p90_label=pl.lit(RUNWAY_P90_LABEL),
+            zero_label=pl.lit(ZERO_LABEL),
+            simple_runway_label=pl.lit(SIMPLE_LABEL),
+            expected_billing=pl.col("expected_billing").fill_null(True),
         )
         .select(
             "realm_id",
@@ -145,11 +195,19 @@ def runway_table(
             "breach_date",
             "runway_weeks_p90",
             "breach_date_p90",
+            "zero_weeks",
+            "zero_date",
             "lowest_balance",
             "lowest_week",
             "method",
             "simple_runway_weeks",
+            "simple_runway_text",
             "avg_weekly_net_outflow",
+            "expected_billing",
+            "runway_label",
+            "runway_p90_label",
+            "zero_label",
+            "simple_runway_label",
         )
         .sort("realm_id")
     )

@@ -112,7 +112,7 @@ def likely_duplicates(bills: pl.DataFrame, as_of: date) -> pl.DataFrame:
         )
     )
     cols = ["realm_id", "id", "other_id", "other_paid", "other_date", "txn_date", "why"]
-    pairs = pl.concat([by_amount.select(cols)])
+    pairs = pl.concat([by_amount.select(cols), by_number.select(cols)])
     later = (pl.col("txn_date") > pl.col("other_date")) | (
         (pl.col("txn_date") == pl.col("other_date"))
         & (_numeric_id("id").fill_null(0) > _numeric_id("other_id").fill_null(0))

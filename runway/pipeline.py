@@ -212,7 +212,7 @@ def compute(
             as_of,
             trend,
         )
-        run = runway_table(f_stats.result(), position, res, trend, as_of)
+        run = runway_table(f_stats.result(), position, res, trend, as_of, company)
         flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
     score = hygiene_score(flags, info, ar, ap, t["customer"])
     view = FirmView(

@@ -533,11 +533,19 @@ def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
             gap_days=pl.col("gap_raw").fill_null(30.0).clip(MIN_GAP_DAYS, MAX_GAP_DAYS).round(0)
         )
         .with_columns(
-            # run-rate over the span the customer has been billed in (not before it started)
+            # run-rate over the span the documents cover: from the first to the next one due
+            # (or today, when that is overdue), never before the party started
             per_invoice=pl.col("billed")
             / pl.max_horizontal(
-                (pl.lit(as_of) - pl.col("first_date")).dt.total_days().cast(pl.Float64)
-                + pl.col("gap_days"),
+                (
+                    pl.max_horizontal(
+                        pl.col("last_date") + pl.duration(days=pl.col("gap_days").cast(pl.Int64)),
+                        pl.lit(as_of),
+                    )
+                    - pl.col("first_date")
+                )
+                .dt.total_days()
+                .cast(pl.Float64),
                 pl.col("gap_days"),
             )
             * pl.col("gap_days"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from runway.aging import BUCKET_COLUMNS, Aging
+from runway.aging import BUCKET_COLUMNS, CREDIT_SCHEMA, Aging
 from runway.money import jsonable, jsonable_dict, rows_json
 
 BUCKET_KEYS = {
@@ -24,16 +24,35 @@ def aging_json(side: Aging, as_of: Any) -> dict[str, Any]:
     totals = _one(side.totals)
     by_party = rows_json(
         side.by_party,
-        ["party_id", "party_name", *BUCKET_COLUMNS.values(), "total", "unapplied"],
+        [
+            "party_id",
+            "party_name",
+            *BUCKET_COLUMNS.values(),
+            "total",
+            *[c for c in ("documents", "credits") if c in side.by_party.columns],
+            "unapplied",
+        ],
         rename={"party_name": "name", **BUCKET_KEYS},
     )
+    credits = getattr(side, "credits", None)
+    if credits is None:
+        credits = pl.DataFrame(schema=CREDIT_SCHEMA)
+    credits = credits.filter(pl.col("realm_id") == totals.get("realm_id"))
     return jsonable_dict(
         {
             "as_of": as_of,
             "buckets": {BUCKET_KEYS[c]: totals.get(c) for c in BUCKET_COLUMNS.values()},
             "total": totals.get("total"),
+            "documents": totals.get("documents"),
+            "credits": totals.get("credits"),
             "unapplied": totals.get("unapplied"),
             "by_party": by_party,
+            # open credit memos / vendor credits / unapplied payments, each on its own line
+            "credit_lines": rows_json(
+                credits,
+                ["doc_id", "kind", "doc_number", "party_name", "txn_date", "bucket", "amount"],
+                rename={"party_name": "party"},
+            ),
             "excluded": rows_json(
                 side.excluded,
                 ["doc_id", "party_name", "currency", "balance_foreign", "note"],
@@ -47,7 +66,10 @@ def forecast_json(view: Any) -> dict[str, Any]:
     weeks = []
     for week in view.forecast.filter(pl.col("line") == "p50").sort("week").iter_rows(named=True):
         lines = {
-            row["line"]: {k: row[k] for k in ("opening", "inflows", "outflows", "closing")}
+            row["line"]: {
+                k: row.get(k)
+                for k in ("opening", "inflows", "outflows", "closing", "low", "low_date")
+            }
             for row in view.forecast.filter(pl.col("week") == week["week"]).iter_rows(named=True)
         }
         weeks.append(
@@ -62,6 +84,11 @@ def forecast_json(view: Any) -> dict[str, Any]:
             "reserve": run.get("reserve"),
             "weeks": weeks,
             "items": items,
+            "expected_billing": run.get("expected_billing", True),
+            "banner": None
+            if run.get("expected_billing", True)
+            else "Expected billing is switched off: only invoices already in QuickBooks are "
+            "forecast, so later weeks hold no sales not yet invoiced.",
         }
     )
 
@@ -77,7 +104,14 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
                 **head,
                 "cash": pos.get("cash"),
                 "cash_as_of": pos.get("cash_as_of"),
-                "accounts": rows_json(view.cash.drop("realm_id"), rename={"account_name": "name"}),
+                "accounts": rows_json(
+                    view.cash.drop("realm_id").with_columns(
+                        pl.col("rate").cast(pl.String)  # a rate keeps its six decimals
+                    )
+                    if "rate" in view.cash.columns
+                    else view.cash.drop("realm_id"),
+                    rename={"account_name": "name"},
+                ),
                 "beside_cash": {
                     key: pos.get(key)
                     for key in (
@@ -123,6 +157,14 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
             "simple_runway_weeks",
             "lowest_balance",
             "method",
+            "zero_weeks",
+            "zero_date",
+            "simple_runway_text",
+            "expected_billing",
+            "runway_label",
+            "runway_p90_label",
+            "zero_label",
+            "simple_runway_label",
         ]
         return jsonable_dict({**head, **{k: run.get(k) for k in keys}})
     if kind == "payroll":

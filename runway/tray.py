@@ -21,7 +21,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from runway.common import DISPUTE_NOTE, Tables
+from runway.common import Tables
 from runway.forecast import (
     BASE,
     HORIZON_DAYS,
@@ -39,6 +39,7 @@ from runway.payers import paid_invoices
 
 TRAY_HORIZON_DAYS = SOON_DAYS  # bills due within two weeks (or overdue) are in the tray
 COLLECT_HORIZON_DAYS = SOON_DAYS  # chase: cash a reminder is likely to bring within two weeks
+DISPUTE_NOTE = r"(?i)disput"  # an invoice note that marks a dispute ("Disputed — awaiting …")
 REMINDER_HISTORY_MIN = 2  # reminded-then-paid invoices a customer needs for its own response rate
 DEFAULT_REMINDER_LAG_DAYS = 7  # days from a reminder to the money when nobody has a history
 DEFAULT_COLLECT_SHARE = 0.5  # likelihood with no history at all (neither customer nor company)
@@ -383,7 +384,7 @@ def invoice_rows(
             recent=reminded.is_not_null() & ((pl.lit(as_of) - reminded).dt.total_days() < cooldown),
         )
         .with_columns(
-            section=pl.when(pl.col("customer_credit").fill_null(zero()) > pl.col("balance") * 2)
+            section=pl.when(pl.col("customer_credit").fill_null(zero()) >= pl.col("balance"))
             .then(pl.lit("apply_credit"))
             .when(pl.col("disputed"))
             .then(pl.lit("disputed"))
@@ -665,17 +666,14 @@ def effects(
     day_of = lambda col: (
         (pl.col(col) - pl.lit(as_of)).dt.total_days().clip(0, HORIZON_DAYS).cast(pl.Int32)
     )
+    # collecting an invoice never makes it later than the forecast already expects it
+    collect = (pl.col("kind") == "invoice") & pl.col("new_date").is_not_null()
     moves = (
         scenario_items(items, scenarios)
         .join(realms, on="realm_id", how="inner")
-        .group_by(
-            "realm_id",
-            "r",
-            "scenario_id",
-            "line",
-            day_of("date").alias("a"),
-            day_of("new_date").fill_null(HORIZON_DAYS).alias("b"),
-        )
+        .with_columns(a=day_of("date"), b=day_of("new_date").fill_null(HORIZON_DAYS))
+        .with_columns(b=pl.when(collect).then(pl.min_horizontal("a", "b")).otherwise(pl.col("b")))
+        .group_by("realm_id", "r", "scenario_id", "line", "a", "b")
         .agg(_cents(signed(items)).sum().alias("s"))
     )
     # P90 line: the change to the cash just before the payday (flows dated before it)
@@ -1038,6 +1036,30 @@ def with_effects(
     )
 
 
+def _on_forecast_dates(rows: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    """A bill's planned date is when the forecast pays it (the owner's plan, else this company's
+    usual day for such bills); a can-delay bill the forecast already pays on or after its latest
+    safe date has nothing left to delay (no scenario: "already planned for …")."""
+    paid_on = (
+        items.filter((pl.col("line") == "p50") & (pl.col("kind") == "bill"))
+        .group_by("realm_id", pl.col("source_id").alias("doc_id"))
+        .agg(pl.col("date").min().alias("forecast_date"))
+        .with_columns(doc_type=pl.lit("bill"))
+    )
+    stale = (pl.col("section") == "can_delay") & (
+        pl.col("latest_safe_date") <= pl.col("planned_date")
+    )
+    return (
+        rows.join(paid_on, on=["realm_id", "doc_type", "doc_id"], how="left")
+        .with_columns(planned_date=pl.coalesce("forecast_date", "planned_date"))
+        .with_columns(
+            scenario_id=pl.when(stale).then(None).otherwise(pl.col("scenario_id")),
+            new_date=pl.when(stale).then(None).otherwise(pl.col("new_date")),
+        )
+        .drop("forecast_date")
+    )
+
+
 def prep_tray(
     tables: Tables,
     bills: pl.DataFrame,
@@ -1054,7 +1076,9 @@ def prep_tray(
     trend: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tray with effects, the re-run figures per scenario): the whole tray in one pass."""
-    rows = tray_rows(tables, bills, ar_detail, unapplied, sched, plans, company, as_of)
+    rows = _on_forecast_dates(
+        tray_rows(tables, bills, ar_detail, unapplied, sched, plans, company, as_of), items
+    )
     payday = payroll.filter(pl.col("seq") == 1).select("realm_id", pl.col("date").alias("payday"))
     uncounted = (  # coverage already leaves out a bill the tray can delay past the payday
         rows.filter(pl.col("section") == "can_delay")

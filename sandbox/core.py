@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sandbox import faults_envelope as F
-from sandbox import oauth, timeutil
+from sandbox import oauth, timeutil, webhooks
 from sandbox.api import RealmApi
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultInjector, Faults
 from sandbox.limits import RateLimiter, Throttled
 from sandbox.state import SandboxDB, dumps
+from sandbox.webhooks import WebhookSender
 
 JSON = "application/json;charset=UTF-8"
 
@@ -63,6 +64,7 @@ class SandboxCore:
         self.injector = FaultInjector(self.db, self.config)
         self.faults = Faults(self.db)
         self.api = RealmApi(self.db, self.config)
+        self.webhooks = WebhookSender(self.db)  # notifies registered endpoints of every change
         self._tz_cache: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -133,6 +135,8 @@ class SandboxCore:
                 except (ValueError, TypeError) as exc:
                     return _json(400, {"error": "invalid_clock", "error_description": str(exc)})
             return _json(200, {"now": self.db.now().isoformat()})
+        if path == "/admin/webhooks":
+            return self._admin_webhooks(request)
         if path == "/admin/faults":
             if method == "POST":
                 try:
@@ -145,6 +149,30 @@ class SandboxCore:
         return _json(
             404, {"error": "not_found", "error_description": f"no endpoint {method} {path}"}
         )
+
+    def _admin_webhooks(self, request: CoreRequest) -> CoreResponse:
+        """GET: the registered endpoints; POST {url, verifier_token, format, faults}: register;
+        DELETE (optional {url}): forget (see sandbox/webhooks.py)."""
+        try:
+            body = json.loads(request.body or b"{}") if request.method != "GET" else {}
+            if request.method == "POST":
+                webhooks.register_endpoint(
+                    self.db,
+                    str(body.get("url") or ""),
+                    str(body.get("verifier_token") or ""),
+                    str(body.get("format") or "cloudevents"),
+                    body.get("faults") or {},
+                )
+            elif request.method == "DELETE":
+                webhooks.unregister_endpoint(self.db, body.get("url"))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _json(400, {"error": "invalid_webhook", "error_description": str(exc)})
+        self.webhooks.forget_cache()
+        listed = [
+            {"url": e.url, "format": e.format, "faults": e.faults}
+            for e in webhooks.list_endpoints(self.db)
+        ]
+        return _json(200, {"endpoints": listed})
 
     def _admin_faults(self, body: dict[str, Any]) -> None:
         if not isinstance(body, dict):
@@ -204,6 +232,9 @@ class SandboxCore:
                     )
                     response = CoreResponse(
                         status, body, {"content-type": JSON, "intuit_tid": secrets.token_hex(8)}
+                    )
+                    self.webhooks.after_request(
+                        realm, request.method, rest, request.params, status, body
                     )
                 except F.QBOFault as fault:
                     response = self._fault(fault, tz)

@@ -5,37 +5,47 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from oodaloo.config import Settings
 from sync.schema import ENTITIES
 from sync.store import Warehouse
 
-CHANGE_SCHEMA = {
-    "realm_id": pl.String(),
-    "entity": pl.String(),
-    "id": pl.String(),
-    "change": pl.String(),
-    "sync_token": pl.Int64(),
-    "doc_number": pl.String(),
-    "total_amt": pl.Decimal(18, 2),
-    "balance": pl.Decimal(18, 2),
-    "source_updated_at": pl.Datetime("us", "UTC"),
-    "ingested_at": pl.Datetime("us", "UTC"),
-}
-RUN_SCHEMA = {
-    "run_id": pl.Int64(),
-    "realm_id": pl.String(),
-    "kind": pl.String(),
-    "started_at": pl.Datetime("us", "UTC"),
-    "finished_at": pl.Datetime("us", "UTC"),
-    "requests": pl.Int64(),
-    "rows": pl.Int64(),
-    "outcome": pl.String(),
-    "error": pl.String(),
-}
+if TYPE_CHECKING:  # Polars is imported when the console asks, never by a sync run
+    import polars as pl
+
+
+def change_schema() -> dict[str, Any]:
+    import polars as pl
+
+    return {
+        "realm_id": pl.String,
+        "entity": pl.String,
+        "id": pl.String,
+        "change": pl.String,
+        "sync_token": pl.Int64,
+        "doc_number": pl.String,
+        "total_amt": pl.Decimal(18, 2),
+        "balance": pl.Decimal(18, 2),
+        "source_updated_at": pl.Datetime("us", "UTC"),
+        "ingested_at": pl.Datetime("us", "UTC"),
+    }
+
+
+def run_schema() -> dict[str, Any]:
+    import polars as pl
+
+    return {
+        "run_id": pl.Int64,
+        "realm_id": pl.String,
+        "kind": pl.String,
+        "started_at": pl.Datetime("us", "UTC"),
+        "finished_at": pl.Datetime("us", "UTC"),
+        "requests": pl.Int64,
+        "rows": pl.Int64,
+        "outcome": pl.String,
+        "error": pl.String,
+    }
 
 
 def _realm_clause(
@@ -50,12 +60,15 @@ def recent_runs(
     settings: Settings, realm_ids: Sequence[str] | None = None, limit: int = 200
 ) -> pl.DataFrame:
     """The latest sync runs, newest first (outcome running/ok/failed..., error text as recorded)."""
+    import polars as pl
+
+    run_columns = run_schema()
     if not settings.warehouse_path.exists():
-        return pl.DataFrame(schema=RUN_SCHEMA)
+        return pl.DataFrame(schema=run_columns)
     where, params = _realm_clause(realm_ids)
     sql = f"SELECT * FROM sync_runs WHERE {where} ORDER BY started_at DESC, run_id DESC LIMIT {int(limit)}"
     frame = Warehouse(settings.warehouse_path).frame(sql, params or None)
-    return frame.select([pl.col(c).cast(t) for c, t in RUN_SCHEMA.items() if c in frame.columns])
+    return frame.select([pl.col(c).cast(t) for c, t in run_columns.items() if c in frame.columns])
 
 
 def changes_since(
@@ -76,8 +89,11 @@ def changes_since(
         raise ValueError("since must be timezone-aware")
     if basis not in ("source", "ingest"):
         raise ValueError(f"basis must be 'source' or 'ingest', not {basis!r}")
+    import polars as pl
+
+    change_columns = change_schema()
     if not settings.warehouse_path.exists():
-        return pl.DataFrame(schema=CHANGE_SCHEMA)
+        return pl.DataFrame(schema=change_columns)
     where, params = _realm_clause(realm_ids)
     stamp = "source_updated_at" if basis == "source" else "ingested_at"
     created = "source_created_at > ?" if basis == "source" else "first_token = sync_token"
@@ -111,4 +127,4 @@ def changes_since(
         + f" ORDER BY {stamp} DESC, realm_id, entity, id LIMIT {int(limit)}"
     )
     frame = Warehouse(settings.warehouse_path).frame(sql, args)
-    return frame.select([pl.col(c).cast(t) for c, t in CHANGE_SCHEMA.items()])
+    return frame.select([pl.col(c).cast(t) for c, t in change_columns.items()])

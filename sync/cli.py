@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from oodaloo.config import Settings
@@ -36,6 +37,27 @@ def register(subparsers: Any) -> None:
         "scheduler", help="run the sync / reconcile / digest schedule (blocking)"
     )
     r.set_defaults(handler=cmd_scheduler)
+
+    w = subparsers.add_parser("webhooks", help="QuickBooks change notifications (webhooks)")
+    ws = w.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    serve = ws.add_parser(
+        "serve", help="receive QuickBooks webhooks and refresh the notified companies at once"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8766, help="port to listen on")
+    serve.add_argument("--path", default="/webhooks/qbo", help="the endpoint's path")
+    serve.add_argument(
+        "--verifier-token-file",
+        type=Path,
+        help="file with the app's webhook verifier token "
+        "(default: $OODALOO_WEBHOOK_VERIFIER_TOKEN)",
+    )
+    serve.add_argument(
+        "--register",
+        choices=("cloudevents", "legacy"),
+        help="ask the sandbox to notify this endpoint of every change, in this format",
+    )
+    serve.set_defaults(handler=cmd_webhooks_serve)
 
 
 class Progress:
@@ -107,7 +129,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    from sync.scheduler import build_scheduler
+    from oodaloo.jobs import build_scheduler  # sync's jobs and the digest's
 
     scheduler = build_scheduler(settings, background=False)
     print("scheduler running (Ctrl-C to stop)")
@@ -115,4 +137,24 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    return 0
+
+
+def cmd_webhooks_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from sync.webhooks import register_with_sandbox, verifier_token, webhook_app
+
+    try:
+        token = verifier_token(args.verifier_token_file)
+        app = webhook_app(settings, token, path=args.path)
+    except (OSError, ValueError) as exc:
+        print(f"cannot serve webhooks: {exc}", file=sys.stderr)
+        return 2
+    url = f"http://{args.host}:{args.port}{app.path}"
+    if args.register:
+        register_with_sandbox(settings, url, token, args.register)
+        print(f"the sandbox notifies {url} of every change ({args.register})")
+    print(f"receiving QuickBooks webhooks at {url} (Ctrl-C to stop)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -4,11 +4,10 @@ counters and the tunables (``SyncOptions``)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
-from typing import Any
+from typing import Any, TypeVar
 
 from oodaloo import clock
 from oodaloo.config import Settings
@@ -51,7 +50,7 @@ class RunClock:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started = clock.now(settings)
-        self._real = settings.api_base in clock._not_a_sandbox  # noqa: SLF001 (one mechanism)
+        self._real = settings.api_base in clock._not_a_sandbox
 
     def now(self) -> datetime:
         if self._real:

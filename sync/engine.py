@@ -99,7 +99,12 @@ def _run(ctx: RunContext, kind: str) -> list[str]:
             at = ctx.now()
             ctx.warehouse.transact(  # a first full pull into an empty store is a reconciliation
                 lambda con: store.set_checkpoint(
-                    con, ctx.realm_id, RECONCILE_KEY, {"at": at.isoformat()}, run_id=ctx.run_id, at=at
+                    con,
+                    ctx.realm_id,
+                    RECONCILE_KEY,
+                    {"at": at.isoformat()},
+                    run_id=ctx.run_id,
+                    at=at,
                 )
             )
     elif ctx.now() - since > timedelta(days=ctx.options.cdc_window_days):

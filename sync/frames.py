@@ -91,7 +91,7 @@ def _closure(fn: Callable[..., Any]) -> dict[str, Any]:
     cells = getattr(fn, "__closure__", None) or ()
     if code is None:
         return {}
-    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, cells)}
+    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, cells, strict=False)}
 
 
 def _path_keys(fn: Callable[..., Any]) -> tuple[str, ...] | None:
@@ -152,7 +152,8 @@ def _voided(col: Callable[[tuple[str, ...]], str]) -> str:
 
 def _linked(col: Callable[[tuple[str, ...]], str]) -> str:
     return (
-        f"flatten(list_transform({_lines(col)}, lambda l: list_transform(coalesce(l.LinkedTxn, []), "
+        f"flatten(list_transform({_lines(col)}, lambda l: "
+        "list_transform(coalesce(l.LinkedTxn, []), "
         f"lambda k: {{'txn_id': coalesce(k.TxnId, 'None'), 'txn_type': k.TxnType, "
         f"'amount': {_amount('l.Amount')}}})))"
     )
@@ -160,7 +161,8 @@ def _linked(col: Callable[[tuple[str, ...]], str]) -> str:
 
 def _je_lines(col: Callable[[tuple[str, ...]], str]) -> str:
     return (
-        f"list_transform({_lines(col)}, lambda l: {{'posting_type': l.JournalEntryLineDetail.PostingType, "
+        f"list_transform({_lines(col)}, lambda l: {{"
+        "'posting_type': l.JournalEntryLineDetail.PostingType, "
         "'account_id': l.JournalEntryLineDetail.AccountRef.value, "
         f"'amount': {_amount('l.Amount')}, "
         "'entity_type': l.JournalEntryLineDetail.Entity.Type, "
@@ -311,9 +313,7 @@ def entity_plan(spec: EntitySpec) -> _EntityPlan:
         else:
             selects.append(f"{planned[column.name].sql(col)} AS {_quote(column.name)}")
     selects += ["CAST(d AS VARCHAR) AS raw", "CAST($source AS VARCHAR) AS source"]
-    plan = _EntityPlan(
-        orjson.dumps(tree).decode(), tuple(selects), tuple(python_columns)
-    )
+    plan = _EntityPlan(orjson.dumps(tree).decode(), tuple(selects), tuple(python_columns))
     _plans[spec.qbo_name] = plan
     return plan
 
@@ -406,8 +406,8 @@ def stage_tombstones(
         "AS source_updated_at, CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at, "
         f"CAST($run_id AS BIGINT) AS sync_run_id{', ' + typed if typed else ''}, "
         "CAST(d AS VARCHAR) AS raw, CAST($source AS VARCHAR) AS source FROM ("
-        "SELECT d, from_json(d, '{\"Id\": \"VARCHAR\", \"MetaData\": {\"LastUpdatedTime\": "
-        "\"VARCHAR\"}}') AS j FROM (SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS d))",
+        'SELECT d, from_json(d, \'{"Id": "VARCHAR", "MetaData": {"LastUpdatedTime": '
+        '"VARCHAR"}}\') AS j FROM (SELECT unnest(from_json($page::JSON, \'["JSON"]\')) AS d))',
         {
             "realm": realm_id,
             "page": orjson.dumps(slim).decode(),
@@ -421,4 +421,3 @@ def stage_tombstones(
 
 def unstage(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"DROP TABLE IF EXISTS {name}")
-

@@ -7,14 +7,13 @@ Jobs (memory job store, explicit ids, coalesce, max_instances=1):
     scheduler, a "Sync now" click and a tick never overlap;
   * ``sync-reconcile``: weekly full Id reconciliation (Sunday 03:30 New York);
   * ``sync-requests``: drains queued sync requests every 20 s;
-  * digest jobs, when the digest package is importable: ``digest.schedule.add_digest_jobs``
-    registers one Friday 07:00 job per company time zone and a catch-up run at start (a Friday
-    missed while the machine was off is made once, on the next start; its ledger dedupes)."""
+  * jobs of the layers above, handed in as ``extra_jobs`` (``oodaloo.jobs`` passes the digest's:
+    one Friday 07:00 job per company time zone and a catch-up run at start)."""
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -51,39 +50,24 @@ def drain_job(settings: Settings) -> None:
     queue.drain(settings)
 
 
-def digest_job(settings: Settings) -> bool:
-    """Calls ``run_due_digests`` once if the digest package provides it; False when it does not
-    exist (kept for callers that want a one-off digest slot outside the scheduler)."""
-    module = _digest_schedule()
-    run = getattr(module, "run_due_digests", None) if module else None
-    if run is None:
-        return False
-    run(settings, clock.now(settings))
-    return True
+JobRegistrar = Callable[[BaseScheduler, Settings], Iterable[str]]
 
 
-def _digest_schedule() -> object | None:
+def add_jobs(scheduler: BaseScheduler, settings: Settings, registrar: JobRegistrar) -> list[str]:
+    """Let another package register its jobs (the digest's: ``oodaloo.jobs``); a failing set-up
+    is logged and skipped — the sync jobs must run whatever happens to the others."""
     try:
-        return importlib.import_module("digest.schedule")
-    except ModuleNotFoundError:
-        return None
-
-
-def add_digest_jobs(scheduler: BaseScheduler, settings: Settings) -> list[str]:
-    """Register the digest package's jobs (per time zone + catch-up); [] when digest is absent."""
-    module = _digest_schedule()
-    add = getattr(module, "add_digest_jobs", None) if module else None
-    if add is None:
-        log.info("digest package not available: no digest jobs scheduled")
-        return []
-    try:
-        return list(add(scheduler, settings))
-    except Exception:  # the sync jobs must run even if the digest's set-up fails
-        log.exception("digest jobs could not be scheduled")
+        return list(registrar(scheduler, settings))
+    except Exception:
+        log.exception("jobs of %s could not be scheduled", getattr(registrar, "__module__", "?"))
         return []
 
 
-def build_scheduler(settings: Settings, background: bool = True) -> BaseScheduler:
+def build_scheduler(
+    settings: Settings, background: bool = True, extra_jobs: Sequence[JobRegistrar] = ()
+) -> BaseScheduler:
+    """The sync jobs, plus whatever ``extra_jobs`` register (sync knows nothing of the layers
+    above it; ``oodaloo.jobs.build_scheduler`` adds the digest's)."""
     scheduler: BaseScheduler = (
         BackgroundScheduler(timezone=TZ) if background else BlockingScheduler(timezone=TZ)
     )
@@ -106,5 +90,6 @@ def build_scheduler(settings: Settings, background: bool = True) -> BaseSchedule
     scheduler.add_job(
         drain_job, IntervalTrigger(seconds=20), id="sync-requests", misfire_grace_time=60, **common
     )
-    add_digest_jobs(scheduler, settings)
+    for registrar in extra_jobs:
+        add_jobs(scheduler, settings, registrar)
     return scheduler

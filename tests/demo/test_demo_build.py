@@ -84,3 +84,21 @@ def test_documents_are_served_over_http_as_generated(sandbox_path: Path) -> None
             info.status_code == 200
             and info.json()["CompanyInfo"]["CompanyName"] == "Harbor & Pine Creative"
         )
+
+
+def test_brightline_is_multicurrency_with_its_rates_served(sandbox_path: Path) -> None:
+    built = build_demo_firm(sandbox_path, seed=SEED, today=TODAY, companies=2)
+    expected = generate_company(firm_profiles(SEED, 1)[0], SEED, TODAY)
+    with api_client(embedded_transport(sandbox_path), built[0]["realm_id"]) as client:
+        prefs = client.get("/preferences").json()["Preferences"]["CurrencyPrefs"]
+        assert prefs == {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "USD"}}
+        today_rate = client.get(
+            "/exchangerate", params={"sourcecurrencycode": "CAD", "asofdate": TODAY.isoformat()}
+        ).json()["ExchangeRate"]
+        latest = max(expected["ExchangeRate"], key=lambda r: r["AsOfDate"])
+        assert today_rate == latest
+        memos = client.get("/query", params={"query": "SELECT COUNT(*) FROM CreditMemo"}).json()
+        assert memos["QueryResponse"]["totalCount"] == len(expected["CreditMemo"])
+    with api_client(embedded_transport(sandbox_path), built[1]["realm_id"]) as client:
+        prefs = client.get("/preferences").json()["Preferences"]["CurrencyPrefs"]
+        assert prefs["MultiCurrencyEnabled"] is False

@@ -60,7 +60,7 @@ def test_every_company_holds_each_kind_in_believable_proportions(firm: dict) -> 
 
 
 def test_estimates_link_the_invoice_they_became_both_ways(firm: dict) -> None:
-    for profile, docs in firm.values():
+    for _, docs in firm.values():
         invoices = {i["Id"]: i for i in docs["Invoice"]}
         for estimate in docs["Estimate"]:
             links = estimate.get("LinkedTxn", [])

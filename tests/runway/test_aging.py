@@ -1,4 +1,6 @@
-"""Aging: QBO buckets, open = Balance, voids/deletes out, unapplied on its own line, FX never silently summed."""
+"""Aging: QBO buckets, open = Balance, voids/deletes out, credits and unapplied payments on their
+own lines (negative, as QBO's reports show them), FX never silently summed; the demo firm ties out
+to the sandbox's reports and to the raw documents; cash converts every bank account."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import orjson
@@ -59,28 +59,40 @@ def _d(value: object) -> Decimal:
 def raw_open_total(settings: Settings, realm: str, as_of: date, side: str) -> Decimal:
     """Open A/R or A/P at ``as_of`` in the home currency, from the raw documents: every
     document dated by then, at its amount less what was applied to it by payments dated by then."""
-    doc_entity, pay_entity = ("Invoice", "Payment") if side == "ar" else ("Bill", "BillPayment")
+    doc_entity, pay_entity, credit_entity = (
+        ("Invoice", "Payment", "CreditMemo") if side == "ar" else ("Bill", "BillPayment", "VendorCredit")
+    )
     applied: dict[str, Decimal] = {}
     for pay in _raw(settings, realm, pay_entity):
         if date.fromisoformat(pay["TxnDate"]) > as_of:
             continue
         for line in pay.get("Line") or []:
             for link in line.get("LinkedTxn") or []:
-                if link["TxnType"] == doc_entity:
+                if link["TxnType"] in (doc_entity, credit_entity):
                     applied[link["TxnId"]] = applied.get(link["TxnId"], Decimal(0)) + _d(
                         line["Amount"]
                     )
     total = Decimal(0)
-    for doc in _raw(settings, realm, doc_entity):
-        if date.fromisoformat(doc["TxnDate"]) > as_of:
-            continue
-        open_amt = _d(doc["TotalAmt"]) - applied.get(str(doc["Id"]), Decimal(0))
-        if open_amt <= 0:
-            continue
-        rate = doc.get("ExchangeRate")
-        if rate:
-            open_amt = (open_amt * _d(rate)).quantize(Decimal("0.01"))
-        total += open_amt
+    # open credits (credit memos, vendor credits) count negative, as in QBO's aging reports
+    for entity, sign in ((doc_entity, 1), (credit_entity, -1)):
+        for doc in _raw(settings, realm, entity):
+            if date.fromisoformat(doc["TxnDate"]) > as_of:
+                continue
+            open_amt = _d(doc["TotalAmt"]) - applied.get(str(doc["Id"]), Decimal(0))
+            if open_amt <= 0:
+                continue
+            rate = doc.get("ExchangeRate")
+            if rate:
+                open_amt = (open_amt * _d(rate)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            total += sign * open_amt
+    if side == "ar":  # and so do payments not applied to any invoice
+        for pay in _raw(settings, realm, "Payment"):
+            if date.fromisoformat(pay["TxnDate"]) <= as_of:
+                unapplied = _d(pay.get("UnappliedAmt"))
+                rate = pay.get("ExchangeRate")
+                if rate:
+                    unapplied = (unapplied * _d(rate)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                total -= unapplied
     return total
 
 
@@ -94,13 +106,27 @@ def raw_bank_balance(settings: Settings, realm: str, as_of: date) -> dict[str, D
         if account in out:
             out[account] += amount
 
-    for entity in ("Payment", "Deposit", "BillPayment", "Purchase", "JournalEntry"):
+    for entity in (
+        "Payment",
+        "Deposit",
+        "BillPayment",
+        "Purchase",
+        "JournalEntry",
+        "SalesReceipt",
+        "RefundReceipt",
+        "Transfer",
+    ):
         for doc in _raw(settings, realm, entity):
             if date.fromisoformat(doc["TxnDate"]) > as_of:
                 continue
             total = _d(doc.get("TotalAmt"))
-            if entity in ("Payment", "Deposit"):
+            if entity in ("Payment", "Deposit", "SalesReceipt"):
                 add((doc.get("DepositToAccountRef") or {}).get("value"), total)
+            elif entity == "RefundReceipt":
+                add((doc.get("DepositToAccountRef") or {}).get("value"), -total)
+            elif entity == "Transfer":
+                add(doc["FromAccountRef"]["value"], -_d(doc["Amount"]))
+                add(doc["ToAccountRef"]["value"], _d(doc["Amount"]))
             elif entity == "BillPayment":
                 add(((doc.get("CheckPayment") or {}).get("BankAccountRef") or {}).get("value"), -total)
             elif entity == "Purchase":
@@ -123,10 +149,10 @@ def test_past_aging_and_cash_for_every_company(synced_once: Settings) -> None:
     for as_of in PAST:
         view = compute(books_as_of(snap, as_of), as_of)
         for realm in snap.realm_ids:
-            ar = our_totals(view.aging_ar.detail, realm)
+            ar = our_totals(view.aging_ar, realm)
             assert ar == qbo_aging_totals(settings, realm, "AgedReceivables", as_of), (realm, as_of)
             assert ar[-1] == raw_open_total(settings, realm, as_of, "ar"), (realm, as_of)
-            ap = our_totals(view.aging_ap.detail, realm)
+            ap = our_totals(view.aging_ap, realm)
             assert ap == qbo_aging_totals(settings, realm, "AgedPayables", as_of), (realm, as_of)
             assert ap[-1] == raw_open_total(settings, realm, as_of, "ap"), (realm, as_of)
             banks = view.cash.filter((pl.col("realm_id") == realm) & (pl.col("kind") == "bank"))

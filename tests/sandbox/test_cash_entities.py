@@ -505,3 +505,33 @@ def test_aging_reports_show_credits_and_unapplied_payments_as_negative_amounts(
     grand = [r for r in detail["Rows"]["Row"] if r.get("group") == "GrandTotal"][0]
     # open invoices 1000 + 2500 + 300 (Client C's partial), less the 300 credit and 250 unapplied
     assert grand["Summary"]["ColData"][-1]["value"] == "3250.00" == ar["TOTAL"][-1]
+
+
+def test_void_keeps_the_document_with_zero_amounts_and_undoes_its_effects(
+    qbo: httpx.Client,
+) -> None:
+    bank = balance(qbo, "Account", BANK, "CurrentBalance")
+    sale = create(qbo, "SalesReceipt", NEW_DOCUMENTS["SalesReceipt"])
+    memo = create(qbo, "CreditMemo", NEW_DOCUMENTS["CreditMemo"])
+    assert balance(qbo, "Account", BANK, "CurrentBalance") == bank + 300
+    for entity, doc in (("SalesReceipt", sale), ("CreditMemo", memo)):
+        voided = ok(
+            qbo.post(
+                f"/{entity.lower()}",
+                params={"operation": "void"},
+                json={"Id": doc["Id"], "SyncToken": doc["SyncToken"]},
+            ),
+            entity,
+        )
+        assert voided["TotalAmt"] == 0 and voided["PrivateNote"] == "Voided"
+        assert voided["SyncToken"] == "1" and voided["Line"] == []
+    assert balance(qbo, "Account", BANK, "CurrentBalance") == bank
+    assert balance(qbo, "CreditMemo", memo["Id"]) == 0
+    assert balance(qbo, "Customer", CUSTOMER_A) == 1000  # the credit no longer lowers it
+    transfer = create(qbo, "Transfer", NEW_DOCUMENTS["Transfer"])
+    refused = qbo.post(
+        "/transfer",
+        params={"operation": "void"},
+        json={"Id": transfer["Id"], "SyncToken": "0"},
+    )
+    assert refused.status_code == 400 and "cannot be voided" in refused.text

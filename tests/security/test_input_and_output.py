@@ -49,7 +49,7 @@ def test_paying_a_malformed_bill_id_fails_without_a_write(world: World) -> None:
     assert result.outcome not in ("executed", "already_succeeded")
 
 
-@pytest.mark.parametrize("amount", ["NaN", "nan", "inf", "-Infinity", "1e400", "-5", "abc"])
+@pytest.mark.parametrize("amount", ["NaN", "nan", "inf", "-Infinity", "1e400", "abc"])
 def test_non_finite_or_bad_amounts_exit_2_with_a_message(
     world: World, amount: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,12 +141,12 @@ def plain_smtp() -> Iterator[tuple[int, list[str]]]:
     seen: list[str] = []
 
     class Recording(SMTP):
-        async def smtp_AUTH(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's naming
+        async def smtp_AUTH(self, arg: str) -> None:
             seen.append("AUTH")
             await super().smtp_AUTH(arg)
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             seen.append("DATA")
             return "250 OK"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -204,4 +204,3 @@ def tombstone_rows(
             }
         )
     return pa.Table.from_pylist(rows, schema=schema)
-

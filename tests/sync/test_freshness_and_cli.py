@@ -4,8 +4,6 @@ scheduler's jobs and the CLI commands."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
 
@@ -15,7 +13,7 @@ from sync import connections, freshness, queue
 from sync.engine import sync_company
 from sync.freshness import company_freshness, ensure_fresh
 from sync.locks import try_lock
-from sync.scheduler import build_scheduler, digest_job
+from sync.scheduler import build_scheduler
 from tests.sync.conftest import SMALL_PAGES, World
 
 
@@ -118,7 +116,9 @@ def test_scheduler_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
         ).outcome
         == "ok"
     )
-    scheduler = build_scheduler(world.settings, background=True)
+    from oodaloo.jobs import build_scheduler as build_product_scheduler
+
+    scheduler = build_product_scheduler(world.settings, background=True)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     sync_jobs = {"sync-incremental", "sync-reconcile", "sync-requests"}
     assert sync_jobs < set(jobs) and "digest" not in jobs  # the old single New York slot is gone
@@ -139,28 +139,24 @@ def test_scheduler_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     scheduler.shutdown(wait=False)
 
 
-def test_scheduler_asks_digest_for_its_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scheduler_runs_the_jobs_handed_in_and_survives_a_failing_one(world: World) -> None:
     calls: list[tuple[object, object]] = []
-    fake = types.ModuleType("digest.schedule")
 
-    def add_digest_jobs(scheduler: object, settings: object) -> list[str]:
+    def register(scheduler: object, settings: object) -> list[str]:
         calls.append((scheduler, settings))
         return []
 
-    fake.add_digest_jobs = add_digest_jobs  # type: ignore[attr-defined]
-    fake.run_due_digests = lambda settings, now: calls.append((settings, now))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "digest.schedule", fake)
-    scheduler = build_scheduler(world.settings, background=True)
-    assert len(calls) == 1 and calls[0] == (scheduler, world.settings)
-    assert digest_job(world.settings) is True and calls[1] == (world.settings, world.db.now())
-    monkeypatch.setitem(sys.modules, "digest.schedule", None)  # digest not installed
+    def broken(scheduler: object, settings: object) -> list[str]:
+        raise RuntimeError("digest set-up failed")
+
+    scheduler = build_scheduler(world.settings, background=True, extra_jobs=[broken, register])
+    assert calls == [(scheduler, world.settings)]  # the one after the failure still ran
     bare = build_scheduler(world.settings, background=True)
     assert {job.id for job in bare.get_jobs()} == {
         "sync-incremental",
         "sync-reconcile",
         "sync-requests",
     }
-    assert digest_job(world.settings) is False
 
 
 def test_cli_sync_and_status(world: World, capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,7 +50,9 @@ def assert_same_columns(spec_name: str, docs: list[dict[str, Any]]) -> int:
             if name == "raw":  # the same document, whichever serialiser wrote it
                 assert json.loads(a[name]) == json.loads(b[name])
             else:
-                assert a[name] == b[name], f"{spec_name} {a['id']} {name}: {a[name]!r} != {b[name]!r}"
+                assert a[name] == b[name], (
+                    f"{spec_name} {a['id']} {name}: {a[name]!r} != {b[name]!r}"
+                )
     return len(docs)
 
 
@@ -68,7 +70,10 @@ def test_demo_firm_ingest_equals_the_per_row_path(settings: Settings) -> None:
 
 
 def _stamp(day: int) -> dict[str, str]:
-    return {"CreateTime": f"2026-11-{day:02d}T08:00:00-08:00", "LastUpdatedTime": f"2026-11-{day:02d}T08:00:00Z"}
+    return {
+        "CreateTime": f"2026-11-{day:02d}T08:00:00-08:00",
+        "LastUpdatedTime": f"2026-11-{day:02d}T08:00:00Z",
+    }
 
 
 AWKWARD: dict[str, list[dict[str, Any]]] = {
@@ -102,7 +107,10 @@ AWKWARD: dict[str, list[dict[str, Any]]] = {
             "MetaData": _stamp(4),
             "TotalAmt": 50,
             "Line": [
-                {"Amount": "20", "LinkedTxn": [{"TxnId": "7", "TxnType": "Invoice"}, {"TxnType": "CreditMemo"}]},
+                {
+                    "Amount": "20",
+                    "LinkedTxn": [{"TxnId": "7", "TxnType": "Invoice"}, {"TxnType": "CreditMemo"}],
+                },
                 {"LinkedTxn": [{"TxnId": 8, "TxnType": "Invoice"}]},  # no amount: 0
                 {"Amount": 30},  # no links
             ],
@@ -133,12 +141,20 @@ AWKWARD: dict[str, list[dict[str, Any]]] = {
             "Id": "12",
             "SyncToken": "2",
             "MetaData": _stamp(6),
-            "Line": [{"Amount": 10, "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "7"}}}, {}],
+            "Line": [
+                {"Amount": 10, "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "7"}}},
+                {},
+            ],
         }
     ],
     "CompanyInfo": [  # its columns have no SQL twin (ad-hoc lambdas): computed per row, typed by SQL
-        {"Id": "1", "SyncToken": "0", "MetaData": _stamp(1), "CompanyName": "Ünïcödé \"Q\" Ltd",
-         "NameValue": [{"Name": "TimeZone", "Value": "America/Denver"}]}
+        {
+            "Id": "1",
+            "SyncToken": "0",
+            "MetaData": _stamp(1),
+            "CompanyName": 'Ünïcödé "Q" Ltd',
+            "NameValue": [{"Name": "TimeZone", "Value": "America/Denver"}],
+        }
     ],
 }
 

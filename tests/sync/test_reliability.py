@@ -46,7 +46,9 @@ def _delete_bill(world: World, realm: str, bill_id: str) -> None:
     with api_client(embedded_transport(world.settings.sandbox_path), realm) as api:
         doc = api.get(f"/bill/{bill_id}").json()["Bill"]
         answer = api.post(
-            "/bill", params={"operation": "delete"}, json={"Id": bill_id, "SyncToken": doc["SyncToken"]}
+            "/bill",
+            params={"operation": "delete"},
+            json={"Id": bill_id, "SyncToken": doc["SyncToken"]},
         )
         assert answer.status_code == 200, answer.text
 
@@ -55,15 +57,31 @@ def test_a_full_sync_killed_before_its_reconciliation_never_leaves_a_deleted_bil
     world: World,
 ) -> None:
     realm = world.realms[0]
-    assert sync_company(world.settings, realm, client=world.client(), options=SMALL_PAGES).outcome == "ok"
+    assert (
+        sync_company(world.settings, realm, client=world.client(), options=SMALL_PAGES).outcome
+        == "ok"
+    )
     assert "61" in _current_ids(world, realm, "cur_bill")
     _delete_bill(world, realm, "61")
     world.db.advance_clock(2 * 3600)  # far outside the CDC overlap of the --full that follows
     env = {k: v for k, v in os.environ.items() if not k.startswith("OODALOO_")}
     child = subprocess.run(  # SIGKILLed as the Id listing of the reconciliation is sent
-        [sys.executable, "-m", "tests.sync.child_sync", str(world.settings.data_dir), realm,
-         "20", "full", "1", "ORDERBY Id"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tests.sync.child_sync",
+            str(world.settings.data_dir),
+            realm,
+            "20",
+            "full",
+            "1",
+            "ORDERBY Id",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert child.returncode == -9, child.stderr
     with world.warehouse.read() as con:
@@ -103,10 +121,14 @@ class MeetAtFirstIdListing(httpx.BaseTransport):
 
 
 def test_full_syncs_of_many_companies_at_once_all_succeed(world: World) -> None:
-    transport = MeetAtFirstIdListing(embedded_transport(world.settings.sandbox_path), len(world.realms))
+    transport = MeetAtFirstIdListing(
+        embedded_transport(world.settings.sandbox_path), len(world.realms)
+    )
     client = QBOClient(world.settings, transport=transport, retry=FAST, limiters=LimiterRegistry())
     world.clients.append(client)
-    first = sync_all(world.settings, world.realms, "incremental", options=SMALL_PAGES, client=client)
+    first = sync_all(
+        world.settings, world.realms, "incremental", options=SMALL_PAGES, client=client
+    )
     assert [r.outcome for r in first] == ["ok"] * len(world.realms)
     world.db.advance_clock(60)
     results = sync_all(world.settings, world.realms, "full", options=SMALL_PAGES, client=client)
@@ -127,8 +149,13 @@ class RefuseReads(httpx.BaseTransport):
         if self.refusing and request.url.path.endswith("/cdc"):
             body = {
                 "fault": {
-                    "error": [{"message": "message=AuthorizationFailure; statusCode=403",
-                               "detail": "not allowed", "code": "3100"}],
+                    "error": [
+                        {
+                            "message": "message=AuthorizationFailure; statusCode=403",
+                            "detail": "not allowed",
+                            "code": "3100",
+                        }
+                    ],
                     "type": "AUTHORIZATION",
                 }
             }
@@ -136,7 +163,9 @@ class RefuseReads(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-def test_a_refused_read_shows_on_the_badge_and_in_status_until_a_sync_succeeds(world: World) -> None:
+def test_a_refused_read_shows_on_the_badge_and_in_status_until_a_sync_succeeds(
+    world: World,
+) -> None:
     realm = world.realms[0]
     transport = RefuseReads(embedded_transport(world.settings.sandbox_path))
     client = QBOClient(world.settings, transport=transport, retry=FAST, limiters=LimiterRegistry())

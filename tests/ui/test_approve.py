@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from ui_support import open_app, texts
+from ui_support import open_app, qbo_all, texts
 
 from actions.service import ActionService
+from oodaloo import present
 from oodaloo.clock import today
 from oodaloo.config import Settings
-from pages import _approval, _company, _ui
+from pages import _approval, _company
 from runway.api import company_view, selection_effect
 from sync.client import QBOClient
 from sync.connections import list_companies
@@ -32,7 +33,8 @@ def tray_choice(settings: Settings) -> tuple[str, list[int], list[int]]:
 
 
 def select(at: object, section: str, realm_id: str, rows: list[int]) -> None:
-    """Tick rows of a tray table (its key is per company and tray generation, 0 in a new session)."""
+    """Tick rows of a tray table (its key is per company and tray generation, 0 in a new
+    session)."""
     key = f"tray_{section}_{realm_id}_0"
     at.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}  # type: ignore[attr-defined]
 
@@ -80,12 +82,24 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     )  # derived from the selection
     assert len(pending["requests"]) == len(bill_rows) + len(chase_rows)
     cash_out = sum((Decimal(str(a)) for a in must["amount"].to_list()), Decimal(0))
-    assert f"cash out now **{_ui.money(cash_out)}**" in texts(at)  # shown before anything runs
+    assert f"cash out now **{present.money(cash_out)}**" in texts(at)  # shown before anything runs
     # the combined effect: one re-run of the forecast with every selected change, not a sum of rows
     combined = selection_effect(demo_settings, realm, view.as_of, pending["requests"], view=view)
     assert pending["facts"]["effect"] == combined
-    assert f"combined runway effect **{combined['text']}**" in texts(at)
-    assert f"→ **{_ui.money(combined['after']['lowest_balance'])}**" in texts(at)
+    words = texts(at)
+    assert "After paying the selected bills" in words  # effects in the terms they hold
+    assert "if the reminded invoices are collected" in words  # a reminder is not cash yet
+    # the review names each payee, document number and amount, read from QuickBooks itself
+    review = at.dataframe(key="approval_requests").value
+    bills = {b["Id"]: b for b in qbo_all(demo_settings, realm, "Bill")}
+    for bill_id in bill_ids:
+        bill = bills[bill_id]
+        row = review[review["Document"] == f"Bill {bill['DocNumber']}"]
+        assert len(row) == 1, (bill["DocNumber"], review.to_dict("records"))
+        assert row["Who"].iloc[0] == bill["VendorRef"]["name"]
+        assert row["Amount"].iloc[0] == present.money_exact(bill["Balance"])
+        assert row["Paid from"].iloc[0] != "—"  # the bank account the payment is drawn on
+    assert "Send reminder" in set(review["Action"])
     assert not ActionService(demo_settings).list_intents(realm)  # nothing ran yet
 
     at.button(key="approve_run").click().run()
@@ -93,6 +107,8 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     results = at.session_state[_approval.RESULTS_KEY][ident]
     assert [r["outcome"] for r in results] == ["executed"] * len(results), results
     assert at.button(key="approve_run").disabled  # a second click cannot reach the server
+    outcome = at.dataframe(key="approval_results").value
+    assert set(outcome["Result"]) == {"🟢 Done"} and "Finished" in texts(at)
 
     at.session_state[_approval.RUN_KEY] = ident  # the approve fires again (stale click, rerun)
     at.run()
@@ -117,3 +133,57 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     )  # the console's approval id, in ledger and audit
     assert audit and {e["approval_id"] for e in audit} == {ident}
     assert {i["approval_id"] for i in intents} == {ident}
+
+
+def open_review(settings: Settings) -> tuple[object, str]:
+    """A console session with one Must Pay bill selected and its review dialog open."""
+    realm, bill_rows, _ = tray_choice(settings)
+    at = open_app("console", realm)
+    select(at, "must_pay", realm, bill_rows[:1])
+    at.run()
+    at.button(key="review_approve").click().run()
+    assert not at.exception and at.session_state[_approval.OPEN_KEY]
+    return at, realm
+
+
+def test_close_and_dismiss_close_the_review_cleanly(demo_settings: Settings) -> None:
+    at, _ = open_review(demo_settings)
+    at.button(key="approval_close").click().run()
+    assert not at.exception, at.exception  # was KeyError 'approval_selection'
+    assert not at.session_state[_approval.OPEN_KEY]
+    assert not [d for d in at.dataframe if d.key == "approval_requests"]
+
+    again, _ = open_review(demo_settings)
+    # × is the dialog's on_dismiss, ``close_approval``: it leaves the state below behind
+    again.session_state[_approval.OPEN_KEY] = False
+    del again.session_state[_approval.SELECTION_KEY]
+    again.run()
+    assert not again.exception
+    assert not [d for d in again.dataframe if d.key == "approval_requests"]
+
+
+def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runway(
+    demo_settings: Settings,
+) -> None:
+    from sandbox.faults import Faults
+
+    at, realm = open_review(demo_settings)
+    payee = at.dataframe(key="approval_requests").value["Who"].iloc[0]
+    Faults(demo_settings.sandbox_path).script(
+        realm, [{"match": "* /*", "action": "unavailable", "times": 200}]
+    )
+    at.button(key="approve_run").click().run()
+    assert not at.exception
+    words = texts(at)
+    assert "Finished" not in words and "Not finished" in words, words
+    results = at.dataframe(key="approval_results").value
+    assert results["Result"].iloc[0] == "🟠 Pending", results.to_dict("records")
+
+    intents = ActionService(demo_settings).list_intents(realm)
+    assert intents and not intents[0]["terminal"]  # the ledger agrees: not finished
+    for page in ("console", "runway"):
+        view = open_app(page, realm)
+        assert not view.exception
+        assert any("not finished yet" in w.value for w in view.warning), page
+        pending = view.dataframe(key=f"pending_actions_{realm}").value
+        assert list(pending["Who"]) == [payee] and pending["Next try"].iloc[0] != "—"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from ui_support import open_app
 
+from oodaloo.auth import Identity, session_key
 from oodaloo.config import Settings, load_settings
 from oodaloo.wiring import http_client
 from sync.client import QBOClient
@@ -64,7 +66,10 @@ def test_sync_now_queues_without_blocking(demo_settings: Settings) -> None:
 def sandbox_redirect(settings: Settings, realm_id: str) -> dict[str, str]:
     """What Intuit (here: the sandbox) puts on the redirect back to us."""
     with http_client(settings, follow_redirects=False) as client:
-        location = client.get(authorize_url(settings, realm_id=realm_id)).headers["location"]
+        session = session_key(Identity(os.environ["OODALOO_AUTH_LOCAL_IDENTITY"], source="local"))
+        location = client.get(  # started by the signed-in console session (issue 14)
+            authorize_url(settings, realm_id=realm_id, session=session)
+        ).headers["location"]
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
@@ -78,7 +83,11 @@ def test_oauth_return_connects_once_and_clears_the_params(demo_settings: Setting
     at.run()
     assert not at.exception
     assert not dict(at.query_params), "code and state are cleared so a refresh cannot replay them"
-    assert any(s.value.startswith("Connected") for s in at.success), [s.value for s in at.success]
+    assert any(s.value.startswith("Connected") for s in at.success), (
+        [s.value for s in at.success],
+        [e.value for e in at.error],
+        [w.value for w in at.warning],
+    )
     assert at.session_state["realm_id"] == realm
 
     replay = open_app()  # a new session replaying the same redirect: the state was used once

@@ -158,7 +158,7 @@ def sign_in(browser: Any, served: Served, email: str) -> Any:
     page.wait_for_url(f"{served.url}/**", timeout=30_000)
     settled(page)
     assert (
-        page.get_by_text(f"Signed in as").count() > 0
+        page.get_by_text("Signed in as").count() > 0
         or page.locator("[data-testid='stSidebarNav']").count() > 0
     ), page.content()[:2000]
     return page

@@ -69,3 +69,30 @@ def texts(at: AppTest) -> str:
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return "\n".join(parts)
+
+
+def qbo_all(settings: Any, realm_id: str, entity: str) -> list[dict[str, Any]]:
+    """Every document of ``entity`` as QuickBooks (the sandbox) holds it: the raw source a test
+    recomputes page figures from, independently of the runway calculators."""
+    from sync.client import QBOClient
+
+    found: list[dict[str, Any]] = []
+    with QBOClient(settings) as client:
+        while True:
+            page = client.query(
+                realm_id,
+                f"SELECT * FROM {entity} STARTPOSITION {len(found) + 1} MAXRESULTS 1000",
+            )
+            found += page
+            if len(page) < 1000:
+                return found
+
+
+def table_texts(at: AppTest) -> str:
+    """Every cell of every table of a run, as text (to look for "None" and raw identifiers); the
+    headers are the frames' own names, which the column config relabels, so they are left out."""
+    return "\n".join(
+        frame.value.astype(str).to_string(header=False, index=False)
+        for frame in at.dataframe
+        if len(frame.value)
+    )

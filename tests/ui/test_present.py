@@ -1,0 +1,111 @@
+"""The presentation layer (oodaloo.present): one rounding rule, one date format, no "None",
+human labels, statuses in colour and word, and typed input refused in words."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from digest import fmt
+from oodaloo import present
+from runway.money import as_money
+
+
+@pytest.mark.parametrize(
+    ("value", "whole", "exact"),
+    [
+        ("12344.50", "$12,345", "$12,344.50"),
+        ("12344.49", "$12,344", "$12,344.49"),
+        ("-1200.50", "−$1,201", "−$1,200.50"),
+        ("0.125", "$0", "$0.13"),
+        (0.005, "$0", "$0.01"),
+    ],
+)
+def test_money_rounds_half_up_everywhere(value: object, whole: str, exact: str) -> None:
+    assert present.money(value) == whole
+    assert present.money_exact(value) == exact
+    assert fmt.money(value) == whole  # the PDF says what the console says
+
+
+def test_store_rounding_is_half_up_too() -> None:
+    frame = pl.DataFrame(
+        {"a": [Decimal("0.125"), Decimal("-2.345"), Decimal("0.135")]},
+        schema={"a": pl.Decimal(20, 3)},
+    )
+    got = frame.select(as_money(pl.col("a")))["a"].to_list()
+    assert got == [Decimal(v).quantize(Decimal("0.01"), "ROUND_HALF_UP") for v in frame["a"]]
+
+
+def test_unknowns_read_as_a_dash_never_none() -> None:
+    for fn in (present.money, present.money_exact, present.day, present.ratio, present.percent):
+        assert fn(None) == present.DASH
+    assert present.money(float("inf")) == present.DASH
+    assert present.cell(None, "text") == present.DASH
+    assert present.text_or_dash(None) == present.DASH
+
+
+def test_one_date_format_and_due_in_words() -> None:
+    assert present.day(date(2026, 11, 20)) == "Fri 20 Nov 2026"
+    assert present.day("2026-11-20T14:00:00+00:00") == "Fri 20 Nov 2026"
+    assert present.due_phrase(date(2026, 11, 27), date(2026, 11, 20)) == "due in 7 days"
+    assert present.due_phrase(date(2026, 11, 19), date(2026, 11, 20)) == "1 day late"
+    assert present.due_phrase(date(2026, 11, 20), date(2026, 11, 20)) == "due today"
+    assert present.days(-7) == "in 7 days"
+
+
+def test_labels_and_statuses_are_words() -> None:
+    assert present.label("party_id") == "Party id"
+    assert present.label("d91_plus") == "91+ days late"
+    assert present.label("source_id") == "Document"
+    assert present.label("some_new_column") == "Some new column"
+    red = present.status("red")
+    assert red.startswith("🔴") and "Short" in red  # colour AND word
+    assert present.phrase("open_91_plus") == "Open 91+"
+
+
+def test_payroll_answer_grammar_and_never_covered_when_short() -> None:
+    row = {
+        "date": date(2026, 12, 4),
+        "amount": Decimal("70000"),
+        "coverage": 1.5,
+        "status": "green",
+        "payrolls_covered": 1,
+    }
+    one = present.answer_payroll([row, {**row, "status": "red"}, {**row, "status": "red"}])
+    assert one.endswith("1 of the next 3 payrolls is covered.")
+    short = {
+        **row,
+        "status": "red",
+        "coverage": 0.8,
+        "cash_before_p90": Decimal("60000"),
+        "must_pay_before": Decimal("4000"),
+        "payrolls_covered": 0,
+    }
+    text = present.answer_payroll([short])
+    assert "is covered" not in text.split(".")[1]  # the sentence about this payroll
+    assert "$14,000 short" in text  # 70,000 − (60,000 − 4,000)
+
+
+@pytest.mark.parametrize("typed", ["1e400", "lots", "-5", "12.345", "9" * 30])
+def test_amounts_typed_are_refused_in_words(typed: str) -> None:
+    with pytest.raises(present.InputError, match="Cash reserve"):
+        present.parse_amount(typed, "Cash reserve")
+
+
+def test_amounts_dates_days_and_emails_parse() -> None:
+    assert present.parse_amount("$12,500.50", "x") == Decimal("12500.50")
+    assert present.parse_amount("  ", "x") is None
+    assert present.parse_day("2026/11/20", "d") == date(2026, 11, 20)
+    for bad in ("2026/13/45", "2026-02-30", "20/11/2026", "soon"):
+        with pytest.raises(present.InputError, match="Payroll date"):
+            present.parse_day(bad, "Payroll date")
+    assert present.parse_whole("14", "Delay", 0, 180) == 14
+    for bad in ("181", "-1", "2.5", "1e400", "x"):
+        with pytest.raises(present.InputError, match="Delay"):
+            present.parse_whole(bad, "Delay", 0, 180)
+    assert present.parse_emails("a@b.co\nc@d.org", "R") == ["a@b.co", "c@d.org"]
+    with pytest.raises(present.InputError, match="not an e-mail"):
+        present.parse_emails("owner at example", "Digest recipients")
