@@ -36,7 +36,6 @@ demo: install
 run: install demo
 	$(PY) -m oodaloo.cli access demo --secrets .streamlit/secrets.toml --port $(PORT) \
 		--sandbox-url http://127.0.0.1:$(SANDBOX_PORT)
-	$(PY) -m oodaloo.cli sync --all
 	@set -e; \
 	$(PY) -m oodaloo.cli sandbox serve --host 127.0.0.1 --port $(SANDBOX_PORT) & SANDBOX=$$!; \
 	trap 'kill $$SANDBOX 2>/dev/null' EXIT INT TERM; \

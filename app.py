@@ -52,4 +52,6 @@ page = st.navigation(PAGES)
 on_firm_page = page.url_path == "firm"
 _frame.sidebar(firm_page=on_firm_page)
 _frame.badge(firm_page=on_firm_page)
+with st.sidebar:
+    auth.sign_out_button()  # who is signed in, and Sign out
 page.run()

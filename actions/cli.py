@@ -63,6 +63,15 @@ def _run_act(args: argparse.Namespace, settings: Settings, submit: str, **kwargs
     from oodaloo.auth import cli_identity
 
     actor = cli_identity(args.actor).actor  # a named local operator: local:<os user> or --as
+    from sync.client import InvalidQBOId, check_id
+
+    try:
+        for flag in ("bill", "invoice"):
+            if getattr(args, flag, None) is not None:
+                check_id(getattr(args, flag), f"--{flag}")
+    except InvalidQBOId as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with _service(settings) as svc:
             result = getattr(svc, submit)(args.company, actor=actor, **kwargs)
@@ -93,6 +102,7 @@ def _pay_bill(args: argparse.Namespace, settings: Settings) -> int:
         amount=args.amount,
         account_id=args.account,
         pay_date=args.date,
+        override_reason=args.override_reason,
     )
 
 
@@ -104,6 +114,21 @@ def _delay_bill(args: argparse.Namespace, settings: Settings) -> int:
 
 def _remind(args: argparse.Namespace, settings: Settings) -> int:
     return _run_act(args, settings, "submit_reminder", invoice_id=args.invoice, send_to=args.to)
+
+
+def _apply_credit(args: argparse.Namespace, settings: Settings) -> int:
+    credit_type, credit_id = (
+        ("Payment", args.payment) if args.payment else ("CreditMemo", args.memo)
+    )
+    return _run_act(
+        args,
+        settings,
+        "submit_apply_credit",
+        invoice_id=args.invoice,
+        credit_type=credit_type,
+        credit_id=credit_id,
+        amount=args.amount,
+    )
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,7 +180,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    act = subparsers.add_parser("act", help="pay or delay a bill, send a reminder (exactly once)")
+    act = subparsers.add_parser(
+        "act", help="pay or delay a bill, send a reminder, apply a credit (exactly once)"
+    )
     acts = act.add_subparsers(dest="act_command", required=True, metavar="ACTION")
 
     pay = acts.add_parser("pay-bill", help="record a BillPayment (check) against a bill")
@@ -166,6 +193,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--account", metavar="ID", help="bank account id (default: the company's main bank account)"
     )
     pay.add_argument("--date", metavar="YYYY-MM-DD", help="payment date (default: today)")
+    pay.add_argument(
+        "--override-reason",
+        metavar="TEXT",
+        help="pay a bill that looks like a duplicate anyway, saying why (kept in the audit)",
+    )
     pay.set_defaults(handler=_pay_bill)
 
     delay = acts.add_parser(
@@ -182,6 +214,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     remind.add_argument("--invoice", required=True, metavar="ID")
     remind.add_argument("--to", metavar="EMAIL", help="send to this address instead")
     remind.set_defaults(handler=_remind)
+
+    credit = acts.add_parser(
+        "apply-credit", help="apply an unapplied payment or credit memo to an open invoice"
+    )
+    _common(credit)
+    credit.add_argument("--invoice", required=True, metavar="ID")
+    source = credit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--payment", metavar="ID", help="the customer's unapplied payment")
+    source.add_argument("--memo", metavar="ID", help="the customer's open credit memo")
+    credit.add_argument("--amount", help="amount to apply (default: as much as both allow)")
+    credit.set_defaults(handler=_apply_credit)
 
     actions = subparsers.add_parser("actions", help="list and reconcile actions")
     sub = actions.add_subparsers(dest="actions_command", required=True, metavar="COMMAND")

@@ -145,7 +145,9 @@ def duplicate_twin(bill: Doc, vendor_bills: list[Doc]) -> tuple[str, str] | None
                 else "same vendor and amount, entered within a week"
             )
             state = "paid" if paid else "open"
-            found.append((not paid, _numeric(other_id), other_id, f"{why} as bill {other_id} ({state})"))
+            found.append(
+                (not paid, _numeric(other_id), other_id, f"{why} as bill {other_id} ({state})")
+            )
     if not found:
         return None
     _, _, twin, why = min(found)

@@ -94,7 +94,12 @@ class PayBillHandler:
             ctx.ledger.audit(
                 intent,
                 "duplicate_override",
-                {"duplicate_of": twin[0], "why": twin[1], "reason": override, "actor": intent.actor},
+                {
+                    "duplicate_of": twin[0],
+                    "why": twin[1],
+                    "reason": override,
+                    "actor": intent.actor,
+                },
             )
         account = p.get("account_id") or ctx.main_bank_account(intent.realm_id)
         return {
@@ -366,7 +371,9 @@ class ApplyCreditHandler:
             _sync(intent),
         ]
         if intent.params["credit_type"] == "CreditMemo":
-            outbox.insert(2, ("refresh", {"entity": "CreditMemo", "id": intent.params["credit_id"]}))
+            outbox.insert(
+                2, ("refresh", {"entity": "CreditMemo", "id": intent.params["credit_id"]})
+            )
         return Sent("Payment", str(doc["Id"]), doc, outbox)
 
     def find_effect(self, ctx: Context, intent: Intent) -> Sent | None:

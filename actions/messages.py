@@ -29,6 +29,8 @@ def _effect(intent: Intent) -> str:
         if intent.action == "send_reminder":
             sent = ((intent.result_doc or {}).get("DeliveryInfo") or {}).get("DeliveryTime")
             return f"invoice {intent.qbo_id} sent" + (f" ({sent})" if sent else "")
+        if intent.action == "apply_credit":
+            return f"credit applied to invoice {intent.target_id} by Payment {intent.qbo_id}"
         return f"{intent.qbo_entity} {intent.qbo_id} updated"
     return f"planned pay date {intent.params.get('until')} saved"
 

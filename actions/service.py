@@ -43,8 +43,8 @@ from actions.model import (
 from actions.outbox import OutboxApplier
 from actions.port import ClientPort, QBOPort
 from oodaloo.config import Settings
+from oodaloo.timezone import DEFAULT_TZ
 
-DEFAULT_TZ = "America/New_York"
 ProgressCallback = Callable[[int, int, ActionResult], None]
 
 

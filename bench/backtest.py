@@ -46,11 +46,17 @@ def main(argv: list[str] | None = None) -> None:
             result, names = backtest_report(settings, settings.demo_today, WEEKS)
             payload = backtest_json(result, names)
             ran = time.perf_counter() - started - built
-        print(f"\n--- seed {seed} (demo firm built and synced in {built:.1f} s, backtest {ran:.1f} s)")
+        print(
+            f"\n--- seed {seed} (demo firm built and synced in {built:.1f} s, backtest {ran:.1f} s)"
+        )
         print(backtest_text(payload))
         overall.append((seed, payload["companies"][-1]))
     print("\nSummary (all companies of each seed; median error as a share of a month's outflows):")
-    print(f"{'seed':>10} " + " ".join(f"{'w' + str(h) + ' ratio':>9}" for h in HORIZONS) + "  P90 calib")
+    print(
+        f"{'seed':>10} "
+        + " ".join(f"{'w' + str(h) + ' ratio':>9}" for h in HORIZONS)
+        + "  P90 calib"
+    )
     for seed, row in overall:
         errs = row["error_share_of_month_outflows"]
         ratios = " ".join(f"{errs[f'week_{h}']['ratio']:>9.2f}" for h in HORIZONS)

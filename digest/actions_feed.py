@@ -83,6 +83,7 @@ def executed_actions(
                 "action": label,
                 "amount": params.get("amount"),
                 "qbo_id": f"{intent.get('qbo_entity') or ''} {qbo_id}".strip() if qbo_id else None,
+                "approved_by": intent.get("actor"),  # the signed-in approver(s), or local:<user>
                 "_finished": finished,
             }
         )

@@ -164,8 +164,12 @@ def _firm_view(
     """Calculators over the ingest snapshot at the cut-off; drift against the one a week earlier."""
     from runway.api import firm_view
     from runway.snapshot import load_snapshot
+    from sync.freshness import company_freshness
 
-    snapshot = load_snapshot(settings, realm_ids, at=data_as_of, basis="ingest")
+    # the freshness service's verdict at the cut-off, stamped on (snapshots carry none of their own)
+    snapshot = load_snapshot(settings, realm_ids, at=data_as_of, basis="ingest").with_freshness(
+        company_freshness(settings, realm_ids, now=data_as_of)
+    )
     previous = load_snapshot(settings, realm_ids, at=data_as_of - timedelta(days=7), basis="ingest")
     return snapshot, firm_view(settings, week.friday, snapshot, previous=previous)
 

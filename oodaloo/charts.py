@@ -28,6 +28,7 @@ import altair as alt
 import polars as pl
 
 FONT = "DejaVu Sans"
+TEXT = "#333333"  # axis and legend text: about 12.6:1 on white (WCAG AA asks 4.5:1)
 WEEK_SELECTION = "week"
 """Name of the point selection on the forecast chart; Streamlit returns it under this key."""
 
@@ -360,8 +361,15 @@ def render_png(chart: alt.TopLevelMixin, *, scale: float = 2.0) -> bytes:
 def _configure(chart: alt.TopLevelMixin, view_stroke: str | None = "transparent") -> Any:
     return (
         chart.configure(font=FONT)
-        .configure_axis(labelFont=FONT, titleFont=FONT, grid=True, gridOpacity=0.4)
-        .configure_legend(labelFont=FONT, titleFont=FONT)
+        .configure_axis(
+            labelFont=FONT,
+            titleFont=FONT,
+            grid=True,
+            gridOpacity=0.4,
+            labelColor=TEXT,
+            titleColor=TEXT,
+        )
+        .configure_legend(labelFont=FONT, titleFont=FONT, labelColor=TEXT, titleColor=TEXT)
         .configure_title(font=FONT)
         .configure_view(stroke=view_stroke)
     )

@@ -36,6 +36,10 @@ GLOBAL_FLAGS = ("-v", "--verbose")
 GLOBAL_VALUES = ("--data-dir",)
 
 
+class MissingValueError(ValueError):
+    """A global option that takes a value was given none."""
+
+
 def split_global_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """(global options, the rest) wherever the globals stand, so ``oodaloo demo --data-dir D``
     means what ``oodaloo --data-dir D demo`` does. Nothing after ``--`` is touched."""
@@ -51,7 +55,10 @@ def split_global_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
         if item in GLOBAL_FLAGS or any(item.startswith(f"{v}=") for v in GLOBAL_VALUES):
             found.append(item)
         elif item in GLOBAL_VALUES:
-            found += items[i : i + 2]
+            value = items[i + 1] if i + 1 < len(items) else None
+            if value is None or value.startswith("-"):
+                raise MissingValueError(item)
+            found += [item, value]
             i += 1
         else:
             rest.append(item)
@@ -87,7 +94,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     """The parsed command line, global options taken from wherever they stand."""
-    found, rest = split_global_options(argv)
+    try:
+        found, rest = split_global_options(argv)
+    except MissingValueError as missing:
+        build_parser(argv).error(f"argument {missing}: expected one argument")
     return build_parser(rest).parse_args([*found, *rest])
 
 

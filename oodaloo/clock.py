@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from oodaloo.config import Settings
+from oodaloo.timezone import DEFAULT_TZ as DEFAULT_TZ  # re-exported: the one default zone
 from oodaloo.wiring import http_client
-
-from oodaloo.timezone import DEFAULT_TZ  # re-exported: the one default zone
 
 # Remote endpoints that turned out not to be a sandbox (Intuit): asked once per process, then
 # the system clock is used without a request. The embedded sandbox is always asked (its clock

@@ -247,12 +247,10 @@ class Settings(BaseSettings):
             )
         if not key_file.exists():
             legacy = self.data_dir / ".secret.key"
-            if legacy.exists() and not self.demo_mode:
-                raise KeyLocationError(
-                    f"the encryption key sits in the data folder ({legacy}): move it to "
-                    f"{key_file} (mode 0600), or point OODALOO_KEY_FILE at its new place"
-                )
-            _create_key_file(key_file)
+            if legacy.exists():
+                _move_legacy_key(legacy, key_file)
+            else:
+                _create_key_file(key_file)
         keys = [line.strip().encode() for line in key_file.read_text().splitlines()]
         keys = [k for k in keys if k]
         if not keys:
@@ -283,6 +281,31 @@ def _inside(path: Path, folder: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _move_legacy_key(legacy: Path, key_file: Path) -> None:
+    """An older install kept the key in ``data_dir/.secret.key``: move it to the key file (so
+    the tokens it encrypted stay readable) and out of the data folder."""
+    import logging
+
+    private_dir(key_file.parent)
+    temp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(legacy.read_bytes().strip() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, key_file)
+        except FileExistsError:
+            pass  # another process moved it first: the same key
+    finally:
+        temp.unlink(missing_ok=True)
+    legacy.unlink(missing_ok=True)
+    logging.getLogger(__name__).warning(
+        "moved the token encryption key out of the data folder to %s", key_file
+    )
 
 
 def _create_key_file(key_file: Path) -> None:

@@ -45,7 +45,8 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         connected = {c.realm_id for c in list_companies(settings)}
         missing = [c for c in existing if c["realm_id"] not in connected]
         if not missing:
-            print(f"Demo firm present: {len(existing)} companies, all connected.")
+            # already synced by the run that built it; the console refreshes what is stale
+            print(f"Demo firm present, all connected: {_names(settings)}.")
             return 0
     if not existing:
         started = time.perf_counter()
@@ -58,7 +59,10 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"Built {len(built)} demo companies in {time.perf_counter() - started:.1f} s.")
     connected_now = connect_sandbox_companies(settings)
-    print(f"Connected {len(connected_now)} companies through the sandbox's OAuth flow.")
+    print(
+        f"Connected {len(connected_now)} companies through the sandbox's OAuth flow: "
+        f"{_names(settings, connected_now)}."
+    )
     if connected_now:
         _first_sync_and_confirm_retainers(settings, connected_now)
     return 0
@@ -78,8 +82,17 @@ def _first_sync_and_confirm_retainers(settings: Settings, realm_ids: list[str]) 
         f"Synced {len(results) - len(failed)} companies in {time.perf_counter() - started:.1f} s."
     )
     if failed:
-        print(f"Sync failed for {', '.join(failed)}; see `oodaloo status`.", file=sys.stderr)
+        print(f"Sync failed for {_names(settings, failed)}; see `oodaloo status`.", file=sys.stderr)
     confirmed = confirm_all_detected_inflows(settings, today(settings), realm_ids)
     print(
         f"Confirmed {sum(len(v) for v in confirmed.values())} recurring retainers across the firm."
     )
+
+
+def _names(settings: Settings, realm_ids: list[str] | None = None) -> str:
+    """Company names for people (realm ids only where a company has no name yet)."""
+    from sync.connections import list_companies
+
+    names = {c.realm_id: c.name or c.realm_id for c in list_companies(settings)}
+    wanted = realm_ids if realm_ids is not None else list(names)
+    return ", ".join(sorted(names.get(r, r) for r in wanted))

@@ -485,7 +485,9 @@ def parse_amount(
     except InvalidOperation:
         raise InputError(f"{what}: “{text}” is not an amount; type a number like 12500.") from None
     if not number.is_finite() or abs(number) > MAX_AMOUNT:
-        raise InputError(f"{what}: {text} is too large; the most it can be is {money(MAX_AMOUNT)}.")
+        raise InputError(
+            f"{what}: {text} is too large; the most it can be is {money_exact(MAX_AMOUNT)}."
+        )
     if number < minimum or (not allow_zero and number == 0):
         least = "more than $0" if not allow_zero else f"at least {money(minimum)}"
         raise InputError(f"{what}: {text} is not allowed; it must be {least}.")

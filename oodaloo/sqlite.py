@@ -24,7 +24,10 @@ def open_store(
     """A connection usable from any thread (callers keep one per thread or close it after use)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(
-        path, timeout=busy_timeout_s, isolation_level=isolation_level, check_same_thread=False
+        path,
+        timeout=busy_timeout_s,
+        isolation_level=isolation_level,  # type: ignore[arg-type]  # "" (implicit transactions) is valid at run time; typeshed omits it
+        check_same_thread=False,
     )
     con.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     con.execute("PRAGMA journal_mode=WAL")

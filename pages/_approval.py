@@ -38,17 +38,34 @@ def tray_key(section: str, realm_id: str) -> str:
 
 def requests_for(section: str, rows: pl.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
     """Tray rows -> action requests (``actions.model.request_from_mapping`` form), plus notes on
-    rows that are not actions (a recurring outflow has no bill in QuickBooks yet)."""
+    rows that are not actions: a recurring outflow has no bill in QuickBooks yet, a row the tray
+    marks not selectable says why (reminded recently, a call, disputed)."""
     requests: list[dict[str, Any]] = []
     notes: list[str] = []
     for row in rows.iter_rows(named=True):
         realm, doc_id = str(row["realm_id"]), str(row["doc_id"])
-        if section == "chase":
+        who = row.get("party_name") or "—"
+        if row.get("selectable") is False:
+            notes.append(f"{who}: {row.get('not_selectable_reason') or 'not an action here'}.")
+            continue
+        action = row.get("action")
+        if section == "chase" and row.get("contact") == "call":
+            notes.append(f"{who}: no e-mail on file — a call, not a reminder.")
+        elif section == "apply_credit" or action == "apply_credit":
+            requests.append(
+                {
+                    "action": "apply_credit",
+                    "realm_id": realm,
+                    "invoice_id": doc_id,
+                    "credit_type": str(row.get("credit_type")),
+                    "credit_id": str(row.get("credit_id")),
+                }
+            )
+        elif section == "chase":
             requests.append({"action": "send_reminder", "realm_id": realm, "invoice_id": doc_id})
         elif row.get("doc_type") != "bill":
             notes.append(
-                f"{row.get('party_name')}: a recurring outflow without a bill in QuickBooks"
-                " — nothing to pay yet."
+                f"{who}: a recurring outflow without a bill in QuickBooks — nothing to pay yet."
             )
         elif section == "must_pay":
             requests.append(
@@ -62,7 +79,7 @@ def requests_for(section: str, rows: pl.DataFrame) -> tuple[list[dict[str, Any]]
         else:
             until = row.get("latest_safe_date") or row.get("planned_date")
             if until is None:
-                notes.append(f"{row.get('party_name')}: no safe later date under the terms set.")
+                notes.append(f"{who}: no safe later date under the terms set.")
                 continue
             requests.append(
                 {"action": "delay_bill", "realm_id": realm, "bill_id": doc_id, "until": _iso(until)}
@@ -126,6 +143,7 @@ ACTION_WORDS = {
     "pay_bill": "Pay bill",
     "delay_bill": "Plan bill for later",
     "send_reminder": "Send reminder",
+    "apply_credit": "Apply credit",
 }
 OUTCOME_WORDS = {
     "executed": "Done",
@@ -147,7 +165,12 @@ OUTCOME_DOTS = {
     "failed": "🔴",
     "cancelled": "⚪",
 }
-SECTION_ACTION = {"must_pay": "pay_bill", "can_delay": "delay_bill", "chase": "send_reminder"}
+SECTION_ACTION = {
+    "must_pay": "pay_bill",
+    "can_delay": "delay_bill",
+    "chase": "send_reminder",
+    "apply_credit": "apply_credit",
+}
 
 
 def documents(view: Any) -> dict[tuple[str, str], dict[str, Any]]:
@@ -202,9 +225,13 @@ def review_rows(view: Any, selected: dict[str, pl.DataFrame]) -> list[dict[str, 
         if action is None or frame is None or frame.is_empty():
             continue
         for row in frame.iter_rows(named=True):
-            kind = "invoice" if section == "chase" else "bill"
+            kind = "invoice" if section in ("chase", "apply_credit") else "bill"
             if kind == "bill" and row.get("doc_type") != "bill":
                 continue  # a recurring outflow: a note, not an action
+            if row.get("selectable") is False or (
+                section == "chase" and row.get("contact") == "call"
+            ):
+                continue  # listed in the notes, not an action
             doc_id = str(row.get("doc_id"))
             doc = docs.get((kind, doc_id))
             due = row.get("due_date") or (doc or {}).get("due")
@@ -213,6 +240,10 @@ def review_rows(view: Any, selected: dict[str, pl.DataFrame]) -> list[dict[str, 
             elif action == "delay_bill":
                 until = row.get("latest_safe_date") or row.get("planned_date")
                 account, planned = "—", present.day(until)
+            elif action == "apply_credit":
+                credit = "unapplied payment" if row.get("credit_type") == "Payment" else "credit"
+                account = f"{credit} of {present.money_exact(row.get('credit_amount'))}"
+                planned = "applied in QuickBooks on approval"
             else:
                 account, planned = "—", "e-mailed by QuickBooks on approval"
             rows.append(

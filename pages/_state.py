@@ -50,8 +50,9 @@ def store_version() -> str:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _snapshot(data_dir: str, version: str, _settings: Settings) -> Any:
     from runway.api import load_snapshot
+    from sync.freshness import company_freshness
 
-    return load_snapshot(_settings)
+    return load_snapshot(_settings).with_freshness(company_freshness(_settings))
 
 
 def snapshot() -> Any:

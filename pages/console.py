@@ -25,23 +25,30 @@ SECTIONS = {
     ),
     "chase": (
         "Chase",
-        "Overdue invoices ranked by what collecting them is likely to bring in; customers reminded "
-        "recently are left out, customers without an e-mail show as a call.",
+        "Overdue invoices ranked by the cash collecting them is likely to bring in; customers "
+        "reminded recently are shown with the date, customers without an e-mail as a call.",
+    ),
+    "apply_credit": (
+        "Apply a credit",
+        "Invoices a customer's own credit or unapplied payment covers: applying it, not chasing.",
+    ),
+    "disputed": (
+        "Disputed",
+        "Overdue invoices in dispute: shown apart, never chased.",
     ),
 }
+OPTIONAL = {"check_first", "apply_credit", "disputed"}  # shown only when the tray has rows
+SELECTABLE = {"must_pay", "can_delay", "chase", "apply_credit"}
 # Preferred columns per section, in order; a column the tray does not (yet) carry is skipped.
 COLUMNS = {
     "check_first": ["party_name", "doc_number", "amount", "due_text", "reason"],
     "must_pay": ["party_name", "doc_number", "amount", "due_date", "due_text", "reason"],
     "can_delay": ["party_name", "doc_number", "amount", "due_date", "latest_safe_date", "reason"],
-    "chase": ["party_name", "doc_number", "amount", "due_date", "due_text", "email", "score"],
+    "chase": ["party_name", "doc_number", "amount", "due_text", "contact_text", "score"],
+    "apply_credit": ["party_name", "doc_number", "amount", "due_text", "credit_text"],
+    "disputed": ["party_name", "doc_number", "amount", "due_text", "reason"],
 }
-EFFECT_COLUMNS = [
-    "effect_text",
-    "effect_next_payday_text",
-    "effect_coverage_text",
-    "effect_weeks_text",
-]
+EFFECT_COLUMNS = ["effect_payday", "effect_coverage", "effect_reserve", "effect_text"]
 LABELS = {
     "party_name": "Who",
     "doc_number": "Number",
@@ -51,16 +58,21 @@ LABELS = {
     "reason": "Why",
     "latest_safe_date": "Latest safe date",
     "effect_text": "Effect",
-    "effect_next_payday_text": "Balance on next payday",
-    "effect_coverage_text": "Next payroll coverage",
-    "effect_weeks_text": "Weeks to the reserve",
-    "email": "E-mail",
-    "score": "Priority score",
+    "effect_payday": "Balance on the next payday",
+    "effect_coverage": "Next payroll coverage",
+    "effect_reserve": "Weeks to the reserve",
+    "contact_text": "Contact",
+    "credit_text": "Credit",
+    "score": "Likely to collect",
 }
 HELPS = {
-    "score": "Priority score: open amount × days past due, divided by (1 + the customer's "
-    "usual days late ÷ 30), so a customer who habitually pays late ranks lower. Higher is listed "
-    "first.",
+    "score": "The cash collecting this invoice is likely to bring within the horizon: the "
+    "open amount times the share this customer's history says arrives in time. Higher first.",
+    "effect_payday": "The balance just before the next payday, before → after this one change "
+    "(the forecast re-run with it).",
+    "effect_coverage": "Cash before the next payroll ÷ the payroll, with late collections, "
+    "before → after this one change.",
+    "effect_reserve": "Weeks until the balance falls below the reserve, before → after.",
     "due_text": "Days past the due date, or how many days remain until it.",
     "effect_text": "What this row alone does to the forecast (re-run with this one change).",
     "latest_safe_date": "The latest pay date within the delay tolerance set in Settings.",
@@ -144,6 +156,15 @@ def tray_table(view: object, rows: pl.DataFrame) -> pl.DataFrame:
     """The tray rows with the words a reader needs: the document number and "due in 7 days"."""
     numbers = {key[1]: (doc.get("number") or "—") for key, doc in _approval.documents(view).items()}
     as_of = view.as_of  # type: ignore[attr-defined]
+    rows = rows.with_columns(
+        pl.Series("effect_payday", [_payday(r) for r in rows.iter_rows(named=True)], pl.String),
+        pl.Series("effect_coverage", [_cover(r) for r in rows.iter_rows(named=True)], pl.String),
+        pl.Series("effect_reserve", [_reserve(r) for r in rows.iter_rows(named=True)], pl.String),
+        pl.Series("contact_text", [_contact(r) for r in rows.iter_rows(named=True)], pl.String),
+        pl.Series("credit_text", [_credit(r) for r in rows.iter_rows(named=True)], pl.String),
+    )
+    if "payday" in rows.columns:  # the words above replace the tray's own effect sentence
+        rows = rows.drop("effect_text", strict=False)
     return rows.with_columns(
         pl.col("doc_id")
         .map_elements(lambda d: numbers.get(str(d), "—"), return_dtype=pl.String)
@@ -152,6 +173,50 @@ def tray_table(view: object, rows: pl.DataFrame) -> pl.DataFrame:
         .map_elements(lambda d: present.due_phrase(d, as_of), return_dtype=pl.String)
         .alias("due_text"),
     )
+
+
+def _payday(row: dict) -> str | None:
+    if row.get("no_effect_reason"):
+        return str(row["no_effect_reason"])
+    if row.get("payday") is None:
+        return None
+    return (
+        f"{present.day(row['payday'])}: {present.money(row.get('payday_balance_before'))} → "
+        f"{present.money(row.get('payday_balance_after'))}"
+    )
+
+
+def _cover(row: dict) -> str | None:
+    if row.get("coverage_before") is None and row.get("coverage_after") is None:
+        return None
+    return (
+        f"{present.ratio(row.get('coverage_before'))} → {present.ratio(row.get('coverage_after'))}"
+    )
+
+
+def _reserve(row: dict) -> str | None:
+    if "reserve_weeks_before" not in row:
+        return None
+    never = "never below"
+    return (
+        f"{present.weeks(row.get('reserve_weeks_before'), none_text=never)} → "
+        f"{present.weeks(row.get('reserve_weeks_after'), none_text=never)}"
+    )
+
+
+def _contact(row: dict) -> str | None:
+    if row.get("reminded_on"):
+        return f"reminded {present.day(row['reminded_on'])}"
+    if row.get("contact") == "call":
+        return "call (no e-mail on file)"
+    return row.get("email")
+
+
+def _credit(row: dict) -> str | None:
+    if not row.get("credit_id"):
+        return None
+    kind = "Unapplied payment" if row.get("credit_type") == "Payment" else "Credit memo"
+    return f"{kind} of {present.money_exact(row.get('credit_amount'))}"
 
 
 realm = _state.selected_realm()
@@ -176,10 +241,10 @@ with _ui.section("reading the selections waiting for approval"):  # roles: oodal
 selected: dict[str, pl.DataFrame] = {}
 present_sections = set(view.tray["section"].unique().to_list()) if view.tray.height else set()
 for section, (title, blurb) in SECTIONS.items():
-    if section == "check_first" and section not in present_sections:
+    if section in OPTIONAL and section not in present_sections:
         continue
     rows = tray_table(view, _company.tray_section(view, section))
-    st.subheader(f"{title} ({rows.height})")
+    st.header(f"{title} ({rows.height})")
     st.caption(blurb)
     wanted = COLUMNS[section] + [c for c in EFFECT_COLUMNS if c in rows.columns]
     shown = rows.select([c for c in wanted if c in rows.columns])
@@ -189,11 +254,11 @@ for section, (title, blurb) in SECTIONS.items():
         key=_approval.tray_key(section, realm),
         labels=LABELS,
         helps=HELPS,
-        on_select="rerun" if section != "check_first" else "ignore",
+        on_select="rerun" if section in SELECTABLE else "ignore",
         selection_mode="multi-row",
         caption=f"{present.plural(rows.height, 'item')} shown",
     )
-    if section == "check_first":
+    if section not in SELECTABLE:
         continue
     picked = [i for i in (event.selection.rows if event is not None else []) if i < rows.height]
     selected[section] = rows[picked] if picked else rows.clear()

@@ -102,7 +102,7 @@ if view is not None:
     }
 retainers.update({pid: pid for pid in current.confirmed_inflows if pid not in retainers})
 
-st.header(f"{_state.company_names().get(realm, realm)}")
+st.header(present.escape_markdown(_state.company_names().get(realm, realm)))
 with st.form("company_settings"):
     reserve = st.text_input(
         "Cash reserve in dollars (empty: next payroll + must-pay bills)",

@@ -93,8 +93,12 @@ def snapshot_for(
     today: date | None = None,
     basis: Basis = "source",
 ) -> Snapshot:
-    """Current snapshot for today's figures; a historical one (end of ``as_of``) for a past date.
-    ``today``: the caller's (``oodaloo.clock.today``); without it, the newest day of the data."""
+    """Current snapshot for today's figures; for a past date the books as they stood at its end:
+    ``basis="source"`` (default) = what QuickBooks says now about that day, today's documents
+    rebuilt from their own dates (``runway.pointintime.books_as_of``: right for a company
+    connected today; past digests and drift use it); ``basis="ingest"`` = what we had synced by
+    then (the change log). ``today``: the caller's (``oodaloo.clock.today``); without it, the
+    newest day of the data."""
     tz = zone_of(settings, realm_ids)
     current = None if today is not None else load_snapshot(settings, realm_ids)
     if today is None and current is not None:
@@ -170,7 +174,8 @@ def company_view(
         snapshot = snapshot.only([realm_id])
     if realm_id not in snapshot.realm_ids:
         raise KeyError(
-            f"company {realm_id!r} is not in the store (known: {', '.join(snapshot.realm_ids) or 'none'})"
+            f"company {realm_id!r} is not in the store "
+            f"(known: {', '.join(snapshot.realm_ids) or 'none'})"
         )
     view = firm_view(settings, as_of, snapshot)
     return view.company(realm_id, all_company_settings(settings).get(realm_id, CompanySettings()))

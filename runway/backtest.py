@@ -56,11 +56,15 @@ def daily_bank(snapshot: Snapshot, start: date, end: date) -> pl.DataFrame:
     accounts the forecast opens with, from ``start`` to ``end`` inclusive."""
     banks = cash_accounts_for(snapshot, end).filter(pl.col("included"))
     # a foreign account's movements at the rate its balance is converted at today
-    flows = bank_flows(snapshot).join(
-        banks.select("realm_id", "account_id", pl.col("rate").cast(pl.Float64).fill_null(1.0)),
-        on=["realm_id", "account_id"],
-        how="inner",
-    ).with_columns(flow=pl.col("flow").cast(pl.Float64) * pl.col("rate"))
+    flows = (
+        bank_flows(snapshot)
+        .join(
+            banks.select("realm_id", "account_id", pl.col("rate").cast(pl.Float64).fill_null(1.0)),
+            on=["realm_id", "account_id"],
+            how="inner",
+        )
+        .with_columns(flow=pl.col("flow").cast(pl.Float64) * pl.col("rate"))
+    )
     daily = flows.group_by("realm_id", pl.col("txn_date").alias("day")).agg(
         pl.col("flow").sum().alias("net"),
         pl.col("flow").filter(pl.col("flow") < 0).sum().abs().alias("outflow"),
@@ -69,7 +73,9 @@ def daily_bank(snapshot: Snapshot, start: date, end: date) -> pl.DataFrame:
     days = pl.DataFrame({"day": pl.date_range(start, end, "1d", eager=True)})
     # balance at end of D = now − the net of everything dated after D
     after_end = (
-        daily.filter(pl.col("day") > end).group_by("realm_id").agg(pl.col("net").sum().alias("tail"))
+        daily.filter(pl.col("day") > end)
+        .group_by("realm_id")
+        .agg(pl.col("net").sum().alias("tail"))
     )
     return (
         now.join(after_end, on="realm_id", how="left")
@@ -104,7 +110,7 @@ def run_backtest(
     if forecaster is None:
         from runway.pipeline import compute
 
-        forecaster = lambda books, as_of: compute(books, as_of, company)  # noqa: E731
+        forecaster = lambda books, as_of: compute(books, as_of, company)
     fridays = fridays_before(today, weeks)
     start = fridays[0] - timedelta(days=7 * TRAILING_WEEKS)
     bank = daily_bank(snapshot, start, today)
@@ -118,7 +124,7 @@ def run_backtest(
 
 
 def _compare(view: Any, bank: pl.DataFrame, friday: date, today: date) -> pl.DataFrame:
-    fc = view.forecast.select("realm_id", "line", "week", "week_end", "closing")
+    fc: pl.DataFrame = view.forecast.select("realm_id", "line", "week", "week_end", "closing")
     wide = (
         fc.filter(pl.col("line") == "p50")
         .select("realm_id", "week", "week_end", pl.col("closing").cast(pl.Float64).alias("p50"))
@@ -132,7 +138,7 @@ def _compare(view: Any, bank: pl.DataFrame, friday: date, today: date) -> pl.Dat
         .filter(pl.col("week_end") <= today)
     )
     low_col = "low" if "low" in view.forecast.columns else "closing"
-    lows = view.forecast.filter(pl.col("line") == "p50").select(
+    lows: pl.DataFrame = view.forecast.filter(pl.col("line") == "p50").select(
         "realm_id", "week", pl.col(low_col).cast(pl.Float64).alias("p50_low")
     )
     since = friday - timedelta(days=7 * TRAILING_WEEKS)
@@ -148,10 +154,12 @@ def _compare(view: Any, bank: pl.DataFrame, friday: date, today: date) -> pl.Dat
         week=((pl.col("day") - pl.lit(friday)).dt.total_days() // 7).cast(pl.Int32)
     )
     actual_low = ahead.group_by("realm_id", "week").agg(pl.col("balance").min().alias("actual_low"))
-    reserve = view.runway.select("realm_id", pl.col("reserve").cast(pl.Float64))
+    reserve: pl.DataFrame = view.runway.select("realm_id", pl.col("reserve").cast(pl.Float64))
     return (
         wide.join(
-            bank.select("realm_id", pl.col("day").alias("week_end"), pl.col("balance").alias("actual")),
+            bank.select(
+                "realm_id", pl.col("day").alias("week_end"), pl.col("balance").alias("actual")
+            ),
             on=["realm_id", "week_end"],
             how="inner",
         )
@@ -215,10 +223,7 @@ def _stats(frame: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
     ]
     out = frame.group_by(key.alias("realm_id")).agg(aggs)
     return out.with_columns(
-        [
-            (pl.col(f"p50_w{h}") / pl.col(f"naive_w{h}")).alias(f"ratio_w{h}")
-            for h in HORIZONS
-        ]
+        [(pl.col(f"p50_w{h}") / pl.col(f"naive_w{h}")).alias(f"ratio_w{h}") for h in HORIZONS]
     )
 
 
@@ -258,7 +263,7 @@ def backtest_json(result: Backtest, names: dict[str, str] | None = None) -> dict
                 },
             }
         )
-    return jsonable(
+    payload: dict[str, Any] = jsonable(
         {
             "fridays": [result.fridays[0], result.fridays[-1]] if result.fridays else [],
             "horizons": list(HORIZONS),
@@ -266,6 +271,7 @@ def backtest_json(result: Backtest, names: dict[str, str] | None = None) -> dict
             "companies": rows,
         }
     )
+    return payload
 
 
 def backtest_text(payload: dict[str, Any]) -> str:
@@ -294,7 +300,6 @@ def backtest_text(payload: dict[str, Any]) -> str:
             + f" {b['predicted']:>7}/{b['happened']}/{b['both']}".rjust(22)
         )
     return "\n".join(lines)
-
 
 
 def backtest_report(

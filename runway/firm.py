@@ -9,7 +9,10 @@ import polars as pl
 if TYPE_CHECKING:  # the type only: the view is built from what this module returns
     from runway.views import FirmView
 
-EXCEPTION_WEIGHTS = "red payroll 100, amber 40; P90 breach within 4 weeks 50, within 13 weeks 20; stale data 10; 91+ share > 20% 10; hygiene < 70 5; each high drift 5"
+EXCEPTION_WEIGHTS = (
+    "red payroll 100, amber 40; P90 breach within 4 weeks 50, within 13 weeks 20; stale data 10; "
+    "91+ share > 20% 10; hygiene < 70 5; each high drift 5"
+)
 
 
 def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:

@@ -62,9 +62,7 @@ def invoice_items(
     frame = ar_detail.join(lags, on=["realm_id", "party_id"], how="left").join(
         _lines(), how="cross"
     )
-    disputed = (
-        pl.col("disputed").fill_null(False) if "disputed" in frame.columns else pl.lit(False)
-    )
+    disputed = pl.col("disputed").fill_null(False) if "disputed" in frame.columns else pl.lit(False)
     doubt = (pl.col("days_past_due") > OLD_DAYS) | disputed
     if doubtful is None:
         doubtful = pl.DataFrame(
@@ -167,7 +165,11 @@ def bill_items(
             pl.when(pl.col("planned_date").is_not_null())
             .then(pl.lit("planned pay date"))
             .otherwise(
-                pl.format("due {} + {} days (this company's usual payment of such bills)", "aging_date", lag)
+                pl.format(
+                    "due {} + {} days (this company's usual payment of such bills)",
+                    "aging_date",
+                    lag,
+                )
             )
             .alias("label"),
         )
@@ -204,7 +206,9 @@ def recurring_items(sched: pl.DataFrame, bill_lags: pl.DataFrame | None = None) 
         pl.lit("out").alias("direction"),
         "amount",
         pl.when(shift > 0)
-        .then(pl.format("recurring, expected {} + {} days (usual payment after due)", "date", shift))
+        .then(
+            pl.format("recurring, expected {} + {} days (usual payment after due)", "date", shift)
+        )
         .otherwise(pl.lit("recurring"))
         .alias("label"),
     )
@@ -254,12 +258,12 @@ def forecast_items(
     doubtful: pl.DataFrame | None = None,
     spend: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party, direction,
-    amount, label. ``inflows``: confirmed recurring inflow items (``runway.inflows.inflow_items``,
-    kind "recurring_inflow"); ``expected``: billing not yet invoiced
-    (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet entered
-    (``runway.recurring.expected_spend``); ``bill_lags`` and ``doubtful``: see ``bill_items`` and
-    ``invoice_items``."""
+    """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party,
+    direction, amount, label. ``inflows``: confirmed recurring inflow items
+    (``runway.inflows.inflow_items``, kind "recurring_inflow"); ``expected``: billing not yet
+    invoiced (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet
+    entered (``runway.recurring.expected_spend``); ``bill_lags`` and ``doubtful``: see
+    ``bill_items`` and ``invoice_items``."""
     parts = [
         invoice_items(ar_detail, payers, as_of, doubtful),
         bill_items(ap_detail, bill_plans, as_of, bill_lags),
@@ -271,7 +275,11 @@ def forecast_items(
     items = pl.concat(
         [
             frame.with_columns(
-                *([] if "label" in frame.columns else [pl.lit(None, dtype=pl.String).alias("label")])
+                *(
+                    []
+                    if "label" in frame.columns
+                    else [pl.lit(None, dtype=pl.String).alias("label")]
+                )
             )
             .select(ITEM_SCHEMA.names())
             .cast(ITEM_SCHEMA)
@@ -350,9 +358,7 @@ def weekly(
                 "below_reserve"
             ),
             as_money(pl.coalesce("low", "closing")).alias("low"),
-            (pl.lit(as_of) + pl.duration(days=pl.col("low_day").cast(pl.Int64))).alias(
-                "low_date"
-            ),
+            (pl.lit(as_of) + pl.duration(days=pl.col("low_day").cast(pl.Int64))).alias("low_date"),
         )
     )
 

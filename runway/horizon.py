@@ -31,7 +31,9 @@ def _flows(
 def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
     """realm_id, avg_weekly_net_outflow over the trailing 13 weeks from posted cash movements:
     customer payments into bank (or undeposited) + deposits in; bill payments by check, non-card
-    purchases and journal entries crediting a bank account out."""
+    purchases and journal entries crediting a bank account out. Cash sales straight into a bank
+    count in and refunds paid from one count out (those waiting in Undeposited Funds arrive with
+    their Deposit); transfers between the company's own accounts are neutral."""
     t = tables
     info = t["company_info"]
     acct = accounts_classified(t["account"])
@@ -80,6 +82,20 @@ def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
             as_of,
         ),
         _flows(je, info, "out", 1, as_of),
+        _flows(
+            t["sales_receipt"].join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
+            info,
+            "total_amt",
+            -1,
+            as_of,
+        ),
+        _flows(
+            t["refund_receipt"].join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
+            info,
+            "total_amt",
+            1,
+            as_of,
+        ),
     ]
     net = pl.concat(parts).group_by("realm_id").agg(pl.col("flow").sum().alias("net_out"))
     return (

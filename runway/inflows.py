@@ -409,9 +409,7 @@ def expected_billing(
         .with_columns(
             collect_p50=collect("p50_days_late", 0),
             collect_p90=collect("p90_days_late", P90_BILLING_DELAY_DAYS),
-            amount_p90=(pl.col("amount").cast(pl.Float64) * P90_BILLING_SHARE)
-            .round(2)
-            .cast(MONEY),
+            amount_p90=(pl.col("amount").cast(pl.Float64) * P90_BILLING_SHARE).round(2).cast(MONEY),
         )
         .select(EXPECTED_SCHEMA.names())
         .cast(EXPECTED_SCHEMA)
@@ -454,7 +452,7 @@ def expected_for_companies(
         if "expected_billing" in company.columns
         else pl.DataFrame(schema={"realm_id": pl.String})
     )
-    keep = lambda frame: frame.join(off, on="realm_id", how="anti")  # noqa: E731
+    keep = lambda frame: frame.join(off, on="realm_id", how="anti")
     return expected_billing(
         keep(events),
         payers,

@@ -188,10 +188,7 @@ def doubtful_collection(
             ~pl.col("voided").fill_null(False)
             & (pl.col("balance") > 0)
             & (pl.col("txn_date") <= as_of)
-            & (
-                days_between(pl.lit(as_of), pl.coalesce("due_date", "txn_date"))
-                > DOUBTFUL_DAYS
-            )
+            & (days_between(pl.lit(as_of), pl.coalesce("due_date", "txn_date")) > DOUBTFUL_DAYS)
         )
         .group_by("realm_id")
         .agg(pl.col("balance").sum().cast(pl.Float64).alias("open_old"))

@@ -129,8 +129,8 @@ def compute(
     qbo_aging: pl.DataFrame | None = None,
     confirmed: pl.DataFrame | None = None,
 ) -> FirmView:
-    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds drift;
-    ``confirmed`` (realm_id, pattern_id) lists the recurring inflows the owner confirmed."""
+    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds
+    drift; ``confirmed`` (realm_id, pattern_id) lists the recurring inflows the owner confirmed."""
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
     t = snapshot
@@ -186,9 +186,7 @@ def compute(
             expected=expected_items(expected),
             bill_lags=bill_lags,
             doubtful=doubtful_collection(t["invoice"], t["payment"], as_of),
-            spend=expected_spend(
-                spend_events, patterns, as_of, bill_lags, open_bills=ap.detail
-            ),
+            spend=expected_spend(spend_events, patterns, as_of, bill_lags, open_bills=ap.detail),
         )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)

@@ -1,4 +1,5 @@
-"""Point-in-time books: the store's current documents rebuilt as they stood at the end of a past day.
+"""Point-in-time books: the store's current documents rebuilt as they stood at the end of a past
+day.
 
 A company connected today has only the latest version of each document, so the change log cannot
 say what was open on a past Friday. QuickBooks' own reports answer from the documents' dates, and
@@ -75,7 +76,7 @@ def applied_later(
     payers: pl.DataFrame, txn_type: str, as_of: date, known_only: bool = False
 ) -> pl.DataFrame:
     """realm_id, doc_id, later_amt: what documents dated after ``as_of`` applied to each target."""
-    schema = {"realm_id": pl.String, "doc_id": pl.String, "later_amt": MONEY}
+    schema = pl.Schema({"realm_id": pl.String(), "doc_id": pl.String(), "later_amt": MONEY})
     if payers.height == 0 or "links" not in payers.columns:
         return pl.DataFrame(schema=schema)
     later = payers.filter(_later(payers, as_of, known_only))
@@ -88,7 +89,7 @@ def applied_later(
         .filter(pl.col("txn_type") == txn_type)
         .group_by("realm_id", pl.col("txn_id").alias("doc_id"))
         .agg(pl.col("amount").sum().cast(MONEY).alias("later_amt"))
-        .cast(schema)  # type: ignore[arg-type]
+        .cast(schema)
     )
 
 
@@ -147,7 +148,9 @@ def bank_flows(tables: Snapshot) -> pl.DataFrame:
     je = tables["journal_entry"]
     if je.height:
         parts.append(
-            je.select("realm_id", "txn_date", pl.col("source_created_at").alias("created_at"), "lines")
+            je.select(
+                "realm_id", "txn_date", pl.col("source_created_at").alias("created_at"), "lines"
+            )
             .explode("lines")
             .unnest("lines")
             .filter(pl.col("account_id").is_not_null())
@@ -164,16 +167,16 @@ def bank_flows(tables: Snapshot) -> pl.DataFrame:
         )
     schema = pl.Schema(
         {
-            "realm_id": pl.String,
-            "account_id": pl.String,
-            "txn_date": pl.Date,
+            "realm_id": pl.String(),
+            "account_id": pl.String(),
+            "txn_date": pl.Date(),
             "created_at": TIMESTAMP,
             "flow": MONEY,
         }
     )
     if not parts:
         return pl.DataFrame(schema=schema)
-    return pl.concat([p.cast(dict(schema)) for p in parts])  # type: ignore[arg-type]
+    return pl.concat([p.cast(schema) for p in parts])
 
 
 def movements(

@@ -158,7 +158,9 @@ def outflow_events(
         accounts.select(
             "realm_id",
             pl.col("id").alias("account_id"),
-            pl.col("account_type").replace_strict(BALANCE_SHEET_KINDS, default=None).alias("bs_kind"),
+            pl.col("account_type")
+            .replace_strict(BALANCE_SHEET_KINDS, default=None)
+            .alias("bs_kind"),
         ),
         on=["realm_id", "account_id"],
         how="left",
@@ -623,8 +625,9 @@ def expected_spend(
         occ = (
             occ.join(owed, on=["realm_id", "party_id"], how="left")
             .with_columns(
-                per_invoice=(each - (pl.col("owed").fill_null(0.0) - before).clip(lower_bound=0.0))
-                .clip(lower_bound=0.0)
+                per_invoice=(
+                    each - (pl.col("owed").fill_null(0.0) - before).clip(lower_bound=0.0)
+                ).clip(lower_bound=0.0)
             )
             .filter(pl.col("per_invoice") > 0)
         )

@@ -168,13 +168,25 @@ def company_report(kind: str, view: Any) -> dict[str, Any]:
         ]
         return jsonable_dict({**head, **{k: run.get(k) for k in keys}})
     if kind == "payroll":
-        rows = rows_json(view.payroll, ["date", "amount", "coverage", "coverage_p50", "status"])
+        rows = rows_json(
+            view.payroll,
+            [
+                "date",
+                "amount",
+                "coverage",
+                "coverage_p50",
+                "status",
+                "covered",
+                "shortfall",
+                "label",
+            ],
+        )
         covered = int(view.payroll["payrolls_covered"][0]) if view.payroll.height else 0
         return jsonable_dict({**head, "payrolls": rows, "payrolls_covered": covered})
     if kind == "tray":
         sections = {
             s: rows_json(view.tray.filter(pl.col("section") == s).drop("realm_id", "section"))
-            for s in ("must_pay", "can_delay", "chase")
+            for s in ("must_pay", "can_delay", "check_first", "chase", "disputed", "apply_credit")
         }
         return jsonable_dict({**head, **sections})
     if kind == "drift":

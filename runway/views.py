@@ -74,7 +74,8 @@ class FirmView:
     freshness: pl.DataFrame
     drift: pl.DataFrame
     firm: pl.DataFrame
-    # expected retainer invoices (see runway.inflows.inflow_schedule); confirmed ones are in the forecast
+    # expected retainer invoices (see runway.inflows.inflow_schedule); the confirmed ones are in
+    # the forecast
     recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def company(self, realm_id: str, settings: CompanySettings | None = None) -> CompanyView:

@@ -254,7 +254,9 @@ def _open_document(
 
 
 def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
+    sent = doc.get("LinkedTxn") if "LinkedTxn" in doc else None
     _open_document(ctx, doc, old, "CustomerRef", refs["CustomerRef"], "SalesTermRef")
+    _estimate_links(ctx, doc, old, sent)
     own_id = int(doc["Id"]) if doc.get("Id") else None
     if not doc.get("DocNumber"):
         doc["DocNumber"] = (old or {}).get("DocNumber") or docstore.next_docnumber(
@@ -273,6 +275,40 @@ def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
     doc["EmailStatus"] = (old or {}).get("EmailStatus", "NotSet")
     if (old or {}).get("DeliveryInfo"):
         doc["DeliveryInfo"] = old["DeliveryInfo"]  # type: ignore[index]
+
+
+def _estimate_links(ctx: Context, doc: Doc, old: Doc | None, sent: Any) -> None:
+    """An invoice made from an estimate links it (``LinkedTxn`` TxnType Estimate, same customer,
+    not rejected nor already invoiced); the estimate then links back and is Closed."""
+    if sent is None:
+        wanted = [x for x in (old or {}).get("LinkedTxn") or [] if x.get("TxnType") == "Estimate"]
+    else:
+        wanted = [x for x in sent or [] if isinstance(x, dict) and x.get("TxnType") == "Estimate"]
+    own = str(doc.get("Id") or "")
+    for link in wanted:
+        link["TxnId"] = str(link.get("TxnId"))
+        estimate = docstore.get_live(ctx.conn, ctx.realm, "Estimate", link["TxnId"])
+        if estimate is None:
+            raise F.invalid_reference("LinkedTxn.Estimate", link["TxnId"])
+        if (estimate.get("CustomerRef") or {}).get("value") != doc["CustomerRef"]["value"]:
+            raise F.business(f"Estimate {link['TxnId']} belongs to another customer", "LinkedTxn")
+        if estimate.get("TxnStatus") == "Rejected":
+            raise F.business(f"Estimate {link['TxnId']} was rejected", "LinkedTxn")
+        others = [
+            x["TxnId"]
+            for x in estimate.get("LinkedTxn") or []
+            if x.get("TxnType") == "Invoice" and str(x.get("TxnId")) != own
+        ]
+        if others:
+            raise F.business(
+                f"Estimate {link['TxnId']} is already invoiced by Invoice {others[0]}", "LinkedTxn"
+            )
+    kept = [x for x in doc.get("LinkedTxn") or [] if x.get("TxnType") != "Estimate"]
+    links = [{"TxnId": x["TxnId"], "TxnType": "Estimate"} for x in wanted] + kept
+    if links:
+        doc["LinkedTxn"] = links
+    else:
+        doc.pop("LinkedTxn", None)
 
 
 def _bill(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> None:
@@ -653,6 +689,12 @@ def effects(entity: str, doc: Doc) -> list[Effect]:
     total = money(doc.get("TotalAmt", 0))
     own = str(doc.get("Id"))
     out: list[Effect] = []
+    if entity == "Invoice":
+        for link in doc.get("LinkedTxn") or []:
+            if link.get("TxnType") == "Estimate":
+                out.append(
+                    Effect("Estimate", str(link["TxnId"]), "", Decimal(0), link=(own, entity))
+                )
     if entity in ("Invoice", "Bill", "CreditMemo", "VendorCredit"):
         party = "Customer" if entity in ("Invoice", "CreditMemo") else "Vendor"
         sign = 1 if entity in ("Invoice", "Bill") else -1  # a credit lowers what the party owes
@@ -724,7 +766,9 @@ def apply_effects(ctx: Context, items: list[Effect], sign: int) -> None:
         for item in group:
             if item.link:
                 _relink(target, item.link, add=sign > 0)
-            if not item.field:  # a link only (a Deposit marking the payments it moved)
+                if entity == "Estimate":  # invoiced: Closed; its invoice gone: Accepted again
+                    target["TxnStatus"] = "Closed" if target.get("LinkedTxn") else "Accepted"
+            if not item.field:  # a link only (a Deposit's payments, an invoice's estimate)
                 continue
             delta = item.delta * sign
             if item.cash and target.get("AccountType") in LIABILITY_TYPES:

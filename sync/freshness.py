@@ -15,15 +15,17 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from oodaloo import clock
 from oodaloo.config import Settings
+from oodaloo.timezone import DEFAULT_TZ
 from sync import connections, store
 
 STATUSES = ("fresh", "stale", "unreachable", "reconnect_needed", "never")
 _background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="oodaloo-refresh")
-_inflight: dict[tuple[str, str], Future[object]] = {}
+_inflight: dict[tuple[str, str], Future[Any]] = {}
 _inflight_lock = threading.Lock()
 
 
@@ -59,7 +61,7 @@ def badge(
     status: str,
     last: datetime | None,
     now: datetime,
-    tz: str = clock.DEFAULT_TZ,
+    tz: str = DEFAULT_TZ,
     *,
     refreshing: bool = True,
 ) -> str:
@@ -168,7 +170,7 @@ def refreshing(settings: Settings, realm_id: str) -> bool:
     return running is not None and not running.done()
 
 
-def _refresh_async(settings: Settings, realm_id: str) -> Future[object]:
+def _refresh_async(settings: Settings, realm_id: str) -> Future[Any]:
     key = (str(settings.data_dir), realm_id)
     with _inflight_lock:
         running = _inflight.get(key)

@@ -22,13 +22,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from oodaloo import clock
 from oodaloo.config import Settings
+from oodaloo.timezone import DEFAULT_TZ
 from sync import queue
 from sync.engine import sync_all
 
 log = logging.getLogger(__name__)
-TZ = ZoneInfo(clock.DEFAULT_TZ)
+TZ = ZoneInfo(DEFAULT_TZ)
 
 
 def incremental_job(settings: Settings) -> None:

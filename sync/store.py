@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS sync_runs (
 CREATE TABLE IF NOT EXISTS checkpoints (
     realm_id VARCHAR, entity VARCHAR, cursor VARCHAR, updated_at TIMESTAMPTZ, run_id BIGINT);
 CREATE TABLE IF NOT EXISTS sync_status (
-    realm_id VARCHAR, entity VARCHAR, last_success_at TIMESTAMPTZ, last_run_id BIGINT, last_kind VARCHAR);
+    realm_id VARCHAR, entity VARCHAR, last_success_at TIMESTAMPTZ, last_run_id BIGINT,
+    last_kind VARCHAR);
 """
 
 
@@ -138,7 +140,8 @@ class Warehouse:
 
     @contextmanager
     def write(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection under the exclusive lock. Keep slices short: one page."""
+        """A read-write connection under the exclusive lock: the coalescing writer's primitive
+        (one write slice). Product code writes through ``transact``, the one write path."""
         with self._lock.exclusive(self.lock_timeout if timeout is None else timeout):
             con = duckdb.connect(str(self.path))
             try:
@@ -158,7 +161,9 @@ class Warehouse:
         ``weight``: about the rows it writes (groups stay near ``MAX_ROWS_PER_TRANSACTION``)."""
         from sync.writer import writer_for
 
-        return writer_for(self).submit(unit, weight)
+        result = writer_for(self).submit(unit, weight)
+        self._bump_version()  # committed: readers' cache keys change now, not when the slice ends
+        return result
 
     def others_waiting(self) -> bool:
         """Someone (a reader or another writer, in any process) waits for the lock."""
@@ -166,7 +171,10 @@ class Warehouse:
 
     def _bump_version(self) -> None:
         current = self._read_version()
-        tmp = self._version_file.with_name(self._version_file.name + f".{os.getpid()}.tmp")
+        # one temporary file per thread: writers of several threads may bump at the same time
+        tmp = self._version_file.with_name(
+            f"{self._version_file.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        )
         tmp.write_text(str(current + 1))
         os.replace(tmp, self._version_file)
 
@@ -220,12 +228,14 @@ def ingest_into(
             added += con.execute(
                 f"""INSERT INTO {spec.log_table} BY NAME
                 SELECT * FROM (SELECT * FROM _batch_versions
-                               QUALIFY row_number() OVER (PARTITION BY realm_id, id, sync_token ORDER BY source_updated_at DESC) = 1) b
+                               QUALIFY row_number() OVER (PARTITION BY realm_id, id, sync_token
+                                                          ORDER BY source_updated_at DESC) = 1) b
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.log_table} l
-                                  WHERE l.realm_id = ? AND l.realm_id = b.realm_id AND l.id = b.id AND l.sync_token = b.sync_token)""",
-                [
-                    realm_id
-                ],  # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at 650k rows
+                                  WHERE l.realm_id = ? AND l.realm_id = b.realm_id
+                                    AND l.id = b.id AND l.sync_token = b.sync_token)""",
+                # the constant lets DuckDB skip other companies' row groups (zonemaps): 10x at
+                # 650k rows
+                [realm_id],
             ).fetchall()[0][0]
         finally:
             frames.unstage(con, "_batch_versions")
@@ -264,9 +274,11 @@ def append_tombstones(
             con.execute(
                 f"""INSERT INTO {spec.log_table} BY NAME
                 SELECT b.* REPLACE (latest.sync_token + 1 AS sync_token)
-                FROM (SELECT * FROM _batch_stubs QUALIFY row_number() OVER (PARTITION BY realm_id, id ORDER BY source_updated_at DESC) = 1) b
+                FROM (SELECT * FROM _batch_stubs QUALIFY row_number() OVER (
+                          PARTITION BY realm_id, id ORDER BY source_updated_at DESC) = 1) b
                 JOIN (SELECT realm_id, id, sync_token, op FROM {spec.log_table}
-                      WHERE realm_id = ? AND id IN (SELECT id FROM _batch_stubs) QUALIFY {LATEST}) latest
+                      WHERE realm_id = ? AND id IN (SELECT id FROM _batch_stubs)
+                      QUALIFY {LATEST}) latest
                   USING (realm_id, id)
                 WHERE latest.op <> 'delete'""",
                 [realm_id],
@@ -286,27 +298,19 @@ def ingest_documents(
     source: str,
     ingested_at: datetime | None = None,
 ) -> int:
-    """The one public way to append versions (sync, and the action executor after a write).
-    One short write slice, one transaction. Pass ``ingested_at=oodaloo.clock.now(settings)`` to
+    """The one public way to append versions (sync, and the action executor after a write):
+    one unit through ``Warehouse.transact``, the one write path (re-running it is harmless:
+    versions already stored are skipped). Pass ``ingested_at=oodaloo.clock.now(settings)`` to
     stay on the product's clock; the system clock is used otherwise."""
     docs = list(docs)
-    with warehouse.write() as con:
-        con.begin()
-        try:
-            n = ingest_into(
-                con,
-                realm_id,
-                qbo_entity,
-                docs,
-                run_id=run_id,
-                ingested_at=ingested_at or frames.utc_now(),
-                source=source,
-            )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-    return n
+    at = ingested_at or frames.utc_now()
+
+    def unit(con: duckdb.DuckDBPyConnection) -> int:
+        return ingest_into(
+            con, realm_id, qbo_entity, docs, run_id=run_id, ingested_at=at, source=source
+        )
+
+    return warehouse.transact(unit, weight=max(1, len(docs)))
 
 
 # ---- checkpoints, runs, status -------------------------------------------------------------
@@ -352,11 +356,13 @@ def start_run(warehouse: Warehouse, realm_id: str, kind: str, started_at: dateti
         )
         # the caller holds the company's try-lock: a run still 'running' died with its process
         con.execute(
-            "UPDATE sync_runs SET outcome='abandoned', finished_at=? WHERE realm_id=? AND outcome='running'",
+            "UPDATE sync_runs SET outcome='abandoned', finished_at=? "
+            "WHERE realm_id=? AND outcome='running'",
             [started_at, realm_id],
         )
         con.execute(
-            "INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) VALUES (?,?,?,?, 'running')",
+            "INSERT INTO sync_runs(run_id, realm_id, kind, started_at, outcome) "
+            "VALUES (?,?,?,?, 'running')",
             [run_id, realm_id, kind, started_at],
         )
         return run_id
@@ -390,13 +396,15 @@ def mark_success(
     kind: str,
 ) -> None:
     """Per entity and for the company as a whole ('*'): the last successful sync."""
-    for entity in [*entities, "*"]:
-        con.execute("DELETE FROM sync_status WHERE realm_id=? AND entity=?", [realm_id, entity])
-        con.execute(
-            "INSERT INTO sync_status (realm_id, entity, last_success_at, last_run_id, last_kind) "
-            "VALUES (?,?,?,?,?)",
-            [realm_id, entity, at, run_id, kind],
-        )
+    names = list(dict.fromkeys([*entities, "*"]))  # two statements, however many entities
+    con.execute(
+        "DELETE FROM sync_status WHERE realm_id=? AND list_contains(?, entity)", [realm_id, names]
+    )
+    con.execute(
+        "INSERT INTO sync_status (realm_id, entity, last_success_at, last_run_id, last_kind) "
+        "SELECT ?, unnest(?), ?, ?, ?",
+        [realm_id, names, at, run_id, kind],
+    )
 
 
 def last_success(warehouse: Warehouse, realm_ids: list[str] | None = None) -> dict[str, datetime]:
@@ -536,7 +544,10 @@ def as_of_query(
     if realm_ids is not None:
         where += f" AND realm_id IN ({', '.join('?' for _ in realm_ids) or 'NULL'})"
         params.extend(realm_ids)
-    sql = f"SELECT * FROM (SELECT * FROM {spec.log_table} WHERE {where} QUALIFY {LATEST}) WHERE op = 'upsert'"
+    sql = (
+        f"SELECT * FROM (SELECT * FROM {spec.log_table} WHERE {where} QUALIFY {LATEST}) "
+        "WHERE op = 'upsert'"
+    )
     return sql, params
 
 

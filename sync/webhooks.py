@@ -124,6 +124,9 @@ class WebhookReceiver:
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="webhook")
         self._worker: threading.Thread | None = None
+        self._taken: dict[str, list[int]] = {}  # realm -> claimed request ids not yet run
+        self._running: set[str] = set()
+        self._held: Any = None
         self.accepted = 0
         self.duplicates = 0
         self.rejected = 0
@@ -200,8 +203,15 @@ class WebhookReceiver:
         return 200, {"accepted": len(fresh), "duplicates": duplicates, "ignored": ignored}
 
     def start(self) -> None:
+        """Start the worker; while serving, the warehouse writer stays open between runs (it
+        still lets go at once when another reader or writer waits at the lock)."""
         if self.process and (self._worker is None or not self._worker.is_alive()):
+            from sync import store
+            from sync.writer import writer_for
+
             self._stop.clear()
+            self._held = writer_for(store.warehouse_for(self.settings)).hold()
+            self._held.__enter__()
             self._worker = threading.Thread(
                 target=self._drain_loop, name="webhook-drain", daemon=True
             )
@@ -214,31 +224,52 @@ class WebhookReceiver:
         if self._worker is not None:
             self._worker.join(timeout=30)
         self._pool.shutdown(wait=True)
+        held = getattr(self, "_held", None)
+        if held is not None:
+            held.__exit__(None, None, None)
+            self._held = None
 
-    def drain_once(self) -> list[tuple[str, str]]:
-        """Run the queued syncs now (one CDC per company however many events asked)."""
+    def drain_once(self) -> list[str]:
+        """Start the queued syncs (one CDC per company however many events asked); a company
+        whose sync is running gets one more run after it. Returns the companies started."""
+        taken = queue.take_requests(self.settings)
+        started: list[str] = []
+        with self._lock:
+            for request_id, realm in taken:
+                self._taken.setdefault(realm, []).append(request_id)
+            for realm in list(self._taken):
+                if realm not in self._running:
+                    self._running.add(realm)
+                    started.append(realm)
+        for realm in started:
+            self._pool.submit(self._sync, realm)
+        return started
+
+    def _sync(self, realm: str) -> None:
         from sync.engine import sync_company
 
-        taken = queue.take_requests(self.settings)
-        by_realm: dict[str, list[int]] = {}
-        for request_id, realm in taken:
-            by_realm.setdefault(realm, []).append(request_id)
         with self._lock:
-            arrivals = {realm: self._arrived.pop(realm, None) for realm in by_realm}
-
-        def one(realm: str) -> tuple[str, str]:
-            result = sync_company(self.settings, realm, "incremental", event_at=arrivals[realm])
-            if result.outcome == "skipped":  # another sync holds the company: ask again
-                queue.request_sync(self.settings, realm, "webhook")
-                with self._lock:
-                    if arrivals[realm] is not None:
-                        self._arrived.setdefault(realm, arrivals[realm])  # type: ignore[arg-type]
-            for request_id in by_realm[realm]:
-                queue.complete_request(self.settings, request_id, result.outcome)
-            self.synced.append((realm, result.outcome, time.monotonic()))
-            return realm, result.outcome
-
-        return list(self._pool.map(one, by_realm))
+            requests = self._taken.pop(realm, [])
+            arrived = self._arrived.pop(realm, None)
+        try:
+            result = sync_company(self.settings, realm, "incremental", event_at=arrived)
+            outcome = result.outcome
+        except Exception as exc:
+            log.exception("webhook-triggered sync of %s failed", realm)
+            outcome = f"error: {type(exc).__name__}"
+        if outcome == "skipped":  # another sync holds the company: ask again
+            queue.request_sync(self.settings, realm, "webhook")
+            with self._lock:
+                if arrived is not None:
+                    self._arrived.setdefault(realm, arrived)
+        for request_id in requests:
+            queue.complete_request(self.settings, request_id, outcome)
+        self.synced.append((realm, outcome, time.monotonic()))
+        with self._lock:
+            self._running.discard(realm)
+            again = realm in self._taken  # events came in while it ran
+        if again or outcome == "skipped":
+            self._wake.set()
 
     def _drain_loop(self) -> None:
         while not self._stop.is_set():
@@ -247,11 +278,9 @@ class WebhookReceiver:
             if self._stop.is_set():
                 return
             try:
-                if self.drain_once():
-                    self._wake.set()  # events may have come in while we synced
-                    time.sleep(0.05)  # ...and let a burst coalesce
+                self.drain_once()
             except Exception:
-                log.exception("webhook-triggered sync failed")
+                log.exception("webhook drain failed")
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

@@ -41,3 +41,35 @@ def test_a_real_qbo_is_asked_once_then_the_system_clock_is_used(
     for _ in range(3):
         assert clock.now(remote) >= before
     assert asked == ["/intuit-like/admin/clock"]
+
+
+def test_one_default_time_zone_for_the_whole_product() -> None:
+    """``DEFAULT_TZ`` is defined once (oodaloo.timezone); the clock re-exports that object."""
+    import re
+    from pathlib import Path
+
+    from oodaloo import timezone
+
+    assert clock.DEFAULT_TZ is timezone.DEFAULT_TZ
+    root = Path(__file__).resolve().parents[1]
+    definitions = [
+        str(path.relative_to(root))
+        for package in ("oodaloo", "sync", "runway", "actions", "digest", "pages")
+        for path in (root / package).rglob("*.py")
+        if re.search(r"^DEFAULT_TZ\s*=", path.read_text(encoding="utf-8"), re.MULTILINE)
+    ]
+    assert definitions == ["oodaloo/timezone.py"]
+
+
+def test_end_of_day_honours_the_company_zone() -> None:
+    """The last instant of a day is local midnight minus a microsecond, wherever the company is."""
+    from datetime import date, timedelta
+
+    from runway.api import end_of_day
+
+    day = date(2026, 11, 20)  # after the US change back to standard time
+    la = end_of_day(day, "America/Los_Angeles")
+    ny = end_of_day(day, "America/New_York")
+    assert la == datetime(2026, 11, 21, 8, tzinfo=UTC) - timedelta(microseconds=1)  # UTC-8
+    assert ny == datetime(2026, 11, 21, 5, tzinfo=UTC) - timedelta(microseconds=1)  # UTC-5
+    assert end_of_day(day) == ny  # the default zone

@@ -166,7 +166,9 @@ class FakeQBO:
         return [
             copy.deepcopy(d)
             for (r, e, _), d in self.docs.items()
-            if r == realm_id and e == "Bill" and (d.get("VendorRef") or {}).get("value") == vendor_id
+            if r == realm_id
+            and e == "Bill"
+            and (d.get("VendorRef") or {}).get("value") == vendor_id
         ]
 
     def create_payment(

@@ -156,8 +156,7 @@ def test_apply_credit_sigkill_after_send_finds_the_link(world, tmp_path):
     intent = svc.ledger.get(intent.id)
     assert intent.state == "succeeded" and intent.qbo_id == payment
     assert any(  # found by its marker on the Payment, not by sending again
-        e["event"] == "succeeded" and "marker found" in e["detail"]["how"]
-        for e in svc.audit(realm)
+        e["event"] == "succeeded" and "marker found" in e["detail"]["how"] for e in svc.audit(realm)
     )
     assert links_to(world, realm, payment, invoice) == [balance]
     again = svc.submit_apply_credit(
@@ -271,9 +270,7 @@ def test_paying_a_likely_duplicate_needs_an_override_with_a_reason(world):
     )
     assert paid.outcome == "executed", paid.message
     assert len(world.payments_for(realm, twin)) == 1
-    (entry,) = [
-        e for e in svc.audit(realm, paid.intent_id) if e["event"] == "duplicate_override"
-    ]
+    (entry,) = [e for e in svc.audit(realm, paid.intent_id) if e["event"] == "duplicate_override"]
     assert entry["detail"]["duplicate_of"] == original
     assert entry["detail"]["reason"] == "vendor confirmed two separate deliveries"
     assert entry["detail"]["actor"] == "ana"
@@ -287,4 +284,42 @@ def test_a_blank_override_is_no_override(world):
     blank = svc.submit_pay_bill(realm, twin, actor="ana", override_reason="   ")
     assert blank.outcome == "refused" and blank.reason_code == "likely_duplicate"
     assert world.payments_for(realm, twin) == []
+    svc.close()
+
+
+def open_credit_memo(world, realm: str, customer: str, amount: str) -> str:
+    line = {
+        "Amount": float(amount),
+        "DetailType": "SalesItemLineDetail",
+        "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}},
+    }
+    doc = world.outside(
+        realm, "POST", "creditmemo", json={"CustomerRef": {"value": customer}, "Line": [line]}
+    )["CreditMemo"]
+    assert Decimal(str(doc["Balance"])) == Decimal(amount)
+    return str(doc["Id"])
+
+
+def test_apply_credit_memo_lost_answer_found_on_the_invoice(world):
+    realm = world.realms[0]
+    invoice, customer, balance = overdue_invoice(world, realm)
+    memo = open_credit_memo(world, realm, customer, "250.00")
+    world.script("POST /payment", "lost_response")
+    svc = world.service(retry=ONE_SHOT)
+    result = svc.submit_apply_credit(
+        realm, invoice, credit_type="CreditMemo", credit_id=memo, actor="ana"
+    )
+    assert result.state == "succeeded", result.message
+    assert Decimal(str(world.doc(realm, "CreditMemo", memo)["Balance"])) == 0
+    assert Decimal(str(world.doc(realm, "Invoice", invoice)["Balance"])) == balance - 250
+    # exactly one zero-total Payment carries the application, linked to both documents
+    assert links_to(world, realm, result.qbo_id, invoice) == [Decimal("250.00")]
+    applications = [
+        p for p in world.docs(realm, "Payment") if result.intent_id in str(p.get("PrivateNote"))
+    ]
+    assert len(applications) == 1 and Decimal(str(applications[0]["TotalAmt"])) == 0
+    again = svc.submit_apply_credit(
+        realm, invoice, credit_type="CreditMemo", credit_id=memo, actor="ana"
+    )
+    assert again.outcome == "already_succeeded"
     svc.close()

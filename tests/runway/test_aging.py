@@ -478,3 +478,41 @@ def test_an_account_without_any_rate_is_flagged_not_dropped() -> None:
     assert "EUR account without any EUR exchange rate" in euro["note"]
     pos = cash_position(snap["account"], snap["company_info"], snap.freshness, per)
     assert pos["unconverted_accounts"][0] == 1 and pos["cash"][0] == D("5000.00")
+
+
+def test_synced_demo_carries_preferences_rates_and_the_cash_report_lists_accounts(
+    synced_demo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from runway.cli import handle
+    from runway.snapshot import load_snapshot
+
+    snap = load_snapshot(synced_demo)
+    multi = snap["preferences"].filter(pl.col("multicurrency_enabled"))
+    assert multi.height == 1 and multi["home_currency"][0] == "USD"
+    realm = multi["realm_id"][0]  # Brightline Studio, the one with a Canadian client
+    rates = snap["exchange_rate"].filter(pl.col("realm_id") == realm)
+    assert rates.height >= 18 and set(rates["source_currency"]) == {"CAD"}
+    for table in ("credit_memo", "vendor_credit", "sales_receipt", "transfer", "estimate"):
+        assert snap[table].filter(pl.col("realm_id") == realm).height > 0, table
+    today = synced_demo.demo_today
+    args = argparse.Namespace(kind="cash", company=realm, as_of=today, json=True)
+    assert handle(args, synced_demo) == 0
+    body = json.loads(capsys.readouterr().out)
+    accounts = {a["name"]: a for a in body["accounts"]}
+    cad = accounts["RBC Business Account (CAD)"]
+    assert cad["included"] is True and cad["rate_date"] == today.isoformat()
+    assert D(cad["balance"]) == (D(cad["balance_foreign"]) * D(cad["rate"])).quantize(
+        D("0.01"), rounding=ROUND_HALF_UP
+    )
+    counted = [a for a in body["accounts"] if a["included"]]
+    assert D(body["cash"]) == sum((D(a["balance"]) for a in counted), D(0))
+    assert {a["kind"] for a in body["accounts"]} == {
+        "bank",
+        "undeposited_funds",
+        "credit_card",
+        "line_of_credit",
+    }
+    beside = body["beside_cash"]
+    assert D(beside["undeposited"]) == D(accounts["Undeposited Funds"]["balance"])

@@ -45,7 +45,9 @@ def _company() -> Company:
                 "TotalAmt": "1300",
             },
         )
-    c.payment(client, FRIDAY - timedelta(days=45), {}, unapplied=3900, DepositToAccountRef={"value": bank})
+    c.payment(
+        client, FRIDAY - timedelta(days=45), {}, unapplied=3900, DepositToAccountRef={"value": bank}
+    )
     c.put(
         "Purchase",
         {
@@ -98,7 +100,9 @@ def test_comparison_arithmetic_by_hand() -> None:
 
 def test_fridays_have_a_whole_week_after_them() -> None:
     fridays = fridays_before(AS_OF, 26)
-    assert len(fridays) == 26 and fridays[-1] == FRIDAY and fridays[0] == FRIDAY - timedelta(weeks=25)
+    assert (
+        len(fridays) == 26 and fridays[-1] == FRIDAY and fridays[0] == FRIDAY - timedelta(weeks=25)
+    )
     assert {f.weekday() for f in fridays} == {4}
     assert fridays_before(date(2026, 11, 23), 1) == [FRIDAY]  # a Monday: last Friday ≥ 7 days back
 

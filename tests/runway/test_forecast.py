@@ -154,9 +154,7 @@ def test_run_rate_extension_uses_the_trailing_net_flow_not_the_forecast_tail() -
     burn, grow = view.runway.sort("realm_id").rows(named=True)
     assert burn["avg_weekly_net_outflow"] == D("1000.00") and burn["method"] == "run-rate"
     assert burn["breach_date"] == AS_OF + timedelta(days=287) and burn["runway_weeks"] == 41.0
-    spend = view.forecast_items.filter(
-        (pl.col("realm_id") == "r-burn") & (pl.col("line") == "p50")
-    )
+    spend = view.forecast_items.filter((pl.col("realm_id") == "r-burn") & (pl.col("line") == "p50"))
     assert spend["kind"].unique().to_list() == ["expected_spend"]
     assert spend["date"].to_list() == [AS_OF + timedelta(days=7 * k) for k in range(1, 13)]
     assert (
@@ -354,4 +352,7 @@ def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
         and payroll["scenario_id"] == "without:payroll@2026-12-01"
     )
     assert payroll["effect_lowest_balance"] == D("-70000.00")
-    assert payroll["effect_text"].endswith("lowers the lowest balance by $70,000")
+    # before → after paying it: 180k on the payday without the payroll, 110k with it; the
+    # reserve is then reached on day 25 (3.6 weeks)
+    assert payroll["effect_text"].startswith("payday 2026-12-01: $180,000 → $110,000; ")
+    assert payroll["effect_text"].endswith("→ 3.6 weeks")

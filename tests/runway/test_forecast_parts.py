@@ -182,7 +182,10 @@ def test_disputed_and_very_old_invoices_weighted_by_history_and_left_out_of_p90(
     )
     view = run(c, expected_billing=False)
     inv = view.forecast_items.filter(pl.col("kind") == "invoice")
-    p50 = {r["source_id"]: (r["date"], r["amount"]) for r in inv.filter(pl.col("line") == "p50").iter_rows(named=True)}
+    p50 = {
+        r["source_id"]: (r["date"], r["amount"])
+        for r in inv.filter(pl.col("line") == "p50").iter_rows(named=True)
+    }
     assert p50 == {old: (day(15), D("5000.00")), disputed: (day(15), D("2000.00"))}
     assert inv.filter(pl.col("line") == "p90").height == 0
 
@@ -231,7 +234,7 @@ def test_card_payments_and_owner_draws_recur_and_own_transfers_stay_neutral() ->
     assert out.filter(pl.col("party").str.contains("Savings")).height == 0
 
 
-# ---- paydays on the banking calendar --------------------------------------------------------------
+# ---- paydays on the banking calendar ------------------------------------------------------------
 def test_us_bank_holidays_and_the_business_day_before() -> None:
     assert us_bank_holidays(2026) == {
         date(2026, 1, 1),
@@ -260,7 +263,10 @@ def test_payroll_on_a_weekend_or_holiday_runs_the_business_day_before() -> None:
     02-01 a Monday, 02-15 Washington's Birthday → Friday 02-12."""
     c = Company("r-pay")
     c.bank(900000)
-    c.payroll_runs([date(2026, m, d) for m in range(5, 12) for d in (1, 15) if date(2026, m, d) <= AS_OF], 30000)
+    c.payroll_runs(
+        [date(2026, m, d) for m in range(5, 12) for d in (1, 15) if date(2026, m, d) <= AS_OF],
+        30000,
+    )
     sched = run(c, expected_billing=False).recurring_schedule.filter(pl.col("kind") == "payroll")
     assert sched["date"].to_list()[:6] == [
         date(2026, 12, 1),
@@ -282,8 +288,14 @@ def test_mid_week_low_breaches_the_reserve_though_the_week_closes_above_it() -> 
     c.bill(c.vendor("Printer"), day(-28), day(2), 80000)
     c.invoice(c.customer("Client"), day(-26), day(4), 90000)
     view = run(c, expected_billing=False, reserve=D("50000"))
-    week0 = view.forecast.filter((pl.col("line") == "p50") & (pl.col("week") == 0)).row(0, named=True)
-    assert (week0["closing"], week0["low"], week0["low_date"]) == (D("110000.00"), D("20000.00"), day(2))
+    week0 = view.forecast.filter((pl.col("line") == "p50") & (pl.col("week") == 0)).row(
+        0, named=True
+    )
+    assert (week0["closing"], week0["low"], week0["low_date"]) == (
+        D("110000.00"),
+        D("20000.00"),
+        day(2),
+    )
     assert week0["below_reserve"] is True
     row = view.runway.row(0, named=True)
     assert row["breach_date"] == day(2) and row["runway_weeks"] == round(2 / 7, 1)
@@ -303,7 +315,10 @@ def test_weeks_until_zero_and_simple_runway_words() -> None:
         shop = co.vendor("Shop")
         for k in range(13):
             co.purchase(shop, "Shop", day(-7 * k), amount)
-    rows = {r["realm_id"]: r for r in run(c, tiny, busy, expected_billing=False).runway.iter_rows(named=True)}
+    rows = {
+        r["realm_id"]: r
+        for r in run(c, tiny, busy, expected_billing=False).runway.iter_rows(named=True)
+    }
     assert rows["r-zero"]["zero_date"] == day(10) and rows["r-zero"]["zero_weeks"] == 1.4
     assert rows["r-zero"]["simple_runway_text"] == "cash-flow positive"
     assert rows["r-tiny"]["simple_runway_text"] == "more than 2 years"
@@ -320,7 +335,9 @@ def test_firm_exception_score_uses_the_p90_date() -> None:
     client = c.customer("Client")
     for k, late in enumerate((0, 0, 0, 0, 40)):
         due = day(-200 + 25 * k)
-        c.pay_invoice(c.invoice(client, due - timedelta(days=30), due, 100), due + timedelta(days=late))
+        c.pay_invoice(
+            c.invoice(client, due - timedelta(days=30), due, 100), due + timedelta(days=late)
+        )
     c.invoice(client, day(-26), day(4), 90000)
     c.bill(c.vendor("Printer"), day(-24), day(6), 80000)
     view = run(c, expected_billing=False, reserve=D("50000"))

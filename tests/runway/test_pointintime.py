@@ -60,7 +60,9 @@ def raw_open_total(settings: Settings, realm: str, as_of: date, side: str) -> De
     """Open A/R or A/P at ``as_of`` in the home currency, from the raw documents: every
     document dated by then, at its amount less what was applied to it by payments dated by then."""
     doc_entity, pay_entity, credit_entity = (
-        ("Invoice", "Payment", "CreditMemo") if side == "ar" else ("Bill", "BillPayment", "VendorCredit")
+        ("Invoice", "Payment", "CreditMemo")
+        if side == "ar"
+        else ("Bill", "BillPayment", "VendorCredit")
     )
     applied: dict[str, Decimal] = {}
     for pay in _raw(settings, realm, pay_entity):
@@ -128,7 +130,10 @@ def raw_bank_balance(settings: Settings, realm: str, as_of: date) -> dict[str, D
                 add(doc["FromAccountRef"]["value"], -_d(doc["Amount"]))
                 add(doc["ToAccountRef"]["value"], _d(doc["Amount"]))
             elif entity == "BillPayment":
-                add(((doc.get("CheckPayment") or {}).get("BankAccountRef") or {}).get("value"), -total)
+                add(
+                    ((doc.get("CheckPayment") or {}).get("BankAccountRef") or {}).get("value"),
+                    -total,
+                )
             elif entity == "Purchase":
                 add((doc.get("AccountRef") or {}).get("value"), -total)
             else:
@@ -156,7 +161,9 @@ def test_past_aging_and_cash_for_every_company(synced_once: Settings) -> None:
             assert ap == qbo_aging_totals(settings, realm, "AgedPayables", as_of), (realm, as_of)
             assert ap[-1] == raw_open_total(settings, realm, as_of, "ap"), (realm, as_of)
             banks = view.cash.filter((pl.col("realm_id") == realm) & (pl.col("kind") == "bank"))
-            ours = {row["account_id"]: row["balance_foreign"] for row in banks.iter_rows(named=True)}
+            ours = {
+                row["account_id"]: row["balance_foreign"] for row in banks.iter_rows(named=True)
+            }
             assert ours == raw_bank_balance(settings, realm, as_of), (realm, as_of)
 
 
@@ -190,9 +197,7 @@ def test_books_compose_and_ingest_basis_stays_the_change_log(synced_once: Settin
         key = ["realm_id", "id"]
         assert once[table].sort(key).equals(twice[table].sort(key)), table
     # "what we knew then": nothing had been synced by the end of 2026-08-21
-    knew = api.snapshot_for(
-        synced_once, earlier, today=synced_once.demo_today, basis="ingest"
-    )
+    knew = api.snapshot_for(synced_once, earlier, today=synced_once.demo_today, basis="ingest")
     assert knew["invoice"].height == 0
     assert once["invoice"].height > 0
 

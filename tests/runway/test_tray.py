@@ -478,7 +478,10 @@ def test_demo_firm_tray_invariants(demo_view) -> None:
     # no payroll with P90 coverage below 1 is called covered
     pay = view.payroll
     assert pay.filter((pl.col("coverage") < 1) & pl.col("covered")).height == 0
-    assert pay.filter((pl.col("coverage") < 1) & pl.col("label").str.starts_with("covered ")).height == 0
+    assert (
+        pay.filter((pl.col("coverage") < 1) & pl.col("label").str.starts_with("covered ")).height
+        == 0
+    )
     # effects where the owner feels them: at least 80% of Can Delay and Chase rows
     rows = tray.filter(pl.col("section").is_in(["can_delay", "chase"]))
     with_effect = rows.filter(pl.col("effect_text").is_not_null()).height

@@ -535,3 +535,37 @@ def test_void_keeps_the_document_with_zero_amounts_and_undoes_its_effects(
         json={"Id": transfer["Id"], "SyncToken": "0"},
     )
     assert refused.status_code == 400 and "cannot be voided" in refused.text
+
+
+def test_an_invoice_made_from_an_estimate_closes_it_and_links_both_ways(
+    qbo: httpx.Client,
+) -> None:
+    estimate = create(qbo, "Estimate", {**NEW_DOCUMENTS["Estimate"], "TxnStatus": "Accepted"})
+    body = {
+        "CustomerRef": {"value": CUSTOMER_B},
+        "Line": [SALE],
+        "LinkedTxn": [{"TxnId": estimate["Id"], "TxnType": "Estimate"}],
+    }
+    invoice = create(qbo, "Invoice", body)
+    assert invoice["LinkedTxn"] == [{"TxnId": estimate["Id"], "TxnType": "Estimate"}]
+    closed = read(qbo, "Estimate", estimate["Id"])
+    assert closed["TxnStatus"] == "Closed"
+    assert closed["LinkedTxn"] == [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]
+    twice = qbo.post("/invoice", json=body)
+    assert twice.status_code == 400 and f"already invoiced by Invoice {invoice['Id']}" in twice.text
+    rejected = create(qbo, "Estimate", {**NEW_DOCUMENTS["Estimate"], "TxnStatus": "Rejected"})
+    refused = qbo.post(
+        "/invoice",
+        json={**body, "LinkedTxn": [{"TxnId": rejected["Id"], "TxnType": "Estimate"}]},
+    )
+    assert refused.status_code == 400 and "was rejected" in refused.text
+    ok(
+        qbo.post(
+            "/invoice",
+            params={"operation": "delete"},
+            json={"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]},
+        ),
+        "Invoice",
+    )
+    reopened = read(qbo, "Estimate", estimate["Id"])
+    assert reopened["TxnStatus"] == "Accepted" and "LinkedTxn" not in reopened

@@ -211,3 +211,14 @@ def test_serving_rules(isolated_env: Any) -> None:
     assert not auth.local_identity_allowed(
         load_settings(auth_local_identity="a@b.example", bind_address="console.firm.example")
     )
+
+
+def test_the_cli_refuses_a_malformed_id_with_exit_2(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oodaloo.cli import main
+
+    realm = world.realms[0]
+    assert main(["act", "pay-bill", "--company", realm, "--bill", "887?x=1"]) == 2
+    assert "--bill '887?x=1' is not a QuickBooks id" in capsys.readouterr().err
+    assert main(["act", "remind", "--company", realm, "--invoice", "4/../5"]) == 2

@@ -138,3 +138,24 @@ def test_cli_acts_as_a_named_local_operator() -> None:
 
     assert auth.cli_identity().actor == f"local:{getpass.getuser()}"
     assert auth.cli_identity("ops-night").actor == "ops-night"
+
+
+def test_the_digest_names_who_approved(world: World, service: ActionService) -> None:
+    """'Actions this week' shows the signed-in approver recorded in the ledger."""
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from digest.actions_feed import executed_actions
+
+    realm = world.realms[0]
+    bill = world.seeded[realm]["open_bills"][0]
+    auth.set_threshold(world.settings, realm, "1000000")
+    [result] = service.approve_as(PARTNER, [pay(world, realm, bill)], approval_id="ap-digest")
+    assert result.outcome == "executed"
+    now = world.db.now().astimezone(UTC)
+    empty = {"bill": pl.DataFrame(), "invoice": pl.DataFrame()}
+    rows = executed_actions(
+        service.list_intents(), realm, now - timedelta(days=7), now + timedelta(days=1), empty
+    )
+    assert [r["approved_by"] for r in rows] == [PARTNER.email]

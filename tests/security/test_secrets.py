@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -67,13 +68,19 @@ def test_a_key_inside_the_data_folder_is_refused_except_in_demo_mode(
     assert demo.fernet_keys() and demo.key_inside_data_dir
 
 
-def test_an_old_key_left_in_the_data_folder_is_not_used(
-    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_old_key_in_the_data_folder_is_moved_out(
+    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    (isolated_env / ".secret.key").write_bytes(Fernet.generate_key())
+    old_key = Fernet.generate_key()
+    (isolated_env / ".secret.key").write_bytes(old_key)
+    cipher = Fernet(old_key).encrypt(b"refresh-token")
     monkeypatch.setenv("OODALOO_KEY_FILE", str(tmp_path / "cfg" / "key"))
-    with pytest.raises(KeyLocationError, match="move it"):
-        load_settings().fernet_keys()
+    settings = load_settings()
+    assert settings.fernet_keys() == [old_key]  # tokens it encrypted stay readable
+    assert Fernet(settings.fernet_key()).decrypt(cipher) == b"refresh-token"
+    assert not (isolated_env / ".secret.key").exists()
+    assert old_key not in _all_bytes(isolated_env)
+    assert "moved the token encryption key out of the data folder" in caplog.text
 
 
 def test_rotation_reencrypts_every_token(world: World) -> None:

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -179,7 +180,7 @@ def test_a_refused_read_shows_on_the_badge_and_in_status_until_a_sync_succeeds(
     failed = sync_company(world.settings, realm, client=client, options=SMALL_PAGES)
     assert failed.outcome == "error" and "403" in (failed.error or "")
     f = {f.realm_id: f for f in company_freshness(world.settings)}[realm]
-    when = synced.last_success_at.astimezone(clock.ZoneInfo(clock.DEFAULT_TZ)).strftime("%H:%M")  # type: ignore[union-attr]
+    when = synced.last_success_at.astimezone(ZoneInfo(clock.DEFAULT_TZ)).strftime("%H:%M")  # type: ignore[union-attr]
     assert f.status == "unreachable"
     assert f.badge == f"QuickBooks refused a read (HTTP 403) — showing data from {when}"
     row = next(r for r in status_report(world.settings) if r["realm_id"] == realm)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from ui_support import open_app, qbo_all, texts
+from ui_support import frame_with, open_app, qbo_all, texts
 
 from actions.service import ActionService
 from oodaloo import present
@@ -90,7 +90,7 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     assert "After paying the selected bills" in words  # effects in the terms they hold
     assert "if the reminded invoices are collected" in words  # a reminder is not cash yet
     # the review names each payee, document number and amount, read from QuickBooks itself
-    review = at.dataframe(key="approval_requests").value
+    review = frame_with(at, "Action", "Paid from")
     bills = {b["Id"]: b for b in qbo_all(demo_settings, realm, "Bill")}
     for bill_id in bill_ids:
         bill = bills[bill_id]
@@ -105,9 +105,11 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     at.button(key="approve_run").click().run()
     assert not at.exception
     results = at.session_state[_approval.RESULTS_KEY][ident]
-    assert [r["outcome"] for r in results] == ["executed"] * len(results), results
+    assert [r["outcome"] for r in results] == ["executed"] * len(results), [
+        r["message"] for r in results
+    ]
     assert at.button(key="approve_run").disabled  # a second click cannot reach the server
-    outcome = at.dataframe(key="approval_results").value
+    outcome = frame_with(at, "Result", "Detail")
     assert set(outcome["Result"]) == {"🟢 Done"} and "Finished" in texts(at)
 
     at.session_state[_approval.RUN_KEY] = ident  # the approve fires again (stale click, rerun)
@@ -151,7 +153,7 @@ def test_close_and_dismiss_close_the_review_cleanly(demo_settings: Settings) -> 
     at.button(key="approval_close").click().run()
     assert not at.exception, at.exception  # was KeyError 'approval_selection'
     assert not at.session_state[_approval.OPEN_KEY]
-    assert not [d for d in at.dataframe if d.key == "approval_requests"]
+    assert not [d for d in at.dataframe if "Paid from" in d.value.columns]
 
     again, _ = open_review(demo_settings)
     # × is the dialog's on_dismiss, ``close_approval``: it leaves the state below behind
@@ -159,7 +161,7 @@ def test_close_and_dismiss_close_the_review_cleanly(demo_settings: Settings) -> 
     del again.session_state[_approval.SELECTION_KEY]
     again.run()
     assert not again.exception
-    assert not [d for d in again.dataframe if d.key == "approval_requests"]
+    assert not [d for d in again.dataframe if "Paid from" in d.value.columns]
 
 
 def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runway(
@@ -168,7 +170,7 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
     from sandbox.faults import Faults
 
     at, realm = open_review(demo_settings)
-    payee = at.dataframe(key="approval_requests").value["Who"].iloc[0]
+    payee = frame_with(at, "Action", "Paid from")["Who"].iloc[0]
     Faults(demo_settings.sandbox_path).script(
         realm, [{"match": "* /*", "action": "unavailable", "times": 200}]
     )
@@ -176,7 +178,7 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
     assert not at.exception
     words = texts(at)
     assert "Finished" not in words and "Not finished" in words, words
-    results = at.dataframe(key="approval_results").value
+    results = frame_with(at, "Result", "Detail")
     assert results["Result"].iloc[0] == "🟠 Pending", results.to_dict("records")
 
     intents = ActionService(demo_settings).list_intents(realm)
@@ -185,5 +187,5 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
         view = open_app(page, realm)
         assert not view.exception
         assert any("not finished yet" in w.value for w in view.warning), page
-        pending = view.dataframe(key=f"pending_actions_{realm}").value
+        pending = frame_with(view, "Next try")
         assert list(pending["Who"]) == [payee] and pending["Next try"].iloc[0] != "—"

@@ -4,12 +4,14 @@ no error or exception element, one screenshot per page under test-artifacts/scre
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,6 +103,77 @@ def console_server(demo_settings: Settings, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+def settled(page: Any) -> None:
+    """The app is connected and its script has finished running."""
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000
+    )
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000
+    )
+    page.wait_for_timeout(300)
+
+
+def main_text(page: Any) -> str:
+    return str(page.locator("[data-testid='stMain']").inner_text())
+
+
+def check_page(page: Any, name: str) -> None:
+    """No exception, no error box, no "None" and no raw column name anywhere on the page."""
+    page.wait_for_selector("h1", timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0, name
+    errors = page.locator("[data-testid='stAlertContentError']").all_inner_texts()
+    assert not errors, (name, errors)
+    text = main_text(page)
+    assert not re.search(r"\bNone\b", text), (name, "a sentence reads 'None'")
+    assert not re.search(r"\b(party_id|source_id|realm_id|outflow_neg|d91_plus)\b", text), name
+    levels = [int(h.evaluate("e => e.tagName")[1]) for h in page.locator("h1, h2, h3").all()]
+    jumps = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+    assert not jumps, (name, "headings skip a level", levels)
+
+
+def choose(page: Any, label: str, option: str, *, sidebar: bool = False) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    scope = page.locator("[data-testid='stSidebar']") if sidebar else page
+    box = scope.locator("[data-testid='stSelectbox']", has_text=label).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    settled(page)
+
+
+def picker_value(page: Any) -> str:
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first
+    return str(box.inner_text())
+
+
+def go(page: Any, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+    settled(page)
+
+
+def tick_first_row(page: Any, heading: str) -> None:
+    """Tick the first row of the table under ``heading`` (the grid's row-marker column)."""
+    section = page.locator("[data-testid='stHeading']", has_text=heading).first
+    grid = section.locator("xpath=following::*[@data-testid='stDataFrame'][1]")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # 35 px header, then the first row
+    settled(page)
+
+
+def open_review(page: Any, url: str) -> Any:
+    page.goto(f"{url}/console")
+    settled(page)
+    tick_first_row(page, "Must Pay")
+    page.get_by_role("button", name="Review and approve").click()
+    settled(page)
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    return dialog
+
+
 def test_every_page_in_a_real_browser(console_server: str, demo_settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -114,26 +187,129 @@ def test_every_page_in_a_real_browser(console_server: str, demo_settings: Settin
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name, path in URLS.items():
                 page.goto(f"{console_server}/{path}")
-                page.wait_for_selector(
-                    "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000
-                )
-                page.wait_for_selector(
-                    "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000
-                )
-                page.wait_for_selector("h1", timeout=30_000)
-                page.wait_for_timeout(
-                    800 if name == "runway" else 300
-                )  # charts draw after the run ends
-                page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-                assert page.locator("[data-testid='stException']").count() == 0, name
+                settled(page)
+                page.wait_for_timeout(800 if name == "runway" else 0)  # charts draw after
+                check_page(page, name)
                 nav = page.locator("[data-testid='stSidebarNav']").inner_text()
                 assert "All companies" in nav and not any(
                     m in nav.split() for m in HELPER_MODULES
                 ), (name, nav)
-                errors = page.locator("[data-testid='stAlertContentError']").all_inner_texts()
-                assert not errors, (name, errors)
                 if name == "runway":
                     assert page.get_by_text(first.name or first.realm_id).count() > 0
                     assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() > 0
+                    assert "Forecast chart, 13 weeks" in main_text(page)  # text alternative
+
+            # "All companies" stays chosen on every page, each showing its firm-wide view
+            page.goto(f"{console_server}/")
+            settled(page)
+            choose(page, "Company", "All companies", sidebar=True)
+            for title in ("Data & audit", "Cash Console", "Runway", "Digest", "Settings"):
+                go(page, title)
+                assert "All companies" in picker_value(page), title
+                check_page(page, f"all-{title.split()[0].lower()}")
+            go(page, "Data & audit")
+            assert "Showing all companies" in main_text(page)
+        finally:
+            browser.close()
+
+
+def test_approval_review_close_and_a_pending_action(
+    console_server: str, demo_settings: Settings
+) -> None:
+    from playwright.sync_api import sync_playwright
+    from ui_support import qbo_all
+
+    from oodaloo import present
+    from sandbox.faults import Faults
+    from sync.connections import list_companies
+
+    realm = list_companies(demo_settings)[0]
+    bills = [b for b in qbo_all(demo_settings, realm.realm_id, "Bill") if b.get("Balance")]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{console_server}/")
+            settled(page)
+            choose(page, "Company", realm.name or realm.realm_id, sidebar=True)
+
+            dialog = open_review(page, console_server)
+            review = str(dialog.inner_text())
+            named = [
+                b
+                for b in bills
+                if b["VendorRef"]["name"] in review and present.money_exact(b["Balance"]) in review
+            ]
+            assert named, review  # the payee and the amount, as QuickBooks has them
+            dialog.get_by_role("button", name="Close", exact=True).click()
+            settled(page)
+            assert page.get_by_role("dialog").count() == 0
+            assert page.locator("[data-testid='stException']").count() == 0
+
+            dialog = open_review(page, console_server)
+            page.keyboard.press("Escape")  # the × / dismiss path
+            settled(page)
+            assert page.get_by_role("dialog").count() == 0
+            assert page.locator("[data-testid='stException']").count() == 0
+
+            Faults(demo_settings.sandbox_path).script(
+                realm.realm_id, [{"match": "* /*", "action": "unavailable", "times": 500}]
+            )
+            dialog = open_review(page, console_server)
+            dialog.get_by_role("button", name="Approve and run").click()
+            page.get_by_text("Not finished").first.wait_for(timeout=90_000)
+            settled(page)
+            assert "Finished:" not in str(page.get_by_role("dialog").inner_text())
+            page.get_by_role("dialog").get_by_role("button", name="Close", exact=True).click()
+            settled(page)
+            for path in ("console", ""):
+                page.goto(f"{console_server}/{path}")
+                settled(page)
+                assert "not finished yet" in main_text(page), path
+                page.screenshot(path=str(SCREENSHOTS / f"pending-{path or 'runway'}.png"))
+        finally:
+            browser.close()
+
+
+def test_digest_make_now_and_settings_bad_input(
+    console_server: str, demo_settings: Settings, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from sync.connections import list_companies
+
+    companies = list_companies(demo_settings)
+    first, other = companies[0], companies[-1]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{console_server}/")
+            settled(page)
+            choose(page, "Company", first.name or first.realm_id, sidebar=True)
+            go(page, "Digest")
+            for company in (first, other):  # the second make must replace what is shown
+                page.get_by_text("Make this week's digest now").click()
+                choose(page, "Digest", company.name or company.realm_id)
+                page.get_by_role("button", name="Make it now").click()
+                page.get_by_text("Made the").first.wait_for(timeout=120_000)
+                settled(page)
+                assert company.name in main_text(page)  # the preview's caption names it
+                with page.expect_download() as download:
+                    page.get_by_role("button", name="Download PDF").click()
+                saved = tmp_path / f"{company.realm_id}.pdf"
+                download.value.save_as(saved)
+                stored = sorted(demo_settings.digests_dir.glob(f"*/{company.realm_id}.pdf"))
+                assert stored and saved.read_bytes() == stored[-1].read_bytes(), company.name
+
+            go(page, "Settings")
+            page.get_by_label("Cash reserve in dollars").fill("1e400")
+            page.get_by_label("A known payroll date").fill("2026/13/45")
+            page.get_by_role("button", name="Save settings").click()
+            settled(page)
+            assert page.locator("[data-testid='stException']").count() == 0
+            errors = " ".join(page.locator("[data-testid='stAlertContentError']").all_inner_texts())
+            assert "Cash reserve" in errors and "too large" in errors, errors
+            assert "not a real date" in errors, errors
         finally:
             browser.close()

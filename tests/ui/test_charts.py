@@ -111,3 +111,41 @@ def test_sparkline_and_selected_week() -> None:
 def test_forecast_chart_rejects_empty_frame() -> None:
     with pytest.raises(ValueError, match="at least one week"):
         charts.forecast_chart(forecast_frame().clear(), None)
+
+
+def test_forecast_chart_reads_in_words_with_one_legend_and_weekly_ticks() -> None:
+    frame = forecast_frame()
+    low = (Decimal("31234.50"), AS_OF + timedelta(days=45))
+    spec = charts.forecast_chart(
+        frame, Decimal("40000"), [AS_OF + timedelta(days=7)], low_point=low
+    ).to_dict()
+    tooltips = [
+        tip
+        for layer in spec["layer"]
+        for tip in layer.get("encoding", {}).get("tooltip", [])
+        if isinstance(tip, dict)
+    ]
+    assert tooltips and all(tip["type"] == "nominal" for tip in tooltips)  # words, not raw floats
+    assert "outflow_neg" not in json.dumps(tooltips)
+    bars = spec["layer"][0]["data"]["values"]
+    assert bars[0]["out_text"] == "$41,001"  # 41,000.50 half-up to the dollar
+    assert bars[0]["week_text"] == "Fri 20 Nov 2026 to Thu 26 Nov 2026"
+    domain = spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    assert {"Money in", "Money out", "Payroll", "Reserve", "Lowest daily balance"} <= set(domain)
+    ticks = spec["layer"][0]["encoding"]["x"]["axis"]["values"]
+    starts = sorted({row["week_start"] for row in frame.iter_rows(named=True)})
+    assert [(t["year"], t["month"], t["date"]) for t in ticks] == [
+        (d.year, d.month, d.day) for d in starts
+    ]
+    marker = [layer for layer in spec["layer"] if "Lowest daily balance" in json.dumps(layer)]
+    assert marker and "$31,235 on Mon 4 Jan 2027" in json.dumps(marker[-1]["data"])
+
+
+def test_every_chart_has_a_text_alternative() -> None:
+    frame = forecast_frame()
+    text = charts.describe_forecast(frame, Decimal("40000"), [AS_OF], None)
+    closings = frame.filter(pl.col("line") == "p50")["closing"].to_list()
+    lowest = min(closings).quantize(Decimal("1"), "ROUND_HALF_UP")
+    sign = "−" if lowest < 0 else ""
+    assert "13 weeks" in text and f"{sign}${abs(lowest):,}" in text
+    assert "reserve of $40,000 is crossed" in text
