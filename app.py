@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import their shared helpers as ``pages._state`` etc.
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st  # noqa: E402  # after the sys.path set-up above
 
-from oodaloo import auth  # noqa: E402
-from oodaloo.config import load_settings  # noqa: E402
-from pages import _frame  # noqa: E402
+from oodaloo import auth  # noqa: E402  # after the sys.path set-up above
+from oodaloo.config import load_settings  # noqa: E402  # after the sys.path set-up
+from pages import _frame  # noqa: E402  # after the sys.path set-up above
 
 st.set_page_config(
     page_title="Oodaloo — cash runway",

@@ -179,7 +179,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     act = subparsers.add_parser(
         "act", help="pay or delay a bill, send a reminder, apply a credit (exactly once)"
     )

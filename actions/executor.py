@@ -147,7 +147,7 @@ class Executor:
             return self._retry_or_fail(intent, exc)
         sending = self.ledger.mark_sending(intent, self.owner, snapshot, self.config.lease_seconds)
         if sending is None:  # our lease ran out and another executor took over: it decides
-            return self.ledger.get(intent.id)  # type: ignore[return-value]
+            return self.ledger.get(intent.id)  # type: ignore[return-value]  # the intent exists
         intent = sending
         self._hook("before_send", intent)
         try:
@@ -214,7 +214,7 @@ class Executor:
     def _reconcile_now(self, intent_id: str) -> Intent:
         intent = self.ledger.claim_for_recovery(intent_id, self.owner, self.config.lease_seconds)
         if intent is None:
-            return self.ledger.get(intent_id)  # type: ignore[return-value]
+            return self.ledger.get(intent_id)  # type: ignore[return-value]  # the intent exists
         return self._reconcile(intent)
 
     def _reconcile(self, intent: Intent) -> Intent:

@@ -514,7 +514,7 @@ class Ledger:
         with self._tx() as con:
             current = self._get(con, intent.id)
             if current is None or current.state == SUCCEEDED:
-                return current  # type: ignore[return-value]
+                return current  # type: ignore[return-value]  # None only for an unknown id
             con.execute(
                 "UPDATE intents SET state='succeeded', phase='done', qbo_entity=?, qbo_id=?, result_doc=?, reason=NULL, "
                 "reason_code=NULL, lease_owner=NULL, lease_expires=NULL, updated_at=?, finished_at=? WHERE id=?",

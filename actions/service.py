@@ -177,7 +177,7 @@ class ActionService:
         if isinstance(request, PayBill):
             if request.pay_date is None:
                 request = replace(request, pay_date=self._today(request.realm_id))
-            return request, request.scope or request.pay_date.isoformat()  # type: ignore[union-attr]
+            return request, request.scope or request.pay_date.isoformat()  # type: ignore[union-attr]  # set above
         if isinstance(request, DelayBill):
             return request, request.scope or request.until.isoformat()
         return request, request.scope or self._today(request.realm_id).isoformat()
@@ -294,10 +294,10 @@ class ActionService:
             PayBill(
                 realm_id,
                 bill_id,
-                amount,  # type: ignore[arg-type]
+                amount,  # type: ignore[arg-type]  # normalised by PayBill
                 account_id,
-                pay_date,  # type: ignore[arg-type]
-                approved_amount,  # type: ignore[arg-type]
+                pay_date,  # type: ignore[arg-type]  # None: today, filled in by submit
+                approved_amount,  # type: ignore[arg-type]  # normalised by PayBill
                 override_reason=override_reason,
             ),
             actor=actor,
@@ -314,7 +314,7 @@ class ActionService:
         actor: str,
         execute: bool = True,
     ) -> ActionResult:
-        return self.submit(DelayBill(realm_id, bill_id, until, note), actor=actor, execute=execute)  # type: ignore[arg-type]
+        return self.submit(DelayBill(realm_id, bill_id, until, note), actor=actor, execute=execute)  # type: ignore[arg-type]  # normalised by DelayBill
 
     def submit_reminder(
         self,
@@ -342,7 +342,7 @@ class ActionService:
     ) -> ActionResult:
         """Apply a customer's unapplied payment or open credit memo to its open invoice (once)."""
         return self.submit(
-            ApplyCredit(realm_id, invoice_id, credit_type, credit_id, amount),  # type: ignore[arg-type]
+            ApplyCredit(realm_id, invoice_id, credit_type, credit_id, amount),  # type: ignore[arg-type]  # normalised
             actor=actor,
             execute=execute,
         )

@@ -11,7 +11,7 @@ import orjson
 from oodaloo.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "digest", help="make the Friday digest PDF of a company or of the firm"
     )

@@ -164,7 +164,7 @@ def add_digest_jobs(scheduler: object, settings: Settings) -> list[str]:
     ids = []
     for tz in digest_time_zones(settings):
         job_id = f"digest:{tz}"
-        scheduler.add_job(  # type: ignore[attr-defined]
+        scheduler.add_job(  # type: ignore[attr-defined]  # apscheduler ships no types
             run_scheduled,
             CronTrigger(day_of_week="fri", hour=7, timezone=ZoneInfo(tz)),
             args=[settings],
@@ -179,7 +179,7 @@ def add_digest_jobs(scheduler: object, settings: Settings) -> list[str]:
     # Once at start: a Friday missed while the machine was off is made now (once: the ledger).
     # A date-triggered job: it runs in the scheduler's worker threads, never in start()'s caller,
     # so a console starting on a Friday after 07:00 is not held up by the digest it owes.
-    scheduler.add_job(  # type: ignore[attr-defined]
+    scheduler.add_job(  # type: ignore[attr-defined]  # apscheduler ships no types
         run_scheduled,
         args=[settings],
         id="digest:catch-up",

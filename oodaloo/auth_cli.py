@@ -114,7 +114,7 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     access = subparsers.add_parser("access", help="who may prepare, approve and administer")
     commands = access.add_subparsers(dest="access_command", required=True, metavar="ACTION")
 

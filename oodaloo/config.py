@@ -357,4 +357,4 @@ def new_state_token() -> str:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (e.g. ``data_dir`` from ``--data-dir``)."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    return Settings(**clean)  # type: ignore[arg-type]  # pydantic validates each value

@@ -10,7 +10,7 @@ import time
 from oodaloo.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="build the demo firm in the sandbox and connect it")
     parser.add_argument(
         "--companies", type=int, help="number of companies (default: settings.demo_companies)"

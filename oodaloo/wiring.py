@@ -25,4 +25,4 @@ def http_client(settings: Settings, **kwargs: object) -> httpx.Client:
     if transport is not None:
         kwargs.setdefault("transport", transport)
     kwargs.setdefault("timeout", settings.qbo_timeout_seconds)
-    return httpx.Client(**kwargs)  # type: ignore[arg-type]
+    return httpx.Client(**kwargs)  # type: ignore[arg-type]  # options pass through as given

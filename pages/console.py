@@ -155,7 +155,7 @@ def _finished_label(done: list[dict]) -> str:
 def tray_table(view: object, rows: pl.DataFrame) -> pl.DataFrame:
     """The tray rows with the words a reader needs: the document number and "due in 7 days"."""
     numbers = {key[1]: (doc.get("number") or "—") for key, doc in _approval.documents(view).items()}
-    as_of = view.as_of  # type: ignore[attr-defined]
+    as_of = view.as_of  # type: ignore[attr-defined]  # a runway CompanyView
     rows = rows.with_columns(
         pl.Series("effect_payday", [_payday(r) for r in rows.iter_rows(named=True)], pl.String),
         pl.Series("effect_coverage", [_cover(r) for r in rows.iter_rows(named=True)], pl.String),

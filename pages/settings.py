@@ -67,7 +67,7 @@ if realm is None:
     st.info("Choose a company in the sidebar to edit its settings.")
     st.stop()
 
-from runway.settings import get_company_settings, save_company_settings  # noqa: E402
+from runway.settings import get_company_settings, save_company_settings  # noqa: E402  # after st.stop()
 
 current = _ui.attempt(lambda: get_company_settings(s, realm), "reading this company's settings")
 if current is None:

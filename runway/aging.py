@@ -81,8 +81,9 @@ def _not_voided(frame: pl.DataFrame) -> pl.Expr:
 def applied_after(
     payments: pl.DataFrame | None, txn_type: str | list[str], as_of: date
 ) -> pl.DataFrame:
-    """realm_id, doc_id, later_amt: amounts applied to each document (or credit used) by payments
-    dated after as_of (added back, so a past as_of sees it as it stood then without old versions)."""
+    """realm_id, doc_id, later_amt: amounts applied to each document (or credit used) by
+    payments dated after as_of (added back: a past as_of sees it as it stood, without old
+    versions)."""
     schema = {"realm_id": pl.String(), "doc_id": pl.String(), "later_amt": MONEY}
     if payments is None or payments.height == 0:
         return pl.DataFrame(schema=schema)

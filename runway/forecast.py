@@ -47,8 +47,13 @@ def invoice_items(
     the ``disputed`` column of ``ar_detail``, when present: disputed invoices and those more than
     90 days past due count on the P50 line at the share of such items this company collected,
     ``collect_days`` from now; the P90 line leaves them out."""
+    deposit = pl.col("deposit_days") if "deposit_days" in payers.columns else pl.lit(0)
     lags = payers.select(
-        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
+        "realm_id",
+        pl.col("customer_id").alias("party_id"),
+        "p50_days_late",
+        "p90_days_late",
+        deposit.fill_null(0).cast(pl.Float64).alias("deposit_days"),
     )
     lag = (
         pl.when(pl.col("line") == "p50")
@@ -56,6 +61,7 @@ def invoice_items(
         .otherwise("p90_days_late")
         .fill_null(0.0)
         .clip(lower_bound=0.0)
+        + pl.col("deposit_days").fill_null(0.0)
     )
     expected = pl.col("aging_date") + pl.duration(days=lag.ceil().cast(pl.Int64))
     end_of_week0 = pl.lit(as_of + timedelta(days=OVERDUE_COLLECT_DAYS))
@@ -257,19 +263,21 @@ def forecast_items(
     bill_lags: pl.DataFrame | None = None,
     doubtful: pl.DataFrame | None = None,
     spend: pl.DataFrame | None = None,
+    undeposited: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party,
     direction, amount, label. ``inflows``: confirmed recurring inflow items
     (``runway.inflows.inflow_items``, kind "recurring_inflow"); ``expected``: billing not yet
     invoiced (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet
-    entered (``runway.recurring.expected_spend``); ``bill_lags`` and ``doubtful``: see
+    entered (``runway.recurring.expected_spend``); ``undeposited``: money received but not yet
+    in the bank (``runway.payers.undeposited_items``); ``bill_lags`` and ``doubtful``: see
     ``bill_items`` and ``invoice_items``."""
     parts = [
         invoice_items(ar_detail, payers, as_of, doubtful),
         bill_items(ap_detail, bill_plans, as_of, bill_lags),
         recurring_items(sched, bill_lags),
     ]
-    for extra in (inflows, expected, spend):
+    for extra in (inflows, expected, spend, undeposited):
         if extra is not None:
             parts.append(extra)
     items = pl.concat(

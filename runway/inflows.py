@@ -389,8 +389,13 @@ def expected_billing(
             )
         )
     frame = pl.concat(parts, how="vertical_relaxed")
+    deposit = pl.col("deposit_days") if "deposit_days" in payers.columns else pl.lit(0)
     lags = payers.select(
-        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
+        "realm_id",
+        pl.col("customer_id").alias("party_id"),
+        "p50_days_late",
+        "p90_days_late",
+        deposit.fill_null(0).cast(pl.Int64).alias("deposit_days"),
     )
 
     def collect(lag: str, delay: int) -> pl.Expr:
@@ -399,6 +404,7 @@ def expected_billing(
             + pl.duration(
                 days=pl.col("terms_days").fill_null(0).cast(pl.Int64)
                 + pl.col(lag).fill_null(0.0).clip(lower_bound=0.0).ceil().cast(pl.Int64)
+                + pl.col("deposit_days").fill_null(0)
                 + delay
             ),
             pl.lit(as_of),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -212,4 +212,137 @@ def doubtful_collection(
             .alias("collect_days"),
         )
         .sort("realm_id")
+    )
+
+
+def _undeposited_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
+    """realm_id, account_id of Undeposited Funds (where QBO parks payments until a deposit)."""
+    name = pl.col("name").fill_null("").str.to_lowercase()
+    return accounts.filter(
+        (pl.col("account_sub_type") == "UndepositedFunds") | (name == "undeposited funds")
+    ).select("realm_id", pl.col("id").alias("account_id"))
+
+
+def _deposited(deposits: pl.DataFrame) -> pl.DataFrame:
+    """realm_id, payment_id, deposited: the deposit that moved each payment into the bank."""
+    if deposits.height == 0 or "links" not in deposits.columns:
+        return pl.DataFrame(
+            schema={"realm_id": pl.String, "payment_id": pl.String, "deposited": pl.Date}
+        )
+    return (
+        deposits.select("realm_id", "txn_date", "links")
+        .explode("links")
+        .unnest("links")
+        .filter(pl.col("txn_type").is_in(["Payment", "SalesReceipt"]))
+        .group_by("realm_id", pl.col("txn_id").alias("payment_id"))
+        .agg(pl.col("txn_date").min().alias("deposited"))
+    )
+
+
+def with_deposit_days(
+    payers: pl.DataFrame,
+    payments: pl.DataFrame,
+    deposits: pl.DataFrame,
+    accounts: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
+    """``payers`` + deposit_days: the median days from a customer's payment to the money reaching
+    the bank (0 for payments deposited straight to the bank; the later deposit for those parked in
+    Undeposited Funds), so a collection is forecast on the day the bank sees it."""
+    parked = _undeposited_accounts(accounts).with_columns(parked=pl.lit(True))
+    frame = (
+        payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        .join(
+            parked,
+            left_on=["realm_id", "deposit_account_id"],
+            right_on=["realm_id", "account_id"],
+            how="left",
+        )
+        .join(
+            _deposited(deposits.filter(pl.col("txn_date") <= as_of)),
+            left_on=["realm_id", "id"],
+            right_on=["realm_id", "payment_id"],
+            how="left",
+        )
+        .filter(~pl.col("parked").fill_null(False) | pl.col("deposited").is_not_null())
+        .with_columns(
+            days=pl.when(pl.col("parked").fill_null(False))
+            .then(days_between(pl.col("deposited"), pl.col("txn_date")))
+            .otherwise(0)
+            .cast(pl.Float64)
+        )
+        .group_by("realm_id", "customer_id")
+        .agg(pl.col("days").median().round(0).cast(pl.Int32).alias("deposit_days"))
+    )
+    return payers.join(frame, on=["realm_id", "customer_id"], how="left").with_columns(
+        pl.col("deposit_days").fill_null(0)
+    )
+
+
+def undeposited_items(
+    payments: pl.DataFrame,
+    deposits: pl.DataFrame,
+    accounts: pl.DataFrame,
+    customers: pl.DataFrame,
+    as_of: date,
+    sales_receipts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Money received but still in Undeposited Funds at ``as_of`` (no deposit dated by then
+    moved it): an inflow on the day this company usually deposits such payments (its median days
+    from payment to deposit, never before tomorrow), kind "undeposited", on both lines."""
+    parked = _undeposited_accounts(accounts)
+    sources = [payments.select("realm_id", "id", "customer_id", "txn_date", "total_amt", "deposit_account_id", "voided")]
+    if sales_receipts is not None and sales_receipts.height:
+        sources.append(
+            sales_receipts.select(
+                "realm_id", "id", "customer_id", "txn_date", "total_amt", "deposit_account_id", "voided"
+            )
+        )
+    received = pl.concat(sources, how="vertical_relaxed").filter(
+        ~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of)
+    )
+    into_funds = received.join(
+        parked,
+        left_on=["realm_id", "deposit_account_id"],
+        right_on=["realm_id", "account_id"],
+        how="semi",
+    )
+    moved = _deposited(deposits.filter(pl.col("txn_date") <= as_of))
+    history = into_funds.join(
+        moved, left_on=["realm_id", "id"], right_on=["realm_id", "payment_id"], how="inner"
+    )
+    lag = history.group_by("realm_id").agg(
+        days_between(pl.col("deposited"), pl.col("txn_date")).median().alias("lag")
+    )
+    waiting = into_funds.join(
+        moved, left_on=["realm_id", "id"], right_on=["realm_id", "payment_id"], how="anti"
+    )
+    names = customers.select(
+        "realm_id", pl.col("id").alias("customer_id"), pl.col("display_name").alias("party")
+    )
+    arrive = pl.max_horizontal(
+        pl.col("txn_date")
+        + pl.duration(days=pl.col("lag").fill_null(1.0).round(0).cast(pl.Int64)),
+        pl.lit(as_of + timedelta(days=1)),
+    )
+    lines = pl.DataFrame({"line": ["p50", "p90"]})
+    return (
+        waiting.join(lag, on="realm_id", how="left")
+        .join(names, on=["realm_id", "customer_id"], how="left")
+        .join(lines, how="cross")
+        .select(
+            "realm_id",
+            "line",
+            arrive.alias("date"),
+            pl.lit("undeposited").alias("kind"),
+            pl.col("id").alias("source_id"),
+            pl.col("party").fill_null(pl.col("customer_id")),
+            pl.lit("in").alias("direction"),
+            pl.col("total_amt").alias("amount"),
+            pl.format(
+                "received {}, waiting in Undeposited Funds (deposited about {} days after)",
+                "txn_date",
+                pl.col("lag").fill_null(1.0).round(0).cast(pl.Int64),
+            ).alias("label"),
+        )
     )

@@ -31,7 +31,13 @@ from runway.inflows import (
     with_directions,
 )
 from runway.mustpay import classify_bills, reserve
-from runway.payers import bill_pay_lags, doubtful_collection, payer_behaviour
+from runway.payers import (
+    bill_pay_lags,
+    doubtful_collection,
+    payer_behaviour,
+    undeposited_items,
+    with_deposit_days,
+)
 from runway.payroll import coverage
 from runway.recurring import (
     detect_patterns,
@@ -161,6 +167,7 @@ def compute(
         f_flags = pool.submit(hygiene, t, ar, ap, t.deleted, as_of)
         f_inflows = pool.submit(lambda: _inflows(t, confirmed, as_of))
         payers, patterns = f_payers.result(), f_patterns.result()
+        payers = with_deposit_days(payers, t["payment"], t["deposit"], t["account"], as_of)
         inflows, invoiced = f_inflows.result()
         inflow_sched = inflow_schedule(inflows, invoiced, payers, as_of)
         sched = schedule(patterns, ap.detail, as_of)
@@ -187,6 +194,14 @@ def compute(
             bill_lags=bill_lags,
             doubtful=doubtful_collection(t["invoice"], t["payment"], as_of),
             spend=expected_spend(spend_events, patterns, as_of, bill_lags, open_bills=ap.detail),
+            undeposited=undeposited_items(
+                t["payment"],
+                t["deposit"],
+                t["account"],
+                t["customer"],
+                as_of,
+                t["sales_receipt"] if "sales_receipt" in TABLES else None,
+            ),
         )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
@@ -200,6 +215,7 @@ def compute(
             bills,
             ar.detail,
             ar.unapplied,
+            payers,
             sched,
             plans,
             company,

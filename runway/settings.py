@@ -76,8 +76,8 @@ class CompanySettings(BaseModel):
     )
     disputed_invoices: list[str] = Field(
         default_factory=list,
-        description="Invoice ids the owner flagged as disputed from the console: the tray shows them "
-        "apart from Chase (a note containing 'disputed' on the invoice in QuickBooks counts too).",
+        description="Invoice ids the owner flagged as disputed from the console: the tray shows "
+        "them apart from Chase (a note saying 'disputed' on the invoice in QuickBooks counts too).",
     )
 
     @field_validator("confirmed_inflows")

@@ -35,7 +35,6 @@ from runway.forecast import (
 from runway.hygiene import likely_duplicates
 from runway.money import MONEY, as_money, zero
 from runway.mustpay import SOON_DAYS
-from runway.payers import paid_invoices
 
 TRAY_HORIZON_DAYS = SOON_DAYS  # bills due within two weeks (or overdue) are in the tray
 COLLECT_HORIZON_DAYS = SOON_DAYS  # chase: cash a reminder is likely to bring within two weeks
@@ -242,71 +241,113 @@ def _table(tables: Tables, name: str) -> pl.DataFrame | None:
         return None
 
 
+def _reminder_answers(invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """realm_id, party_id, after: for each paid invoice that was e-mailed again while overdue (a
+    reminder), the days from that reminder to the payment that closed it. Only those invoices'
+    payments are read, so a company without reminders costs nothing here."""
+    due = pl.coalesce("due_date", "txn_date")
+    reminded = (
+        invoices.filter(
+            pl.col("delivered_at").is_not_null()
+            & (pl.col("balance").fill_null(1) == 0)
+            & ~pl.col("voided").fill_null(False)
+        )
+        .select(
+            "realm_id",
+            pl.col("id").alias("invoice_id"),
+            pl.col("customer_id").alias("party_id"),
+            pl.col("delivered_at").dt.date().alias("reminded"),
+            due.alias("due"),
+        )
+        .filter((pl.col("reminded") > pl.col("due")) & (pl.col("reminded") <= as_of))
+    )
+    if reminded.height == 0:
+        return pl.DataFrame(
+            schema={"realm_id": pl.String, "party_id": pl.String, "after": pl.Int64}
+        )
+    since = reminded["reminded"].min()
+    paid = (
+        payments.filter(
+            ~pl.col("voided").fill_null(False)
+            & (pl.col("txn_date") >= since)
+            & (pl.col("txn_date") <= as_of)
+        )
+        .select("realm_id", "txn_date", "links")
+        .explode("links")
+        .unnest("links")
+        .filter(pl.col("txn_type") == "Invoice")
+        .group_by("realm_id", pl.col("txn_id").alias("invoice_id"))
+        .agg(pl.col("txn_date").max().alias("paid_date"))
+    )
+    return (
+        reminded.join(paid, on=["realm_id", "invoice_id"], how="inner")
+        .filter(pl.col("paid_date") >= pl.col("reminded"))
+        .select(
+            "realm_id",
+            "party_id",
+            (pl.col("paid_date") - pl.col("reminded")).dt.total_days().alias("after"),
+        )
+    )
+
+
 def collect_likelihood(
-    overdue: pl.DataFrame, invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date
+    overdue: pl.DataFrame,
+    invoices: pl.DataFrame,
+    payments: pl.DataFrame,
+    payers: pl.DataFrame,
+    as_of: date,
 ) -> pl.DataFrame:
     """realm_id, doc_id, collect_share, reminder_lag: how likely a reminder brings each overdue
     invoice's cash within ``COLLECT_HORIZON_DAYS``, and after how many days.
 
-    From this customer's history of paying after a reminder (invoices e-mailed again while
-    overdue, then paid: the share paid within the horizon and the median days from reminder to
-    money) when it has at least ``REMINDER_HISTORY_MIN`` such invoices; else from its paid
-    invoices' lateness (of those paid later than this invoice is now late, the share paid within
-    the horizon after that); else the company's reminder history; else an even chance."""
-    paid = paid_invoices(invoices, payments, as_of).join(
-        invoices.select(
-            "realm_id",
-            pl.col("id").alias("invoice_id"),
-            pl.coalesce("due_date", "txn_date").alias("due"),
-            pl.col("delivered_at").dt.date().alias("reminded"),
-        ),
-        on=["realm_id", "invoice_id"],
-        how="left",
-    )
-    after = (pl.col("paid_date") - pl.col("reminded")).dt.total_days()
-    answered = paid.filter(
-        pl.col("reminded").is_not_null()
-        & (pl.col("reminded") > pl.col("due"))
-        & (pl.col("reminded") <= pl.col("paid_date"))
-    ).with_columns(after=after)
+    In order: this customer's history of paying after a reminder (invoices e-mailed again while
+    overdue, then paid: the share paid within the horizon, and the median days from reminder to
+    money) when it has at least ``REMINDER_HISTORY_MIN`` of them; else its own lateness (P50/P90
+    days late from ``runway.payers``, read as a distribution — linear through 50% at P50 and
+    90% at P90 — and conditioned on how late the invoice already is: of what is still unpaid at
+    d days late, the share paid by d + horizon); else the company's reminder history; else an
+    even chance. An invoice later than everything in its customer's history falls to the
+    company's figures."""
+    answers = _reminder_answers(invoices, payments, as_of)
     within = (pl.col("after") <= COLLECT_HORIZON_DAYS).mean()
-    own = answered.group_by("realm_id", pl.col("customer_id").alias("party_id")).agg(
+    own = answers.group_by("realm_id", "party_id").agg(
         pl.len().alias("n_rem"),
         within.alias("rem_share"),
         pl.col("after").median().alias("rem_lag"),
     )
-    firm = answered.group_by("realm_id").agg(
+    firm = answers.group_by("realm_id").agg(
         within.alias("co_share"), pl.col("after").median().alias("co_lag")
     )
-    d = pl.col("days_past_due")
-    lateness = (
-        overdue.select("realm_id", "doc_id", "party_id", "days_past_due")
-        .join(
-            paid.select("realm_id", pl.col("customer_id").alias("party_id"), "days_late"),
-            on=["realm_id", "party_id"],
-            how="inner",
-        )
-        .filter(pl.col("days_late") > d)
-        .group_by("realm_id", "doc_id")
-        .agg(
-            pl.len().alias("n_late"),
-            (pl.col("days_late") <= d + COLLECT_HORIZON_DAYS).mean().alias("late_share"),
-        )
+    lags = payers.filter(pl.col("source") == "history").select(
+        "realm_id", pl.col("customer_id").alias("party_id"), "p50_days_late", "p90_days_late"
     )
+    p50, p90 = pl.col("p50_days_late"), pl.col("p90_days_late")
+    d = pl.col("days_past_due").cast(pl.Float64)
+
+    def cdf(x: pl.Expr) -> pl.Expr:
+        spread = p90 - p50
+        return (
+            pl.when(spread > 0)
+            .then((0.5 + 0.4 * (x - p50) / spread).clip(0.0, 1.0))
+            .otherwise(pl.when(x >= p50).then(1.0).otherwise(0.0))
+        )
+
+    unpaid = 1.0 - cdf(d)
+    late_share = (cdf(d + COLLECT_HORIZON_DAYS) - cdf(d)) / unpaid
     own_ok = pl.col("n_rem").fill_null(0) >= REMINDER_HISTORY_MIN
-    late_ok = pl.col("n_late").fill_null(0) >= REMINDER_HISTORY_MIN
+    late_ok = p50.is_not_null() & (unpaid > 0)
     return (
-        overdue.select("realm_id", "doc_id", "party_id")
+        overdue.select("realm_id", "doc_id", "party_id", "days_past_due")
         .join(own, on=["realm_id", "party_id"], how="left")
         .join(firm, on="realm_id", how="left")
-        .join(lateness, on=["realm_id", "doc_id"], how="left")
+        .join(lags, on=["realm_id", "party_id"], how="left")
         .select(
             "realm_id",
             "doc_id",
             pl.when(own_ok)
             .then(pl.col("rem_share"))
             .when(late_ok)
-            .then(pl.col("late_share"))
+            .then(late_share)
             .otherwise(pl.col("co_share").fill_null(DEFAULT_COLLECT_SHARE))
             .cast(pl.Float64)
             .round(3)
@@ -326,6 +367,7 @@ def invoice_rows(
     tables: Tables,
     ar_detail: pl.DataFrame,
     unapplied: pl.DataFrame,
+    payers: pl.DataFrame,
     company: pl.DataFrame,
     as_of: date,
 ) -> pl.DataFrame:
@@ -366,7 +408,7 @@ def invoice_rows(
         .first()
         .select("realm_id", "doc_id", "credit_type", "credit_id", "credit_amount")
     )
-    odds = collect_likelihood(overdue, invoices, tables["payment"], as_of)
+    odds = collect_likelihood(overdue, invoices, tables["payment"], payers, as_of)
     cooldown = pl.col("reminder_cooldown_days").fill_null(7)
     reminded = pl.col("delivered_at").dt.date()
     frame = (
@@ -478,6 +520,7 @@ def tray_rows(
     bills: pl.DataFrame,
     ar_detail: pl.DataFrame,
     unapplied: pl.DataFrame,
+    payers: pl.DataFrame,
     sched: pl.DataFrame,
     plans: pl.DataFrame,
     company: pl.DataFrame,
@@ -488,7 +531,7 @@ def tray_rows(
         pl.concat(
             [
                 bill_rows(bills, tables["bill"], sched, plans, as_of),
-                invoice_rows(tables, ar_detail, unapplied, company, as_of),
+                invoice_rows(tables, ar_detail, unapplied, payers, company, as_of),
             ]
         )
     )
@@ -498,9 +541,10 @@ SCENARIOS_PER_SECTION = 50  # per company: the tray shows the top rows; the long
 
 
 def cap_scenarios(tray: pl.DataFrame, per_section: int = SCENARIOS_PER_SECTION) -> pl.DataFrame:
-    """Keep a scenario (so a re-run forecast) only for each company's top ``per_section`` must-pay and
-    can-delay rows (largest amount) and chase rows (highest score); the rest get scenario_id null, hence no
-    effect — a firm of 500 companies otherwise re-runs ~150k forecasts nobody looks at."""
+    """Keep a scenario (so a re-run forecast) only for each company's top ``per_section`` must-pay
+    and can-delay rows (largest amount) and chase rows (highest score); the rest get scenario_id
+    null, hence no effect — a firm of 500 companies otherwise re-runs ~150k forecasts nobody
+    looks at."""
     weight = (
         pl.when(pl.col("section") == "chase")
         .then(pl.col("score"))
@@ -1065,6 +1109,7 @@ def prep_tray(
     bills: pl.DataFrame,
     ar_detail: pl.DataFrame,
     unapplied: pl.DataFrame,
+    payers: pl.DataFrame,
     sched: pl.DataFrame,
     plans: pl.DataFrame,
     company: pl.DataFrame,
@@ -1077,7 +1122,8 @@ def prep_tray(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tray with effects, the re-run figures per scenario): the whole tray in one pass."""
     rows = _on_forecast_dates(
-        tray_rows(tables, bills, ar_detail, unapplied, sched, plans, company, as_of), items
+        tray_rows(tables, bills, ar_detail, unapplied, payers, sched, plans, company, as_of),
+        items,
     )
     payday = payroll.filter(pl.col("seq") == 1).select("realm_id", pl.col("date").alias("payday"))
     uncounted = (  # coverage already leaves out a bill the tray can delay past the payday

@@ -1,5 +1,5 @@
 """The QBO Accounting API v3 endpoints of one realm: query, read, create/update/delete/void, send,
-CDC, batch, companyinfo and reports. Writes run in one ``BEGIN IMMEDIATE`` transaction together
+CDC, batch, companyinfo, preferences, exchangerate and reports. Writes run in one ``BEGIN IMMEDIATE`` transaction together
 with their ``requestid`` record, so a replay returns the original answer and creates nothing."""
 
 from __future__ import annotations
@@ -116,7 +116,6 @@ class RealmApi:
                 "sourcecurrencycode",
             )
         return found[0]
-
 
     def query(
         self, conn: sqlite3.Connection, realm: str, text: str, tz: str, cutoff: float | None

@@ -10,7 +10,7 @@ from pathlib import Path
 from oodaloo.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("sandbox", help="the simulated QuickBooks Online server")
     commands = parser.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
 

@@ -270,7 +270,7 @@ class _Parser:
                     break
         self.clauses(query)
         if self.peek() is not None:
-            raise QueryError(f"QueryParserError: unexpected {self.peek()[1]!r}")  # type: ignore[index]
+            raise QueryError(f"QueryParserError: unexpected {self.peek()[1]!r}")  # type: ignore[index]  # peeked
         return query
 
     def clauses(self, query: Query) -> None:

@@ -274,7 +274,7 @@ def _invoice(ctx: Context, doc: Doc, old: Doc | None, refs: dict[str, Doc]) -> N
     _currency(ctx, doc)
     doc["EmailStatus"] = (old or {}).get("EmailStatus", "NotSet")
     if (old or {}).get("DeliveryInfo"):
-        doc["DeliveryInfo"] = old["DeliveryInfo"]  # type: ignore[index]
+        doc["DeliveryInfo"] = old["DeliveryInfo"]  # type: ignore[index]  # old checked above
 
 
 def _estimate_links(ctx: Context, doc: Doc, old: Doc | None, sent: Any) -> None:

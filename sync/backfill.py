@@ -162,8 +162,8 @@ def run_backfill(
         def write_round(
             con: duckdb.DuckDBPyConnection,
             pending: list[str] = pending,
-            pages: dict = pages,
-            cursor: dict = new_state_,
+            pages: dict[str, list[Doc]] = pages,
+            cursor: dict[str, Any] = new_state_,
             at: datetime = at,
         ) -> int:
             rows = sum(

@@ -225,10 +225,12 @@ class QBOClient:
     @staticmethod
     def _unwrap(body: Any, entity: str) -> Doc:
         if isinstance(body, dict) and entity in body:
-            return body[entity]
+            doc: Doc = body[entity]
+            return doc
         for key, value in (body or {}).items():
             if key.lower() == entity.lower():
-                return value
+                found: Doc = value
+                return found
         raise PermanentError(f"answer without {entity}")
 
     # ---- reads ------------------------------------------------------------------------------

@@ -33,12 +33,13 @@ class SyncOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> SyncOptions:
-        """Defaults with the operator's knobs from ``Settings`` (CDC overlap, reconcile interval)."""
+        """Defaults with the operator's knobs from ``Settings`` (CDC overlap, reconcile
+        interval)."""
         values: dict[str, object] = {
             "overlap_seconds": settings.sync_cdc_overlap_seconds,
             "reconcile_every_days": settings.sync_reconcile_interval_days,
         }
-        return cls(**{**values, **overrides})  # type: ignore[arg-type]
+        return cls(**{**values, **overrides})  # type: ignore[arg-type]  # fields by name, checked by the dataclass
 
 
 class RunClock:

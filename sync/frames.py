@@ -313,9 +313,9 @@ def entity_plan(spec: EntitySpec) -> _EntityPlan:
         else:
             selects.append(f"{planned[column.name].sql(col)} AS {_quote(column.name)}")
     selects += ["CAST(d AS VARCHAR) AS raw", "CAST($source AS VARCHAR) AS source"]
-    plan = _EntityPlan(orjson.dumps(tree).decode(), tuple(selects), tuple(python_columns))
-    _plans[spec.qbo_name] = plan
-    return plan
+    made = _EntityPlan(orjson.dumps(tree).decode(), tuple(selects), tuple(python_columns))
+    _plans[spec.qbo_name] = made
+    return made
 
 
 def _json_default(value: Any) -> Any:

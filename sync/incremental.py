@@ -17,7 +17,7 @@ from sync import store
 from sync.backfill import CDC_KEY, mark_reconcile_pending, run_backfill
 from sync.client import cdc_changes
 from sync.context import RunContext, server_time
-from sync.schema import ENTITIES
+from sync.schema import BY_QBO_NAME, ENTITIES
 
 Doc = dict[str, Any]
 CDC_ENTITIES = [spec.qbo_name for spec in ENTITIES if spec.in_cdc]
@@ -33,7 +33,8 @@ def cdc_checkpoint(ctx: RunContext) -> datetime | None:
 
 
 def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
-    """One CDC pass; returns the entities whose answers saturated (they need an Id reconciliation)."""
+    """One CDC pass; returns the entities whose answers saturated (they need an Id
+    reconciliation)."""
     changed_since = since - timedelta(seconds=ctx.options.overlap_seconds)
     groups: list[list[str]] = [list(CDC_ENTITIES)]
     collected: dict[str, list[Doc]] = {}
@@ -70,7 +71,7 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
                 con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc"
             )
             for entity, docs in collected.items()
-            if entity in store.BY_QBO_NAME
+            if entity in BY_QBO_NAME
         )
         store.set_checkpoint(
             con, ctx.realm_id, CDC_KEY, {"since": new_since.isoformat()}, run_id=ctx.run_id, at=at

@@ -148,7 +148,9 @@ class Warehouse:
                 key = _file_key(self.path)
                 if key not in _ready_files:
                     create_schema(con)
-                    _ready_files.add(_file_key(self.path))  # type: ignore[arg-type]
+                    created = _file_key(self.path)  # the file exists now that DuckDB opened it
+                    if created is not None:
+                        _ready_files.add(created)
                 yield con
             finally:
                 con.close()

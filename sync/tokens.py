@@ -88,7 +88,7 @@ class TokenStore:
     def _dec(self, value: bytes) -> str:
         return self._fernet.decrypt(value).decode()
 
-    def save(self, realm_id: str, grant: TokenGrant, con=None) -> int:  # type: ignore[no-untyped-def]
+    def save(self, realm_id: str, grant: TokenGrant, con: sqlite3.Connection | None = None) -> int:
         """Store a fresh grant (connect flow or refresh); returns the new generation."""
         now = time.time()
         refresh_at = now + grant.refresh_expires_in if grant.refresh_expires_in else None

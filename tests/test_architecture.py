@@ -8,6 +8,7 @@ between modules fails with the exact file and line."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +229,39 @@ def test_each_package_names_its_public_api(package: str) -> None:
         if isinstance(t, ast.Name)
     ]
     assert "__all__" in names, f"{package}/__init__.py does not name its public API (__all__)"
+
+
+SUPPRESSION = re.compile(r"#\s*(type:\s*ignore(\[[^\]]*\])?|noqa(:\s*[A-Z0-9, ]+)?)")
+
+
+def unexplained_suppressions(paths: list[Path]) -> list[str]:
+    """``# type: ignore[...]`` / ``# noqa: ...`` without a reason after it on the same line."""
+    found = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = SUPPRESSION.search(line)
+            if match and not re.match(r"\s*(#|—|-|\(|:)?\s*\S", line[match.end() :]):
+                where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+                found.append(f"{where}:{number}: {line.strip()}")
+    return found
+
+
+def test_the_suppression_check_tells_a_reason_from_none(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "a = f()  # type: ignore[arg-type]\n"
+        "b = g()  # type: ignore[arg-type]  # polars stubs lack it\n"
+        "import x  # noqa: F401\n"
+        "import y  # noqa: F401  # re-exported\n",
+        encoding="utf-8",
+    )
+    found = unexplained_suppressions([sample])
+    assert [line.split(": ", 1)[1] for line in found] == [
+        "a = f()  # type: ignore[arg-type]",
+        "import x  # noqa: F401",
+    ]
+
+
+def test_every_suppression_in_product_code_says_why() -> None:
+    """docs/ARCHITECTURE.md, quality gate: each ``type: ignore``/``noqa`` carries its reason."""
+    assert unexplained_suppressions(product_files()) == []

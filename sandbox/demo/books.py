@@ -40,7 +40,7 @@ class Stamps:
         text = self._offsets.get(key)
         if text is None:
             local = datetime.combine(date.fromordinal(ordinal), time(hour), self.zone)
-            minutes = int(local.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+            minutes = int(local.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]  # aware
             sign = "-" if minutes < 0 else "+"
             text = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
             self._offsets[key] = text
@@ -134,7 +134,7 @@ class Party:
 
     def __getattr__(self, key: str) -> Any:  # only reached for attrs
         try:
-            return self.attrs[key]  # type: ignore[index]
+            return self.attrs[key]  # type: ignore[index]  # attrs is a dict once set
         except KeyError:
             raise AttributeError(key) from None
 

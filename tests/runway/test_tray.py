@@ -122,8 +122,8 @@ def chase_company() -> tuple[Company, dict[str, str]]:
     )
     _reminded_history(c, a, 10, 3)  # pays 3 days after a reminder: 3 of 3 within two weeks
     _reminded_history(c, b, 5, 30)  # pays 30 days after: 0 of 3 within two weeks
-    for late in (30, 40):  # no reminders; paid 30 and 40 days late
-        due = AS_OF - day(200 + late)
+    for k, late in enumerate((30, 35, 40)):  # no reminders; paid 30, 35 and 40 days late
+        due = AS_OF - day(200 + 20 * k)
         c.pay_invoice(c.invoice(lp, due - day(30), due, 500), due + day(late))
     docs = {
         "a": c.invoice(a, AS_OF - day(50), AS_OF - day(20), 1000),
@@ -164,9 +164,10 @@ def test_chase_ranks_by_likely_cash_and_sets_apart_what_is_not_chased() -> None:
     tray = run(c, disputed_invoices=[docs["flagged"]]).tray
     chase = tray.filter(pl.col("section") == "chase").sort("rank")
     # likelihoods by hand: a 3/3 after reminders; b 0/3; h none of its own -> the company's
-    # reminder history (3 of 6); l no reminders -> its paid lateness (of 30 and 40 days late, 1
-    # within 25 + 14 days)
-    share = {"a": 1.0, "b": 0.0, "h": 0.5, "l": 0.5}
+    # reminder history (3 of 6); l no reminders -> its lateness, P50 35 and P90 39 days (linear
+    # quantiles of 30, 35, 40): at 25 days late nothing is due yet by its habit (0% paid), by
+    # 25 + 14 = 39 days 90% is -> 0.9
+    share = {"a": 1.0, "b": 0.0, "h": 0.5, "l": 0.9}
     amounts = {"a": 1000, "b": 5000, "h": 3000, "l": 2400}
     expected_cash = {k: amounts[k] * share[k] for k in share}
     for key, value in share.items():

@@ -193,3 +193,28 @@ def test_edits_reach_the_store_through_faulty_deliveries(
     assert all(
         b.startswith("Updated ") and b.endswith("from a QuickBooks change") for b in badges.values()
     ), badges
+
+
+def test_the_sandbox_registers_endpoints_over_its_admin_api(world: World) -> None:
+    from sandbox.core import CoreRequest
+
+    core = core_for(world.settings.sandbox_path)
+    bad = core.handle(
+        CoreRequest("POST", "/admin/webhooks", body=b'{"url": "ftp://x", "verifier_token": "t"}')
+    )
+    assert bad.status == 400 and b"http(s) URL" in bad.body
+    body = json.dumps(
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "verifier_token": "t",
+            "format": "legacy",
+            "faults": {"drop": 0.5},
+        }
+    ).encode()
+    ok = core.handle(CoreRequest("POST", "/admin/webhooks", body=body))
+    listed = json.loads(ok.body)["endpoints"]
+    assert ok.status == 200 and listed == [
+        {"url": "http://127.0.0.1:9/hook", "format": "legacy", "faults": {"drop": 0.5}}
+    ]  # the verifier token is never echoed
+    gone = core.handle(CoreRequest("DELETE", "/admin/webhooks", body=b"{}"))
+    assert json.loads(gone.body)["endpoints"] == []

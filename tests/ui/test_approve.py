@@ -24,7 +24,12 @@ def tray_choice(settings: Settings) -> tuple[str, list[int], list[int]]:
         view = company_view(settings, company.realm_id, today(settings))
         must = _company.tray_section(view, "must_pay")
         bills = [i for i, kind in enumerate(must["doc_type"].to_list()) if kind == "bill"][:2]
-        chase = list(range(min(1, _company.tray_section(view, "chase").height)))
+        rows = _company.tray_section(view, "chase").to_dicts()
+        chase = [  # a row the tray offers as a reminder (not reminded lately, not a call)
+            i
+            for i, row in enumerate(rows)
+            if row.get("selectable", True) and row.get("contact", "email") != "call"
+        ][:1]
         if bills and chase:
             return company.realm_id, bills, chase
     raise AssertionError(

@@ -32,6 +32,7 @@ from oodaloo.config import Settings, load_settings
 
 pytestmark = pytest.mark.browser
 
+HOSTILE = "![pwn](http://evil.example/p.png) [Reconnect QuickBooks](http://evil.example/x)"
 PASSWORDS = {
     "owner@demo.local": "owner-demo",
     "partner@demo.local": "partner-demo",
@@ -79,6 +80,14 @@ def served(demo_settings: Settings, tmp_path: Path) -> Iterator[Served]:
         data_dir=demo_settings.data_dir, auth_local_identity=None, auth_admins=""
     )
     auth.seed_demo_roles(settings)
+    from sync.connections import list_companies
+    from sync.store import Warehouse
+
+    first = list_companies(settings)[0].realm_id
+    with Warehouse(settings.warehouse_path).write() as con:  # QBO text that looks like markup
+        con.execute(
+            "UPDATE log_company_info SET company_name = ? WHERE realm_id = ?", [HOSTILE, first]
+        )
 
     sandbox_port, console_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -221,8 +230,22 @@ def test_sign_in_and_roles_in_a_real_browser(served: Served) -> None:
                 body = anonymous.locator("[data-testid='stMain']").inner_text()
                 assert "Cash Console" not in body and "Must Pay" not in body, path
 
-            # 2. Viewer: reads, cannot prepare or approve, no Settings.
+            # 2. Viewer: reads, cannot prepare or approve, no Settings. The company's hostile
+            #    name reads as text on the pages: no image, no link.
             viewer = sign_in(browser, served, "viewer@demo.local")
+            open_console(viewer, served)
+            for where in ("console", ""):
+                viewer.goto(f"{served.url}/{where}")
+                settled(viewer)
+                viewer.wait_for_selector("h1", timeout=30_000)
+                main = viewer.locator("[data-testid='stMain']")
+                assert "[Reconnect QuickBooks](http" in main.inner_text(), where
+                # (a heading's own "#pwn-http-evil..." anchor is a same-page link: harmless)
+                live = main.locator("img[src*='evil'], a[href*='evil']:not([href^='#'])")
+                assert live.count() == 0, (
+                    where,
+                    [e.evaluate("n => n.outerHTML") for e in live.all()],
+                )
             open_console(viewer, served)
             assert viewer.get_by_text("Must Pay").count() > 0
             select_rows(viewer, "Must Pay", rows=2)
