@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from digest import fmt
 from oodaloo.config import Settings
 
 
@@ -59,7 +60,8 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     note = " (early preview: the week's Friday 07:00 has not come yet)" if produced.early else ""
     print(
-        f"Wrote {out} ({produced.pages} pages, week {week}, data as known at {produced.data_as_of:%Y-%m-%d %H:%M} UTC){note}."
+        f"Wrote {out} ({produced.pages} pages, week {week}, data as known at "
+        f"{fmt.moment(produced.data_as_of)}){note}."
     )
     if args.email:
         try:

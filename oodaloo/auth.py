@@ -194,6 +194,20 @@ def role_for(settings: Settings, email: str, realm_id: str | None) -> str | None
     return rows.get(ALL_COMPANIES)
 
 
+def has_any_role(settings: Settings, email: str) -> bool:
+    """Signed in is not enough: a person needs a role somewhere (any Google account can sign in
+    when the provider is Google)."""
+    who = (email or "").strip().lower()
+    if who in _config_admins(settings):
+        return True
+    with _connect(settings) as con:
+        _ensure(con)
+        return (
+            con.execute("SELECT 1 FROM access_roles WHERE email=? LIMIT 1", (who,)).fetchone()
+            is not None
+        )
+
+
 def is_admin(settings: Settings, identity: Identity | None) -> bool:
     return identity is not None and role_for(settings, identity.email, None) == ADMIN
 
@@ -394,6 +408,8 @@ def sign_in_gate(settings: Settings) -> Identity:
     if identity is None:
         _only_page(lambda: _sign_in_page(settings), "Sign in")
     st.session_state[IDENTITY_KEY] = identity
+    if not has_any_role(settings, identity.email):
+        _only_page(lambda: _no_access_page(identity), "No access")
     if settings.key_inside_data_dir:
         st.warning(
             "Demo mode: the encryption key is kept inside the data folder, so a copy of that "
@@ -419,6 +435,21 @@ def _only_page(render: Any, title: str) -> None:
         [st.Page(page, title=title, url_path="signin", default=True)], position="hidden"
     ).run()
     st.stop()
+
+
+def _no_access_page(identity: Identity) -> None:
+    import streamlit as st
+
+    st.title("Oodaloo")
+    from oodaloo.present import escape_markdown
+
+    st.warning(
+        f"You are signed in as {escape_markdown(identity.email)}, but no role is given to you "
+        "here. "
+        "A firm admin can give you one (oodaloo access grant)."
+    )
+    if identity.source == "oidc":
+        st.button("Sign out", key="sign_out_no_access", on_click=st.logout)
 
 
 def _sign_in_page(settings: Settings) -> None:

@@ -282,7 +282,7 @@ def aging_chart(
     buckets_frame = _aging_long(buckets_frame)
     amount_col = _column(buckets_frame, "amount")
     side = "side" if "side" in buckets_frame.columns else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in buckets_frame.iter_rows(named=True):
         rows.append(
             {

@@ -82,7 +82,7 @@ def runway_lines(view: Any) -> list[str]:
     )
     zero_weeks = pick(runway, "weeks_to_zero", "runway_weeks_to_zero", "zero_weeks")
     zero_date = pick(runway, "zero_date", "date_to_zero", "zero_date_p50")
-    if zero_weeks is not None or zero_date is not None or "weeks_to_zero" in runway:
+    if zero_weeks is not None or zero_date is not None or "zero_weeks" in runway:
         lines.append(
             "**Weeks until the balance reaches zero (P50):** "
             + (
@@ -94,32 +94,34 @@ def runway_lines(view: Any) -> list[str]:
         )
     low, low_date = daily_low(view)
     if low is not None:
+        what = "Lowest daily balance" if has_daily_low(view) else "Lowest weekly closing"
         lines.append(
-            f"**Lowest daily balance (P50):** {present.money(low)}"
+            f"**{what} (P50):** {present.money(low)}"
             + (f" on {present.day(low_date)}" if low_date else "")
+            + (" — marked ◆ on the chart" if low_date else "")
         )
     return lines
 
 
 def daily_low(view: Any) -> tuple[Any, Any]:
-    """(lowest balance, its date): the daily low point when the forecast provides it, else the
-    lowest weekly closing (then dated by its week's end)."""
+    """(lowest end-of-day balance, its date) on the P50 line: the forecast's daily low points
+    (``low``, ``low_date`` per week) when it provides them, else the lowest weekly closing (dated
+    by its week's end)."""
+    forecast = view.forecast.filter(pl.col("line") == "p50")
+    if {"low", "low_date"} <= set(forecast.columns) and forecast.height:
+        row = first(forecast.sort("low", "low_date").head(1))
+        return row.get("low"), row.get("low_date")
     runway = first(view.runway)
-    low = pick(
-        runway, "daily_low_balance", "low_point_balance", "daily_low", "lowest_daily_balance"
-    )
-    when = pick(runway, "daily_low_date", "low_point_date", "lowest_daily_date", "low_date")
-    if low is not None:
-        return low, when
-    low = runway.get("lowest_balance")
-    week = runway.get("lowest_week")
+    low, week = runway.get("lowest_balance"), runway.get("lowest_week")
     if low is None:
         return None, None
-    forecast = view.forecast.filter(pl.col("line") == "p50")
     if week is not None and "week" in forecast.columns:
-        row = first(forecast.filter(pl.col("week") == week))
-        return low, row.get("week_end")
+        return low, first(forecast.filter(pl.col("week") == week)).get("week_end")
     return low, None
+
+
+def has_daily_low(view: Any) -> bool:
+    return {"low", "low_date"} <= set(view.forecast.columns)
 
 
 def key_figures(view: Any) -> list[tuple[str, str, str]]:

@@ -69,7 +69,9 @@ def handle_oauth_return() -> None:
 
 
 def _flash(kind: str, message: str, exc: BaseException | None = None) -> None:
-    detail = None if exc is None else f"{type(exc).__name__}: {exc}"
+    from oodaloo.auth import error_reference  # visitors see an id; the log has the details
+
+    detail = None if exc is None else f"Reference {error_reference(exc, message)}"
     st.session_state[FLASH_KEY] = {"kind": kind, "message": message, "detail": detail}
 
 

@@ -84,8 +84,17 @@ def _firm_view(
 def _firm_table(
     data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings
 ) -> Any:
+    """The firm grid, read from its precomputed file when a process already computed it for
+    this store version, day and settings (a fresh server then skips every calculator: the
+    500-company grid is a file read), else computed once and written for the next process."""
     import polars as pl
 
+    stored = _precomputed_path(_settings, "firm", version, day, settings_stamp)
+    if stored is not None and stored.exists():
+        try:
+            return pl.read_parquet(stored)
+        except Exception:  # a torn or foreign file: recompute and replace it
+            stored.unlink(missing_ok=True)
     from runway.api import exceptions_first
 
     view = _firm_view(data_dir, version, day, settings_stamp, _settings)
@@ -95,7 +104,42 @@ def _firm_table(
         .group_by("realm_id", maintain_order=True)
         .agg(pl.col("closing").cast(pl.Float64).alias("balance_trend"))
     )
-    return exceptions_first(view.firm).join(trend, on="realm_id", how="left")
+    table = exceptions_first(view.firm).join(trend, on="realm_id", how="left")
+    if stored is not None:
+        _write_atomically(table, stored)
+    return table
+
+
+def _precomputed_path(
+    settings: Settings, name: str, version: str, day: date, settings_stamp: str
+) -> Any:
+    """Where a precomputed view lives (Parquet: data only, nothing executable), or None before
+    the first sync. The file name is a digest of everything the view depends on."""
+    import hashlib
+
+    if not version:
+        return None
+    key = hashlib.sha256(f"{version}|{day.isoformat()}|{settings_stamp}".encode()).hexdigest()
+    return settings.cache_dir / "views" / f"{name}-{key[:24]}.parquet"
+
+
+def _write_atomically(frame: Any, path: Any) -> None:
+    """Write to a temporary name, then rename: a reader never sees half a file; old files of
+    other versions are removed (only the current view is worth keeping)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.write_parquet(temporary)
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return
+    prefix = path.name.split("-", 1)[0] + "-"
+    for old in path.parent.glob(f"{prefix}*.parquet"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def company_view(realm_id: str) -> Any:
@@ -165,7 +209,9 @@ def companies() -> list[dict[str, Any]]:
 
 
 def company_names() -> dict[str, str]:
-    return {c["realm_id"]: c["name"] for c in companies()}
+    from oodaloo import auth  # only the companies the signed-in person has a role in
+
+    return {c["realm_id"]: c["name"] for c in companies() if auth.may("view", c["realm_id"])}
 
 
 def selected_realm() -> str | None:

@@ -117,7 +117,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     as_of = args.as_of or now
     # the one freshness service: refresh stale companies (bounded wait), then read
     fresh = ensure_fresh(settings, realms)
-    basis = getattr(args, "basis", "source")
+    basis: Basis = "ingest" if getattr(args, "basis", "source") == "ingest" else "source"
     snapshot = snapshot_for(settings, as_of, realms, today=now, basis=basis).with_freshness(fresh)
     try:
         if args.kind == "firm":

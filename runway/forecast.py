@@ -55,14 +55,9 @@ def invoice_items(
         "p90_days_late",
         deposit.fill_null(0).cast(pl.Float64).alias("deposit_days"),
     )
-    lag = (
-        pl.when(pl.col("line") == "p50")
-        .then("p50_days_late")
-        .otherwise("p90_days_late")
-        .fill_null(0.0)
-        .clip(lower_bound=0.0)
-        + pl.col("deposit_days").fill_null(0.0)
-    )
+    lag = pl.when(pl.col("line") == "p50").then("p50_days_late").otherwise(
+        "p90_days_late"
+    ).fill_null(0.0).clip(lower_bound=0.0) + pl.col("deposit_days").fill_null(0.0)
     expected = pl.col("aging_date") + pl.duration(days=lag.ceil().cast(pl.Int64))
     end_of_week0 = pl.lit(as_of + timedelta(days=OVERDUE_COLLECT_DAYS))
     frame = ar_detail.join(lags, on=["realm_id", "party_id"], how="left").join(
@@ -148,8 +143,11 @@ def bill_items(
         .cast(pl.Int64)
     )
     usual = pl.col("aging_date") + pl.duration(days=lag)
-    late = pl.when(pl.col("line") == "p50").then(pl.lit(as_of + timedelta(days=7)))
-    late = late.otherwise(pl.lit(as_of))
+    late = (
+        pl.when(pl.col("line") == "p50")
+        .then(pl.lit(as_of + timedelta(days=7)))
+        .otherwise(pl.lit(as_of))
+    )
     return (
         ap_detail.join(plans, on=["realm_id", "doc_id"], how="left")
         .join(bill_lags, on=["realm_id", "party_id"], how="left")

@@ -458,7 +458,9 @@ def expected_for_companies(
         if "expected_billing" in company.columns
         else pl.DataFrame(schema={"realm_id": pl.String})
     )
-    keep = lambda frame: frame.join(off, on="realm_id", how="anti")
+    def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(off, on="realm_id", how="anti")
+
     return expected_billing(
         keep(events),
         payers,

@@ -291,11 +291,21 @@ def undeposited_items(
     moved it): an inflow on the day this company usually deposits such payments (its median days
     from payment to deposit, never before tomorrow), kind "undeposited", on both lines."""
     parked = _undeposited_accounts(accounts)
-    sources = [payments.select("realm_id", "id", "customer_id", "txn_date", "total_amt", "deposit_account_id", "voided")]
+    sources = [
+        payments.select(
+            "realm_id", "id", "customer_id", "txn_date", "total_amt", "deposit_account_id", "voided"
+        )
+    ]
     if sales_receipts is not None and sales_receipts.height:
         sources.append(
             sales_receipts.select(
-                "realm_id", "id", "customer_id", "txn_date", "total_amt", "deposit_account_id", "voided"
+                "realm_id",
+                "id",
+                "customer_id",
+                "txn_date",
+                "total_amt",
+                "deposit_account_id",
+                "voided",
             )
         )
     received = pl.concat(sources, how="vertical_relaxed").filter(
@@ -321,8 +331,7 @@ def undeposited_items(
         "realm_id", pl.col("id").alias("customer_id"), pl.col("display_name").alias("party")
     )
     arrive = pl.max_horizontal(
-        pl.col("txn_date")
-        + pl.duration(days=pl.col("lag").fill_null(1.0).round(0).cast(pl.Int64)),
+        pl.col("txn_date") + pl.duration(days=pl.col("lag").fill_null(1.0).round(0).cast(pl.Int64)),
         pl.lit(as_of + timedelta(days=1)),
     )
     lines = pl.DataFrame({"line": ["p50", "p90"]})

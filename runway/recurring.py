@@ -555,7 +555,7 @@ def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
         # still billing: the next invoice is not overdue by more than one extra cycle
         .filter(
             (pl.lit(as_of) - pl.col("last_date")).dt.total_days()
-            <= 2 * pl.col("gap_days") + MIN_GAP_DAYS
+            <= 1.5 * pl.col("gap_days") + MIN_GAP_DAYS
         )
         .drop("gap_raw", "first_date")
     )

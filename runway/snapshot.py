@@ -134,7 +134,9 @@ def snapshot_from_frames(
 
 
 def _split(table: str, latest: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(live rows, tombstones) of one table's latest versions."""
+    """(live rows, tombstones) of one table's latest versions, in a canonical order (realm, id):
+    DuckDB hands rows back in no fixed order, and a snapshot is the same data whatever the read."""
+    latest = latest.sort("realm_id", "id")
     live = latest.filter(pl.col("op") != "delete")
     tomb = latest.filter(pl.col("op") == "delete").select(
         pl.col("realm_id").cast(pl.String),

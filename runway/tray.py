@@ -537,7 +537,7 @@ def tray_rows(
     )
 
 
-SCENARIOS_PER_SECTION = 50  # per company: the tray shows the top rows; the long tail is not re-run
+SCENARIOS_PER_SECTION = 25  # per company: the tray shows the top rows; the long tail is not re-run
 
 
 def cap_scenarios(tray: pl.DataFrame, per_section: int = SCENARIOS_PER_SECTION) -> pl.DataFrame:
@@ -710,13 +710,21 @@ def effects(
     day_of = lambda col: (
         (pl.col(col) - pl.lit(as_of)).dt.total_days().clip(0, HORIZON_DAYS).cast(pl.Int32)
     )
-    # collecting an invoice never makes it later than the forecast already expects it
+    # collecting an invoice never makes it later than the forecast already expects it, and
+    # delaying a bill never pays it earlier than the forecast does (its usual day may be later)
     collect = (pl.col("kind") == "invoice") & pl.col("new_date").is_not_null()
+    delay = pl.col("scenario_id").str.starts_with("delay:")
     moves = (
         scenario_items(items, scenarios)
         .join(realms, on="realm_id", how="inner")
         .with_columns(a=day_of("date"), b=day_of("new_date").fill_null(HORIZON_DAYS))
-        .with_columns(b=pl.when(collect).then(pl.min_horizontal("a", "b")).otherwise(pl.col("b")))
+        .with_columns(
+            b=pl.when(collect)
+            .then(pl.min_horizontal("a", "b"))
+            .when(delay)
+            .then(pl.max_horizontal("a", "b"))
+            .otherwise(pl.col("b"))
+        )
         .group_by("realm_id", "r", "scenario_id", "line", "a", "b")
         .agg(_cents(signed(items)).sum().alias("s"))
     )
@@ -1030,7 +1038,7 @@ def with_effects(
         .alias(f"prior_{c}")
         for c in ("weeks", "payday")
     ]
-    return (
+    frame = (
         tray.with_columns(prior_id=_prior_id())
         .join(scen, on=["realm_id", "scenario_id"], how="left")
         .join(prior, on=["realm_id", "prior_id"], how="left")
@@ -1052,8 +1060,16 @@ def with_effects(
             reserve_weeks_before=wk_b,
             reserve_weeks_after=wk_a,
         )
-        .with_columns(text=text)
-        .with_columns(
+    )
+    # the words only for the rows that were re-run (a fraction of a large firm's tray)
+    worded = pl.concat(
+        [
+            frame.filter(rerun).with_columns(text=text),
+            frame.filter(~rerun).with_columns(text=pl.lit(None, dtype=pl.String)),
+        ]
+    )
+    return (
+        worded.with_columns(
             effect_text=pl.when(rerun & (pl.col("text") != "")).then(pl.col("text")),
         )
         .with_columns(
@@ -1081,25 +1097,18 @@ def with_effects(
 
 
 def _on_forecast_dates(rows: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    """A bill's planned date is when the forecast pays it (the owner's plan, else this company's
-    usual day for such bills); a can-delay bill the forecast already pays on or after its latest
-    safe date has nothing left to delay (no scenario: "already planned for …")."""
+    """A bill's planned date is when the forecast pays it: the owner's plan, else this company's
+    usual day for such bills (which may already be past the latest safe date: the effect then
+    weighs paying today against waiting as the forecast expects)."""
     paid_on = (
         items.filter((pl.col("line") == "p50") & (pl.col("kind") == "bill"))
         .group_by("realm_id", pl.col("source_id").alias("doc_id"))
         .agg(pl.col("date").min().alias("forecast_date"))
         .with_columns(doc_type=pl.lit("bill"))
     )
-    stale = (pl.col("section") == "can_delay") & (
-        pl.col("latest_safe_date") <= pl.col("planned_date")
-    )
     return (
         rows.join(paid_on, on=["realm_id", "doc_type", "doc_id"], how="left")
         .with_columns(planned_date=pl.coalesce("forecast_date", "planned_date"))
-        .with_columns(
-            scenario_id=pl.when(stale).then(None).otherwise(pl.col("scenario_id")),
-            new_date=pl.when(stale).then(None).otherwise(pl.col("new_date")),
-        )
         .drop("forecast_date")
     )
 

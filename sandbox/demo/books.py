@@ -134,7 +134,7 @@ class Party:
 
     def __getattr__(self, key: str) -> Any:  # only reached for attrs
         try:
-            return self.attrs[key]  # type: ignore[index]  # attrs is a dict once set
+            return self.attrs[key]
         except KeyError:
             raise AttributeError(key) from None
 

@@ -346,3 +346,41 @@ def test_firm_exception_score_uses_the_p90_date() -> None:
     assert run_row["breach_date_p90"] == day(6)
     firm = view.firm.row(0, named=True)
     assert firm["runway_weeks_p90"] == round(6 / 7, 1) and firm["exception_score"] >= 50
+
+
+def test_money_parked_in_undeposited_funds_reaches_the_bank_at_the_usual_deposit_lag() -> None:
+    """Three 1,000 invoices paid on their due dates into Undeposited Funds, each deposited 4 days
+    later: this customer's money reaches the bank 4 days after it pays. So its open 2,000 invoice
+    due day 10 is collected day 14; a 500 payment received day −1 and not yet deposited arrives
+    day 3 (received + 4)."""
+    c = Company("r-uf")
+    bank = c.bank(10000)
+    funds = c.account("Undeposited Funds", "Other Current Asset")
+    client = c.customer("Client")
+
+    def deposit(payment: str, when: date, amount: int) -> None:
+        c.put(
+            "Deposit",
+            {
+                "DepositToAccountRef": {"value": bank},
+                "TxnDate": when.isoformat(),
+                "TotalAmt": str(amount),
+                "Line": [
+                    {"Amount": str(amount), "LinkedTxn": [{"TxnId": payment, "TxnType": "Payment"}]}
+                ],
+            },
+        )
+
+    for due in (day(-60), day(-40), day(-20)):
+        inv = c.invoice(client, due - timedelta(days=30), due, 1000)
+        paid = c.payment(client, due, {inv: 1000}, DepositToAccountRef={"value": funds})
+        c.edit("Invoice", inv, c.stamp, Balance="0")
+        deposit(paid, due + timedelta(days=4), 1000)
+    waiting = c.payment(client, day(-1), {}, unapplied=500, DepositToAccountRef={"value": funds})
+    open_inv = c.invoice(client, day(-20), day(10), 2000)
+    view = run(c, expected_billing=False)
+    p50 = view.forecast_items.filter(pl.col("line") == "p50")
+    got = {r["source_id"]: (r["kind"], r["date"], r["amount"]) for r in p50.iter_rows(named=True)}
+    assert got[open_inv] == ("invoice", day(14), D("2000.00"))
+    assert got[waiting] == ("undeposited", day(3), D("500.00"))
+    assert view.payers["deposit_days"].to_list() == [4]

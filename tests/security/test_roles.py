@@ -142,7 +142,7 @@ def test_cli_acts_as_a_named_local_operator() -> None:
 
 def test_the_digest_names_who_approved(world: World, service: ActionService) -> None:
     """'Actions this week' shows the signed-in approver recorded in the ledger."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     import polars as pl
 

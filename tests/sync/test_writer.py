@@ -118,6 +118,8 @@ def test_a_waiting_reader_ends_the_slice(tmp_path: Path, monkeypatch: pytest.Mon
             wh.transact(page_unit("r", 10 + n * 10, 5, n))
 
     writers = [threading.Thread(target=keep_writing) for _ in range(4)]
+    held = writer_for(wh).hold()  # a sync run holds the slice: only a waiter can end it
+    held.__enter__()
     for t in writers:
         t.start()
     try:
@@ -130,6 +132,7 @@ def test_a_waiting_reader_ends_the_slice(tmp_path: Path, monkeypatch: pytest.Mon
         stop.set()
         for t in writers:
             t.join()
+        held.__exit__(None, None, None)
     assert len(read_waits) == 5  # every read got in (else LockTimeout after 20 s)
     assert writer_for(wh).slices >= 5  # each read made the writer close its slice
 

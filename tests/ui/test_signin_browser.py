@@ -306,3 +306,31 @@ def test_sign_in_and_roles_in_a_real_browser(served: Served) -> None:
             assert ("approval_given", "partner@demo.local") in events
         finally:
             browser.close()
+
+
+def _handshake(url: str, host: str) -> str:
+    """The status line the console answers to a WebSocket handshake with this Host header."""
+    import base64
+    import secrets
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    request = (
+        "GET /_stcore/stream HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\n"
+        f"Origin: http://{host}:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(secrets.token_bytes(16)).decode()}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+
+
+def test_a_foreign_host_header_gets_no_websocket(served: Served) -> None:
+    """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 cannot open the app's
+    WebSocket (config.toml allowedHosts), while the console's own address can."""
+    assert " 101 " in _handshake(served.url, "127.0.0.1")
+    refused = _handshake(served.url, "attacker.example")
+    assert " 101 " not in refused and refused.startswith("HTTP/1.1 4"), refused
