@@ -15,7 +15,8 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     (
         "tax",
         r"\btax",
-        r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue|\bdor\b|treasury|comptroller",
+        r"\birs\b|internal revenue|eftps|\btax|franchise|dep(?:artmen)?t\.? of revenue"
+        r"|\bdor\b|treasury|comptroller",
     ),
     ("rent", r"\brent|lease", r"propert|realty|landlord|\brent|lease"),
     (
@@ -31,7 +32,8 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     (
         "subscription",
         r"software|subscription|saas|dues",
-        r"google|microsoft|adobe|slack|zoom|aws|amazon web|dropbox|atlassian|github|hubspot|salesforce|notion|figma",
+        r"google|microsoft|adobe|slack|zoom|aws|amazon web|dropbox|atlassian|github|hubspot"
+        r"|salesforce|notion|figma",
     ),
 )
 MUST_PAY_KINDS = ("payroll", "tax", "rent", "loan", "utilities")

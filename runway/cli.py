@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from oodaloo.config import Settings
+
+if TYPE_CHECKING:
+    from runway.snapshot import Basis
 
 
 def _date(value: str) -> date:

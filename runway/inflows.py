@@ -458,6 +458,7 @@ def expected_for_companies(
         if "expected_billing" in company.columns
         else pl.DataFrame(schema={"realm_id": pl.String})
     )
+
     def keep(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.join(off, on="realm_id", how="anti")
 

@@ -127,7 +127,10 @@ def coverage(
     )
     avail90 = pl.col("cash_before_p90") - pl.col("must_pay_before")
     avail50 = pl.col("cash_before_p50") - pl.col("must_pay_before")
-    ratio = lambda avail: coverage_ratio(avail, pl.col("amount"))
+
+    def ratio(avail: pl.Expr) -> pl.Expr:
+        return coverage_ratio(avail, pl.col("amount"))
+
     status = (
         pl.when(
             (avail90 >= pl.col("amount"))

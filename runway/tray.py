@@ -1075,7 +1075,7 @@ def with_effects(
         .with_columns(
             no_effect_reason=pl.when(pl.col("effect_text").is_null()).then(why_not),
         )
-        .sort("realm_id", "section", order, "doc_id")
+        .sort("realm_id", "section", order, "doc_id", "due_date", maintain_order=True)
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("realm_id", "section").cast(pl.Int32))
         .select(
             *TRAY_SCHEMA.names()[:2],

@@ -1,6 +1,7 @@
 """The QBO Accounting API v3 endpoints of one realm: query, read, create/update/delete/void, send,
-CDC, batch, companyinfo, preferences, exchangerate and reports. Writes run in one ``BEGIN IMMEDIATE`` transaction together
-with their ``requestid`` record, so a replay returns the original answer and creates nothing."""
+CDC, batch, companyinfo, preferences, exchangerate and reports. Writes run in one
+``BEGIN IMMEDIATE`` transaction together with their ``requestid`` record, so a replay returns the
+original answer and creates nothing."""
 
 from __future__ import annotations
 
@@ -191,7 +192,9 @@ class RealmApi:
         action: Callable[[Writer], Doc],
         max_requestid: int = 50,
     ) -> tuple[int, bytes]:
-        """Run ``action`` in one transaction with its requestid record (replayed when seen before)."""
+        """Run ``action`` in one transaction with its requestid record.
+
+        A requestid seen before (within the retention window) replays the stored answer."""
         if requestid is not None and (not requestid or len(requestid) > max_requestid):
             raise F.validation(
                 "Invalid requestid", f"requestid must be 1..{max_requestid} characters", "requestid"
@@ -200,7 +203,8 @@ class RealmApi:
             now = self.db.now_epoch()
             if requestid:
                 row = conn.execute(
-                    "SELECT status, body FROM requestids WHERE realm_id = ? AND requestid = ? AND created_at >= ?",
+                    "SELECT status, body FROM requestids "
+                    "WHERE realm_id = ? AND requestid = ? AND created_at >= ?",
                     (realm, requestid, now - self.config.requestid_retention_seconds),
                 ).fetchone()
                 if row is not None:
@@ -209,8 +213,8 @@ class RealmApi:
             body = self._answer(action(writer), tz, now)
             if requestid:
                 conn.execute(
-                    "INSERT OR REPLACE INTO requestids (realm_id, requestid, created_at, status, body) "
-                    "VALUES (?, ?, ?, 200, ?)",
+                    "INSERT OR REPLACE INTO requestids "
+                    "(realm_id, requestid, created_at, status, body) VALUES (?, ?, ?, 200, ?)",
                     (realm, requestid, now, body),
                 )
                 conn.execute(

@@ -49,7 +49,8 @@ def get(conn: sqlite3.Connection, realm: str, entity: str, doc_id: str | int) ->
     except (TypeError, ValueError):
         return None
     row = conn.execute(
-        "SELECT doc, sync_token, updated_at, deleted FROM docs WHERE realm_id = ? AND entity = ? AND id = ?",
+        "SELECT doc, sync_token, updated_at, deleted FROM docs "
+        "WHERE realm_id = ? AND entity = ? AND id = ?",
         (realm, entity, key),
     ).fetchone()
     if row is None:
@@ -64,14 +65,16 @@ def get_live(conn: sqlite3.Connection, realm: str, entity: str, doc_id: str | in
 
 def insert(conn: sqlite3.Connection, realm: str, entity: str, doc: Doc, now: float) -> None:
     conn.execute(
-        "INSERT INTO docs (realm_id, entity, id, sync_token, updated_at, deleted, doc) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        "INSERT INTO docs (realm_id, entity, id, sync_token, updated_at, deleted, doc) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?)",
         (realm, entity, int(doc["Id"]), int(doc["SyncToken"]), now, dumps(doc)),
     )
 
 
 def _keep_history(conn: sqlite3.Connection, realm: str, entity: str, doc_id: int) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO history (realm_id, entity, id, sync_token, updated_at, deleted, doc) "
+        "INSERT OR REPLACE INTO history "
+        "(realm_id, entity, id, sync_token, updated_at, deleted, doc) "
         "SELECT realm_id, entity, id, sync_token, updated_at, deleted, doc FROM docs "
         "WHERE realm_id = ? AND entity = ? AND id = ?",
         (realm, entity, doc_id),
@@ -81,7 +84,9 @@ def _keep_history(conn: sqlite3.Connection, realm: str, entity: str, doc_id: int
 def replace(
     conn: sqlite3.Connection, realm: str, entity: str, doc: Doc, now: float, tz: str
 ) -> Doc:
-    """Store a new version: SyncToken + 1, LastUpdatedTime = now; the old version goes to history."""
+    """Store a new version: SyncToken + 1, LastUpdatedTime = now.
+
+    The old version goes to history."""
     doc_id = int(doc["Id"])
     current = get(conn, realm, entity, doc_id)
     if current is None:
@@ -92,7 +97,8 @@ def replace(
     meta["LastUpdatedTime"] = timeutil.stamp(now, tz)
     doc = {**doc, "SyncToken": str(token), "MetaData": meta}
     conn.execute(
-        "UPDATE docs SET sync_token = ?, updated_at = ?, deleted = 0, doc = ? WHERE realm_id = ? AND entity = ? AND id = ?",
+        "UPDATE docs SET sync_token = ?, updated_at = ?, deleted = 0, doc = ? "
+        "WHERE realm_id = ? AND entity = ? AND id = ?",
         (token, max(now, current.updated_at), dumps(doc), realm, entity, doc_id),
     )
     return doc
@@ -113,16 +119,19 @@ def _source(realm: str, entity: str, cutoff: float | None) -> tuple[str, list[An
     """The rows a reader may see: all current rows, or (read lag) each document as of ``cutoff``."""
     if cutoff is None:
         return (
-            "SELECT id, doc, updated_at, deleted, sync_token FROM docs WHERE realm_id = ? AND entity = ?",
+            "SELECT id, doc, updated_at, deleted, sync_token FROM docs "
+            "WHERE realm_id = ? AND entity = ?",
             [realm, entity],
         )
     sql = (
-        "SELECT id, doc, updated_at, deleted, sync_token FROM docs WHERE realm_id = ? AND entity = ? AND updated_at <= ? "
+        "SELECT id, doc, updated_at, deleted, sync_token FROM docs "
+        "WHERE realm_id = ? AND entity = ? AND updated_at <= ? "
         "UNION ALL "
         "SELECT h.id, h.doc, h.updated_at, h.deleted, h.sync_token FROM history h "
         "JOIN docs c ON c.realm_id = h.realm_id AND c.entity = h.entity AND c.id = h.id "
         "WHERE h.realm_id = ? AND h.entity = ? AND c.updated_at > ? AND h.sync_token = ("
-        "  SELECT max(h2.sync_token) FROM history h2 WHERE h2.realm_id = h.realm_id AND h2.entity = h.entity "
+        "  SELECT max(h2.sync_token) FROM history h2 "
+        "WHERE h2.realm_id = h.realm_id AND h2.entity = h.entity "
         "  AND h2.id = h.id AND h2.updated_at <= ?)"
     )
     return sql, [realm, entity, cutoff, realm, entity, cutoff, cutoff]
@@ -153,12 +162,15 @@ def changed_since(
     limit: int,
     cutoff: float | None = None,
 ) -> list[tuple[str, Stored]]:
-    """(entity, version) for every document changed at or after ``since``, oldest first, at most ``limit``."""
+    """(entity, version) for every document changed at or after ``since``.
+
+    Oldest first, at most ``limit``."""
     out: list[tuple[str, Stored]] = []
     for entity in entities:
         source, params = _source(realm, entity, cutoff)
         rows = conn.execute(
-            f"SELECT d.doc, d.sync_token, d.updated_at, d.deleted FROM ({source}) d WHERE d.updated_at >= ? "
+            f"SELECT d.doc, d.sync_token, d.updated_at, d.deleted FROM ({source}) d "
+            "WHERE d.updated_at >= ? "
             "ORDER BY d.updated_at, d.id LIMIT ?",
             [*params, since, limit],
         ).fetchall()
@@ -197,7 +209,8 @@ def docnumber_taken(
 
 def next_docnumber(conn: sqlite3.Connection, realm: str, entity: str) -> str:
     row = conn.execute(
-        "SELECT max(CAST(json_extract(doc, '$.DocNumber') AS INTEGER)) FROM docs WHERE realm_id = ? AND entity = ?",
+        "SELECT max(CAST(json_extract(doc, '$.DocNumber') AS INTEGER)) FROM docs "
+        "WHERE realm_id = ? AND entity = ?",
         (realm, entity),
     ).fetchone()
     return str(max(int(row[0] or 0), 1000) + 1)
@@ -208,7 +221,8 @@ def docs_where(
 ) -> list[Doc]:
     """Live documents of one entity matching a SQL condition on alias ``d`` (reports use this)."""
     rows = conn.execute(
-        f"SELECT d.doc FROM docs d WHERE d.realm_id = ? AND d.entity = ? AND d.deleted = 0 AND {condition}",
+        "SELECT d.doc FROM docs d WHERE d.realm_id = ? AND d.entity = ? AND d.deleted = 0 "
+        f"AND {condition}",
         [realm, entity, *params],
     ).fetchall()
     return [loads(row[0]) for row in rows]

@@ -1,4 +1,5 @@
-"""Fault injection: random faults (seeded) and scripted ones ("fail the next N requests matching X").
+"""Fault injection: random faults (seeded) and scripted ones ("fail the next N requests
+matching X").
 
 Settings and scripts live in the sandbox's SQLite file, so a test can script faults for an
 embedded sandbox running in another process. Effective settings for a realm: run-time realm
@@ -49,7 +50,9 @@ class Faults:
         self.db = db if isinstance(db, SandboxDB) else SandboxDB(db)
 
     def set(self, settings: FaultSettings | dict[str, Any], realm: str | None = None) -> None:
-        """Replace the random-fault settings of one realm (or of every realm when ``realm`` is None)."""
+        """Replace the random-fault settings of one realm.
+
+        With ``realm`` None, the settings of every realm are replaced."""
         value = (
             settings if isinstance(settings, FaultSettings) else FaultSettings.from_dict(settings)
         )
@@ -60,9 +63,12 @@ class Faults:
             )
 
     def script(self, realm: str | None, rules: list[dict[str, Any]]) -> None:
-        """Queue deterministic faults: ``{"match": "POST /billpayment", "action": "lost_response",
-        "times": 1, "seconds": 5}``. ``match`` is ``METHOD /path`` relative to ``/v3/company/{realm}``
-        (``*`` wildcards; add ``?query`` to match the query string too); ``realm`` None = any realm."""
+        """Queue deterministic faults.
+
+        A rule reads ``{"match": "POST /billpayment", "action": "lost_response", "times": 1,
+        "seconds": 5}``. ``match`` is ``METHOD /path`` relative to ``/v3/company/{realm}``
+        (``*`` wildcards; add ``?query`` to match the query string too); ``realm`` None = any
+        realm."""
         rows = []
         for rule in rules:
             match = str(rule.get("match", "")).strip()
@@ -73,7 +79,8 @@ class Faults:
             action = ACTIONS.get(str(rule.get("action", "")).lower())
             if action is None:
                 raise ValueError(
-                    f"unknown fault action {rule.get('action')!r}; known: {sorted(set(ACTIONS.values()))}"
+                    f"unknown fault action {rule.get('action')!r}; "
+                    f"known: {sorted(set(ACTIONS.values()))}"
                 )
             times = int(rule.get("times", 1))
             if times < 1:
@@ -82,7 +89,8 @@ class Faults:
             rows.append((realm or GLOBAL, match, action, times, json.dumps(params)))
         with self.db.write() as conn:
             conn.executemany(
-                "INSERT INTO fault_scripts (scope, match, action, remaining, params) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO fault_scripts (scope, match, action, remaining, params) "
+                "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -142,7 +150,8 @@ class FaultInjector:
     def _scripted(self, realm: str, method: str, path: str, query: str) -> Decision | None:
         with self.db.read() as conn:
             candidates = conn.execute(
-                "SELECT seq, match, action, params FROM fault_scripts WHERE scope IN (?, ?) AND remaining > 0 ORDER BY seq",
+                "SELECT seq, match, action, params FROM fault_scripts "
+                "WHERE scope IN (?, ?) AND remaining > 0 ORDER BY seq",
                 (realm, GLOBAL),
             ).fetchall()
         for seq, match, action, params in candidates:
@@ -150,7 +159,8 @@ class FaultInjector:
                 continue
             with self.db.write() as conn:  # consume atomically (another process may race us)
                 taken = conn.execute(
-                    "UPDATE fault_scripts SET remaining = remaining - 1 WHERE seq = ? AND remaining > 0 RETURNING remaining",
+                    "UPDATE fault_scripts SET remaining = remaining - 1 "
+                    "WHERE seq = ? AND remaining > 0 RETURNING remaining",
                     (seq,),
                 ).fetchone()
                 conn.execute("DELETE FROM fault_scripts WHERE remaining <= 0")
@@ -175,6 +185,7 @@ class FaultInjector:
                 ("slow", settings.slow),
                 ("lost_response", settings.lost_response if method.upper() == "POST" else 0.0),
             ),
+            strict=True,
         ):
             if probability > 0 and draw < probability:
                 return Decision(name, settings.slow_seconds)

@@ -1,4 +1,5 @@
-"""QBO's two error envelopes: ``Fault`` (data, throttling, server) and lowercase ``fault`` (auth)."""
+"""QBO's two error envelopes: ``Fault`` (data, throttling, server) and lowercase ``fault``
+(auth)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def not_found(entity: str, doc_id: Any) -> QBOFault:
         400,
         "610",
         "Object Not Found",
-        f"Object Not Found : Something you're trying to use has been made inactive or deleted: {entity} {doc_id}",
+        "Object Not Found : Something you're trying to use has been made inactive or deleted: "
+        f"{entity} {doc_id}",
     )
 
 

@@ -108,7 +108,8 @@ def authorize(
         code = secrets.token_urlsafe(24)
         with db.write() as conn:
             conn.execute(
-                "INSERT INTO auth_codes (code_hash, client_id, realm_id, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO auth_codes (code_hash, client_id, realm_id, redirect_uri, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (
                     secret_hash(code),
                     client_id,
@@ -121,7 +122,8 @@ def authorize(
             redirect_uri, {"code": code, "state": params.get("state", ""), "realmId": realm_id}
         )
     links = "\n".join(
-        f'<li><a href="{html.escape(base_path)}?{html.escape(urlencode({**params, "realm_id": c["realm_id"]}))}">'
+        f'<li><a href="{html.escape(base_path)}?'
+        f'{html.escape(urlencode({**params, "realm_id": c["realm_id"]}))}">'
         f"{html.escape(c['name'])}</a> <small>({c['realm_id']})</small></li>"
         for c in companies
     )
@@ -139,7 +141,8 @@ def _redirect(uri: str, params: dict[str, str]) -> tuple[int, dict[str, str], st
 
 def _page(title: str, body: str) -> str:
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 
@@ -173,7 +176,8 @@ def token(db: SandboxDB, headers: dict[str, str], body: bytes) -> dict[str, Any]
     with db.write() as conn:
         if grant_type == "authorization_code":
             row = conn.execute(
-                "SELECT client_id, realm_id, redirect_uri, expires_at, used FROM auth_codes WHERE code_hash = ?",
+                "SELECT client_id, realm_id, redirect_uri, expires_at, used FROM auth_codes "
+                "WHERE code_hash = ?",
                 (secret_hash(form.get("code", "")),),
             ).fetchone()
             if row is None or row[0] != client_id or row[4] or row[3] < now:
@@ -190,8 +194,8 @@ def token(db: SandboxDB, headers: dict[str, str], body: bytes) -> dict[str, Any]
             grant_id, realm_id = secrets.token_hex(8), row[1]
         elif grant_type == "refresh_token":
             row = conn.execute(
-                "SELECT grant_id, client_id, realm_id, expires_at, superseded_at, revoked FROM tokens "
-                "WHERE token_hash = ? AND kind = 'refresh'",
+                "SELECT grant_id, client_id, realm_id, expires_at, superseded_at, revoked "
+                "FROM tokens WHERE token_hash = ? AND kind = 'refresh'",
                 (secret_hash(form.get("refresh_token", "")),),
             ).fetchone()
             if (
@@ -215,7 +219,8 @@ def token(db: SandboxDB, headers: dict[str, str], body: bytes) -> dict[str, Any]
             )
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         conn.executemany(
-            "INSERT INTO tokens (token_hash, kind, grant_id, client_id, realm_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (token_hash, kind, grant_id, client_id, realm_id, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
                     secret_hash(access),
@@ -290,7 +295,8 @@ def check_bearer(db: SandboxDB, headers: dict[str, str], realm_id: str) -> Grant
         raise AuthFault(401, "Authentication failed: no bearer token in the Authorization header")
     with db.read() as conn:
         row = conn.execute(
-            "SELECT client_id, realm_id, expires_at, revoked FROM tokens WHERE token_hash = ? AND kind = 'access'",
+            "SELECT client_id, realm_id, expires_at, revoked FROM tokens "
+            "WHERE token_hash = ? AND kind = 'access'",
             (secret_hash(auth[7:].strip()),),
         ).fetchone()
         known_realm = conn.execute(

@@ -178,7 +178,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 
 def canonical_path(path: str) -> str:
-    """``metadata.lastupdatedtime`` -> ``MetaData.LastUpdatedTime``; ``VendorRef`` -> ``VendorRef.value``."""
+    """``metadata.lastupdatedtime`` -> ``MetaData.LastUpdatedTime``;
+    ``VendorRef`` -> ``VendorRef.value``."""
     parts = [_FIELD_CASE.get(part.lower(), part) for part in path.split(".") if part]
     if not parts:
         raise QueryError("QueryParserError: empty property name")
@@ -212,9 +213,8 @@ class _Parser:
     def expect_keyword(self, word: str) -> None:
         if not self.keyword(word):
             found = self.peek()
-            raise QueryError(
-                f"QueryParserError: expected {word}, found {found[1] if found else 'end of statement'!r}"
-            )
+            shown = found[1] if found else "end of statement"
+            raise QueryError(f"QueryParserError: expected {word}, found {shown!r}")
 
     def expect_punct(self, char: str) -> None:
         kind, value = self.next(repr(char))
@@ -399,7 +399,11 @@ def where_sql(query: Query, tz: str | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     for cond in query.where:
-        bare_number = any(b and isinstance(v, float) for v, b in zip(cond.values, cond.bare))
+        # ``bare`` may be shorter (its default is empty): a literal without a flag counts as
+        # quoted, so the pairs are cut at the shorter list.
+        bare_number = any(
+            b and isinstance(v, float) for v, b in zip(cond.values, cond.bare, strict=False)
+        )
         expr, kind = _expression(cond.path, bare_number=bare_number)
         if cond.op == "LIKE":
             clauses.append(f"{expr} LIKE ? ESCAPE '\\'")

@@ -49,8 +49,9 @@ CREATE TABLE IF NOT EXISTS auth_codes (
     code_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, realm_id TEXT NOT NULL,
     redirect_uri TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
-    realm_id TEXT NOT NULL, expires_at REAL NOT NULL, superseded_at REAL, revoked INTEGER NOT NULL DEFAULT 0);
+    token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, realm_id TEXT NOT NULL, expires_at REAL NOT NULL,
+    superseded_at REAL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS tokens_grant ON tokens (grant_id);
 CREATE TABLE IF NOT EXISTS requestids (
     realm_id TEXT NOT NULL, requestid TEXT NOT NULL, created_at REAL NOT NULL,
@@ -296,7 +297,8 @@ class SandboxDB:
                 )
             )
         conn.executemany(
-            "INSERT OR REPLACE INTO docs (realm_id, entity, id, sync_token, updated_at, deleted, doc) "
+            "INSERT OR REPLACE INTO docs "
+            "(realm_id, entity, id, sync_token, updated_at, deleted, doc) "
             "VALUES (?, ?, ?, ?, ?, 0, ?)",
             rows,
         )
@@ -322,7 +324,8 @@ class SandboxDB:
             raise ValueError("register_app needs a non-empty client_id and client_secret")
         with self.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO apps (client_id, secret_hash, redirect_uris) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO apps (client_id, secret_hash, redirect_uris) "
+                "VALUES (?, ?, ?)",
                 (client_id, secret_hash(client_secret), json.dumps(list(redirect_uris or []))),
             )
 

@@ -70,7 +70,8 @@ def seed_small_company(
     """Insert a tiny consistent company and return its ids.
 
     Balances agree with the documents: customers 1000/2500/300 open, vendors 3400/1500/0 open,
-    bank 25000.00; one partially paid invoice, one paid invoice, one paid bill, one bill 100 days late.
+    bank 25000.00; one partially paid invoice, one paid invoice, one paid bill, one bill 100 days
+    late.
     """
     db.create_company(
         realm_id,
@@ -291,7 +292,9 @@ def seed_small_company(
 
 
 def make_sandbox(path: Path, companies: int = 2, *, first_realm: int = 9130000000001) -> SandboxDB:
-    """A sandbox file with ``companies`` small companies (realm ids counting up from ``first_realm``)."""
+    """A sandbox file with ``companies`` small companies.
+
+    Realm ids count up from ``first_realm``."""
     db = SandboxDB(path)
     for index in range(companies):
         seed_small_company(db, str(first_realm + index), f"Company {index + 1}")
@@ -300,7 +303,9 @@ def make_sandbox(path: Path, companies: int = 2, *, first_realm: int = 913000000
 
 # ---- OAuth through the public protocol ---------------------------------------------------
 def client_for(target: Target, **kwargs: Any) -> httpx.Client:
-    """An httpx.Client talking to ``target`` (transport, app from create_app, base URL or client)."""
+    """An httpx.Client talking to ``target``.
+
+    ``target`` is a transport, an app from create_app, a base URL or a client."""
     if isinstance(target, httpx.Client):
         return target
     if isinstance(target, str):
@@ -320,7 +325,9 @@ def issue_tokens(
     client_secret: str = DEMO_CLIENT_SECRET,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
 ) -> dict[str, Any]:
-    """The token answer (access_token, refresh_token, ...) via authorize (realm_id) + token endpoints."""
+    """The token answer (access_token, refresh_token, ...).
+
+    Obtained via the authorize (realm_id) and token endpoints."""
     client = client_for(target)
     try:
         answer = client.get(

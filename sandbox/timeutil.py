@@ -1,4 +1,5 @@
-"""Time in QBO's wire formats: company-offset timestamps, dates and the loose ``changedSince`` forms."""
+"""Time in QBO's wire formats: company-offset timestamps, dates and the loose ``changedSince``
+forms."""
 
 from __future__ import annotations
 

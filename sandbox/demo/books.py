@@ -50,7 +50,10 @@ class Stamps:
         ordinal, secs = divmod(t, DAY)
         hour, rest = divmod(secs, 3600)
         minute, second = divmod(rest, 60)
-        return f"{date.fromordinal(ordinal).isoformat()}T{hour:02d}:{minute:02d}:{second:02d}{self._offset(ordinal, hour)}"
+        return (
+            f"{date.fromordinal(ordinal).isoformat()}T{hour:02d}:{minute:02d}:{second:02d}"
+            f"{self._offset(ordinal, hour)}"
+        )
 
     def cap(self, t: int) -> int:
         """Nothing is created or updated after the sandbox clock."""

@@ -47,10 +47,12 @@ def build_demo_firm(
         if clash:
             names = ", ".join(f"{p.name} ({p.realm_id})" for p in clash[:3])
             raise DemoFirmExistsError(
-                f"{db_path} already holds {len(clash)} of the demo firm's companies (e.g. {names}); "
+                f"{db_path} already holds {len(clash)} of the demo firm's companies "
+                f"(e.g. {names}); "
                 "remove the file or use another seed"
             )
-        # Documents carry MetaData; the clock only matters for CompanyInfo defaults and later writes.
+        # Documents carry MetaData; the clock only matters for CompanyInfo defaults and later
+        # writes.
         db.set_clock(clock_now(today))
         for done, profile in enumerate(profiles, 1):
             docs = generate_company(profile, seed, today, scale)

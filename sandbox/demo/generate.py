@@ -100,7 +100,8 @@ def _company_info(company: Company) -> dict[str, Any]:
     profile, books = company.profile, company.books
     city, state, postal = ADDRESSES[profile.tz]
     address = {
-        "Line1": f"{books.rng.randrange(10, 990)} {books.rng.choice(('Broadway', 'Main St', 'Market St', 'Hudson St', 'Lake St'))}",
+        "Line1": f"{books.rng.randrange(10, 990)} "
+        f"{books.rng.choice(('Broadway', 'Main St', 'Market St', 'Hudson St', 'Lake St'))}",
         "City": city,
         "CountrySubDivisionCode": state,
         "PostalCode": postal,

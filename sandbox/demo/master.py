@@ -67,7 +67,8 @@ CARD_SOFTWARE = (  # vendor, day of month, dollars per seat, seats per 10 staff 
     ("Notion", 9, 10.0, 10),
     ("Dropbox", 26, 15.0, 5),
 )
-HABITS = {  # days paid after the due date: mean, standard deviation, earliest (days relative to due)
+# days paid after the due date: mean, standard deviation, earliest (days relative to due)
+HABITS = {
     "prompt": (-3.0, 3.0, -10),
     "on_time": (2.0, 4.0, -5),
     "slow": (12.0, 8.0, -2),
@@ -245,7 +246,8 @@ def _vendors(company: Company, names: NameBook, day0: int) -> None:
             names.person()
             if rng.random() < 0.75
             else names.take(
-                f"{rng.choice(('Pixel', 'North', 'Bright', 'Kite', 'Oak'))} & {rng.choice(('Quill', 'Field', 'Loom'))} Studio"
+                f"{rng.choice(('Pixel', 'North', 'Bright', 'Kite', 'Oak'))} & "
+                f"{rng.choice(('Quill', 'Field', 'Loom'))} Studio"
             )
         )
         display = name  # NameBook already made it unique
@@ -298,7 +300,9 @@ def _customers(company: Company, names: NameBook, day0: int) -> None:
 
 
 def _shape_customers(company: Company, rng, situation: Situation) -> None:
-    """Give the situation its cast: an anchor client, a lost client, a Canadian client, missing e-mails."""
+    """Give the situation its cast.
+
+    An anchor client, a lost client, a Canadian client, missing e-mails."""
     customers = company.customers
     customers.sort(key=lambda c: -c.weight)
     if situation.anchor_client:

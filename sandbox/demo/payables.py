@@ -111,7 +111,9 @@ class Payables:
             self.books.at(day, PRIORITY_BILL, self.enter, contractor, lines)
 
     def _forced_aging(self) -> None:
-        """Unpaid bills overdue into every aging bucket (a disputed contractor, a forgotten adviser)."""
+        """Unpaid bills overdue into every aging bucket.
+
+        Among them a disputed contractor and a forgotten adviser."""
         books, rng, company = self.books, self.books.rng, self.company
         choices = company.contractors() + [company.vendors["lawyer"], company.vendors["accountant"]]
         for lo, hi in ((3, 25), (35, 55), (65, 85), (95, 160)):
@@ -132,7 +134,9 @@ class Payables:
         no_due: bool = False,
         note: str | None = None,
     ) -> Rec:
-        """Enter a bill (created up to 3 days after its date); unless ``hold``, schedule its payment."""
+        """Enter a bill (created up to 3 days after its date).
+
+        Unless ``hold``, schedule its payment."""
         books, rng = self.books, self.books.rng
         created = books.moment(min(day + rng.choice((0, 0, 1, 2, 3)), books.today))
         bill = books.add(Rec("Bill", day, vendor, self.company.accounts["ap"]), created)

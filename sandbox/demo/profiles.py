@@ -129,7 +129,8 @@ class Profile:
         return {"realm_id": self.realm_id, "name": self.name, "profile": self.situation}
 
 
-# (name, situation, tz index, monthly revenue $, customers, contractors, payroll freq, style, banks, CAD)
+# (name, situation, tz index, monthly revenue $, customers, contractors, payroll freq, style,
+#  banks, CAD)
 _DEMO_ROWS: tuple[tuple[str, str, int, int, int, int, str, str, int, bool], ...] = (
     ("Brightline Studio", "healthy", 0, 260_000, 16, 4, "biweekly", "gusto", 2, True),
     ("Harbor & Pine Creative", "healthy", 1, 180_000, 14, 3, "semimonthly", "journal", 2, False),
@@ -277,7 +278,9 @@ def _scale_profile(seed: int, index: int, used_names: set[str]) -> Profile:
 
 
 def firm_profiles(seed: int, companies: int = 12) -> list[Profile]:
-    """The firm's companies for a seed: the twelve named demo companies first, then generated ones."""
+    """The firm's companies for a seed.
+
+    The twelve named demo companies come first, then generated ones."""
     if companies < 1:
         raise ValueError(f"companies must be at least 1, got {companies}")
     profiles: list[Profile] = []
@@ -317,17 +320,21 @@ def firm_profiles(seed: int, companies: int = 12) -> list[Profile]:
 STORIES: dict[str, str] = {
     "healthy": "Clients pay on time, bills paid on their due dates, months of payroll in the bank; "
     "the owner takes monthly distributions.",
-    "growing": "Revenue up about 2% a month; cash about 4–5 payrolls, receivables growing with sales.",
-    "tight_payroll": "Thin margin and new hires three months ago: cash is about 1.15 payroll runs with the "
-    "next run days away; bills paid a week late; overdue bills in every bucket.",
-    "late_anchor": "One anchor client (about 37% of revenue) pays 40+ days late in weekly check runs; "
-    "receivables pile up in 31–60.",
-    "heavy_payables": "Contractors are a quarter of revenue and bills are paid about four weeks late: "
-    "large overdue A/P in every bucket.",
-    "messy": "Hygiene problems on purpose: invoices and bills without due dates, likely duplicate bills, "
-    "customers without e-mail, unapplied payments, voided and deleted documents.",
-    "near_breach": "Lost its biggest client four months ago but kept payroll: cash falls every month and "
-    "is about two payrolls; on this trend the reserve is breached within weeks.",
+    "growing": "Revenue up about 2% a month; cash about 4–5 payrolls, "
+    "receivables growing with sales.",
+    "tight_payroll": "Thin margin and new hires three months ago: "
+    "cash is about 1.15 payroll runs with the next run days away; bills paid a week late; "
+    "overdue bills in every bucket.",
+    "late_anchor": "One anchor client (about 37% of revenue) "
+    "pays 40+ days late in weekly check runs; receivables pile up in 31–60.",
+    "heavy_payables": "Contractors are a quarter of revenue "
+    "and bills are paid about four weeks late: large overdue A/P in every bucket.",
+    "messy": "Hygiene problems on purpose: invoices and bills without due dates, "
+    "likely duplicate bills, customers without e-mail, unapplied payments, "
+    "voided and deleted documents.",
+    "near_breach": "Lost its biggest client four months ago but kept payroll: "
+    "cash falls every month and is about two payrolls; "
+    "on this trend the reserve is breached within weeks.",
 }
 
 
@@ -338,7 +345,8 @@ def describe_firm(seed: int, companies: int = 12) -> str:
         "|---|---|---|---|---|---|",
     ]
     for p in firm_profiles(seed, companies):
-        payroll = f"{p.payroll_freq}, {'Gusto checks' if p.payroll_style == 'gusto' else 'ADP journal entries'}"
+        style = "Gusto checks" if p.payroll_style == "gusto" else "ADP journal entries"
+        payroll = f"{p.payroll_freq}, {style}"
         extras = []
         if p.bank_accounts > 1:
             extras.append("two bank accounts")

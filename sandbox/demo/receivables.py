@@ -76,7 +76,9 @@ class Receivables:
         return (item, description or f"{item.name} — {hours} h", hours, rate, hours * rate)
 
     def _forced_aging(self) -> None:
-        """Open overdue invoices in the 31–60, 61–90 and 91+ buckets (a dispute, a forgotten one)."""
+        """Open overdue invoices in the 31–60, 61–90 and 91+ buckets.
+
+        Among them a dispute and a forgotten one."""
         books, rng = self.books, self.books.rng
         candidates = [
             c
@@ -161,7 +163,9 @@ class Receivables:
         return business_day(day)
 
     def expect(self, day: int, invoice: Rec, amount: int) -> None:
-        """The customer will pay ``amount`` of ``invoice`` on ``day`` (grouped per customer and day)."""
+        """The customer will pay ``amount`` of ``invoice`` on ``day``.
+
+        Expected payments are grouped per customer and day."""
         key = (day, invoice.party.id)
         if key not in self.pending:
             self.pending[key] = []

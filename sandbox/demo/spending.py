@@ -177,7 +177,9 @@ class Spending:
         self.card_charges.append((day, amount))
 
     def _card_payment(self, day: int) -> None:
-        """Pay the statement (all charges up to the end of last month) from the operating account."""
+        """Pay the statement from the operating account.
+
+        The statement holds all charges up to the end of last month."""
         statement_end = (date.fromordinal(day).replace(day=1) - timedelta(days=1)).toordinal()
         owed = (
             sum(amount for charge_day, amount in self.card_charges if charge_day <= statement_end)
