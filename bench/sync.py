@@ -43,8 +43,7 @@ from sync.writer import writer_for
 FIRM_FILES = (
     "sandbox.sqlite",
     "state.sqlite",
-    ".secret.key",
-)  # the built + connected firm, no warehouse
+)  # the built + connected firm, no warehouse (the token key lives outside data folders)
 
 PER_SECOND, PER_MINUTE = 10.0, 500.0
 

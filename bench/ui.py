@@ -241,26 +241,28 @@ def _render_seconds(browser: Any, url: str, ready: str) -> float:
         page.close()
 
 
-def browser_figures(
-    data_dir: Path, path: str, ready: str, realm: str | None
-) -> tuple[float, float]:
-    """(fresh server, first session) and (same server, second session) render seconds."""
+def browser_figures(data_dir: Path, path: str, ready: str) -> tuple[float, float, float]:
+    """Render seconds: a new session on a fresh server over data no process has viewed yet; a
+    new session on a second fresh server (views precomputed by the first); a second session on
+    that server (warm)."""
     from playwright.sync_api import sync_playwright
 
-    process, url = _serve(data_dir, data_dir.parent / f"console-{data_dir.name}.log")
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                target = f"{url}/{path}" + (f"?company={realm}" if realm else "")
-                cold = _render_seconds(browser, target, ready)
-                warm = _render_seconds(browser, target, ready)
-            finally:
-                browser.close()
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-    return cold, warm
+    figures: list[float] = []
+    for round_ in (1, 2):
+        process, url = _serve(data_dir, data_dir.parent / f"console-{data_dir.name}-{round_}.log")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    figures.append(_render_seconds(browser, f"{url}/{path}", ready))
+                    if round_ == 2:
+                        figures.append(_render_seconds(browser, f"{url}/{path}", ready))
+                finally:
+                    browser.close()
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+    return figures[0], figures[1], figures[2]
 
 
 def browser_main(args: argparse.Namespace) -> None:
@@ -286,23 +288,25 @@ def browser_main(args: argparse.Namespace) -> None:
         ):
             fresh = Path(tmp) / f"fresh-{source.name}"  # a copy: no cache left by the build
             shutil.copytree(source, fresh, ignore=shutil.ignore_patterns("*.lock"))
-            cold, warm = browser_figures(fresh, path, ready, None)
-            rows.append((name, cold, warm))
+            rows.append((name, *browser_figures(fresh, path, ready)))
     lines = [
         "Headless Chromium against `streamlit run app.py` started fresh on a copy of the firm "
         f"(demo firm of {args.companies} companies{_took(built)}; {args.firm_companies}-company "
         f"firm{_took(built_big)}), 2 cores shared with other work. First = a new session on the "
-        "fresh server, from navigation to the page drawn (chart or grid visible, script "
-        "finished); second = another new session on the same server.",
+        "fresh server over data no process has viewed (nothing precomputed), from navigation "
+        "to the page drawn (chart or grid attached, script finished); fresh server, precomputed "
+        "= a new server process after the first one computed the views (the firm grid is then "
+        "read from its Parquet file under cache/views/); second = another new session on that "
+        "server.",
         "",
-        "| page | first (fresh server) s | second session s | target |",
-        "|---|---:|---:|---|",
+        "| page | fresh server s | fresh server, precomputed s | second session s | target |",
+        "|---|---:|---:|---:|---|",
     ]
-    targets = {"runway (demo firm)": "first < 2 s"}
-    for name, cold, warm in rows:
+    targets = {"runway (demo firm)": "fresh < 2 s"}
+    for name, cold, precomputed, warm in rows:
         lines.append(
-            f"| {name} | {cold:.2f} | {warm:.2f} | "
-            f"{targets.get(name, 'first < 3 s, second < 0.5 s')} |"
+            f"| {name} | {cold:.2f} | {precomputed:.2f} | {warm:.2f} | "
+            f"{targets.get(name, 'cold < 3 s, warm < 0.5 s')} |"
         )
     print("\n".join(lines))
     if not args.no_write:

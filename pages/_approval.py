@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from oodaloo import present
 from pages import _state
 
 OPEN_KEY = "approval_open"
@@ -44,7 +45,7 @@ def requests_for(section: str, rows: pl.DataFrame) -> tuple[list[dict[str, Any]]
     notes: list[str] = []
     for row in rows.iter_rows(named=True):
         realm, doc_id = str(row["realm_id"]), str(row["doc_id"])
-        who = row.get("party_name") or "—"
+        who = present.escape_markdown(row.get("party_name") or "—")  # notes render as Markdown
         if row.get("selectable") is False:
             notes.append(f"{who}: {row.get('not_selectable_reason') or 'not an action here'}.")
             continue

@@ -216,7 +216,7 @@ def show_pending(realm_id: str | None, view: Any = None) -> None:
     frame = pl.DataFrame(rows)
     if realm_id is not None:
         frame = frame.drop("Company")
-    st.dataframe(frame, hide_index=True, key=f"pending_actions_{realm_id or 'all'}")
+    st.table(frame.to_pandas().set_index("Action"))  # plain text: read aloud, found, copied
 
 
 def ap_due_this_week(view: Any) -> Decimal:

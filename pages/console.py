@@ -93,8 +93,8 @@ def approval_step() -> None:
     )
     st.markdown(_approval.effect_words(facts, requests))
     st.caption("Combined effect: the forecast re-run once with every selected change together.")
-    if review:
-        st.dataframe(pl.DataFrame(review), hide_index=True, key="approval_requests")
+    if review:  # a plain table: every word is text (readable aloud, findable, copyable)
+        st.table(pl.DataFrame(review).to_pandas().set_index("Action"))
     for note in pending["notes"]:
         st.caption(note)
     done = _approval.results_for(ident)
@@ -125,11 +125,7 @@ def approval_step() -> None:
                 st.session_state.pop(_approval.RUN_KEY, None)
     if done is not None:
         st.markdown(f"**{_finished_label(done)}**")
-        st.dataframe(
-            pl.DataFrame(_approval.result_rows(done, review)),
-            hide_index=True,
-            key="approval_results",
-        )
+        st.table(pl.DataFrame(_approval.result_rows(done, review)).to_pandas().set_index("Result"))
     st.caption(f"Approval reference {ident}")
     if st.button("Close", key="approval_close"):
         _approval.close_approval()

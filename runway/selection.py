@@ -6,6 +6,7 @@ A change moves one forecast item to a new day, exactly as the tray's one-change 
   {"kind": "pay_bill", "bill_id"}                 the bill goes out today (``as_of``)
   {"kind": "delay_bill", "bill_id", "until"}      the bill goes out on ``until``
   {"kind": "collect_invoice" | "remind", "invoice_id"}  the invoice is collected this week (today)
+  {"kind": "apply_credit", "invoice_id"}          the invoice leaves the forecast (paid by a credit)
 All changes form one scenario of ``forecast.daily_paths`` (vectorised; the reserve is held as it
 is, like the tray's effects).
 """
@@ -25,6 +26,9 @@ from runway.money import ZERO
 SELECTION = "selection"
 BILL_KINDS = {"pay_bill", "delay_bill"}
 INVOICE_KINDS = {"collect_invoice", "remind", "send_reminder"}
+# applying an unapplied payment or credit memo closes the invoice with cash already in the bank:
+# the forecast stops expecting that invoice's money (the item is removed, never moved)
+CREDIT_KINDS = {"apply_credit"}
 
 
 class SelectionError(ValueError):
@@ -59,9 +63,12 @@ def scenario_rows(realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any
             item_kind = "bill"
         elif kind in INVOICE_KINDS:
             doc, new_date, item_kind = change.get("invoice_id"), as_of, "invoice"
+        elif kind in CREDIT_KINDS:
+            doc, new_date, item_kind = change.get("invoice_id"), None, "invoice"
         else:
             raise SelectionError(
-                f"change {n}: unknown kind {kind!r}; expected one of {sorted(BILL_KINDS | INVOICE_KINDS)}"
+                f"change {n}: unknown kind {kind!r}; expected one of "
+                f"{sorted(BILL_KINDS | INVOICE_KINDS | CREDIT_KINDS)}"
             )
         if not doc:
             raise SelectionError(

@@ -319,9 +319,9 @@ class RealmApi:
             )
         if method == "POST" and len(parts) == 1 and head != "query":
             entity = self._entity(parts[0])
-            payload = _json_body(body)
+            posted = _json_body(body)
             return self.write(
-                realm, requestid, tz, lambda w: self.entity_post(w, entity, params, payload)
+                realm, requestid, tz, lambda w: self.entity_post(w, entity, params, posted)
             )
         with self.db.read() as conn:
             now = self.db.now_epoch()

@@ -231,7 +231,7 @@ def _summary_rows(
             "group": "GrandTotal",
         }
     )
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"ColTitle": "", "ColType": party_entity},
         *(
             {

@@ -739,10 +739,11 @@ def effects(entity: str, doc: Doc) -> list[Effect]:
             out.append(Effect("Account", account, "CurrentBalance", sign * total, cash=True))
     elif entity == "Transfer":
         amount = money(doc.get("Amount", 0))
-        source, target = _ref_id(doc, "FromAccountRef"), _ref_id(doc, "ToAccountRef")
-        if source and target:
-            out.append(Effect("Account", source, "CurrentBalance", -amount, cash=True))
-            out.append(Effect("Account", target, "CurrentBalance", amount, cash=True))
+        from_account = _ref_id(doc, "FromAccountRef")
+        to_account = _ref_id(doc, "ToAccountRef")
+        if from_account and to_account:
+            out.append(Effect("Account", from_account, "CurrentBalance", -amount, cash=True))
+            out.append(Effect("Account", to_account, "CurrentBalance", amount, cash=True))
     return out
 
 

@@ -115,11 +115,8 @@ class Writer:
         old = self._load_for_change(entity, body)
         is_sparse = bool(body.get("sparse")) if sparse is None else sparse
         changes = _clean(entity, body)
-        keep = {k: old[k] for k in ("Id", "domain", "MetaData") if k in old}
-        if is_sparse:
-            doc = {**copy.deepcopy(old), **changes}
-        else:
-            doc = {**keep, **changes}
+        keep: Doc = {k: old[k] for k in ("Id", "domain", "MetaData") if k in old}
+        doc: Doc = {**copy.deepcopy(old), **changes} if is_sparse else {**keep, **changes}
         doc["sparse"] = False
         rules.check_required(doc, ENTITIES[entity].required)
         return self._store_change(entity, old, doc)

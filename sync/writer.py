@@ -135,7 +135,13 @@ class CoalescingWriter:
             self.slices += 1
             started = time.monotonic()
             while batch:
-                self._transaction(con, batch)
+                try:
+                    self._transaction(con, batch)
+                except BaseException as exc:  # every caller of THIS batch learns it, none waits
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    raise
                 if self.warehouse.others_waiting():
                     return
                 if not self._holders and time.monotonic() - started > MAX_HOLD_SECONDS:

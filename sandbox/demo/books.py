@@ -120,6 +120,16 @@ class Rec:
     def balance(self) -> int:
         return 0 if self.voided else self.total - self.applied_total
 
+    @property
+    def due_day(self) -> int:
+        """``due`` of a record that has one (invoice, bill; an estimate's expiration day).
+
+        The simulation reads it only after ``issue``/``enter`` set it; asking a record without
+        one is a generator bug, so it fails loudly instead of comparing with None."""
+        if self.due is None:
+            raise ValueError(f"{self.kind} {self.id or '(unsaved)'} has no due day")
+        return self.due
+
 
 class Party:
     """Customer, vendor, account, term or item: list entities created when the company starts."""
@@ -157,7 +167,7 @@ class Books:
         self.parties: list[Party] = []
         self.records: list[Rec] = []
         self.skipped_ids: list[str] = []
-        self._queue: list[tuple[int, int, int, Callable[..., None], tuple]] = []
+        self._queue: list[tuple[int, int, int, Callable[..., object], tuple]] = []
         self._seq = 0
 
     # ---- ids and time ---------------------------------------------------------------
@@ -188,8 +198,10 @@ class Books:
         return rec
 
     # ---- events ------------------------------------------------------------------------
-    def at(self, day: int, priority: int, fn: Callable[..., None], *args: Any) -> None:
-        """Schedule ``fn(day, *args)``; events after today never happen (documents stay open)."""
+    def at(self, day: int, priority: int, fn: Callable[..., object], *args: Any) -> None:
+        """Schedule ``fn(day, *args)``; events after today never happen (documents stay open).
+
+        ``fn``'s return value (often the record it made) is ignored."""
         if day > self.today:
             return
         heapq.heappush(self._queue, (day, priority, self._seq, fn, args))

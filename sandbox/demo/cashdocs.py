@@ -150,7 +150,7 @@ class CashDocs:
             for inv in self.ar.invoices
             if not inv.voided
             and inv.balance > 0
-            and inv.due < today - 5
+            and inv.due_day < today - 5
             and inv.party.currency["value"] == "USD"
             and not inv.party.attrs.get("anchor")
             and not inv.extra.get("no_due")

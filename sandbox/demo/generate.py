@@ -72,13 +72,13 @@ def _reminders(company: Company, invoices: list[Rec]) -> None:
         for inv in invoices
         if not inv.voided
         and inv.balance > 0
-        and inv.due < books.today
+        and inv.due_day < books.today
         and inv.party.email
         and not inv.extra.get("no_due")
     ]
     chosen = [inv for inv in overdue if rng.random() < 0.35] or overdue[-1:]
     for invoice in chosen:
-        sent = books.moment(max(invoice.due + 1, books.today - rng.randrange(1, 21)))
+        sent = books.moment(max(invoice.due_day + 1, books.today - rng.randrange(1, 21)))
         sent = max(sent, invoice.updated + rng.randrange(600, 7200))
         if sent > books.stamps.limit:
             continue

@@ -251,7 +251,7 @@ def _vendors(company: Company, names: NameBook, day0: int) -> None:
             )
         )
         display = name  # NameBook already made it unique
-        vendor = Party(
+        contractor = Party(
             "Vendor",
             display,
             term=company.terms[term],
@@ -261,7 +261,7 @@ def _vendors(company: Company, names: NameBook, day0: int) -> None:
             role=f"contractor:{n}",
             rate=rng.choice((65, 75, 85, 95, 110, 125, 150)),
         )
-        company.vendors[f"contractor:{n}"] = company.books.add_party(vendor, day0)
+        company.vendors[f"contractor:{n}"] = company.books.add_party(contractor, day0)
 
 
 def _customers(company: Company, names: NameBook, day0: int) -> None:

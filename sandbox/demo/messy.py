@@ -84,7 +84,7 @@ class Mess:
         """A customer's check bounced: the payment is voided and the invoice paid again later."""
         customer = self._customer()
         invoice = self.ar.issue(day, customer, self._lines(), hold=True)
-        paid = invoice.due + 2
+        paid = invoice.due_day + 2
         self.books.at(paid, PRIORITY_DEFECT, self._pay_then_bounce, invoice)
 
     def _pay_then_bounce(self, day: int, invoice: Rec) -> None:
@@ -101,7 +101,7 @@ class Mess:
     def _overpayment(self, day: int) -> None:
         invoice = self.ar.issue(day, self._customer(), self._lines(), hold=True)
         extra = self.books.rng.randrange(5_000, 60_000)
-        self.books.at(invoice.due + 3, PRIORITY_DEFECT, self._pay_over, invoice, extra)
+        self.books.at(invoice.due_day + 3, PRIORITY_DEFECT, self._pay_over, invoice, extra)
 
     def _pay_over(self, day: int, invoice: Rec, extra: int) -> None:
         self.ar.pay(day, invoice.party, [(invoice, invoice.total)], unapplied=extra)

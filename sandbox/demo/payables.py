@@ -73,7 +73,7 @@ class Payables:
                 self._monthly(
                     first, rng.randrange(2, 27), vendors["lawyer"], fee, "Contract review"
                 )
-            for contractor, share in zip(contractors, shares):
+            for contractor, share in zip(contractors, shares, strict=True):
                 amount = int(budget * share / sum(shares))
                 self._contractor(first, contractor, amount)
         if company.situation.forced_ap_aging:
@@ -164,7 +164,7 @@ class Payables:
             )
         else:
             delay = round(rng.gauss(*situation.ap_delay))
-        day = max(bill.day + 1, bill.due + delay, bill.created // 86_400)
+        day = max(bill.day + 1, bill.due_day + delay, bill.created // 86_400)
         return business_day(day)
 
     def expect(self, day: int, bill: Rec, amount: int) -> None:

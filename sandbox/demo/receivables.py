@@ -91,7 +91,7 @@ class Receivables:
             "Client asked for a revised scope",
             "Disputed — awaiting client sign-off",
         )
-        for (lo, hi), note in zip(((3, 25), (33, 58), (63, 88), (100, 200)), notes):
+        for (lo, hi), note in zip(((3, 25), (33, 58), (63, 88), (100, 200)), notes, strict=True):
             customer = rng.choice(candidates)
             day = books.today - rng.randrange(lo, hi) - customer.term.due_days
             if day >= books.start:
@@ -145,7 +145,7 @@ class Receivables:
         rng, customer = self.books.rng, invoice.party
         mean, sd, earliest = HABITS[customer.habit]
         lag = max(earliest, round(rng.gauss(mean, sd)))
-        day = max(invoice.day + 1, invoice.due + lag)
+        day = max(invoice.day + 1, invoice.due_day + lag)
         day = self._snap(day, customer)
         if customer.partial and invoice.total >= 300_000 and rng.random() < 0.3:
             first = invoice.total * rng.choice((50, 60, 70)) // 100

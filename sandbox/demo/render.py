@@ -209,7 +209,7 @@ class Renderer:
         )
         doc: Doc = {"DocNumber": rec.extra["doc_number"], "TxnDate": _day(rec.day)}
         if not rec.extra.get("no_due"):
-            doc["DueDate"] = _day(rec.due)
+            doc["DueDate"] = _day(rec.due_day)
             doc["SalesTermRef"] = _ref(rec.term)
         doc.update(CustomerRef=_ref(rec.party), CurrencyRef=dict(rec.party.currency))
         if "fx" in rec.extra:
@@ -297,7 +297,7 @@ class Renderer:
             doc["DocNumber"] = rec.extra["doc_number"]
         doc["TxnDate"] = _day(rec.day)
         if not rec.extra.get("no_due"):
-            doc["DueDate"] = _day(rec.due)
+            doc["DueDate"] = _day(rec.due_day)
             doc["SalesTermRef"] = {"value": rec.term.id}
         doc.update(
             VendorRef=_ref(rec.party),
@@ -519,7 +519,7 @@ class Renderer:
         doc: Doc = {
             "DocNumber": rec.extra["doc_number"],
             "TxnDate": _day(rec.day),
-            "ExpirationDate": _day(rec.due),
+            "ExpirationDate": _day(rec.due_day),
             "CustomerRef": _ref(rec.party),
             "CurrencyRef": dict(rec.party.currency),
             "Line": self._sales_lines(rec),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from demo_ledger import SEED, TODAY
 
 from sandbox.demo import Profile, firm_profiles, generate_company
+from tests.demo.demo_ledger import SEED, TODAY
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from demo_ledger import SEED, TODAY
 
 from sandbox.demo import DemoFirmExistsError, build_demo_firm, firm_profiles, generate_company
 from sandbox.state import SandboxDB
 from sandbox.testing import api_client
 from sandbox.transport import embedded_transport, forget
+from tests.demo.demo_ledger import SEED, TODAY
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ Undeposited Funds with deposits, and the CAD exchange rates, in believable propo
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from demo_ledger import TODAY, ZERO, money, undeposited
+from tests.demo.demo_ledger import TODAY, ZERO, money, undeposited
 
 STATUSES = {"Pending", "Accepted", "Closed", "Rejected"}
 
@@ -112,7 +112,7 @@ def test_undeposited_funds_and_the_line_of_credit_tie_out(firm: dict) -> None:
 
 def test_a_customer_holds_a_credit_that_covers_an_overdue_invoice(firm: dict) -> None:
     for profile, docs in firm.values():
-        open_credit = Counter()
+        open_credit: defaultdict[str, Decimal] = defaultdict(Decimal)
         for memo in docs["CreditMemo"]:
             open_credit[memo["CustomerRef"]["value"]] += money(memo["Balance"])
         covered = [

@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from demo_ledger import (
+
+from sandbox.demo.books import clock_now
+from tests.demo.demo_ledger import (
     TODAY,
     ZERO,
     applied_to,
@@ -20,8 +22,6 @@ from demo_ledger import (
     open_by_party,
     refs,
 )
-
-from sandbox.demo.books import clock_now
 
 NAMES = [
     "Brightline Studio",
@@ -177,17 +177,17 @@ def test_journal_entries_balance(company) -> None:
     for je in docs["JournalEntry"]:
         debit = sum(
             (
-                money(l["Amount"])
-                for l in je["Line"]
-                if l["JournalEntryLineDetail"]["PostingType"] == "Debit"
+                money(line["Amount"])
+                for line in je["Line"]
+                if line["JournalEntryLineDetail"]["PostingType"] == "Debit"
             ),
             ZERO,
         )
         credit = sum(
             (
-                money(l["Amount"])
-                for l in je["Line"]
-                if l["JournalEntryLineDetail"]["PostingType"] == "Credit"
+                money(line["Amount"])
+                for line in je["Line"]
+                if line["JournalEntryLineDetail"]["PostingType"] == "Credit"
             ),
             ZERO,
         )

@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from demo_ledger import SEED, TODAY, bank_transactions
 
 from sandbox.demo import firm_profiles, generate_company
 from sandbox.demo.profiles import realm_id_for
+from tests.demo.demo_ledger import SEED, TODAY, bank_transactions
 
 
 def dump(docs: dict) -> bytes:

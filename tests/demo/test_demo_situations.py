@@ -7,7 +7,10 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-from demo_ledger import (
+from sandbox.demo import firm_profiles
+from sandbox.demo.generate import generate_company
+from sandbox.demo.spending import payroll_dates
+from tests.demo.demo_ledger import (
     SEED,
     TODAY,
     ZERO,
@@ -20,10 +23,6 @@ from demo_ledger import (
     operating_cash,
     payroll_runs,
 )
-
-from sandbox.demo import firm_profiles
-from sandbox.demo.generate import generate_company
-from sandbox.demo.spending import payroll_dates
 
 BUCKETS = {"Current", "1-30", "31-60", "61-90", "91+"}
 
@@ -139,9 +138,11 @@ def test_tight_payroll_cash_barely_covers_the_next_payroll(firm) -> None:
 
 
 def assert_payroll_calendar(profile, days: list[date]) -> None:
-    """Bi-weekly: every 14 days. Semi-monthly: the 15th and the month's last day (or the Friday before)."""
+    """Bi-weekly: every 14 days.
+
+    Semi-monthly: the 15th and the month's last day (or the Friday before)."""
     if profile.payroll_freq == "biweekly":
-        assert {(b - a).days for a, b in zip(days, days[1:])} == {14}, profile.name
+        assert {(b - a).days for a, b in zip(days, days[1:], strict=False)} == {14}, profile.name
         return
     for d in days:
         month_end = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)

@@ -161,3 +161,16 @@ def test_delaying_bills_in_combination_never_shortens_runway(settings: Settings,
         fewer = selection_effect(settings, "r-prop", AS_OF, changes[:-1], view=view)
         assert _not_shorter(fewer["after"], whole["after"]), (seed, changes, fewer, whole)
         assert whole["after"]["lowest_balance"] >= fewer["after"]["lowest_balance"]
+
+
+def test_applying_a_credit_takes_the_invoice_out_of_the_forecast(settings: Settings) -> None:
+    """Hand-computed (P50, reserve 40k): the 90k receivable (day 26) is paid by a credit already in
+    the bank, so the forecast stops expecting it: the lowest balance (day 87) drops from −162k to
+    −252k; the breach stays on day 25 (before the receivable was due anyway)."""
+    view, _, receivable = agency_view()
+    changes = [{"kind": "apply_credit", "invoice_id": receivable}]
+    effect = selection_effect(settings, "r-agency", AS_OF, changes, view=view)
+    assert effect["matched"] == 1
+    assert effect["before"]["lowest_balance"] == D("-162000.00")
+    assert effect["after"]["lowest_balance"] == D("-252000.00")
+    assert effect["after"]["runway_days"] == effect["before"]["runway_days"] == 25

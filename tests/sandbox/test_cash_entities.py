@@ -454,11 +454,11 @@ def test_preferences_exchange_rates_and_home_amounts(qbo: httpx.Client, sandbox_
     )
     after = read(qbo, "Invoice", invoice["Id"])
     assert after["Balance"] == 600.05 and after["HomeBalance"] == 438.94  # 600.05 x 0.7315
-    rate = ok(
+    mid_october = ok(
         qbo.get("/exchangerate", params={"sourcecurrencycode": "CAD", "asofdate": "2026-10-15"}),
         "ExchangeRate",
     )
-    assert rate["Rate"] == 0.7201 and rate["AsOfDate"] == "2026-10-01"
+    assert mid_october["Rate"] == 0.7201 and mid_october["AsOfDate"] == "2026-10-01"
     today = ok(qbo.get("/exchangerate", params={"sourcecurrencycode": "cad"}), "ExchangeRate")
     assert today["Rate"] == 0.7315
     missing = qbo.get("/exchangerate", params={"sourcecurrencycode": "EUR"})

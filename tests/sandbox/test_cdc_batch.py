@@ -79,7 +79,9 @@ def test_cdc_window_cap_and_errors(qbo: httpx.Client, sandbox_db: SandboxDB) -> 
             "Active": True,
             "MetaData": {
                 "CreateTime": "2026-11-19T00:00:00Z",
-                "LastUpdatedTime": f"2026-11-19T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                "LastUpdatedTime": (
+                    f"2026-11-19T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+                ),
             },
         }
         for i in range(1200)

@@ -12,7 +12,8 @@ from tests.sandbox.conftest import fault_code, query
 def test_parse_accepts_client_spellings() -> None:
     parsed = parse(
         "select  *  from bill where metadata.lastupdatedtime >= '2026-01-01T00:00:00Z' "
-        "and Balance > '0'  orderby  Metadata.LastUpdatedTime desc, Id STARTPOSITION 0 MAXRESULTS 50"
+        "and Balance > '0'  orderby  Metadata.LastUpdatedTime desc, "
+        "Id STARTPOSITION 0 MAXRESULTS 50"
     )
     assert parsed.entity == "Bill"
     assert [c.path for c in parsed.where] == ["MetaData.LastUpdatedTime", "Balance"]

@@ -57,7 +57,9 @@ def test_aged_receivables_in_the_past_adds_back_later_payments(qbo: httpx.Client
 
 
 def test_aged_receivables_convert_foreign_documents_to_home_currency(qbo: httpx.Client) -> None:
-    """QBO reports aging in the home currency: open balance × the document's ExchangeRate, to cents."""
+    """QBO reports aging in the home currency.
+
+    Open balance × the document's ExchangeRate, to cents."""
     customer = qbo.post(
         "/customer", json={"DisplayName": "Maple Leaf Client", "CurrencyRef": {"value": "CAD"}}
     ).json()["Customer"]

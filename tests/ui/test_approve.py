@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from ui_support import frame_with, open_app, qbo_all, texts
+from ui_support import open_app, qbo_all, table_with, texts
 
 from actions.service import ActionService
 from oodaloo import present
@@ -95,7 +95,7 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     assert "After paying the selected bills" in words  # effects in the terms they hold
     assert "if the reminded invoices are collected" in words  # a reminder is not cash yet
     # the review names each payee, document number and amount, read from QuickBooks itself
-    review = frame_with(at, "Action", "Paid from")
+    review = table_with(at, "Action", "Paid from")
     bills = {b["Id"]: b for b in qbo_all(demo_settings, realm, "Bill")}
     for bill_id in bill_ids:
         bill = bills[bill_id]
@@ -114,7 +114,7 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
         r["message"] for r in results
     ]
     assert at.button(key="approve_run").disabled  # a second click cannot reach the server
-    outcome = frame_with(at, "Result", "Detail")
+    outcome = table_with(at, "Result", "Detail")
     assert set(outcome["Result"]) == {"🟢 Done"} and "Finished" in texts(at)
 
     at.session_state[_approval.RUN_KEY] = ident  # the approve fires again (stale click, rerun)
@@ -158,7 +158,7 @@ def test_close_and_dismiss_close_the_review_cleanly(demo_settings: Settings) -> 
     at.button(key="approval_close").click().run()
     assert not at.exception, at.exception  # was KeyError 'approval_selection'
     assert not at.session_state[_approval.OPEN_KEY]
-    assert not [d for d in at.dataframe if "Paid from" in d.value.columns]
+    assert not [x for x in at.table if "Paid from" in x.value.columns]
 
     again, _ = open_review(demo_settings)
     # × is the dialog's on_dismiss, ``close_approval``: it leaves the state below behind
@@ -166,7 +166,7 @@ def test_close_and_dismiss_close_the_review_cleanly(demo_settings: Settings) -> 
     del again.session_state[_approval.SELECTION_KEY]
     again.run()
     assert not again.exception
-    assert not [d for d in again.dataframe if "Paid from" in d.value.columns]
+    assert not [x for x in again.table if "Paid from" in x.value.columns]
 
 
 def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runway(
@@ -175,7 +175,7 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
     from sandbox.faults import Faults
 
     at, realm = open_review(demo_settings)
-    payee = frame_with(at, "Action", "Paid from")["Who"].iloc[0]
+    payee = table_with(at, "Action", "Paid from")["Who"].iloc[0]
     Faults(demo_settings.sandbox_path).script(
         realm, [{"match": "* /*", "action": "unavailable", "times": 200}]
     )
@@ -183,7 +183,7 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
     assert not at.exception
     words = texts(at)
     assert "Finished" not in words and "Not finished" in words, words
-    results = frame_with(at, "Result", "Detail")
+    results = table_with(at, "Result", "Detail")
     assert results["Result"].iloc[0] == "🟠 Pending", results.to_dict("records")
 
     intents = ActionService(demo_settings).list_intents(realm)
@@ -192,5 +192,5 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
         view = open_app(page, realm)
         assert not view.exception
         assert any("not finished yet" in w.value for w in view.warning), page
-        pending = frame_with(view, "Next try")
+        pending = table_with(view, "Next try")
         assert list(pending["Who"]) == [payee] and pending["Next try"].iloc[0] != "—"

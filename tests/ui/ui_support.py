@@ -91,8 +91,17 @@ def qbo_all(settings: Any, realm_id: str, entity: str) -> list[dict[str, Any]]:
 def table_texts(at: AppTest) -> str:
     """Every cell of every table of a run, as text (to look for "None" and raw identifiers); the
     headers are the frames' own names, which the column config relabels, so they are left out."""
+    frames = [f.value for f in at.dataframe] + [t.value.reset_index() for t in at.table]
     return "\n".join(
-        frame.value.astype(str).to_string(header=False, index=False)
-        for frame in at.dataframe
-        if len(frame.value)
+        frame.astype(str).to_string(header=False, index=False) for frame in frames if len(frame)
     )
+
+
+def table_with(at: AppTest, *columns: str) -> Any:
+    """The first plain table (``st.table``, pandas with its row labels as a column) showing all
+    these columns."""
+    for table in at.table:
+        frame = table.value.reset_index()
+        if set(columns) <= set(frame.columns):
+            return frame
+    raise AssertionError(f"no plain table with columns {columns}")

@@ -1,0 +1,1 @@
+"""Tests of the generated demo firm: documents, consistency, situations, determinism."""
