@@ -262,6 +262,7 @@ def forecast_items(
     doubtful: pl.DataFrame | None = None,
     spend: pl.DataFrame | None = None,
     undeposited: pl.DataFrame | None = None,
+    credits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party,
     direction, amount, label. ``inflows``: confirmed recurring inflow items
@@ -269,7 +270,8 @@ def forecast_items(
     invoiced (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet
     entered (``runway.recurring.expected_spend``); ``undeposited``: money received but not yet
     in the bank (``runway.payers.undeposited_items``); ``bill_lags`` and ``doubtful``: see
-    ``bill_items`` and ``invoice_items``."""
+    ``bill_items`` and ``invoice_items``; ``credits``: each customer's open credit
+    (``runway.aging.customer_open_credits``), taken off its collections (``net_of_credits``)."""
     parts = [
         invoice_items(ar_detail, payers, as_of, doubtful),
         bill_items(ap_detail, bill_plans, as_of, bill_lags),
@@ -292,6 +294,8 @@ def forecast_items(
             for frame in parts
         ]
     )
+    if credits is not None:
+        items = net_of_credits(items, credits, ar_detail)
     return (
         items.filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
         .with_columns(week=week_of(pl.col("date"), as_of))
@@ -308,6 +312,69 @@ def forecast_items(
             "label",
         )
         .sort("realm_id", "line", "date", "kind", "source_id")
+    )
+
+
+COLLECTION_KINDS = ("invoice", "expected", "recurring_inflow")
+# the customer id inside an expected-billing or recurring-inflow source id
+PARTY_IN_SOURCE = r"^(?:expected|inflow):(.+?):(?:\d{4}-\d{2}-\d{2}|biweekly|monthly|quarterly)$"
+
+
+def net_of_credits(
+    items: pl.DataFrame, credits: pl.DataFrame, ar_detail: pl.DataFrame
+) -> pl.DataFrame:
+    """``items`` with each customer's open credit (``runway.aging.customer_open_credits``: realm_id,
+    customer_id, open_credit — open credit memos and unapplied payments) taken off its forecast
+    collections, earliest expected first, on each line: a credit memo is applied to the invoices
+    it covers and an unapplied payment already sits in the bank, so neither brings cash again.
+    Open invoices and expected billing (whose next invoice the credit is applied to) both count;
+    an item the credit covers stays, at zero, with a label saying why (traceable)."""
+    if not credits.height:
+        return items
+    owner = ar_detail.select(
+        "realm_id", pl.col("doc_id").alias("source_id"), pl.col("party_id").alias("_inv_party")
+    ).unique(["realm_id", "source_id"])
+    credit = credits.group_by("realm_id", pl.col("customer_id").alias("_party")).agg(
+        pl.col("open_credit").cast(pl.Float64).sum().alias("_credit")
+    )
+    frame = (
+        items.with_row_index("_row")
+        .join(owner, on=["realm_id", "source_id"], how="left")
+        .with_columns(
+            _party=pl.when(pl.col("direction") != "in")
+            .then(pl.lit(None, dtype=pl.String))
+            .when(pl.col("kind") == "invoice")
+            .then("_inv_party")
+            .when(pl.col("kind").is_in(COLLECTION_KINDS))
+            .then(pl.col("source_id").str.extract(PARTY_IN_SOURCE, 1))
+            .otherwise(pl.lit(None, dtype=pl.String))
+        )
+        .join(credit, on=["realm_id", "_party"], how="left")
+    )
+    keys = ["realm_id", "line", "_party"]
+    amount = pl.col("amount").cast(pl.Float64)
+    before = amount.cum_sum().over(keys, order_by=["date", "kind", "source_id"]) - amount
+    applied = (
+        pl.when(pl.col("_credit").is_not_null() & pl.col("_party").is_not_null())
+        .then(pl.min_horizontal(amount, (pl.col("_credit") - before).clip(lower_bound=0.0)))
+        .otherwise(0.0)
+        .round(2)
+    )
+    label = pl.col("label").fill_null(pl.col("kind"))
+    return (
+        frame.with_columns(_applied=applied)
+        .with_columns(
+            amount=(amount - pl.col("_applied")).round(2).cast(MONEY),
+            label=pl.when(pl.col("_applied") <= 0)
+            .then("label")
+            .when(pl.col("_applied") >= amount)
+            .then(pl.format("{}; covered by this customer's open credit", label))
+            .otherwise(
+                pl.format("{}; less {} of this customer's open credit", label, "_applied")
+            ),
+        )
+        .sort("_row")
+        .select(items.columns)
     )
 
 

@@ -41,14 +41,46 @@ def pattern_id(customer_id: str, cadence: str) -> str:
 
 
 def invoice_events(
-    invoices: pl.DataFrame, customers: pl.DataFrame, company_info: pl.DataFrame, as_of: date
+    invoices: pl.DataFrame,
+    customers: pl.DataFrame,
+    company_info: pl.DataFrame,
+    as_of: date,
+    sales_receipts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """realm_id, party_id, party, date, amount (home currency), terms_days: invoices issued in the
-    history window (voided, zero and unconvertible foreign ones left out)."""
+    history window (voided, zero and unconvertible foreign ones left out); with
+    ``sales_receipts``, cash sales too (billed and paid at once: 0 days' terms), so a customer
+    who pays on the spot every month is seen billing like one invoiced every month."""
     since = as_of - timedelta(days=HISTORY_DAYS)
     names = customers.select(
         "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party")
     )
+    if sales_receipts is not None and sales_receipts.height:
+        invoices = pl.concat(
+            [
+                invoices.select(
+                    "realm_id",
+                    "customer_id",
+                    "txn_date",
+                    "due_date",
+                    "total_amt",
+                    "currency",
+                    "exchange_rate",
+                    "voided",
+                ),
+                sales_receipts.select(
+                    "realm_id",
+                    "customer_id",
+                    "txn_date",
+                    pl.col("txn_date").alias("due_date"),
+                    "total_amt",
+                    "currency",
+                    "exchange_rate",
+                    "voided",
+                ),
+            ],
+            how="vertical_relaxed",
+        )
     frame = invoices.filter(
         (pl.col("txn_date") <= as_of)
         & (pl.col("txn_date") > since)

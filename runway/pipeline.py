@@ -121,7 +121,13 @@ def _inflows(
     t: Snapshot, confirmed: pl.DataFrame, as_of: date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(detected inflow patterns with their confirmation, the invoice events behind them)."""
-    events = invoice_events(t["invoice"], t["customer"], t["company_info"], as_of)
+    events = invoice_events(
+        t["invoice"],
+        t["customer"],
+        t["company_info"],
+        as_of,
+        t["sales_receipt"] if "sales_receipt" in TABLES else None,
+    )
     return detect_inflows(events, confirmed, as_of), events
 
 
@@ -158,7 +164,15 @@ def compute(
             payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of
         )
         spend_events = outflow_events(
-            t["purchase"], t["journal_entry"], t["bill"], t["account"], t["vendor"], as_of
+            t["purchase"],
+            t["journal_entry"],
+            t["bill"],
+            t["account"],
+            t["vendor"],
+            as_of,
+            transfers=t["transfer"] if "transfer" in TABLES else None,
+            refunds=t["refund_receipt"] if "refund_receipt" in TABLES else None,
+            customers=t["customer"],
         )
         f_patterns = pool.submit(detect_patterns, spend_events, company, as_of)
         f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of)
@@ -202,6 +216,7 @@ def compute(
                 as_of,
                 t["sales_receipt"] if "sales_receipt" in TABLES else None,
             ),
+            credits=aging_mod.customer_open_credits(t, as_of),
         )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
@@ -214,7 +229,7 @@ def compute(
             t,
             bills,
             ar.detail,
-            ar.unapplied,
+            ar.credits,  # open credit memos and unapplied payments, one line each
             payers,
             sched,
             plans,

@@ -58,9 +58,16 @@ def outflow_events(
     accounts: pl.DataFrame,
     vendors: pl.DataFrame,
     as_of: date,
+    transfers: pl.DataFrame | None = None,
+    refunds: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """realm_id, source, doc_id, party_id, party, kind, date, amount: every past cash outflow we can
-    classify, from Purchases (checks/cash), Bills and JournalEntries that credit a bank account."""
+    classify, from Purchases (checks/cash), Bills and JournalEntries that credit a bank account;
+    with ``transfers``, those from a bank account to a card, loan or equity account (a statement
+    payment, a repayment, a draw made as a Transfer; bank to bank stays neutral); with
+    ``refunds``, RefundReceipts paid from a bank account (kind "refund", named from
+    ``customers``)."""
     since = as_of - timedelta(days=HISTORY_DAYS)
     window = (pl.col("txn_date") <= as_of) & (pl.col("txn_date") > since)
     names = vendors.select(
@@ -195,10 +202,92 @@ def outflow_events(
             pl.col("cash_out").cast(MONEY).alias("amount"),
         )
     )
-    events = pl.concat([buys, bill_rows, je], how="vertical_relaxed")
+    parts = [buys, bill_rows, je]
+    if transfers is not None and transfers.height:
+        parts.append(_transfer_events(transfers.filter(window), accounts, acct))
+    if refunds is not None and refunds.height:
+        parts.append(_refund_events(refunds.filter(window), acct, customers))
+    events = pl.concat(parts, how="vertical_relaxed")
     return events.with_columns(
         pl.col("amount").cast(MONEY), pl.col("kind").fill_null("other")
     ).sort("realm_id", "date", "source", "doc_id")
+
+
+def _transfer_events(
+    transfers: pl.DataFrame, accounts: pl.DataFrame, acct: pl.DataFrame
+) -> pl.DataFrame:
+    """Transfers out of a bank account into a balance-sheet account of a recurring kind (card
+    statement payment, loan repayment, owner draw): outflow events of that kind, the receiving
+    account their party. Between two bank accounts (own accounts) nothing moves out: left out."""
+    source = acct.select(
+        "realm_id", pl.col("account_id").alias("from_account_id"), pl.col("is_bank").alias("_out")
+    )
+    target = acct.select(
+        "realm_id",
+        pl.col("account_id").alias("to_account_id"),
+        pl.coalesce("acct_kind", "bs_kind").alias("kind"),
+        pl.col("is_bank").alias("_in"),
+    ).join(
+        accounts.select(
+            "realm_id",
+            pl.col("id").alias("to_account_id"),
+            pl.coalesce("name", "id").alias("account_name"),
+        ),
+        on=["realm_id", "to_account_id"],
+        how="left",
+    )
+    return (
+        transfers.join(source, on=["realm_id", "from_account_id"], how="left")
+        .join(target, on=["realm_id", "to_account_id"], how="left")
+        .filter(
+            pl.col("_out").fill_null(False)
+            & ~pl.col("_in").fill_null(False)
+            & pl.col("kind").is_not_null()
+            & (pl.col("amount").fill_null(0) > 0)
+        )
+        .select(
+            "realm_id",
+            pl.lit("transfer").alias("source"),
+            pl.col("id").alias("doc_id"),
+            pl.format("transfer:{}", "to_account_id").alias("party_id"),
+            pl.format("Transfers to {}", pl.col("account_name").fill_null("")).alias("party"),
+            "kind",
+            pl.col("txn_date").alias("date"),
+            pl.col("amount").cast(MONEY),
+        )
+    )
+
+
+def _refund_events(
+    refunds: pl.DataFrame, acct: pl.DataFrame, customers: pl.DataFrame | None
+) -> pl.DataFrame:
+    """RefundReceipts paid from a bank account (not voided): outflow events of kind "refund"."""
+    banks = acct.filter(pl.col("is_bank")).select(
+        "realm_id", pl.col("account_id").alias("deposit_account_id")
+    )
+    names = (
+        pl.DataFrame(schema={"realm_id": pl.String, "customer_id": pl.String, "name": pl.String})
+        if customers is None
+        else customers.select(
+            "realm_id", pl.col("id").alias("customer_id"), pl.col("display_name").alias("name")
+        )
+    )
+    return (
+        refunds.filter(~pl.col("voided").fill_null(False) & (pl.col("total_amt") > 0))
+        .join(banks, on=["realm_id", "deposit_account_id"], how="semi")
+        .join(names, on=["realm_id", "customer_id"], how="left")
+        .select(
+            "realm_id",
+            pl.lit("refund_receipt").alias("source"),
+            pl.col("id").alias("doc_id"),
+            pl.format("refund:{}", pl.col("customer_id").fill_null("")).alias("party_id"),
+            pl.format("Refunds to {}", pl.coalesce("name", "customer_id").fill_null(""))
+            .alias("party"),
+            pl.lit("refund").alias("kind"),
+            pl.col("txn_date").alias("date"),
+            pl.col("total_amt").cast(MONEY).alias("amount"),
+        )
+    )
 
 
 def _cadence_stats(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

@@ -201,7 +201,21 @@ def bill_rows(
 # ---- invoices: apply credit / disputed / chase ------------------------------------------------
 def open_credits(tables: Tables, unapplied: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """realm_id, party_id, credit_type, credit_id, credit_amount (home currency): each customer's
-    unapplied payments and open credit memos as of ``as_of`` — money the customer already gave."""
+    unapplied payments and open credit memos as of ``as_of`` — money the customer already gave.
+
+    ``unapplied``: the A/R aging's ``credits`` (one line per open credit memo and unapplied
+    payment, as QBO's aging shows them: the one source of these figures), or, from a caller
+    without it, the aging's unapplied payments (credit memos are then read from the table)."""
+    if "kind" in unapplied.columns:
+        return unapplied.filter(
+            pl.col("kind").is_in(["Payment", "CreditMemo"]) & (pl.col("amount") > 0)
+        ).select(
+            "realm_id",
+            "party_id",
+            pl.col("kind").alias("credit_type"),
+            pl.col("doc_id").alias("credit_id"),
+            pl.col("amount").cast(MONEY).alias("credit_amount"),
+        )
     parts = [
         unapplied.select(
             "realm_id",

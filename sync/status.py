@@ -28,6 +28,11 @@ def status_report(settings: Settings) -> list[dict[str, Any]]:
     companies = connections.list_companies(settings)
     fresh = {f.realm_id: f for f in company_freshness(settings, [c.realm_id for c in companies])}
     counts = document_counts(store.warehouse_for(settings)) if companies else {}
+    health = (
+        store.sync_health(store.warehouse_for(settings))
+        if companies and settings.warehouse_path.exists()
+        else {}
+    )
     report = []
     for company in companies:
         f = fresh[company.realm_id]
@@ -45,6 +50,23 @@ def status_report(settings: Settings) -> list[dict[str, Any]]:
                 },
                 "requests_today": quota.requests_on(settings, company.realm_id),
                 "last_error": company.last_error,
+                "last_fault": _fault(health.get(company.realm_id)),
+                "last_event_at": _iso((health.get(company.realm_id) or {}).get("last_event_at")),
             }
         )
     return report
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _fault(health: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The last recorded read fault (kind, text, when), if any."""
+    if not health or health.get("last_fault_at") is None:
+        return None
+    return {
+        "kind": health.get("last_fault_kind"),
+        "error": health.get("last_fault"),
+        "at": _iso(health.get("last_fault_at")),
+    }

@@ -384,3 +384,162 @@ def test_money_parked_in_undeposited_funds_reaches_the_bank_at_the_usual_deposit
     assert got[open_inv] == ("invoice", day(14), D("2000.00"))
     assert got[waiting] == ("undeposited", day(3), D("500.00"))
     assert view.payers["deposit_days"].to_list() == [4]
+
+
+# ---- known inflows net of open credits ------------------------------------------------------------
+def _credit_memo(c: Company, customer: str, when: date, amount: int) -> str:
+    return c.put(
+        "CreditMemo",
+        {
+            "CustomerRef": {"value": customer},
+            "TxnDate": when.isoformat(),
+            "TotalAmt": str(amount),
+            "Balance": str(amount),
+        },
+    )["Id"]
+
+
+def _net_by_hand(amounts: list[int], credit: int) -> list[Decimal]:
+    """The credit taken off the amounts in the order given, each at most to zero."""
+    left, out = credit, []
+    for amount in amounts:
+        used = min(left, amount)
+        left -= used
+        out.append(D(amount - used).quantize(D("0.01")))
+    return out
+
+
+def test_open_credit_memo_and_unapplied_payment_reduce_the_earliest_collections() -> None:
+    """Acme (pays on the due date) owes 2,000 due day 10 and 5,000 due day 20 and holds a credit
+    memo of 3,000 plus an unapplied payment of 1,500: 4,500 of credit covers the first invoice
+    (no cash for it) and 2,500 of the second. Beta, without credit, is untouched."""
+    c = Company("r-cred")
+    c.bank(50000)
+    acme = monthly_client(c)
+    first = c.invoice(acme, day(-20), day(10), 2000)
+    second = c.invoice(acme, day(-10), day(20), 5000)
+    _credit_memo(c, acme, day(-5), 3000)
+    c.payment(acme, day(-3), {}, unapplied=1500)
+    beta = c.customer("Beta")
+    other = c.invoice(beta, day(-5), day(15), 1000)
+    view = run(c, expected_billing=False)
+    for line in ("p50", "p90"):
+        got = view.forecast_items.filter(
+            (pl.col("kind") == "invoice") & (pl.col("line") == line)
+        ).select("source_id", "date", "amount")
+        by_doc = {r["source_id"]: (r["date"], r["amount"]) for r in got.iter_rows(named=True)}
+        want = _net_by_hand([2000, 5000], 3000 + 1500)
+        assert by_doc[first] == (day(10), want[0]) and want[0] == D("0.00")
+        assert by_doc[second] == (day(20), want[1])
+        assert by_doc[other] == (day(15), D("1000.00"))
+    label = view.forecast_items.filter(pl.col("source_id") == first)["label"][0]
+    assert "covered by this customer's open credit" in label
+
+
+def test_credit_beyond_the_open_invoices_is_taken_off_the_next_expected_invoices() -> None:
+    """Acme bills 12,000 monthly (expected P50 on days 31 and 61, P90 9,000 on days 38 and 68; see
+    the expected-billing test above) and holds a 14,000 credit memo with nothing open: its next
+    invoices bring 0 and 10,000 on P50, 0 and 4,000 on P90."""
+    c = Company("r-cred2")
+    c.bank(50000)
+    acme = monthly_client(c)
+    _credit_memo(c, acme, day(-2), 14000)
+    view = run(c)
+    assert items(view, "expected") == list(
+        zip([day(31), day(61)], _net_by_hand([12000, 12000], 14000), strict=True)
+    )
+    assert items(view, "expected", "p90") == list(
+        zip([day(38), day(68)], _net_by_hand([9000, 9000], 14000), strict=True)
+    )
+
+
+# ---- transfers, refunds and cash sales in recurring detection -----------------------------------
+def _transfer(c: Company, when: date, source: str, target: str, amount: int) -> None:
+    c.put(
+        "Transfer",
+        {
+            "TxnDate": when.isoformat(),
+            "Amount": str(amount),
+            "FromAccountRef": {"value": source},
+            "ToAccountRef": {"value": target},
+        },
+    )
+
+
+def test_card_statements_paid_by_transfer_recur_and_transfers_to_savings_stay_neutral() -> None:
+    """Statements of 2,700 … 3,100 paid by Transfer on the 12th of July … November: a monthly
+    card payment of 3,000 (median of the last three), next on 12-12, forecast on the 12th of each
+    month in the 13 weeks. The 10,000 swept to savings on the 3rd of each month is no outflow."""
+    c = Company("r-xfer")
+    checking = c.bank(200000)
+    savings = c.bank(50000, name="Savings")
+    card = c.account("Amex", "Credit Card")
+    for month in (7, 8, 9, 10, 11):
+        _transfer(c, date(2026, month, 12), checking, card, 2000 + 100 * month)
+        _transfer(c, date(2026, month, 3), checking, savings, 10000)
+    view = run(c, expected_billing=False)
+    rec = view.recurring.filter(pl.col("direction") == "outflow")
+    assert rec["kind"].to_list() == ["card_payment"]
+    row = rec.row(0, named=True)
+    assert (row["amount"], row["next_date"]) == (D("3000.00"), date(2026, 12, 12))
+    out = view.forecast_items.filter(pl.col("line") == "p50")
+    assert sorted(out.filter(pl.col("kind") == "recurring")["date"].to_list()) == [
+        date(2026, 12, 12),
+        date(2027, 1, 12),
+        date(2027, 2, 12),
+    ]
+    assert set(out["amount"].to_list()) == {D("3000.00")}
+    assert out.filter(pl.col("party").str.contains("Savings")).height == 0
+
+
+def test_refunds_paid_from_the_bank_are_outflow_events_and_cash_sales_are_billing() -> None:
+    """A refund of 600 paid from checking is an outflow of kind "refund" to that customer; one
+    paid from another account is not cash out. Five monthly cash sales of 4,000 (days −150 …
+    −30, no invoices) are billing: 20,000 over the 150 days to the next one due → 4,000 every
+    30 days, expected on days 1, 31, 61 at 0 days' terms (P90: 3,000 a week later)."""
+    from runway.recurring import outflow_events
+
+    c = Company("r-sales")
+    checking = c.bank(50000)
+    other = c.account("Undeposited Funds", "Other Current Asset")
+    shop = c.customer("Walk-in Workshop")
+    for k in range(5):
+        c.put(
+            "SalesReceipt",
+            {
+                "CustomerRef": {"value": shop},
+                "TxnDate": day(-150 + 30 * k).isoformat(),
+                "TotalAmt": "4000",
+                "DepositToAccountRef": {"value": checking},
+            },
+        )
+    for source, amount in ((checking, 600), (other, 250)):
+        c.put(
+            "RefundReceipt",
+            {
+                "CustomerRef": {"value": shop},
+                "TxnDate": day(-12).isoformat(),
+                "TotalAmt": str(amount),
+                "DepositToAccountRef": {"value": source},
+            },
+        )
+    snap = snapshot(c)
+    events = outflow_events(
+        snap["purchase"],
+        snap["journal_entry"],
+        snap["bill"],
+        snap["account"],
+        snap["vendor"],
+        AS_OF,
+        refunds=snap["refund_receipt"],
+        customers=snap["customer"],
+    )
+    assert events.select("kind", "party", "date", "amount").rows() == [
+        ("refund", "Refunds to Walk-in Workshop", day(-12), D("600.00"))
+    ]
+    view = run(c)
+    cent = D("0.01")
+    per = (D(5 * 4000) * 30 / 150).quantize(cent)
+    assert items(view, "expected") == [(day(n), per) for n in (1, 31, 61)]
+    p90 = (per * D("0.75")).quantize(cent)
+    assert items(view, "expected", "p90") == [(day(n + 7), p90) for n in (1, 31, 61)]

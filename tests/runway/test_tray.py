@@ -470,8 +470,22 @@ def test_demo_firm_tray_invariants(demo_view) -> None:
     check = tray.filter(pl.col("section") == "check_first")
     assert in_horizon.join(check, on=["realm_id", "doc_id"], how="anti").height == 0
     # chase never names a customer whose credits cover the invoice
-    credit = view.aging_ar.unapplied.group_by("realm_id", pl.col("customer_id").alias("party_id"))
-    credit = credit.agg(pl.col("amount").sum().alias("credit"))
+    # (credits straight from the documents: unapplied payments and open credit memos)
+    live = ~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= view.as_of)
+    credit = (
+        pl.concat(
+            [
+                snap["payment"]
+                .filter(live)
+                .select("realm_id", "customer_id", pl.col("unapplied_amt").alias("open")),
+                snap["credit_memo"]
+                .filter(live)
+                .select("realm_id", "customer_id", pl.col("balance").alias("open")),
+            ]
+        )
+        .group_by("realm_id", pl.col("customer_id").alias("party_id"))
+        .agg(pl.col("open").fill_null(0).sum().alias("credit"))
+    )
     chase = tray.filter(pl.col("section") == "chase").join(
         credit, on=["realm_id", "party_id"], how="left"
     )

@@ -185,6 +185,7 @@ def test_a_refused_read_shows_on_the_badge_and_in_status_until_a_sync_succeeds(
     assert f.badge == f"QuickBooks refused a read (HTTP 403) — showing data from {when}"
     row = next(r for r in status_report(world.settings) if r["realm_id"] == realm)
     assert row["badge"] == f.badge and row["freshness"] == "unreachable"
+    assert row["last_fault"]["kind"] == "permanent" and "403" in row["last_fault"]["error"]
     transport.refusing = False
     world.db.advance_clock(30)
     assert sync_company(world.settings, realm, client=client, options=SMALL_PAGES).outcome == "ok"

@@ -249,13 +249,13 @@ def test_approval_review_close_and_a_pending_action(
                 if b["VendorRef"]["name"] in review and present.money_exact(b["Balance"]) in review
             ]
             assert named, review  # the payee and the amount, as QuickBooks has them
-            dialog.get_by_role("button", name="Close", exact=True).click()
+            dialog.get_by_test_id("stBaseButton-secondary").filter(has_text="Close").click()
             settled(page)
             assert page.get_by_role("dialog").count() == 0
             assert page.locator("[data-testid='stException']").count() == 0
 
             dialog = open_review(page, console_server)
-            page.keyboard.press("Escape")  # the × / dismiss path
+            dialog.locator("button[aria-label='Close']").click()  # the × in the corner
             settled(page)
             assert page.get_by_role("dialog").count() == 0
             assert page.locator("[data-testid='stException']").count() == 0
@@ -268,7 +268,9 @@ def test_approval_review_close_and_a_pending_action(
             page.get_by_text("Not finished").first.wait_for(timeout=90_000)
             settled(page)
             assert "Finished:" not in str(page.get_by_role("dialog").inner_text())
-            page.get_by_role("dialog").get_by_role("button", name="Close", exact=True).click()
+            page.get_by_role("dialog").get_by_test_id("stBaseButton-secondary").filter(
+                has_text="Close"
+            ).click()
             settled(page)
             for path in ("console", ""):
                 page.goto(f"{console_server}/{path}")
