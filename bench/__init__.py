@@ -1,1 +1,2 @@
-"""Benchmarks: each module has main() and prints ratios against a baseline measured in the same run."""
+"""Benchmarks: each module has main() and prints ratios against a baseline measured in the same
+run."""

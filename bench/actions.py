@@ -98,7 +98,9 @@ def overhead(n: int = 200) -> dict[str, float]:
         settings, seeded = build(Path(tmp), 2, limits_on=False)
         timed = TimedTransport(embedded_transport(settings.sandbox_path))
         realms = list(seeded)
-        ours, ours_inline, bare = [], [], []
+        ours: list[float] = []
+        ours_inline: list[float] = []
+        bare: list[float] = []
         with client(settings, timed, loose=True) as qbo:
             for label, samples, inline in (
                 ("ours", ours, False),
@@ -183,13 +185,16 @@ def main() -> None:
     o = overhead()
     print("executor overhead per action (time in our code, sandbox time excluded), 200 payments:")
     print(
-        f"  ours (ledger+guards+audit, outbox deferred): p50 {o['ours_p50_ms']:.1f} ms  p95 {o['ours_p95_ms']:.1f} ms"
+        f"  ours (ledger+guards+audit, outbox deferred): p50 {o['ours_p50_ms']:.1f} ms  "
+        f"p95 {o['ours_p95_ms']:.1f} ms"
     )
     print(
-        f"  ours with the outbox applied inline:         p50 {o['inline_p50_ms']:.1f} ms  p95 {o['inline_p95_ms']:.1f} ms"
+        f"  ours with the outbox applied inline:         p50 {o['inline_p50_ms']:.1f} ms  "
+        f"p95 {o['inline_p95_ms']:.1f} ms"
     )
     print(
-        f"  baseline bare client (read + create):        p50 {o['bare_p50_ms']:.1f} ms  p95 {o['bare_p95_ms']:.1f} ms"
+        f"  baseline bare client (read + create):        p50 {o['bare_p50_ms']:.1f} ms  "
+        f"p95 {o['bare_p95_ms']:.1f} ms"
     )
     print(
         f"  ratio ours/bare p50: {o['ours_p50_ms'] / o['bare_p50_ms']:.1f}x; "
@@ -198,8 +203,9 @@ def main() -> None:
     for per_second in (8.0, 10.0):
         t = throughput(per_second=per_second)
         print(
-            f"100-action approval over 4 companies, sandbox enforcing QBO's limits, our user lane at "
-            f"{per_second:g}/s: {t['seconds']:.2f} s ({t['actions_per_s']:.1f} actions/s, {t['requests']} requests, "
+            "100-action approval over 4 companies, sandbox enforcing QBO's limits, "
+            f"our user lane at {per_second:g}/s: {t['seconds']:.2f} s "
+            f"({t['actions_per_s']:.1f} actions/s, {t['requests']} requests, "
             f"{t['throttled']} answered 429)"
         )
 

@@ -1,7 +1,8 @@
 """Demo-firm build times and sizes: the pure generator (baseline, no database) against the full
 build into a sandbox file, for the 12-company demo and optionally a large scale firm.
 
-    python -m bench.demo [--companies 12] [--scale 1] [--big-companies 500 --big-scale 10] [--keep DIR]
+    python -m bench.demo [--companies 12] [--scale 1]
+                         [--big-companies 500 --big-scale 10] [--keep DIR]
 
 Prints documents, file size, seconds, documents per second and the build/generate ratio measured
 in the same run. Figures are copied by hand into docs/benchmarks.md under "## demo".
@@ -56,7 +57,8 @@ def report(
 ) -> None:
     built_docs, build_seconds, size = full_build(directory, companies, scale)
     line = (
-        f"{label}: {companies} companies x scale {scale:g}: {built_docs:,} documents, file {size / 1e6:,.1f} MB; "
+        f"{label}: {companies} companies x scale {scale:g}: {built_docs:,} documents, "
+        f"file {size / 1e6:,.1f} MB; "
         f"build {build_seconds:.2f} s ({built_docs / build_seconds:,.0f} docs/s)"
     )
     if baseline:

@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         connect_sandbox_companies(settings)
         sync_all(settings)
         print(
-            f"setup: {args.companies} companies built and synced in {time.perf_counter() - started:.1f} s"
+            f"setup: {args.companies} companies built and synced in "
+            f"{time.perf_counter() - started:.1f} s"
         )
         now, week = clock.now(settings), IsoWeek.of(clock.today(settings))
         realms = sorted(company_directory(settings))
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             timings.append(time.perf_counter() - t0)
         per_company = sorted(timings)[len(timings) // 2]
         print(
-            f"company digest: median {per_company:.2f} s over {len(timings)} companies ({produced.pages} pages)"
+            f"company digest: median {per_company:.2f} s over {len(timings)} companies "
+            f"({produced.pages} pages)"
         )
         t0 = time.perf_counter()
         firm = make_digest(settings, FIRM, week, now=now, store=False)

@@ -34,7 +34,9 @@ def days(offsets: np.ndarray) -> pl.Series:
 def synthetic_firm(
     companies: int = 500, docs: int = 2000, seed: int = 7
 ) -> dict[str, pl.DataFrame]:
-    """Frames shaped like the store: per company ~55% invoices, 25% bills, payments, payroll runs."""
+    """Frames shaped like the store.
+
+    Per company ~55% invoices, 25% bills, payments, payroll runs."""
     rng = np.random.default_rng(seed)
     realms = [f"{9_000_000 + i}" for i in range(companies)]
     n_inv, n_bill = int(docs * 0.55), int(docs * 0.25)
@@ -307,10 +309,14 @@ def pandas_aging_and_forecast(d: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame,
 
 
 def duckdb_aging(con: duckdb.DuckDBPyConnection) -> int:
-    sql = """SELECT realm_id, CASE WHEN d <= 0 THEN 'Current' WHEN d <= 30 THEN '1-30' WHEN d <= 60 THEN '31-60'
-             WHEN d <= 90 THEN '61-90' ELSE '91+' END AS bucket, sum(balance)
-             FROM (SELECT realm_id, balance, date_diff('day', coalesce(due_date, txn_date), DATE '2026-11-20') AS d
-                   FROM inv WHERE balance <> 0) GROUP BY ALL"""
+    sql = (
+        "SELECT realm_id, CASE WHEN d <= 0 THEN 'Current' WHEN d <= 30 THEN '1-30' "
+        "WHEN d <= 60 THEN '31-60'\n"
+        "             WHEN d <= 90 THEN '61-90' ELSE '91+' END AS bucket, sum(balance)\n"
+        "             FROM (SELECT realm_id, balance, "
+        "date_diff('day', coalesce(due_date, txn_date), DATE '2026-11-20') AS d\n"
+        "                   FROM inv WHERE balance <> 0) GROUP BY ALL"
+    )
     return len(con.sql(sql).fetchall())
 
 
@@ -358,7 +364,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
 
     def polars_same_work() -> None:
-        """Aging both sides + payer lags + forecast items (P50/P90) + weekly lines: what pandas does."""
+        """Aging both sides + payer lags + forecast items (P50/P90) + weekly lines: what pandas
+        does."""
         ar, ap = ar_aging(snap, AS_OF), ap_aging(snap, AS_OF)
         payers = payer_behaviour(
             snap["invoice"], snap["payment"], snap["customer"], snap["company_info"], AS_OF
@@ -386,11 +393,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for key, value in figures.items():
         print(f"{key:28s} {value:8.3f} s")
     print(
-        f"ratio pandas / polars, same work (aging A/R+A/P, payer lags, P50+P90 items, weekly): {t_pd / t_same:.1f}x"
+        "ratio pandas / polars, same work (aging A/R+A/P, payer lags, P50+P90 items, weekly): "
+        f"{t_pd / t_same:.1f}x"
     )
     print(f"ratio duckdb aging(AR only) / polars aging(AR+AP): {t_duck / t_aging:.2f}x")
     print(
-        f"whole firm, every calculator (incl. tray scenarios): {t_all:.2f} s  (aim < 2 s on 2 cores)"
+        f"whole firm, every calculator (incl. tray scenarios): {t_all:.2f} s  "
+        "(aim < 2 s on 2 cores)"
     )
     return figures
 

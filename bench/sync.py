@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from oodaloo.config import load_settings
+from oodaloo.config import Settings, load_settings
 from sandbox.demo.build import build_demo_firm
 from sandbox.testing import api_client
 from sandbox.transport import embedded_transport, forget
@@ -191,7 +191,7 @@ con.close()
 """
 
 
-def no_change_cost(settings, realm: str, repeats: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def no_change_cost(settings: Settings, realm: str, repeats: int = 3) -> tuple[float, float]:
     """CPU of ``oodaloo sync --company`` with nothing changed, against a bare CDC request plus an
     empty append (each a fresh process, best of ``repeats``)."""
     env = {**os.environ, "OODALOO_DATA_DIR": str(settings.data_dir)}
@@ -207,8 +207,8 @@ def no_change_cost(settings, realm: str, repeats: int = 3) -> tuple[float, float
 
 
 def webhook_latency(
-    settings, realms: list[str], changes: int, faults: dict[str, float]
-) -> list[float]:  # type: ignore[no-untyped-def]
+    settings: Settings, realms: list[str], changes: int, faults: dict[str, float]
+) -> list[float]:
     """Seconds from an edit (through the sandbox API) to its version in our store, with the
     sandbox's webhooks going to ``oodaloo webhooks serve``'s app over loopback with ``faults``."""
     import socket
@@ -346,8 +346,9 @@ def backfill_vs_bound(companies: int, scale: float) -> tuple[int, int, float, fl
         shutil.rmtree(work, ignore_errors=True)
 
 
-def incremental_cost(settings, realm: str, changes: int) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
-    """Edit ``changes`` invoices through the API, then one incremental sync: (requests, rows, seconds)."""
+def incremental_cost(settings: Settings, realm: str, changes: int) -> tuple[int, int, float]:
+    """Edit ``changes`` invoices through the API, then one incremental sync: (requests, rows,
+    seconds)."""
     if changes:
         with api_client(embedded_transport(settings.sandbox_path), realm) as api:
             body = api.post(

@@ -29,7 +29,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from oodaloo.config import Settings
 
@@ -423,7 +423,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _only_page(render: Any, title: str) -> None:
+def _only_page(render: Any, title: str) -> NoReturn:
     """Make ``render`` the one and only page of this session, then stop: no other page is in
     the navigation, so none can be reached, even by URL or the pages/ folder."""
     import streamlit as st

@@ -6,6 +6,7 @@ in ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import date
@@ -32,8 +33,9 @@ class Settings(BaseSettings):
 
     qbo_base_url: str | None = Field(
         None,
-        description="QBO API base, e.g. https://quickbooks.api.intuit.com or http://127.0.0.1:8765 for a "
-        "sandbox served over HTTP. Unset: the sandbox runs in process over data_dir/sandbox.sqlite.",
+        description="QBO API base, e.g. https://quickbooks.api.intuit.com or "
+        "http://127.0.0.1:8765 for a sandbox served over HTTP. Unset: the sandbox runs in process "
+        "over data_dir/sandbox.sqlite.",
     )
     qbo_token_url: str | None = Field(
         None,
@@ -41,7 +43,8 @@ class Settings(BaseSettings):
     )
     qbo_authorize_url: str | None = Field(
         None,
-        description="OAuth 2.0 authorize endpoint. Unset: derived from qbo_base_url (sandbox layout).",
+        description="OAuth 2.0 authorize endpoint. Unset: derived from qbo_base_url (sandbox "
+        "layout).",
     )
     qbo_client_id: str = Field(
         DEMO_CLIENT_ID, description="OAuth client id of our app (the demo app's by default)."
@@ -60,44 +63,52 @@ class Settings(BaseSettings):
 
     encryption_key: SecretStr | None = Field(
         None,
-        description="Fernet key that encrypts OAuth tokens at rest (several keys comma-separated, newest "
-        "first, while rotating). Unset: the key file (key_file) is used.",
+        description="Fernet key that encrypts OAuth tokens at rest (several keys comma-separated, "
+        "newest first, while rotating). Unset: the key file (key_file) is used.",
     )
     key_file: Path | None = Field(
         None,
-        description="File holding the Fernet key(s), one per line, newest first; it must lie OUTSIDE "
-        "data_dir so the data folder alone decrypts nothing. Unset: $XDG_CONFIG_HOME/oodaloo/secret.key "
-        "(~/.config/oodaloo/secret.key), generated once with mode 0600.",
+        description="File holding the Fernet key(s), one per line, newest first; it must lie "
+        "OUTSIDE data_dir so the data folder alone decrypts nothing. Unset: "
+        "$XDG_CONFIG_HOME/oodaloo/secret.key (~/.config/oodaloo/secret.key), generated once with "
+        "mode 0600.",
+    )
+    webhook_verifier_token: SecretStr | None = Field(
+        None,
+        description="QuickBooks webhooks verifier token of the app: `oodaloo webhooks serve` "
+        "accepts only payloads whose intuit-signature is the HMAC-SHA256 of the body with it.",
     )
     demo_mode: bool = Field(
         False,
-        description="Demo only: accept a key file inside data_dir (a warning says so). Never in production.",
+        description="Demo only: accept a key file inside data_dir (a warning says so). Never in "
+        "production.",
     )
 
     bind_address: str = Field(
         "127.0.0.1",
-        description="Address the console may serve on. Anything but a loopback address must be named here "
-        "explicitly, and then every visitor must sign in (no local identity).",
+        description="Address the console may serve on. Anything but a loopback address must be "
+        "named here explicitly, and then every visitor must sign in (no local identity).",
     )
     auth_local_identity: str | None = Field(
         None,
-        description="Development and tests only: act as this signed-in e-mail without an OIDC provider. "
-        "Honoured only while the console is bound to a loopback address.",
+        description="Development and tests only: act as this signed-in e-mail without an OIDC "
+        "provider. Honoured only while the console is bound to a loopback address.",
     )
     auth_provider: str | None = Field(
         None,
-        description="Name of the [auth.<name>] provider in .streamlit/secrets.toml for st.login; unset: "
-        "the single [auth] section.",
+        description="Name of the [auth.<name>] provider in .streamlit/secrets.toml for st.login; "
+        "unset: the single [auth] section.",
     )
     auth_admins: str = Field(
         "",
-        description="Comma-separated e-mails that are firm admins whatever state.sqlite says (bootstrap).",
+        description="Comma-separated e-mails that are firm admins whatever state.sqlite says "
+        "(bootstrap).",
     )
     second_approver_threshold: Decimal = Field(
         Decimal("5000.00"),
         ge=0,
-        description="Default per company: an approval whose payments total more than this needs a second, "
-        "different approver. Each company can set its own (oodaloo access threshold).",
+        description="Default per company: an approval whose payments total more than this needs a "
+        "second, different approver. Each company can set its own (oodaloo access threshold).",
     )
 
     freshness_minutes: int = Field(
@@ -111,42 +122,47 @@ class Settings(BaseSettings):
     )
     console_scheduler: bool = Field(
         True,
-        description="Run the background scheduler (sync, sync requests, digests) inside the Streamlit console "
-        "process. Turn off when a dedicated scheduler process runs, so jobs never run twice.",
+        description="Run the background scheduler (sync, sync requests, digests) inside the "
+        "Streamlit console process. Turn off when a dedicated scheduler process runs, so jobs "
+        "never run twice.",
     )
     sync_concurrency: int = Field(16, description="How many companies sync at the same time.")
     qbo_requests_per_minute: float = Field(
         500.0,
         gt=0,
-        description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows 500).",
+        description="Per-company request ceiling per minute our rate limiter keeps to (QBO allows "
+        "500).",
     )
     qbo_requests_per_second: float = Field(
         8.0,
         gt=0,
-        description="Per-company request ceiling per second our rate limiter keeps to (QBO allows 10; a margin keeps window edges from tripping 429s).",
+        description="Per-company request ceiling per second our rate limiter keeps to (QBO allows "
+        "10; a margin keeps window edges from tripping 429s).",
     )
     qbo_throttle_pause_seconds: float = Field(
         60.0,
         gt=0,
-        description="How long a company's calls pause after QBO answers 429 without a Retry-After hint.",
+        description="How long a company's calls pause after QBO answers 429 without a Retry-After "
+        "hint.",
     )
     sync_user_reserve: float = Field(
         0.2,
         ge=0,
         lt=1,
-        description="Share of each company's per-second and per-minute ceilings background sync leaves free for "
-        "owners' clicks (the user lane may use everything).",
+        description="Share of each company's per-second and per-minute ceilings background sync "
+        "leaves free for owners' clicks (the user lane may use everything).",
     )
     sync_daily_request_budget: int = Field(
         5000,
         ge=0,
-        description="Requests per company per UTC day background sync may use; when spent, the sync run ends "
-        "with outcome 'quota' until the next day.",
+        description="Requests per company per UTC day background sync may use; when spent, the "
+        "sync run ends with outcome 'quota' until the next day.",
     )
     daily_request_hard_cap: int = Field(
         8000,
         ge=0,
-        description="Requests per company per UTC day beyond which even owners' actions (user lane) are refused.",
+        description="Requests per company per UTC day beyond which even owners' actions (user "
+        "lane) are refused.",
     )
     sync_cdc_overlap_seconds: float = Field(
         300.0,
@@ -156,7 +172,8 @@ class Settings(BaseSettings):
     sync_reconcile_interval_days: float = Field(
         7.0,
         gt=0,
-        description="A full Id reconciliation (finds hard deletions) runs at least this often per company.",
+        description="A full Id reconciliation (finds hard deletions) runs at least this often per "
+        "company.",
     )
 
     demo_seed: int = Field(20261120, description="Seed of the generated demo firm.")
@@ -174,9 +191,9 @@ class Settings(BaseSettings):
     smtp_from: str = Field("digest@oodaloo.local", description="From address of the digest e-mail.")
     smtp_security: Literal["starttls", "tls", "plain"] = Field(
         "starttls",
-        description="SMTP transport security: 'starttls' (default; the server must offer STARTTLS, except a "
-        "loopback relay used without a password), 'tls' (implicit TLS, port 465), or 'plain' (explicit "
-        "opt-in: no encryption, the password travels in clear).",
+        description="SMTP transport security: 'starttls' (default; the server must offer "
+        "STARTTLS, except a loopback relay used without a password), 'tls' (implicit TLS, port "
+        "465), or 'plain' (explicit opt-in: no encryption, the password travels in clear).",
     )
 
     # ---- derived locations -------------------------------------------------------------
@@ -187,7 +204,8 @@ class Settings(BaseSettings):
 
     @property
     def api_base(self) -> str:
-        """Base URL of the QBO API; the embedded sandbox answers at a fixed loopback-looking host."""
+        """Base URL of the QBO API; the embedded sandbox answers at a fixed loopback-looking
+        host."""
         return (self.qbo_base_url or "http://sandbox.oodaloo.invalid").rstrip("/")
 
     @property
@@ -296,10 +314,9 @@ def _move_legacy_key(legacy: Path, key_file: Path) -> None:
             handle.write(legacy.read_bytes().strip() + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        # another process moved it first: the same key
+        with contextlib.suppress(FileExistsError):
             os.link(temp, key_file)
-        except FileExistsError:
-            pass  # another process moved it first: the same key
     finally:
         temp.unlink(missing_ok=True)
     legacy.unlink(missing_ok=True)
@@ -322,10 +339,8 @@ def _create_key_file(key_file: Path) -> None:
             handle.write(Fernet.generate_key() + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(temp, key_file)
-        except FileExistsError:
-            pass
     finally:
         temp.unlink(missing_ok=True)
 
@@ -355,6 +370,7 @@ def new_state_token() -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (e.g. ``data_dir`` from ``--data-dir``)."""
+    """Settings from the environment, with explicit overrides (e.g. ``data_dir`` from
+    ``--data-dir``)."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**clean)  # type: ignore[arg-type]  # pydantic validates each value

@@ -254,7 +254,9 @@ def confirm_all_detected_inflows(
     from runway.inflows import detect_inflows, invoice_events
 
     snap = snapshot_for(settings, as_of, list(realm_ids) if realm_ids is not None else None)
-    events = invoice_events(snap["invoice"], snap["customer"], snap["company_info"], as_of)
+    events = invoice_events(
+        snap["invoice"], snap["customer"], snap["company_info"], as_of, snap["sales_receipt"]
+    )
     found = detect_inflows(events, None, as_of).filter(pl.col("confidence") >= min_confidence)
     confirmed: dict[str, list[str]] = {}
     for realm, ids in (

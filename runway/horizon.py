@@ -28,12 +28,38 @@ def _flows(
     return frame.select("realm_id", (pl.col("home") * sign).cast(MONEY).alias("flow"))
 
 
+def _transfer_out(transfers: pl.DataFrame, acct: pl.DataFrame) -> pl.DataFrame:
+    """Transfers with ``out``: the amount leaving the bank accounts (to a card, a loan, equity)
+    or, negative, arriving in them (a line-of-credit draw); between two bank accounts 0."""
+    banks = acct.filter(pl.col("is_bank")).select("realm_id", "account_id")
+    side = {
+        name: banks.select("realm_id", pl.col("account_id").alias(f"{name}_account_id"))
+        .unique()
+        .with_columns(pl.lit(True).alias(f"_{name}_bank"))
+        for name in ("from", "to")
+    }
+    frame = transfers.join(side["from"], on=["realm_id", "from_account_id"], how="left").join(
+        side["to"], on=["realm_id", "to_account_id"], how="left"
+    )
+    from_bank = pl.col("_from_bank").fill_null(False)
+    to_bank = pl.col("_to_bank").fill_null(False)
+    amount = pl.col("amount").fill_null(zero())
+    return frame.with_columns(
+        out=pl.when(from_bank & ~to_bank)
+        .then(amount)
+        .when(to_bank & ~from_bank)
+        .then(-amount)
+        .otherwise(zero())
+    )
+
+
 def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
     """realm_id, avg_weekly_net_outflow over the trailing 13 weeks from posted cash movements:
     customer payments into bank (or undeposited) + deposits in; bill payments by check, non-card
     purchases and journal entries crediting a bank account out. Cash sales straight into a bank
     count in and refunds paid from one count out (those waiting in Undeposited Funds arrive with
-    their Deposit); transfers between the company's own accounts are neutral."""
+    their Deposit); transfers between the company's own bank accounts are neutral, those to a
+    card, loan or equity account count out and line-of-credit draws in."""
     t = tables
     info = t["company_info"]
     acct = accounts_classified(t["account"])
@@ -97,6 +123,7 @@ def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
             as_of,
         ),
     ]
+    parts.append(_flows(_transfer_out(t["transfer"], acct), info, "out", 1, as_of))
     net = pl.concat(parts).group_by("realm_id").agg(pl.col("flow").sum().alias("net_out"))
     return (
         companies(info)

@@ -66,7 +66,10 @@ def recent_runs(
     if not settings.warehouse_path.exists():
         return pl.DataFrame(schema=run_columns)
     where, params = _realm_clause(realm_ids)
-    sql = f"SELECT * FROM sync_runs WHERE {where} ORDER BY started_at DESC, run_id DESC LIMIT {int(limit)}"
+    sql = (
+        f"SELECT * FROM sync_runs WHERE {where} "
+        f"ORDER BY started_at DESC, run_id DESC LIMIT {int(limit)}"
+    )
     frame = Warehouse(settings.warehouse_path).frame(sql, params or None)
     return frame.select([pl.col(c).cast(t) for c, t in run_columns.items() if c in frame.columns])
 
@@ -110,11 +113,14 @@ def changes_since(
         balance = "balance" if "balance" in names else "NULL"
         parts.append(
             f"SELECT realm_id, '{spec.qbo_name}' AS entity, id, "
-            f"CASE WHEN op = 'delete' THEN 'deleted' WHEN {created} THEN 'created' ELSE 'updated' END AS change, "
-            f"sync_token, CAST({doc} AS VARCHAR) AS doc_number, CAST({total} AS DECIMAL(18,2)) AS total_amt, "
+            "CASE WHEN op = 'delete' THEN 'deleted' "
+            f"WHEN {created} THEN 'created' ELSE 'updated' END AS change, "
+            f"sync_token, CAST({doc} AS VARCHAR) AS doc_number, "
+            f"CAST({total} AS DECIMAL(18,2)) AS total_amt, "
             f"CAST({balance} AS DECIMAL(18,2)) AS balance, source_updated_at, ingested_at FROM ("
             "SELECT *, min(sync_token) OVER (PARTITION BY realm_id, id) AS first_token, "
-            "row_number() OVER (PARTITION BY realm_id, id ORDER BY sync_token DESC, ingested_at DESC) AS newest "
+            "row_number() OVER (PARTITION BY realm_id, id "
+            "ORDER BY sync_token DESC, ingested_at DESC) AS newest "
             f"FROM {spec.log_table} WHERE {where}) WHERE newest = 1 AND {stamp} > ?"
         )
         args += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -78,7 +79,8 @@ class Progress:
             width = 30
             filled = int(width * self.done / max(1, self.total))
             self.out.write(
-                f"\r\033[K{line}\n[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} companies"
+                f"\r\033[K{line}\n[{'#' * filled}{'.' * (width - filled)}] "
+                f"{self.done}/{self.total} companies"
             )
             if self.done == self.total:
                 self.out.write("\n")
@@ -120,7 +122,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for row in report:
         docs = ", ".join(f"{k} {v}" for k, v in row["documents"].items() if v)
         print(
-            f"{row['name'] or row['realm_id']} ({row['realm_id']}): {row['connection']}, {row['badge']}"
+            f"{row['name'] or row['realm_id']} ({row['realm_id']}): "
+            f"{row['connection']}, {row['badge']}"
         )
         print(f"    requests today: {row['requests_today']}; documents: {docs or 'none'}")
         if row["last_error"]:
@@ -133,10 +136,8 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
     scheduler = build_scheduler(settings, background=False)
     print("scheduler running (Ctrl-C to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # Ctrl-C is the way to stop it
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     return 0
 
 
@@ -146,7 +147,7 @@ def cmd_webhooks_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sync.webhooks import register_with_sandbox, verifier_token, webhook_app
 
     try:
-        token = verifier_token(args.verifier_token_file)
+        token = verifier_token(settings, args.verifier_token_file)
         app = webhook_app(settings, token, path=args.path)
     except (OSError, ValueError) as exc:
         print(f"cannot serve webhooks: {exc}", file=sys.stderr)

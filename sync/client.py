@@ -434,7 +434,7 @@ class QBOClient:
 
 def rows_of(query_response: Doc) -> list[Doc]:
     """The documents in one ``QueryResponse`` (skipping startPosition/maxResults/totalCount)."""
-    for key, value in query_response.items():
+    for _key, value in query_response.items():
         if isinstance(value, list):
             return value
     return []

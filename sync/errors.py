@@ -3,7 +3,8 @@
 * QBOError
   x TransientError        retried (5xx, timeouts, dropped connections)
     - ThrottledError      retried after a pause of the realm (HTTP 429 / code 3001)
-  x ReauthRequired        not retried; the company needs a reconnect (invalid_grant, 401 after refresh)
+  x ReauthRequired        not retried; the company needs a reconnect
+                          (invalid_grant, 401 after refresh)
   x PermanentError        not retried (validation faults, 4xx)
     - StaleObjectError    code 5010: the SyncToken we sent is out of date
     - NotFoundError       code 610 or HTTP 404
@@ -43,7 +44,9 @@ class QBOError(Exception):
 
 
 class TransientError(QBOError):
-    """Temporary failure; the same request may succeed later. After a write it means 'outcome unknown'."""
+    """Temporary failure; the same request may succeed later.
+
+    After a write it means 'outcome unknown'."""
 
 
 class ThrottledError(TransientError):
@@ -61,7 +64,9 @@ class ThrottledError(TransientError):
 
 
 class ReauthRequired(QBOError):
-    """The company's connection is gone (refresh token invalid or revoked): the owner must reconnect."""
+    """The company's connection is gone (refresh token invalid or revoked).
+
+    The owner must reconnect."""
 
 
 class PermanentError(QBOError):

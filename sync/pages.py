@@ -4,6 +4,7 @@ that saves requests, plain queries otherwise; a faulted batch item is asked agai
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -50,11 +51,10 @@ def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[D
             except PermanentError:
                 ctx.client.mark_refused(ctx.realm_id, "batch")  # this company: plain queries
                 break
-            for key, answer in zip(chunk, answers):
-                try:
+            for key, answer in zip(chunk, answers, strict=True):
+                # a faulty item is asked again below, on its own, with retries
+                with contextlib.suppress(QBOError):
                     out[key] = batch_item_rows(answer, ctx.realm_id)
-                except QBOError:
-                    pass  # asked again below, on its own, with retries
     for key in keys:
         if key not in out:
             out[key] = ctx.client.query(ctx.realm_id, statements[key], lane="sync")

@@ -14,7 +14,9 @@ def _now() -> str:
 
 
 def request_sync(settings: Settings, realm_id: str, reason: str = "") -> int:
-    """Queue a sync of one company (duplicates of a still-pending request collapse). Returns its id."""
+    """Queue a sync of one company; returns its id.
+
+    Duplicates of a still-pending request collapse."""
     if not realm_id:
         raise ValueError("realm_id is required")
     with statedb.immediate(settings) as con:
@@ -34,16 +36,21 @@ def request_sync(settings: Settings, realm_id: str, reason: str = "") -> int:
 def pending_requests(settings: Settings) -> list[dict[str, object]]:
     with statedb.connect(settings) as con:
         rows = con.execute(
-            "SELECT request_id, realm_id, reason, requested_at FROM sync_requests WHERE taken_at IS NULL ORDER BY request_id"
+            "SELECT request_id, realm_id, reason, requested_at FROM sync_requests "
+            "WHERE taken_at IS NULL ORDER BY request_id"
         ).fetchall()
-    return [dict(zip(("request_id", "realm_id", "reason", "requested_at"), r)) for r in rows]
+    return [
+        dict(zip(("request_id", "realm_id", "reason", "requested_at"), r, strict=True))
+        for r in rows
+    ]
 
 
 def take_requests(settings: Settings) -> list[tuple[int, str]]:
     """Claim every pending request (atomically, so two drainers never take the same one)."""
     with statedb.immediate(settings) as con:
         rows = con.execute(
-            "SELECT request_id, realm_id FROM sync_requests WHERE taken_at IS NULL ORDER BY request_id"
+            "SELECT request_id, realm_id FROM sync_requests "
+            "WHERE taken_at IS NULL ORDER BY request_id"
         ).fetchall()
         con.executemany(
             "UPDATE sync_requests SET taken_at=? WHERE request_id=?", [(_now(), r[0]) for r in rows]

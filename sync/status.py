@@ -11,9 +11,12 @@ from sync.schema import ENTITIES
 
 
 def document_counts(warehouse: store.Warehouse) -> dict[str, dict[str, int]]:
-    """{realm_id: {entity: current documents}} (deleted excluded, inactive list entries included)."""
+    """{realm_id: {entity: current documents}}.
+
+    Deleted documents are excluded, inactive list entries included."""
     parts = " UNION ALL ".join(
-        f"SELECT realm_id, '{spec.qbo_name}' AS entity, count(*) AS n FROM {spec.current_view} GROUP BY realm_id"
+        f"SELECT realm_id, '{spec.qbo_name}' AS entity, count(*) AS n "
+        f"FROM {spec.current_view} GROUP BY realm_id"
         for spec in ENTITIES
     )
     with warehouse.read() as con:

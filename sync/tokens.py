@@ -100,13 +100,19 @@ class TokenStore:
             refresh_at,
             now,
         )
-        sql = """INSERT INTO qbo_tokens(realm_id, access_token, refresh_token, access_expires_at,
-                     refresh_expires_at, generation, updated_at) VALUES (?,?,?,?,?,1,?)
-                 ON CONFLICT(realm_id) DO UPDATE SET access_token=excluded.access_token,
-                     refresh_token=excluded.refresh_token, access_expires_at=excluded.access_expires_at,
-                     refresh_expires_at=excluded.refresh_expires_at, generation=qbo_tokens.generation+1,
-                     updated_at=excluded.updated_at
-                 RETURNING generation"""
+        sql = (
+            "INSERT INTO qbo_tokens(realm_id, access_token, refresh_token, access_expires_at,\n"
+            "                     refresh_expires_at, generation, updated_at) "
+            "VALUES (?,?,?,?,?,1,?)\n"
+            "                 ON CONFLICT(realm_id) DO UPDATE SET "
+            "access_token=excluded.access_token,\n"
+            "                     refresh_token=excluded.refresh_token, "
+            "access_expires_at=excluded.access_expires_at,\n"
+            "                     refresh_expires_at=excluded.refresh_expires_at, "
+            "generation=qbo_tokens.generation+1,\n"
+            "                     updated_at=excluded.updated_at\n"
+            "                 RETURNING generation"
+        )
         if con is not None:
             return int(con.execute(sql, row).fetchone()[0])
         with statedb.immediate(self.settings) as own:
@@ -115,7 +121,8 @@ class TokenStore:
     def access_token(self, realm_id: str) -> AccessToken | None:
         with statedb.connect(self.settings) as con:
             row = con.execute(
-                "SELECT access_token, access_expires_at, generation FROM qbo_tokens WHERE realm_id=?",
+                "SELECT access_token, access_expires_at, generation FROM qbo_tokens "
+                "WHERE realm_id=?",
                 (realm_id,),
             ).fetchone()
         if row is None:

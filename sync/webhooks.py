@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -44,7 +43,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-TOKEN_ENV = "OODALOO_WEBHOOK_VERIFIER_TOKEN"
+TOKEN_ENV = "OODALOO_WEBHOOK_VERIFIER_TOKEN"  # the env name of Settings.webhook_verifier_token
 MAX_BODY_BYTES = 1_000_000
 SEEN_LIMIT = 100_000  # event keys remembered for de-duplication (oldest forgotten first)
 
@@ -312,11 +311,12 @@ async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def verifier_token(token_file: Path | None = None) -> str:
-    """The verifier token from a file (first line) or $OODALOO_WEBHOOK_VERIFIER_TOKEN."""
+def verifier_token(settings: Settings, token_file: Path | None = None) -> str:
+    """The verifier token from a file (first line) or the ``webhook_verifier_token`` setting."""
     if token_file is not None:
         return token_file.read_text().strip()
-    return os.environ.get(TOKEN_ENV, "").strip()
+    secret = settings.webhook_verifier_token
+    return "" if secret is None else secret.get_secret_value().strip()
 
 
 def webhook_app(settings: Settings, verifier_token: str, **kwargs: Any) -> WebhookReceiver:
@@ -328,16 +328,8 @@ def register_with_sandbox(
     settings: Settings, url: str, verifier_token: str, fmt: str = "cloudevents"
 ) -> None:
     """Ask the sandbox we talk to (embedded file or served) to notify ``url`` of every change."""
-    if settings.uses_embedded_sandbox:
-        from sandbox.state import SandboxDB
-        from sandbox.webhooks import register_endpoint
-
-        db = SandboxDB(settings.sandbox_path)
-        try:
-            register_endpoint(db, url, verifier_token, fmt)
-        finally:
-            db.close()
-        return
+    # The embedded sandbox answers through the same in-process transport as every QBO call,
+    # so one HTTP path serves both: sync never imports the sandbox.
     from oodaloo.wiring import http_client
 
     with http_client(settings, timeout=5.0) as client:

@@ -79,7 +79,8 @@ class CoalescingWriter:
         with self._cond:
             self._pending.append((unit, future, max(1, weight)))
             if self._thread is None or not self._thread.is_alive():
-                # not a daemon: it ends by itself once idle, and must never be cut off holding DuckDB
+                # not a daemon: it ends by itself once idle, and must never be cut off holding
+                # DuckDB
                 self._thread = threading.Thread(
                     target=self._run,
                     name=f"warehouse-writer:{self.warehouse.path.name}",
@@ -171,7 +172,7 @@ class CoalescingWriter:
         self.transactions += 1
         self.units += len(batch)
         self.busy_seconds += time.perf_counter() - began
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
 
 

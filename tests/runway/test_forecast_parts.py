@@ -352,7 +352,8 @@ def test_money_parked_in_undeposited_funds_reaches_the_bank_at_the_usual_deposit
     """Three 1,000 invoices paid on their due dates into Undeposited Funds, each deposited 4 days
     later: this customer's money reaches the bank 4 days after it pays. So its open 2,000 invoice
     due day 10 is collected day 14; a 500 payment received day −1 and not yet deposited arrives
-    day 3 (received + 4)."""
+    day 3 (received + 4). That payment is unapplied, a credit the invoice will absorb: the invoice
+    brings 2,000 − 500 = 1,500 more, not counted twice."""
     c = Company("r-uf")
     bank = c.bank(10000)
     funds = c.account("Undeposited Funds", "Other Current Asset")
@@ -381,7 +382,7 @@ def test_money_parked_in_undeposited_funds_reaches_the_bank_at_the_usual_deposit
     view = run(c, expected_billing=False)
     p50 = view.forecast_items.filter(pl.col("line") == "p50")
     got = {r["source_id"]: (r["kind"], r["date"], r["amount"]) for r in p50.iter_rows(named=True)}
-    assert got[open_inv] == ("invoice", day(14), D("2000.00"))
+    assert got[open_inv] == ("invoice", day(14), D("2000.00") - D("500.00"))
     assert got[waiting] == ("undeposited", day(3), D("500.00"))
     assert view.payers["deposit_days"].to_list() == [4]
 
@@ -543,3 +544,42 @@ def test_refunds_paid_from_the_bank_are_outflow_events_and_cash_sales_are_billin
     assert items(view, "expected") == [(day(n), per) for n in (1, 31, 61)]
     p90 = (per * D("0.75")).quantize(cent)
     assert items(view, "expected", "p90") == [(day(n + 7), p90) for n in (1, 31, 61)]
+
+
+def test_burn_sees_cash_sales_refunds_card_transfers_and_credit_line_draws() -> None:
+    """Trailing 13 weeks: a cash sale of 9,100 in, a refund of 1,300 out, card statements of
+    2,600 paid by Transfer, a line-of-credit draw of 5,200 in, 20,000 swept to savings (neutral),
+    an old sale before the window ignored: net out = 1,300 + 2,600 − 9,100 − 5,200 = −10,400,
+    −800 a week."""
+    from runway.horizon import trailing_net_outflow
+
+    c = Company("r-burn")
+    checking = c.bank(100000)
+    savings = c.bank(0, name="Savings")
+    card = c.account("Amex", "Credit Card")
+    loc = c.account("Line of Credit", "Other Current Liability")
+    shop = c.customer("Walk-in")
+    for when, amount in ((day(-20), 9100), (day(-120), 7000)):
+        c.put(
+            "SalesReceipt",
+            {
+                "CustomerRef": {"value": shop},
+                "TxnDate": when.isoformat(),
+                "TotalAmt": str(amount),
+                "DepositToAccountRef": {"value": checking},
+            },
+        )
+    c.put(
+        "RefundReceipt",
+        {
+            "CustomerRef": {"value": shop},
+            "TxnDate": day(-10).isoformat(),
+            "TotalAmt": "1300",
+            "DepositToAccountRef": {"value": checking},
+        },
+    )
+    _transfer(c, day(-30), checking, card, 2600)
+    _transfer(c, day(-40), loc, checking, 5200)
+    _transfer(c, day(-50), checking, savings, 20000)
+    got = trailing_net_outflow(snapshot(c), AS_OF)["avg_weekly_net_outflow"][0]
+    assert got == (D(1300 + 2600 - 9100 - 5200) / 13).quantize(D("0.01"))

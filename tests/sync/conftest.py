@@ -155,7 +155,8 @@ def assert_store_matches_truth(world: World, realms: list[str] | None = None) ->
                 assert row["sync_token"] == int(doc["SyncToken"]), f"{spec.qbo_name} {doc_id} token"
                 for name, value in _typed(spec.qbo_name, doc).items():
                     assert _norm(row[name]) == _norm(value), (
-                        f"{realm_id} {spec.qbo_name} {doc_id} field {name}: {row[name]!r} != {value!r}"
+                        f"{realm_id} {spec.qbo_name} {doc_id} field {name}: "
+                        f"{row[name]!r} != {value!r}"
                     )
                 assert json.loads(row["raw"]) == doc, f"{spec.qbo_name} {doc_id}: raw JSON differs"
                 compared += 1
@@ -166,6 +167,7 @@ def assert_no_duplicate_versions(warehouse: Warehouse) -> None:
     with warehouse.read() as con:
         for spec in ENTITIES:
             dupes = con.execute(
-                f"SELECT count(*) FROM (SELECT realm_id, id, sync_token FROM {spec.log_table} GROUP BY ALL HAVING count(*) > 1)"
+                "SELECT count(*) FROM (SELECT realm_id, id, sync_token "
+                f"FROM {spec.log_table} GROUP BY ALL HAVING count(*) > 1)"
             ).fetchone()[0]
             assert dupes == 0, f"duplicate versions in {spec.log_table}"

@@ -115,7 +115,8 @@ def test_reconciliation_lists_1000_rows_a_page_and_every_request_counts(demo_wor
     first = sync_company(
         demo_world.settings, realm, "reconcile", client=client, options=SMALL_PAGES
     )
-    # whatever it cost (the first listing in a process learns whether "SELECT Id" is refused), the run says so
+    # whatever it cost (the first listing in a process learns whether "SELECT Id" is refused),
+    # the run says so
     assert first.outcome == "ok" and first.requests == client.requests_for(realm) - sent_before >= 3
     statements: list[str] = []
     real_batch = client.batch

@@ -45,7 +45,7 @@ def assert_same_columns(spec_name: str, docs: list[dict[str, Any]]) -> int:
     assert len(new) == len(old) == len(docs)
     names = [n for n, _ in frames.log_columns(BY_QBO_NAME[spec_name])]
     assert list(new[0]) == names if new else True
-    for a, b in zip(new, old):
+    for a, b in zip(new, old, strict=True):
         for name in names:
             if name == "raw":  # the same document, whichever serialiser wrote it
                 assert json.loads(a[name]) == json.loads(b[name])
@@ -147,7 +147,8 @@ AWKWARD: dict[str, list[dict[str, Any]]] = {
             ],
         }
     ],
-    "CompanyInfo": [  # its columns have no SQL twin (ad-hoc lambdas): computed per row, typed by SQL
+    # its columns have no SQL twin (ad-hoc lambdas): computed per row, typed by SQL
+    "CompanyInfo": [
         {
             "Id": "1",
             "SyncToken": "0",

@@ -242,6 +242,7 @@ def test_approval_review_close_and_a_pending_action(
             choose(page, "Company", realm.name or realm.realm_id, sidebar=True)
 
             dialog = open_review(page, console_server)
+            dialog.get_by_text("Paid from").first.wait_for(timeout=30_000)  # the review table
             review = str(dialog.inner_text())
             named = [
                 b
