@@ -406,11 +406,24 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def default_bank_account(accounts: list[Doc]) -> str | None:
-    """The company's main bank account: the active Bank account holding the most cash (then lowest Id)."""
+def default_bank_account(accounts: list[Doc], home_currency: str | None = None) -> str | None:
+    """The company's main bank account: the active Bank account holding the most cash (then lowest
+    Id), in the home currency. A bill in dollars is never drawn on a Canadian-dollar account just
+    because that account holds more: with ``home_currency`` unknown, an account whose currency
+    differs from the most common one among the bank accounts is left out for the same reason."""
     banks = [
         a for a in accounts if a.get("AccountType") == "Bank" and a.get("Active", True) is not False
     ]
+
+    def currency_of(account: Doc) -> str | None:
+        ref = account.get("CurrencyRef")
+        return str(ref.get("value")) if isinstance(ref, dict) and ref.get("value") else None
+
+    currencies = [c for c in (currency_of(a) for a in banks) if c]
+    by_count = sorted(set(currencies), key=lambda c: (-currencies.count(c), c))
+    home = home_currency or (by_count[0] if by_count else None)
+    if home is not None:
+        banks = [a for a in banks if currency_of(a) in (None, home)]
     if not banks:
         return None
     banks.sort(

@@ -100,6 +100,13 @@ class ClientPort:
     def accounts(self, realm_id: str) -> list[Doc]:
         return self._query_all(realm_id, "Account", " WHERE AccountType = 'Bank'")
 
+    def home_currency(self, realm_id: str) -> str | None:
+        """The company's home currency (Preferences.CurrencyPrefs), None when QBO does not say."""
+        rows = self._query_all(realm_id, "Preferences", "")
+        prefs = (rows[0].get("CurrencyPrefs") or {}) if rows else {}
+        ref = prefs.get("HomeCurrency") or {}
+        return str(ref["value"]) if isinstance(ref, dict) and ref.get("value") else None
+
     def vendor_bills(self, realm_id: str, vendor_id: str) -> list[Doc]:
         """Every bill of one vendor, paid ones too: the duplicate check compares against them."""
         if not str(vendor_id).isdigit():  # QBO ids are numeric; nothing else goes into a query

@@ -160,7 +160,9 @@ class ActionService:
             cached = self._accounts.get(realm_id)
         if cached:
             return cached
-        account = default_bank_account(self.port.accounts(realm_id))
+        home_of = getattr(self.port, "home_currency", None)  # test ports may not know it
+        home = home_of(realm_id) if callable(home_of) else None
+        account = default_bank_account(self.port.accounts(realm_id), home)
         if account is None:
             raise Refusal(
                 "no_bank_account",

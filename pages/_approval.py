@@ -202,6 +202,8 @@ def main_bank_account(view: Any) -> str:
     accounts = [
         {"Id": r["account_id"], "AccountType": "Bank", "CurrentBalance": r["balance"]}
         for r in cash.filter(pl.col("included")).iter_rows(named=True)
+        # a converted foreign-currency account is never the one a bill in dollars is drawn on
+        if r.get("rate") is None and r.get("kind", "bank") == "bank"
     ]
     chosen = default_bank_account(accounts)
     names = {str(r["account_id"]): r["account_name"] for r in cash.iter_rows(named=True)}
