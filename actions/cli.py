@@ -147,7 +147,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         qbo = f" {row['qbo_entity']} {row['qbo_id']}" if row["qbo_id"] else ""
         reason = f" — {row['reason']}" if row["reason"] and row["state"] != "succeeded" else ""
         print(
-            f"{row['intent_id']}  {row['realm_id']}  {row['state']:<9}  {row['description']}{qbo}{reason}"
+            f"{row['intent_id']}  {row['realm_id']}  {row['state']:<9}  "
+            f"{row['description']}{qbo}{reason}"
         )
     return EXIT_OK
 

@@ -218,7 +218,8 @@ class Executor:
         return self._reconcile(intent)
 
     def _reconcile(self, intent: Intent) -> Intent:
-        """Look for the intent's effect in QBO; found → succeeded, proved absent → back to pending."""
+        """Look for the intent's effect in QBO; found → succeeded, proved absent → back to
+        pending."""
         if intent.phase != "sending":
             # The owner died before anything was sent: try again (same requestid).
             if intent.attempts >= self.config.max_attempts:

@@ -39,7 +39,8 @@ def parse_qbo_time(value: Any) -> datetime | None:
 
 
 def require_open(doc: Doc, kind: str) -> Decimal:
-    """The document still exists, is not voided, and has something left to pay; returns the balance."""
+    """The document still exists, is not voided, and has something left to pay; returns the
+    balance."""
     if str(doc.get("status", "")).lower() == "deleted":
         raise Refusal("deleted", f"{kind} {doc.get('Id')} was deleted in QuickBooks")
     if is_voided(doc):
@@ -55,7 +56,8 @@ def require_open(doc: Doc, kind: str) -> Decimal:
 def payment_amount(
     balance: Decimal, amount: Decimal | None, approved: Decimal | None, bill_id: str
 ) -> Decimal:
-    """What to pay now: the explicit amount (≤ balance) or the full balance (= what was approved)."""
+    """What to pay now: the explicit amount (≤ balance) or the full balance (= what was
+    approved)."""
     if amount is not None:
         if amount > balance:
             raise Refusal(
@@ -87,7 +89,8 @@ def check_cooldown(
     last_ours: datetime | None,
     last_delivery: datetime | None,
 ) -> None:
-    """No second reminder within the company's cooldown (our ledger and QBO's DeliveryInfo both count)."""
+    """No second reminder within the company's cooldown (our ledger and QBO's DeliveryInfo both
+    count)."""
     if cooldown_days <= 0:
         return
     horizon = now - timedelta(days=cooldown_days)

@@ -67,7 +67,8 @@ def _ingest(entity: str, doc: Doc) -> tuple[str, dict[str, Any]]:
 
 
 class PayBillHandler:
-    """A BillPayment (PayType Check) from a bank account, linked to the bill, marked with the intent."""
+    """A BillPayment (PayType Check) from a bank account, linked to the bill, marked with the
+    intent."""
 
     def guard(self, ctx: Context, intent: Intent) -> dict[str, Any]:
         bill = ctx.port.read(intent.realm_id, "Bill", intent.target_id)
@@ -185,7 +186,8 @@ def _links(doc: Doc, txn_id: str, txn_type: str) -> bool:
 
 
 class DelayBillHandler:
-    """Our planned pay date (state.sqlite, applied from the outbox); optionally a note on the bill."""
+    """Our planned pay date (state.sqlite, applied from the outbox); optionally a note on the
+    bill."""
 
     def guard(self, ctx: Context, intent: Intent) -> dict[str, Any]:
         bill = ctx.port.read(intent.realm_id, "Bill", intent.target_id)

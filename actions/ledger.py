@@ -9,6 +9,7 @@ reminder cooldown compare against.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS intents (
     actor TEXT NOT NULL,
     correlation_id TEXT NOT NULL,
     requestid TEXT NOT NULL UNIQUE CHECK (length(requestid) <= 36),
-    state TEXT NOT NULL CHECK (state IN ('pending','in_flight','unknown','succeeded','failed','cancelled')),
+    state TEXT NOT NULL CHECK (state IN ('pending','in_flight','unknown',\
+'succeeded','failed','cancelled')),
     reason TEXT,
     reason_code TEXT,
     refused INTEGER NOT NULL DEFAULT 0,
@@ -125,13 +127,15 @@ CREATE TABLE IF NOT EXISTS proposal_votes (
 
 _COLUMNS = (
     "id, dedupe_key, realm_id, action, target_type, target_id, params, scope, approval_id, actor, "
-    "correlation_id, requestid, state, reason, reason_code, refused, lease_owner, lease_expires, not_before, "
-    "attempts, phase, guard_snapshot, qbo_entity, qbo_id, result_doc, qbo_since, created_at, updated_at, finished_at"
+    "correlation_id, requestid, state, reason, reason_code, refused, lease_owner, lease_expires, "
+    "not_before, attempts, phase, guard_snapshot, qbo_entity, qbo_id, result_doc, qbo_since, "
+    "created_at, updated_at, finished_at"
 )
 
 # Another intent on the same document that may be mid-write: we never run two at once.
 _TARGET_FREE = """NOT EXISTS (SELECT 1 FROM intents o WHERE o.realm_id = intents.realm_id
-    AND o.target_type = intents.target_type AND o.target_id = intents.target_id AND o.id <> intents.id
+    AND o.target_type = intents.target_type AND o.target_id = intents.target_id \
+AND o.id <> intents.id
     AND o.state IN ('in_flight', 'unknown'))"""
 
 
@@ -157,7 +161,8 @@ def utc_iso(moment: datetime) -> str:
 
 
 class Ledger:
-    """Every durable fact about actions. Safe across threads (a connection per thread) and processes."""
+    """Every durable fact about actions. Safe across threads (a connection per thread) and
+    processes."""
 
     def __init__(
         self,
@@ -204,8 +209,8 @@ class Ledger:
         **who: Any,
     ) -> None:
         con.execute(
-            "INSERT INTO audit(at, intent_id, approval_id, realm_id, actor, correlation_id, event, detail) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO audit(at, intent_id, approval_id, realm_id, actor, correlation_id, event, "
+            "detail) VALUES (?,?,?,?,?,?,?,?)",
             (
                 self.now_iso(),
                 intent.id if intent else who.get("intent_id"),
@@ -245,25 +250,25 @@ class Ledger:
         rows = self._con().execute(sql + " ORDER BY created_at, id", args).fetchall()
         return [_row_to_intent(r) for r in rows]
 
-    def recoverable_ids(self) -> list[str]:
+    def recoverable_ids(self) -> builtins.list[str]:
         """Intents whose last owner died mid-way (expired lease) or whose outcome is unknown."""
         rows = (
             self._con()
             .execute(
-                "SELECT id FROM intents WHERE state='unknown' OR (state='in_flight' AND lease_expires < ?) "
-                "ORDER BY created_at, id",
+                "SELECT id FROM intents WHERE state='unknown' "
+                "OR (state='in_flight' AND lease_expires < ?) ORDER BY created_at, id",
                 (self.lease_clock(),),
             )
             .fetchall()
         )
         return [r[0] for r in rows]
 
-    def runnable_ids(self, realm_id: str | None = None, limit: int = 1000) -> list[str]:
+    def runnable_ids(self, realm_id: str | None = None, limit: int = 1000) -> builtins.list[str]:
         rows = (
             self._con()
             .execute(
-                "SELECT id FROM intents WHERE state='pending' AND not_before <= ? AND (? IS NULL OR realm_id=?) "
-                "ORDER BY created_at, id LIMIT ?",
+                "SELECT id FROM intents WHERE state='pending' AND not_before <= ? "
+                "AND (? IS NULL OR realm_id=?) ORDER BY created_at, id LIMIT ?",
                 (self.lease_clock(), realm_id, realm_id, limit),
             )
             .fetchall()
@@ -293,34 +298,36 @@ class Ledger:
         row = (
             self._con()
             .execute(
-                "SELECT max(finished_at) FROM intents WHERE realm_id=? AND action='send_reminder' AND target_id=? "
-                "AND state='succeeded' AND id<>?",
+                "SELECT max(finished_at) FROM intents WHERE realm_id=? AND action='send_reminder' "
+                "AND target_id=? AND state='succeeded' AND id<>?",
                 (realm_id, invoice_id, exclude_id),
             )
             .fetchone()
         )
         return row[0]
 
-    def attempts(self, intent_id: str) -> list[dict[str, Any]]:
+    def attempts(self, intent_id: str) -> builtins.list[dict[str, Any]]:
         rows = (
             self._con()
             .execute(
-                "SELECT n, owner, started_at, phase, outcome, error, finished_at FROM attempts WHERE intent_id=? ORDER BY n",
+                "SELECT n, owner, started_at, phase, outcome, error, finished_at FROM attempts "
+                "WHERE intent_id=? ORDER BY n",
                 (intent_id,),
             )
             .fetchall()
         )
         keys = ("n", "owner", "started_at", "phase", "outcome", "error", "finished_at")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def audit_entries(
         self, realm_id: str | None = None, intent_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         rows = (
             self._con()
             .execute(
-                "SELECT seq, at, intent_id, approval_id, realm_id, actor, correlation_id, event, detail FROM audit "
-                "WHERE (? IS NULL OR realm_id=?) AND (? IS NULL OR intent_id=?) ORDER BY seq",
+                "SELECT seq, at, intent_id, approval_id, realm_id, actor, correlation_id, event, "
+                "detail FROM audit WHERE (? IS NULL OR realm_id=?) "
+                "AND (? IS NULL OR intent_id=?) ORDER BY seq",
                 (realm_id, realm_id, intent_id, intent_id),
             )
             .fetchall()
@@ -335,7 +342,7 @@ class Ledger:
             "correlation_id",
             "event",
         )
-        return [{**dict(zip(keys, r[:8])), "detail": json.loads(r[8])} for r in rows]
+        return [{**dict(zip(keys, r[:8], strict=True)), "detail": json.loads(r[8])} for r in rows]
 
     # ---- writes ---------------------------------------------------------------------------
     def insert(
@@ -361,16 +368,16 @@ class Ledger:
                 f"SELECT {_COLUMNS} FROM intents WHERE dedupe_key=?", (dedupe_key,)
             ).fetchone()
             if existing is not None:
-                intent = _row_to_intent(existing)
+                found = _row_to_intent(existing)
                 self._audit(
                     con,
-                    intent,
+                    found,
                     "duplicate_submission",
                     {"approval_id": approval_id},
                     actor=actor,
                     approval_id=approval_id,
                 )
-                return intent, False
+                return found, False
             con.execute(
                 f"INSERT INTO intents({_COLUMNS}) VALUES ({','.join('?' * 29)})",
                 (
@@ -420,8 +427,9 @@ class Ledger:
         now = self.lease_clock()
         with self._tx() as con:
             cur = con.execute(
-                f"UPDATE intents SET state='in_flight', lease_owner=?, lease_expires=?, attempts=attempts+1, "
-                f"phase='guard', updated_at=? WHERE id=? AND state='pending' AND not_before <= ? AND {_TARGET_FREE}",
+                "UPDATE intents SET state='in_flight', lease_owner=?, lease_expires=?, "
+                "attempts=attempts+1, phase='guard', updated_at=? WHERE id=? AND state='pending' "
+                f"AND not_before <= ? AND {_TARGET_FREE}",
                 (owner, now + lease_seconds, self.now_iso(), intent_id, now),
             )
             if cur.rowcount != 1:
@@ -443,8 +451,9 @@ class Ledger:
         with self._tx() as con:
             before = self._get(con, intent_id)
             cur = con.execute(
-                "UPDATE intents SET state='in_flight', lease_owner=?, lease_expires=?, updated_at=? "
-                "WHERE id=? AND (state='unknown' OR (state='in_flight' AND lease_expires < ?))",
+                "UPDATE intents SET state='in_flight', lease_owner=?, lease_expires=?, "
+                "updated_at=? WHERE id=? "
+                "AND (state='unknown' OR (state='in_flight' AND lease_expires < ?))",
                 (owner, now + lease_seconds, self.now_iso(), intent_id, now),
             )
             if cur.rowcount != 1 or before is None:
@@ -467,11 +476,12 @@ class Ledger:
         self, intent: Intent, owner: str, snapshot: dict[str, Any], lease_seconds: float
     ) -> Intent | None:
         """The guard passed: its snapshot is committed before the write goes out (recovery needs
-        it), and the lease is renewed. ``None`` when the lease was lost: the caller must not send."""
+        it), and the lease is renewed. ``None`` when the lease was lost: the caller must not
+        send."""
         with self._tx() as con:
             cur = con.execute(
-                "UPDATE intents SET phase='sending', guard_snapshot=?, lease_expires=?, updated_at=? "
-                "WHERE id=? AND lease_owner=? AND state='in_flight'",
+                "UPDATE intents SET phase='sending', guard_snapshot=?, lease_expires=?, "
+                "updated_at=? WHERE id=? AND lease_owner=? AND state='in_flight'",
                 (
                     _dumps(snapshot),
                     self.lease_clock() + lease_seconds,
@@ -495,7 +505,8 @@ class Ledger:
         self, con: sqlite3.Connection, intent: Intent, outcome: str, error: str | None
     ) -> None:
         con.execute(
-            "UPDATE attempts SET outcome=?, error=?, finished_at=? WHERE intent_id=? AND n=? AND outcome IS NULL",
+            "UPDATE attempts SET outcome=?, error=?, finished_at=? "
+            "WHERE intent_id=? AND n=? AND outcome IS NULL",
             (outcome, error, self.now_iso(), intent.id, intent.attempts),
         )
 
@@ -509,21 +520,24 @@ class Ledger:
         outbox: Sequence[tuple[str, dict[str, Any]]],
         how: str,
     ) -> Intent:
-        """Outcome, QBO ids, the returned document, the audit entry and the outbox: one transaction."""
+        """Outcome, QBO ids, the returned document, the audit entry and the outbox: one
+        transaction."""
         now = self.now_iso()
         with self._tx() as con:
             current = self._get(con, intent.id)
             if current is None or current.state == SUCCEEDED:
                 return current  # type: ignore[return-value]  # None only for an unknown id
             con.execute(
-                "UPDATE intents SET state='succeeded', phase='done', qbo_entity=?, qbo_id=?, result_doc=?, reason=NULL, "
-                "reason_code=NULL, lease_owner=NULL, lease_expires=NULL, updated_at=?, finished_at=? WHERE id=?",
+                "UPDATE intents SET state='succeeded', phase='done', qbo_entity=?, qbo_id=?, "
+                "result_doc=?, reason=NULL, reason_code=NULL, lease_owner=NULL, "
+                "lease_expires=NULL, updated_at=?, finished_at=? WHERE id=?",
                 (qbo_entity, qbo_id, _dumps(doc) if doc is not None else None, now, now, intent.id),
             )
             self._close_attempt(con, current, "succeeded", None)
             for kind, payload in outbox:
                 con.execute(
-                    "INSERT INTO outbox(intent_id, realm_id, kind, payload, created_at) VALUES (?,?,?,?,?)",
+                    "INSERT INTO outbox(intent_id, realm_id, kind, payload, created_at) "
+                    "VALUES (?,?,?,?,?)",
                     (intent.id, intent.realm_id, kind, _dumps(payload), now),
                 )
             self._audit(
@@ -545,8 +559,10 @@ class Ledger:
         now = self.now_iso()
         with self._tx() as con:
             con.execute(
-                "UPDATE intents SET state='failed', phase='done', reason=?, reason_code=?, refused=?, lease_owner=NULL, "
-                "lease_expires=NULL, updated_at=?, finished_at=? WHERE id=? AND state IN ('in_flight','pending','unknown')",
+                "UPDATE intents SET state='failed', phase='done', reason=?, reason_code=?, "
+                "refused=?, lease_owner=NULL, lease_expires=NULL, updated_at=?, finished_at=? "
+                "WHERE id=? "
+                "AND state IN ('in_flight','pending','unknown')",
                 (reason, code, int(refused), now, now, intent.id),
             )
             self._close_attempt(con, intent, "refused" if refused else "failed", reason)
@@ -561,11 +577,13 @@ class Ledger:
         return fresh
 
     def release(self, intent: Intent, *, retry_in: float, reason: str, code: str) -> Intent:
-        """Back to pending: nothing happened in QBO (proved), try again after ``retry_in`` seconds."""
+        """Back to pending: nothing happened in QBO (proved), try again after ``retry_in``
+        seconds."""
         with self._tx() as con:
             con.execute(
-                "UPDATE intents SET state='pending', phase=NULL, reason=?, reason_code=?, lease_owner=NULL, "
-                "lease_expires=NULL, not_before=?, updated_at=? WHERE id=? AND state='in_flight'",
+                "UPDATE intents SET state='pending', phase=NULL, reason=?, reason_code=?, "
+                "lease_owner=NULL, lease_expires=NULL, not_before=?, updated_at=? "
+                "WHERE id=? AND state='in_flight'",
                 (reason, code, self.lease_clock() + retry_in, self.now_iso(), intent.id),
             )
             self._close_attempt(con, intent, "retry", reason)
@@ -583,8 +601,9 @@ class Ledger:
         """The write may or may not have happened; reconciliation decides."""
         with self._tx() as con:
             con.execute(
-                "UPDATE intents SET state='unknown', reason=?, reason_code='unknown', lease_owner=NULL, "
-                "lease_expires=NULL, updated_at=? WHERE id=? AND state='in_flight'",
+                "UPDATE intents SET state='unknown', reason=?, reason_code='unknown', "
+                "lease_owner=NULL, lease_expires=NULL, updated_at=? "
+                "WHERE id=? AND state='in_flight'",
                 (reason, self.now_iso(), intent.id),
             )
             self._close_attempt(con, intent, "unknown", reason)
@@ -598,8 +617,9 @@ class Ledger:
     def cancel(self, intent_id: str, actor: str) -> Intent | None:
         with self._tx() as con:
             cur = con.execute(
-                "UPDATE intents SET state='cancelled', reason='cancelled by ' || ?, reason_code='cancelled', "
-                "updated_at=?, finished_at=? WHERE id=? AND state='pending'",
+                "UPDATE intents SET state='cancelled', reason='cancelled by ' || ?, "
+                "reason_code='cancelled', updated_at=?, finished_at=? "
+                "WHERE id=? AND state='pending'",
                 (actor, self.now_iso(), self.now_iso(), intent_id),
             )
             intent = self._get(con, intent_id)
@@ -626,7 +646,8 @@ class Ledger:
         with self._tx() as con:
             inserted = con.execute(
                 "INSERT OR IGNORE INTO proposals(approval_id, realm_id, requests, cash_out, "
-                "approvals_needed, state, proposed_by, created_at) VALUES (?,?,?,?,?,'waiting',?,?)",
+                "approvals_needed, state, proposed_by, created_at) "
+                "VALUES (?,?,?,?,?,'waiting',?,?)",
                 (
                     approval_id,
                     realm_id,
@@ -668,7 +689,8 @@ class Ledger:
                 raise KeyError(approval_id)
             if row[2] == "waiting":
                 added = con.execute(
-                    "INSERT OR IGNORE INTO proposal_votes(approval_id, approver, at) VALUES (?,?,?)",
+                    "INSERT OR IGNORE INTO proposal_votes(approval_id, approver, at) "
+                    "VALUES (?,?,?)",
                     (approval_id, approver, self.now_iso()),
                 ).rowcount
                 votes = con.execute(
@@ -697,8 +719,8 @@ class Ledger:
     def proposal(self, approval_id: str) -> dict[str, Any] | None:
         con = self._con()
         row = con.execute(
-            "SELECT approval_id, realm_id, requests, cash_out, approvals_needed, state, proposed_by, "
-            "created_at, decided_at FROM proposals WHERE approval_id=?",
+            "SELECT approval_id, realm_id, requests, cash_out, approvals_needed, state, "
+            "proposed_by, created_at, decided_at FROM proposals WHERE approval_id=?",
             (approval_id,),
         ).fetchone()
         if row is None:
@@ -721,14 +743,14 @@ class Ledger:
             "created_at",
             "decided_at",
         )
-        found = dict(zip(keys, row))
+        found = dict(zip(keys, row, strict=True))
         found["requests"] = json.loads(found["requests"])
         found["approvers"] = approvers
         return found
 
     def proposals(
         self, realm_id: str | None = None, state: str | None = "waiting"
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         ids = [
             r[0]
             for r in self._con().execute(
@@ -742,18 +764,18 @@ class Ledger:
     # ---- outbox ---------------------------------------------------------------------------
     def pending_outbox(
         self, intent_id: str | None = None, limit: int = 500
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         rows = (
             self._con()
             .execute(
-                "SELECT seq, intent_id, realm_id, kind, payload, tries FROM outbox WHERE applied_at IS NULL "
-                "AND (? IS NULL OR intent_id=?) ORDER BY seq LIMIT ?",
+                "SELECT seq, intent_id, realm_id, kind, payload, tries FROM outbox "
+                "WHERE applied_at IS NULL AND (? IS NULL OR intent_id=?) ORDER BY seq LIMIT ?",
                 (intent_id, intent_id, limit),
             )
             .fetchall()
         )
         keys = ("seq", "intent_id", "realm_id", "kind", "payload", "tries")
-        return [{**dict(zip(keys, r)), "payload": json.loads(r[4])} for r in rows]
+        return [{**dict(zip(keys, r, strict=True)), "payload": json.loads(r[4])} for r in rows]
 
     def outbox_done_many(self, seqs: Sequence[int]) -> int:
         """Mark applied (one transaction); rows another applier already marked are not counted
@@ -775,7 +797,7 @@ class Ledger:
                 "UPDATE outbox SET tries=tries+1, last_error=? WHERE seq=?", (error[:500], seq)
             )
 
-    def outbox_rows(self, intent_id: str) -> list[dict[str, Any]]:
+    def outbox_rows(self, intent_id: str) -> builtins.list[dict[str, Any]]:
         rows = (
             self._con()
             .execute(
@@ -784,7 +806,7 @@ class Ledger:
             )
             .fetchall()
         )
-        return [dict(zip(("seq", "kind", "applied_at", "tries"), r)) for r in rows]
+        return [dict(zip(("seq", "kind", "applied_at", "tries"), r, strict=True)) for r in rows]
 
 
 __all__ = ["Ledger", "PENDING", "IN_FLIGHT", "UNKNOWN", "SUCCEEDED", "FAILED", "CANCELLED"]

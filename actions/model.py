@@ -77,7 +77,8 @@ def _ident(value: Any, what: str) -> str:
 
 @dataclass(frozen=True)
 class PayBill:
-    """Record a BillPayment (PayType Check) against one bill; ``amount=None`` pays the full balance."""
+    """Record a BillPayment (PayType Check) against one bill; ``amount=None`` pays the full
+    balance."""
 
     realm_id: str
     bill_id: str
@@ -110,7 +111,8 @@ class PayBill:
 
 @dataclass(frozen=True)
 class DelayBill:
-    """Plan to pay a bill later (our forecast uses the date); ``note`` is also written onto the bill."""
+    """Plan to pay a bill later (our forecast uses the date); ``note`` is also written onto the
+    bill."""
 
     realm_id: str
     bill_id: str
@@ -198,7 +200,8 @@ REQUEST_TYPES: dict[str, type] = {
 
 
 def request_from_mapping(item: dict[str, Any]) -> ActionRequest:
-    """A tray selection row (``{"action": "pay_bill", "realm_id": ..., ...}``) as a typed request."""
+    """A tray selection row (``{"action": "pay_bill", "realm_id": ..., ...}``) as a typed
+    request."""
     kind = item.get("action") or item.get("kind")
     cls = REQUEST_TYPES.get(str(kind))
     if cls is None:
@@ -295,7 +298,8 @@ class Intent:
         return self.state in TERMINAL
 
     def describe(self) -> str:
-        """A one-line human description of the effect, e.g. 'pay bill 42 (full) in company 9130...'."""
+        """A one-line human description of the effect,
+        e.g. 'pay bill 42 (full) in company 9130...'."""
         p = self.params
         if self.action == PAY_BILL:
             what = f"pay bill {self.target_id} ({p.get('amount') or 'full balance'}"

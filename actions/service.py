@@ -1,4 +1,5 @@
-"""The Python API the console pages and the CLI use: submit, approve, status, list, audit, reconcile.
+"""The Python API the console pages and the CLI use: submit, approve, status, list, audit,
+reconcile.
 
     svc = ActionService(settings)
     svc.submit_pay_bill(realm_id, bill_id, amount=None, account_id=None, pay_date=None, actor="ana")
@@ -191,7 +192,8 @@ class ActionService:
                 "approved_amount": None
                 if request.approved_amount is None
                 else str(request.approved_amount),
-                "account_id": request.account_id,  # None: the main bank account, resolved by the guard
+                # None: the main bank account, resolved by the guard
+                "account_id": request.account_id,
                 "pay_date": request.pay_date.isoformat() if request.pay_date else None,
                 # set only to pay a likely duplicate: the guard audits it with the twin's id
                 **({"override_reason": request.override_reason} if request.override_reason else {}),

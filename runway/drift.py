@@ -47,7 +47,8 @@ def _frame(
 def drift(
     now: FirmView, prev: FirmView | None, as_of: date, qbo_aging: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """``now``/``prev`` are FirmViews (prev may be None); ``qbo_aging``: realm_id, side (ar|ap), total."""
+    """``now``/``prev`` are FirmViews (prev may be None); ``qbo_aging``: realm_id, side (ar|ap),
+    total."""
     parts: list[pl.DataFrame] = []
     if prev is not None:
         r = now.runway.select("realm_id", "breach_date").join(

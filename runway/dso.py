@@ -58,7 +58,8 @@ def _ratio_days(amount: pl.Expr, flow: pl.Expr) -> pl.Expr:
 def countback(
     invoices: pl.DataFrame, company_info: pl.DataFrame, ar_totals: pl.DataFrame, as_of: date
 ) -> pl.DataFrame:
-    """realm_id, dso_countback_days: peel back calendar months of sales, newest first, until A/R is used up."""
+    """realm_id, dso_countback_days: peel back calendar months of sales, newest first, until A/R is
+    used up."""
     realms = companies(company_info).select("realm_id")
     months = pl.DataFrame({"k": list(range(COUNTBACK_MONTHS))}, schema={"k": pl.Int32})
     month_start = pl.lit(as_of).dt.month_start().dt.offset_by(pl.format("-{}mo", pl.col("k")))
@@ -117,7 +118,8 @@ def dso(
     ar_totals: pl.DataFrame,
     as_of: date,
 ) -> pl.DataFrame:
-    """DSO simple (A/R ÷ revenue per day over 91 days), countback, and the simple figure 28 days earlier."""
+    """DSO simple (A/R ÷ revenue per day over 91 days), countback, and the simple figure 28 days
+    earlier."""
     prev_day = as_of - timedelta(days=TREND_DAYS)
     revenue = _window_sum(invoices, company_info, as_of, "revenue_window")
     prev_rev = _window_sum(invoices, company_info, prev_day, "prev_revenue")

@@ -17,7 +17,8 @@ EXCEPTION_WEIGHTS = (
 
 def firm_rows(view: FirmView, drift: pl.DataFrame) -> pl.DataFrame:
     """realm_id, company_name, cash, runway_weeks, breach_date, payroll_status, payrolls_covered,
-    overdue_91_share, dso_days, dso_trend_days, hygiene_score, freshness_status, freshness_badge, exception_score."""
+    overdue_91_share, dso_days, dso_trend_days, hygiene_score, freshness_status, freshness_badge,
+    exception_score."""
     pay = view.payroll.filter(pl.col("seq") == 1).select(
         "realm_id", pl.col("status").alias("payroll_status"), "payrolls_covered"
     )

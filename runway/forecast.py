@@ -369,9 +369,7 @@ def net_of_credits(
             .then("label")
             .when(pl.col("_applied") >= amount)
             .then(pl.format("{}; covered by this customer's open credit", label))
-            .otherwise(
-                pl.format("{}; less {} of this customer's open credit", label, "_applied")
-            ),
+            .otherwise(pl.format("{}; less {} of this customer's open credit", label, "_applied")),
         )
         .sort("_row")
         .select(items.columns)

@@ -341,6 +341,48 @@ EXPECTED_SCHEMA = pl.Schema(
 )
 
 
+SEASON_MIN_MONTHS = 10  # months billed of the last 12: steady enough for one month to mean much
+SEASON_WEIGHT = 0.5  # how far toward last year's same month (one year of data: half-way)
+SEASON_RANGE = (0.5, 1.5)
+
+
+def seasonal_factors(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """realm_id, party_id, month (first day), factor: how a customer's billing in a calendar month
+    last year compared with its average month over the last 12, for customers seen a whole year
+    and billed in most months (where a month's difference is a season, not a lumpy project);
+    moved half-way toward 1 and kept within 0.5–1.5, since one year is all the data shows."""
+    year_ago = as_of - timedelta(days=365)
+    recent = events.filter((pl.col("date") > year_ago) & (pl.col("date") <= as_of))
+    steady = (
+        recent.group_by("realm_id", "party_id")
+        .agg(
+            (pl.col("amount").cast(pl.Float64).sum() / 12).alias("avg_month"),
+            pl.col("date").dt.month_start().n_unique().alias("months"),
+        )
+        .join(
+            events.group_by("realm_id", "party_id").agg(pl.col("date").min().alias("first")),
+            on=["realm_id", "party_id"],
+        )
+        .filter(
+            (pl.col("first") <= year_ago)
+            & (pl.col("months") >= SEASON_MIN_MONTHS)
+            & (pl.col("avg_month") > 0)
+        )
+    )
+    last_year = recent.group_by(
+        "realm_id", "party_id", pl.col("date").dt.month_start().alias("ly_month")
+    ).agg(pl.col("amount").cast(pl.Float64).sum().alias("ly"))
+    low, high = SEASON_RANGE
+    return (
+        steady.join(last_year, on=["realm_id", "party_id"], how="left")
+        .with_columns(
+            month=pl.col("ly_month").dt.offset_by("1y"),
+            factor=(1 + SEASON_WEIGHT * (pl.col("ly") / pl.col("avg_month") - 1)).clip(low, high),
+        )
+        .select("realm_id", "party_id", "month", "factor")
+    )
+
+
 def expected_billing(
     events: pl.DataFrame,
     payers: pl.DataFrame,
@@ -374,6 +416,9 @@ def expected_billing(
             + pl.duration(days=(pl.col("gap_days").cast(pl.Int64) * (pl.col("k") - 1)))
         )
         .filter(pl.col("invoice_date") <= as_of + timedelta(days=horizon_days))
+        .with_columns(month=pl.col("invoice_date").dt.month_start())
+        .join(seasonal_factors(events, as_of), on=["realm_id", "party_id", "month"], how="left")
+        .with_columns(season=pl.col("factor").fill_null(1.0).round(2))
         .select(
             "realm_id",
             pl.format("expected:{}:{}", "party_id", pl.col("invoice_date")).alias("source_id"),
@@ -381,13 +426,18 @@ def expected_billing(
             "party_id",
             "party",
             "invoice_date",
-            pl.col("per_invoice").round(2).cast(MONEY).alias("amount"),
+            (pl.col("per_invoice") * pl.col("season")).round(2).cast(MONEY).alias("amount"),
             "terms_days",
-            pl.format(
-                "expected invoice: about {} every {} days ({} invoices in 26 weeks)",
-                pl.col("per_invoice").round(0).cast(pl.Int64),
-                pl.col("gap_days").cast(pl.Int64),
-                "invoices",
+            (
+                pl.format(
+                    "expected invoice: about {} every {} days ({} invoices in 26 weeks)",
+                    pl.col("per_invoice").round(0).cast(pl.Int64),
+                    pl.col("gap_days").cast(pl.Int64),
+                    "invoices",
+                )
+                + pl.when(pl.col("season") != 1.0)
+                .then(pl.format(", × {} for the season (same month last year)", "season"))
+                .otherwise(pl.lit(""))
             ).alias("label"),
         )
     )

@@ -1,5 +1,5 @@
-"""Which open bills must be paid (payroll, taxes, rent, loans, utilities, critical vendors, bills far
-past due) and the reserve that follows from them."""
+"""Which open bills must be paid (payroll, taxes, rent, loans, utilities, critical vendors, bills
+far past due) and the reserve that follows from them."""
 
 from __future__ import annotations
 

@@ -281,8 +281,9 @@ def _refund_events(
             pl.lit("refund_receipt").alias("source"),
             pl.col("id").alias("doc_id"),
             pl.format("refund:{}", pl.col("customer_id").fill_null("")).alias("party_id"),
-            pl.format("Refunds to {}", pl.coalesce("name", "customer_id").fill_null(""))
-            .alias("party"),
+            pl.format("Refunds to {}", pl.coalesce("name", "customer_id").fill_null("")).alias(
+                "party"
+            ),
             pl.lit("refund").alias("kind"),
             pl.col("txn_date").alias("date"),
             pl.col("total_amt").cast(MONEY).alias("amount"),

@@ -84,7 +84,8 @@ def scenario_rows(realm_id: str, as_of: date, changes: Iterable[Mapping[str, Any
             }
         )
     frame = pl.DataFrame(rows, schema=SCENARIO_SCHEMA)
-    # the same document twice: the last change wins (a delay and a payment of one bill cannot both happen)
+    # the same document twice: the last change wins (a delay and a payment of one bill cannot both
+    # happen)
     return frame.unique(subset=["kind", "source_id"], keep="last", maintain_order=True)
 
 

@@ -1,4 +1,5 @@
-"""Per-company settings and bill plans, stored with the data in ``state.sqlite`` (WAL, synchronous=FULL).
+"""Per-company settings and bill plans, stored with the data in ``state.sqlite`` (WAL,
+synchronous=FULL).
 
 The owner's choices the calculators honour: reserve, critical vendors, how long bills may wait,
 the reminder cooldown, payroll calendar confirmation/override, digest recipients and time zone.
@@ -66,13 +67,14 @@ class CompanySettings(BaseModel):
     time_zone: str | None = Field(None, description="IANA zone overriding the company's.")
     confirmed_inflows: list[str] = Field(
         default_factory=list,
-        description="Recurring inflow pattern ids ('inflow:<customer id>:<cadence>') the owner confirmed; "
-        "only these enter the forecast.",
+        description="Recurring inflow pattern ids ('inflow:<customer id>:<cadence>') "
+        "the owner confirmed; only these enter the forecast.",
     )
     expected_billing: bool = Field(
         True,
         description="Forecast the billing this company's history expects but has not invoiced yet "
-        "(labelled 'expected'); off: only documents already in QuickBooks, with a banner saying so.",
+        "(labelled 'expected'); off: only documents already in QuickBooks, "
+        "with a banner saying so.",
     )
     disputed_invoices: list[str] = Field(
         default_factory=list,
@@ -180,7 +182,8 @@ def save_company_settings(
     with _connect(settings) as con:
         con.execute(
             "INSERT INTO runway_company_settings(realm_id, body, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(realm_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            "ON CONFLICT(realm_id) DO UPDATE SET body = excluded.body, "
+            "updated_at = excluded.updated_at",
             (realm_id, result.model_dump_json(), datetime.now(UTC).isoformat()),
         )
     return result
@@ -238,7 +241,8 @@ def clear_invoice_disputed(settings: Settings, realm_id: str, invoice_id: str) -
 def set_planned_pay_date(
     settings: Settings, realm_id: str, bill_id: str, planned: date, note: str = ""
 ) -> None:
-    """Store when we plan to pay a bill (the forecast moves its outflow there). Used by 'delay a bill'."""
+    """Store when we plan to pay a bill (the forecast moves its outflow there).
+    Used by 'delay a bill'."""
     try:
         plan = BillPlan(
             realm_id=realm_id, bill_id=str(bill_id), planned_date=planned, note=note or ""
@@ -247,8 +251,10 @@ def set_planned_pay_date(
         raise _error(exc, "bill plan") from None
     with _connect(settings) as con:
         con.execute(
-            "INSERT INTO runway_bill_plans VALUES (?, ?, ?, ?, ?) ON CONFLICT(realm_id, bill_id) DO UPDATE SET "
-            "planned_date = excluded.planned_date, note = excluded.note, updated_at = excluded.updated_at",
+            "INSERT INTO runway_bill_plans VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(realm_id, bill_id) DO UPDATE SET "
+            "planned_date = excluded.planned_date, note = excluded.note, "
+            "updated_at = excluded.updated_at",
             (
                 plan.realm_id,
                 plan.bill_id,

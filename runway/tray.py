@@ -15,6 +15,7 @@ Sections, so that nothing falls between them:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -91,7 +92,7 @@ TRAY_SCHEMA = pl.Schema(
 def _conform(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         [pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in TRAY_SCHEMA]
-    ).cast(dict(TRAY_SCHEMA))
+    ).cast(TRAY_SCHEMA)
 
 
 # ---- bills: check first / must pay / can delay ----------------------------------------------
@@ -625,7 +626,7 @@ def _cents(expr: pl.Expr) -> pl.Expr:
     return (expr * 100).round(0).cast(pl.Int64)
 
 
-def _money_from_cents(expr: pl.Expr) -> pl.Expr:
+def _money_from_cents(expr: pl.Expr | pl.Series) -> pl.Expr:
     return (expr.cast(pl.Decimal(20, 0)) * pl.lit(Decimal("0.01"))).cast(MONEY)
 
 
@@ -708,7 +709,7 @@ def effects(
         "payday_balance",
         "payday_avail_delta",
     ]
-    finish = lambda frame: frame.with_columns(
+    finish: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame.with_columns(
         payday_avail_delta=_money_from_cents(pl.col("payday_avail_delta_c"))
     )
     base = finish(base.join(base_extra, on=["realm_id", "scenario_id"], how="left"))
@@ -721,7 +722,7 @@ def effects(
         .to_series()
         .to_numpy()
     )
-    day_of = lambda col: (
+    day_of: Callable[[str], pl.Expr] = lambda col: (
         (pl.col(col) - pl.lit(as_of)).dt.total_days().clip(0, HORIZON_DAYS).cast(pl.Int32)
     )
     # collecting an invoice never makes it later than the forecast already expects it, and
@@ -940,7 +941,7 @@ def with_effects(
     # collecting an invoice from "not collected within the horizon" to "collected when a reminder
     # likely brings it"; delaying a bill from "paid today" to "paid on its latest safe date"
     weighed = pl.col("prior_id").is_not_null()
-    pick = lambda b, s, p: (
+    pick: Callable[[str, str, str], tuple[pl.Expr, pl.Expr]] = lambda b, s, p: (
         pl.when(~rerun)
         .then(None)
         .when(paying)

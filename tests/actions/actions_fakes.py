@@ -53,7 +53,7 @@ class FakeQBO:
             for (r, e, _), d in self.docs.items()
             if r == realm
             and e == "BillPayment"
-            and any(l["TxnId"] == bill_id for line in d["Line"] for l in line["LinkedTxn"])
+            and any(link["TxnId"] == bill_id for line in d["Line"] for link in line["LinkedTxn"])
         ]
 
     # ---- faults ---------------------------------------------------------------------------

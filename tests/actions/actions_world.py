@@ -134,9 +134,9 @@ class SandboxWorld:
             d
             for d in self.docs(realm, "BillPayment")
             if any(
-                l.get("TxnId") == bill_id
+                link.get("TxnId") == bill_id
                 for line in d.get("Line", [])
-                for l in line.get("LinkedTxn", [])
+                for link in line.get("LinkedTxn", [])
             )
         ]
 

@@ -1,4 +1,5 @@
-"""The CLI in process (``oodaloo.cli.main``) against the embedded sandbox: outputs and exit codes."""
+"""The CLI in process (``oodaloo.cli.main``) against the embedded sandbox: outputs and exit
+codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ledger + executor logic against the in-memory fake QBO (fast; the sandbox tests cover the wire)."""
+"""Ledger + executor logic against the in-memory fake QBO (fast; the sandbox tests cover the
+wire)."""
 
 from __future__ import annotations
 

@@ -305,7 +305,7 @@ def test_restart_mid_queue_loses_nothing_doubles_nothing(world):
         (i.state, i.reason) for i in intents
     ]
     for realm in world.realms:
-        for marker, docs in world.payments_by_marker(realm).items():
+        for _marker, docs in world.payments_by_marker(realm).items():
             assert len(docs) == 1
         assert len(world.payments_by_marker(realm)) == 2
     assert len({i.approval_id for i in intents}) == 1

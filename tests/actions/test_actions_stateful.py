@@ -2,7 +2,8 @@
 dropped answers, throttling, outside payments and restarts, against the sandbox with faults.
 
 Invariants: never two payments for one intent; no success without a QBO document; after
-quiescing, every intent is terminal and each succeeded payment is the only one carrying its marker."""
+quiescing, every intent is terminal and each succeeded payment is the only one carrying its
+marker."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ def days(n: int) -> timedelta:
 def agency_example(realm: str = "r-agency", as_of: date = AS_OF, rent_due_in: int = 15) -> Company:
     """cash-domain.md's worked example: 180k cash, 70k payroll on the 1st and 15th, 12k rent in
     week 3, a 90k receivable from a customer who pays 20 days late, reserve 40k (set in settings).
-    ``rent_due_in``: days from ``as_of`` to the rent's due date (15 = 12-05, just outside the tray)."""
+    ``rent_due_in``: days from ``as_of`` to the rent's due date (15 = 12-05, just outside the
+    tray)."""
     c = Company(realm, name="Worked Example Agency")
     c.bank(180000)
     client = c.customer("Slow Big Client", email="ap@slow.test")

@@ -387,7 +387,7 @@ def test_money_parked_in_undeposited_funds_reaches_the_bank_at_the_usual_deposit
     assert view.payers["deposit_days"].to_list() == [4]
 
 
-# ---- known inflows net of open credits ------------------------------------------------------------
+# ---- known inflows net of open credits -----------------------------------------------------------
 def _credit_memo(c: Company, customer: str, when: date, amount: int) -> str:
     return c.put(
         "CreditMemo",
@@ -583,3 +583,35 @@ def test_burn_sees_cash_sales_refunds_card_transfers_and_credit_line_draws() -> 
     _transfer(c, day(-50), checking, savings, 20000)
     got = trailing_net_outflow(snapshot(c), AS_OF)["avg_weekly_net_outflow"][0]
     assert got == (D(1300 + 2600 - 9100 - 5200) / 13).quantize(D("0.01"))
+
+
+# ---- seasonality in expected billing -----------------------------------------------------------
+def test_expected_billing_follows_the_customers_same_month_last_year() -> None:
+    """Acme billed 10,000 on the 1st of every month from 2025-11 (30-day terms, paid when due),
+    but 16,000 in 2025-12: over the last 12 months it averaged 126,000 ÷ 12 = 10,500, so this
+    December is expected at 1 + ½ × (16,000 ÷ 10,500 − 1) = 1.26 × its run-rate, January at
+    1 + ½ × (10,000 ÷ 10,500 − 1) = 0.98 ×. Run-rate: 6 invoices (60,000) in 26 weeks over the 184
+    days from 06-01 to the next one due (12-02), every 31 days."""
+    c = Company("r-season")
+    c.bank(50000)
+    acme = c.customer("Acme")
+    months = [date(2025, 11, 1)] + [
+        date(2025 + (m > 12), (m - 1) % 12 + 1, 1) for m in range(12, 24)
+    ]
+    for first in months:
+        amount = 16000 if first == date(2025, 12, 1) else 10000
+        inv = c.invoice(acme, first, first + timedelta(days=30), amount)
+        if first + timedelta(days=30) <= AS_OF:
+            c.pay_invoice(inv, first + timedelta(days=30))
+    view = run(c)
+    per = D(60000) / 184 * 31
+    average = D(16000 + 11 * 10000) / 12
+    dec, jan = (round(1 + (amount / average - 1) / 2, 2) for amount in (D(16000), D(10000)))
+    cent = D("0.01")
+    assert (dec, jan) == (D("1.26"), D("0.98"))
+    assert items(view, "expected") == [
+        (date(2027, 1, 1), (per * dec).quantize(cent)),  # invoiced 12-02, 30 days' terms
+        (date(2027, 2, 1), (per * jan).quantize(cent)),
+    ]
+    label = view.forecast_items.filter(pl.col("kind") == "expected")["label"][0]
+    assert "× 1.26 for the season" in label

@@ -60,7 +60,8 @@ def test_bill_plans(settings) -> None:
 
 
 def _edited_store(settings):
-    """A store whose history changes after AS_OF: the big invoice gets paid and a bill is deleted."""
+    """A store whose history changes after AS_OF: the big invoice gets paid and a bill is
+    deleted."""
     c = agency_example()
     vendor = c.vendor("Printer Co")
     doomed = c.bill(vendor, AS_OF - timedelta(days=5), AS_OF + timedelta(days=5), 2500)
@@ -93,7 +94,8 @@ def test_historical_snapshot_reproduces_the_figures_of_that_date(settings) -> No
 
 
 def test_cli_reports_json(settings, capsys) -> None:
-    """A past --as-of reads the historical snapshot: the invoice paid on 11-23 is still open on 11-20."""
+    """A past --as-of reads the historical snapshot: the invoice paid on 11-23 is still open on
+    11-20."""
     from sandbox.state import SandboxDB
 
     SandboxDB(settings.sandbox_path).set_clock(
