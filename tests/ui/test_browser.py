@@ -137,8 +137,10 @@ def choose(page: Any, label: str, option: str, *, sidebar: bool = False) -> None
     """Pick ``option`` in the selectbox labelled ``label``."""
     scope = page.locator("[data-testid='stSidebar']") if sidebar else page
     box = scope.locator("[data-testid='stSelectbox']", has_text=label).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    box.locator("input").click()
+    box.locator("input").fill(option)  # the combobox filters as one types
+    page.get_by_role("option", name=option, exact=True).first.wait_for(timeout=10_000)
+    page.keyboard.press("Enter")
     settled(page)
 
 
