@@ -14,14 +14,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runway.backtest import HORIZONS, backtest_json, backtest_report, backtest_text
+
+if TYPE_CHECKING:
+    from oodaloo.config import Settings
 
 SEEDS = (20261120, 7, 42)
 WEEKS = 26
 
 
-def synced_demo_firm(data_dir: Path, seed: int):  # type: ignore[no-untyped-def]
+def synced_demo_firm(data_dir: Path, seed: int) -> Settings:
     """The 12-company demo firm built in ``data_dir`` and synced once, as a new user would."""
     from oodaloo.config import load_settings
     from sandbox.demo import build_demo_firm

@@ -458,8 +458,8 @@ def scenario_items(items: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame
 
 
 def scenario_deltas(items: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame:
-    """For each scenario (move item kind/source_id to new_date, or remove it): the item removed where
-    it was and added at its new date — signed daily deltas keyed by scenario id."""
+    """For each scenario (move item kind/source_id to new_date, or remove it): the item removed
+    where it was and added at its new date — signed daily deltas keyed by scenario id."""
     moved = scenario_items(items, scenarios)
     removed = moved.select(
         "realm_id", "scenario_id", "line", "date", (-signed(moved)).alias("delta")
@@ -542,7 +542,8 @@ def path_stats(
     trend: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per (realm, scenario, line): first day below the reserve (extended past the horizon by the
-    run-rate, up to 104 weeks — see ``finish_stats``), lowest balance and its day, and the method used."""
+    run-rate, up to 104 weeks — see ``finish_stats``), lowest balance and its day, and the method
+    used."""
     frame = paths.join(
         reserve.select("realm_id", "reserve"), on="realm_id", how="left"
     ).with_columns(pl.col("reserve").fill_null(zero()))
@@ -588,7 +589,8 @@ def finish_stats(
     avg_weekly_net_outflow: the trailing 13 weeks of posted cash) that actual rate, because the
     forecast's own tail holds no sales not yet invoiced (recurring outflows run all 13 weeks while
     inflows stop once today's receivables are collected), so its average net flow shows every
-    company, healthy or not, burning cash; without ``trend``, the forecast's average weekly net flow."""
+    company, healthy or not, burning cash; without ``trend``, the forecast's average weekly net
+    flow."""
     stats = stats.join(opening.select("realm_id", "cash"), on="realm_id", how="left").join(
         reserve.select("realm_id", pl.col("reserve").fill_null(zero())), on="realm_id", how="left"
     )

@@ -124,7 +124,8 @@ def detect_inflows(
     last3 = pl.col("amount").tail(3)
     gap = pl.col("date").diff().dt.total_days()
     pairs = (pl.len() - 1).clip(lower_bound=1)
-    stats = (  # one sort + one group-by: only the statistics a retainer needs (big firms: ~0.5M invoices)
+    # one sort + one group-by: only the statistics a retainer needs (big firms: ~0.5M invoices)
+    stats = (
         events.filter(pl.len().over("realm_id", "party_id") >= MIN_OCCURRENCES)
         .sort("realm_id", "party_id", "date")
         .group_by("realm_id", "party_id")

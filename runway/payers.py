@@ -12,7 +12,8 @@ MIN_HISTORY = 3  # paid invoices a customer needs before its own lag is trusted
 
 
 def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """realm_id, payment_id, invoice_id, amount, txn_date: one row per payment application up to as_of."""
+    """realm_id, payment_id, invoice_id, amount, txn_date: one row per payment application up to
+    as_of."""
     return (
         payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
         .select("realm_id", pl.col("id").alias("payment_id"), "txn_date", "links")

@@ -20,7 +20,8 @@ CADENCE_DAYS = {
     "quarterly": 91,
     "estimated_tax": 91,
 }
-# US federal (and most states') estimated tax due dates: (month, day); January's is for last year's Q4.
+# US federal (and most states') estimated tax due dates: (month, day); January's is for last
+# year's Q4.
 ESTIMATED_TAX_DUE = ((1, 15), (4, 15), (6, 15), (9, 15))
 ESTIMATED_TAX_SLACK_DAYS = 10  # a payment this close to a due date counts as made for it
 EXPECTED_WINDOW_DAYS = 182  # the recent documents a party's run-rate is judged on
@@ -438,7 +439,8 @@ def detect_patterns(events: pl.DataFrame, company: pl.DataFrame, as_of: date) ->
 def apply_payroll_overrides(
     detected: pl.DataFrame, company: pl.DataFrame, as_of: date
 ) -> pl.DataFrame:
-    """The owner's payroll calendar/amount win over detection; confirmation lifts confidence to 1."""
+    """The owner's payroll calendar/amount win over detection; confirmation lifts confidence
+    to 1."""
     over = company.filter(
         pl.col("payroll_cadence").is_not_null()
         | pl.col("payroll_amount").is_not_null()
@@ -478,7 +480,8 @@ def apply_payroll_overrides(
 
 
 def expected_dates(patterns: pl.DataFrame, as_of: date, days: int = SCHEDULE_DAYS) -> pl.DataFrame:
-    """realm_id, pattern_id, kind, party_id, party, date, amount: occurrences in [as_of, as_of+days]."""
+    """realm_id, pattern_id, kind, party_id, party, date, amount: occurrences in
+    [as_of, as_of+days]."""
     steps = pl.DataFrame({"k": list(range(-2, 12))}, schema={"k": pl.Int32}).join(
         pl.DataFrame({"half": [0, 1]}, schema={"half": pl.Int32}), how="cross"
     )

@@ -1,4 +1,4 @@
-"""Forecast, runway, payroll coverage and tray effects on hand-computed companies, plus properties."""
+"""Forecast, runway, payroll coverage and tray effects on hand-computed companies; properties."""
 
 from __future__ import annotations
 
@@ -325,10 +325,11 @@ def test_tray_scenarios_are_capped_to_the_top_rows_per_company_and_section() -> 
 
 
 def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
-    """Hand-computed (P50, reserve 40k), rent due 12-04 (day 14, inside the tray's two weeks). With
-    it: 180k −70k (d11) −12k (d14) −70k (d25) = 28k < 40k: breach day 25; lowest −162k (d87). Without
-    it: 40k on day 25 is not below 40k; +90k (d26) 130k, 60k (01-01, d42), −10k (01-15, d56): breach
-    day 56, lowest −150k. The rent costs 31 days of runway and exactly 12,000 of the lowest balance."""
+    """Hand-computed (P50, reserve 40k), rent due 12-04 (day 14, inside the tray's two weeks).
+    With it: 180k −70k (d11) −12k (d14) −70k (d25) = 28k < 40k: breach day 25; lowest −162k (d87).
+    Without it: 40k on day 25 is not below 40k; +90k (d26) 130k, 60k (01-01, d42), −10k (01-15,
+    d56): breach day 56, lowest −150k. The rent costs 31 days of runway and exactly 12,000 of the
+    lowest balance."""
     view = run(agency_example(rent_due_in=14), reserve={"r-agency": "40000"})
     must = view.tray.filter(pl.col("section") == "must_pay")
     rent = must.filter(pl.col("party_name") == "Downtown Properties").row(0, named=True)

@@ -36,7 +36,8 @@ def retainer_company(
     late: tuple[int, ...] = LATE,
     day: int = 1,
 ) -> tuple[Company, str]:
-    """A retainer billed on ``day`` of each month May–Nov 2026, Net 30, paid ``late`` days late; Nov open."""
+    """A retainer billed on ``day`` of each month May–Nov 2026, Net 30, paid ``late`` days late;
+    Nov open."""
     c = Company(realm, name="Retainer Agency")
     c.bank(cash)
     client = c.customer("Steady Retainer Client")
@@ -75,7 +76,8 @@ def test_retainer_is_detected_but_forecast_only_once_confirmed() -> None:
 
     view = run(c, confirmed_inflows=[pid])
     items = view.forecast_items.filter(pl.col("kind") == "recurring_inflow")
-    # invoice 12-01 / 01-01 (02-01 is collected after the horizon): + Net 30 + P50 7 / P90 11 days late
+    # invoice 12-01 / 01-01 (02-01 is collected after the horizon): + Net 30 + P50 7 / P90 11
+    # days late
     assert items.select("line", "date", "week", "source_id", "amount").rows() == [
         ("p50", date(2027, 1, 7), 6, pid, D("10000.00")),
         ("p50", date(2027, 2, 7), 11, pid, D("10000.00")),
