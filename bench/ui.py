@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
 # ---- real browser ------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
+BENCH_IDENTITY = "bench@example.com"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
@@ -187,9 +188,8 @@ def _serve(data_dir: Path, log: Path) -> tuple[Any, str]:
         **os.environ,
         "OODALOO_DATA_DIR": str(data_dir),
         "OODALOO_CONSOLE_SCHEDULER": "false",
-        "OODALOO_AUTH_LOCAL_IDENTITY": os.environ.get(
-            "OODALOO_AUTH_LOCAL_IDENTITY", "owner@example.com"
-        ),
+        "OODALOO_AUTH_LOCAL_IDENTITY": BENCH_IDENTITY,
+        "OODALOO_AUTH_ADMINS": BENCH_IDENTITY,  # a role, so the pages render (oodaloo.auth)
     }
     process = subprocess.Popen(
         [

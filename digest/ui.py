@@ -13,6 +13,8 @@ from digest.make import FIRM, digest_paths
 from oodaloo import present
 from oodaloo.config import Settings
 
+PICKER_GENERATION = "digest_picker_generation"
+
 
 def stored_weeks(settings: Settings) -> list[str]:
     """Weeks with at least one stored PDF, newest first."""
@@ -80,10 +82,9 @@ def _make_now(settings: Settings, scope: str) -> None:
         f"Made the {week} digest ({produced.pages} pages){note}.",
     )
     st.session_state["digest_pick"] = (str(week), scope)
-    # The week and company pickers below are widgets: their own state wins over an index, so
-    # point them at what was just made (a callback runs before they are drawn).
-    st.session_state["digest_week"] = str(week)
-    st.session_state["digest_scope"] = scope
+    # The week and company pickers below are widgets whose value the browser sends back with
+    # every click; new keys make them start again from what was just made.
+    st.session_state[PICKER_GENERATION] = st.session_state.get(PICKER_GENERATION, 0) + 1
 
 
 def _companies(settings: Settings) -> dict[str, str]:
@@ -107,7 +108,8 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
     if message:
         (st.success if message[0] == "success" else st.error)(message[1])
 
-    with st.expander("Make this week's digest now", expanded=False):
+    st.header("Make this week's digest now")
+    with st.container():
         companies = _companies(settings)
         options = [FIRM, *sorted(companies, key=lambda r: companies[r])]
         scope = st.selectbox(
@@ -131,16 +133,18 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
         )
         return
     picked_week, picked_scope = st.session_state.get("digest_pick", (weeks[0], realm_id))
-    _default("digest_week", weeks, picked_week)
-    week = st.selectbox("Week", weeks, key="digest_week")
+    generation = st.session_state.get(PICKER_GENERATION, 0)
+    week_key, scope_key = f"digest_week_{generation}", f"digest_scope_{generation}"
+    _default(week_key, weeks, picked_week)
+    week = st.selectbox("Week", weeks, key=week_key)
     scopes = stored_scopes(settings, week)
     manifests = {s: _manifest(settings, week, s) for s in scopes}
-    _default("digest_scope", scopes, picked_scope)
+    _default(scope_key, scopes, picked_scope)
     scope = st.selectbox(
         "Company",
         scopes,
         format_func=lambda s: _scope_label(s, manifests[s]),
-        key="digest_scope",
+        key=scope_key,
     )
     pdf_path, _ = digest_paths(settings, week, scope)
     record = ledger.record(settings, scope, week)

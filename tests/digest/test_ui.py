@@ -55,8 +55,8 @@ def test_page_lists_downloads_previews_and_reports_email(settings: Settings) -> 
     at = AppTest.from_function(page_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert [s.value for s in at.selectbox if s.key == "digest_week"] == ["2026-W47"]
-    scope_box = next(s for s in at.selectbox if s.key == "digest_scope")
+    assert [s.value for s in at.selectbox if s.key.startswith("digest_week")] == ["2026-W47"]
+    scope_box = next(s for s in at.selectbox if s.key.startswith("digest_scope"))
     assert scope_box.options == [digest.company_name]  # a name, never a raw realm id
     assert any(m.label == "Cash" and m.value == "$180,000" for m in at.metric)
     markdown = "\n".join(m.value for m in at.markdown)
