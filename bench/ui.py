@@ -73,7 +73,8 @@ def measure(
 ) -> dict[str, tuple[float, float]]:
     """page -> (cold ms, warm median ms)."""
     os.environ["OODALOO_DATA_DIR"] = str(data_dir)
-    from ui_support import open_app  # the console tests' AppTest driver (tests/ui/ui_support.py)
+    # the console tests' AppTest driver (tests/ui/ui_support.py, put on sys.path at run time)
+    from ui_support import open_app  # type: ignore[import-not-found]  # found on sys.path at run time
 
     out: dict[str, tuple[float, float]] = {}
     for page in pages:

@@ -59,7 +59,7 @@ def executed_actions(
         "bill": _doc_numbers(snapshot, "bill", realm_id),
         "invoice": _doc_numbers(snapshot, "invoice", realm_id),
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for intent in intents:
         finished = _parse(intent.get("finished_at"))
         if (

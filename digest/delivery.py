@@ -33,7 +33,10 @@ def email_text(manifest: dict[str, Any]) -> tuple[str, str]:
     if manifest["scope"] == FIRM:
         companies = manifest["companies"]
         flagged = [c for c in companies if c["exceptions"]]
-        subject = f"Oodaloo firm digest {week}: {len(flagged)} of {len(companies)} companies with exceptions"
+        subject = (
+            f"Oodaloo firm digest {week}: "
+            f"{len(flagged)} of {len(companies)} companies with exceptions"
+        )
         body = [f"Firm digest for week {week} (figures as known at {manifest['data_as_of']}).", ""]
         body += [f"- {c['company_name']}: {'; '.join(c['exceptions'])}" for c in flagged] or [
             "No exceptions this week."
@@ -41,7 +44,8 @@ def email_text(manifest: dict[str, Any]) -> tuple[str, str]:
     else:
         subject = f"Oodaloo digest {week}: {manifest['company_name']}"
         body = [
-            f"Digest for week {week} (figures as known at {manifest['data_as_of']}; {manifest['freshness']}).",
+            f"Digest for week {week} "
+            f"(figures as known at {manifest['data_as_of']}; {manifest['freshness']}).",
             "",
         ]
         body += _company_lines(manifest)

@@ -10,13 +10,15 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from digest import fmt
 from digest.model import Column, CompanyDigest, Kpi, Table
 from oodaloo.present import answer_chase, answer_payroll, answer_wait
+
+Tone = Literal["good", "warn", "bad", "neutral"]  # a KPI tile's colour (digest.model.Kpi)
 
 TOP_CHASE = 5
 TOP_TRAY = 8
@@ -70,11 +72,12 @@ def build_kpis(
 ) -> list[Kpi]:
     weeks = _float(runway.get("runway_weeks"))
     breach = runway.get("breach_date")
-    runway_tone = "good" if weeks is None or weeks >= 13 else ("warn" if weeks >= 4 else "bad")
-    next_payroll = payroll[0] if payroll else {}
-    payroll_tone = {"green": "good", "amber": "warn", "red": "bad"}.get(
-        next_payroll.get("status") or "", "neutral"
+    runway_tone: Tone = (
+        "good" if weeks is None or weeks >= 13 else ("warn" if weeks >= 4 else "bad")
     )
+    next_payroll = payroll[0] if payroll else {}
+    tones: dict[str, Tone] = {"green": "good", "amber": "warn", "red": "bad"}
+    payroll_tone: Tone = tones.get(next_payroll.get("status") or "", "neutral")
     overdue = _dec(ar_totals.get("total")) - _dec(ar_totals.get("current"))
     over_90 = _dec(ar_totals.get("d91_plus"))
     return [

@@ -124,7 +124,8 @@ def claim(settings: Settings, scope: str, week: str, now: datetime, *, early: bo
             con.execute("ROLLBACK")
             return False
         con.execute(
-            "UPDATE digests SET status=?, claimed_at=?, attempts=attempts+1, error=NULL WHERE scope=? AND week=?",
+            "UPDATE digests SET status=?, claimed_at=?, attempts=attempts+1, error=NULL "
+            "WHERE scope=? AND week=?",
             (CLAIMED, _iso(now), scope, week),
         )
         con.execute("COMMIT")
@@ -143,8 +144,10 @@ def mark_made(
 ) -> None:
     with connect(settings) as con:
         con.execute(
-            "INSERT INTO digests (scope, week, status, claimed_at, made_at, data_as_of, pages) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT (scope, week) DO UPDATE SET status=excluded.status, made_at=excluded.made_at, "
+            "INSERT INTO digests (scope, week, status, claimed_at, made_at, data_as_of, pages) "
+            "VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT (scope, week) DO UPDATE SET status=excluded.status, "
+            "made_at=excluded.made_at, "
             "data_as_of=excluded.data_as_of, pages=excluded.pages, error=NULL",
             (
                 scope,
@@ -168,7 +171,10 @@ def mark_failed(settings: Settings, scope: str, week: str, error: str) -> None:
 
 def records(settings: Settings, week: str | None = None) -> list[DigestRecord]:
     with connect(settings) as con:
-        sql = "SELECT scope, week, status, claimed_at, made_at, data_as_of, pages, attempts, error FROM digests"
+        sql = (
+            "SELECT scope, week, status, claimed_at, made_at, data_as_of, pages, attempts, error "
+            "FROM digests"
+        )
         rows = con.execute(
             sql + (" WHERE week=?" if week else "") + " ORDER BY week DESC, scope",
             (week,) if week else (),
@@ -193,9 +199,11 @@ def record_delivery(
 ) -> None:
     with connect(settings) as con:
         con.execute(
-            "INSERT INTO deliveries (scope, week, recipient, status, attempts, error, updated_at) VALUES (?,?,?,?,?,?,?) "
+            "INSERT INTO deliveries (scope, week, recipient, status, attempts, error, updated_at) "
+            "VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT (scope, week, recipient) DO UPDATE SET status=excluded.status, "
-            "attempts=deliveries.attempts+excluded.attempts, error=excluded.error, updated_at=excluded.updated_at",
+            "attempts=deliveries.attempts+excluded.attempts, error=excluded.error, "
+            "updated_at=excluded.updated_at",
             (
                 scope,
                 week,
@@ -228,7 +236,8 @@ def _get(settings: Settings, key: str) -> str | None:
 def _put(settings: Settings, key: str, value: str) -> None:
     with connect(settings) as con:
         con.execute(
-            "INSERT INTO firm_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            "INSERT INTO firm_settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
 

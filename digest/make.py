@@ -140,7 +140,7 @@ def latest_known(settings: Settings, realm_ids: list[str] | None, now: datetime)
         for frame in snapshot.tables.values()
         if "ingested_at" in frame.columns and not frame.is_empty()
     ]
-    latest = max((s for s in stamps if s is not None), default=None)
+    latest: datetime | None = max((s for s in stamps if isinstance(s, datetime)), default=None)
     moment = max(now.astimezone(UTC), latest) if latest is not None else now.astimezone(UTC)
     return max(moment, _latest_action(settings, realm_ids) or moment)
 

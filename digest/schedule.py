@@ -53,7 +53,8 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def due_digests(settings: Settings, now: datetime) -> list[DueDigest]:
-    """Every scope's newest week whose Friday 07:00 local is at or before ``now`` and not made yet."""
+    """Every scope's newest week whose Friday 07:00 local is at or before ``now`` and not made
+    yet."""
     from digest.make import FIRM, company_directory
 
     directory = company_directory(settings)

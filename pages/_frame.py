@@ -245,7 +245,7 @@ def badge(*, firm_page: bool = False) -> None:
     realm = _state.selected_realm()
     firm = realm is None or firm_page
     try:
-        rows = freshness_rows(None if firm else [realm], refresh=not firm)
+        rows = freshness_rows(None if firm or realm is None else [realm], refresh=not firm)
     except Exception as exc:
         st.warning("Data freshness is unknown right now.")
         with st.expander("Details"):

@@ -1,5 +1,7 @@
 """Cash Console: the prep tray (Must Pay / Can Delay / Chase), one approval, then execution."""
 
+import functools
+
 import polars as pl
 import streamlit as st
 
@@ -222,7 +224,7 @@ if realm is None:
     with _ui.section("reading the pending actions"):
         _company.show_pending(None)
     st.stop()
-view = _ui.attempt(lambda: _state.company_view(realm), "preparing this company's tray")
+view = _ui.attempt(functools.partial(_state.company_view, realm), "preparing this company's tray")
 if view is None:
     st.stop()
 st.caption(

@@ -1,6 +1,7 @@
 """Data & audit: connections and sync runs, what changed since last Friday, drift, hygiene,
 actions."""
 
+import functools
 import json
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -95,7 +96,7 @@ with _ui.section("reading the change log"):
     _ui.table(changes, "changes", key="changes", column_config=_ui.money_columns(changes))
 
 view = _ui.attempt(
-    _state.firm_view if realm is None else (lambda: _state.company_view(realm)),
+    _state.firm_view if realm is None else (functools.partial(_state.company_view, realm)),
     "computing drift and hygiene",
 )
 if view is not None:

@@ -1,5 +1,6 @@
 """Runway: the owner's home — the three questions, key figures, the 13-week forecast, aging."""
 
+import functools
 from datetime import timedelta
 
 import streamlit as st
@@ -38,7 +39,7 @@ if realm is None:
     st.page_link("pages/firm.py", label="Open the firm view", icon=":material/apartment:")
     st.stop()
 
-view = _ui.attempt(lambda: _state.company_view(realm), "computing this company's runway")
+view = _ui.attempt(functools.partial(_state.company_view, realm), "computing this company's runway")
 if view is None:
     st.stop()
 

@@ -1,6 +1,8 @@
 """Settings: connect QuickBooks, and one company's reserve, payroll calendar, vendors, terms,
 digest. Every typed value is checked (``oodaloo.present.parse_*``) and refused in words."""
 
+import functools
+
 import streamlit as st
 
 from oodaloo import auth, present
@@ -69,10 +71,14 @@ if realm is None:
 
 from runway.settings import get_company_settings, save_company_settings  # noqa: E402  # after st.stop()
 
-current = _ui.attempt(lambda: get_company_settings(s, realm), "reading this company's settings")
+current = _ui.attempt(
+    functools.partial(get_company_settings, s, realm), "reading this company's settings"
+)
 if current is None:
     st.stop()
-view = _ui.attempt(lambda: _state.company_view(realm), "reading the detected payroll and vendors")
+view = _ui.attempt(
+    functools.partial(_state.company_view, realm), "reading the detected payroll and vendors"
+)
 vendors: dict[str, str] = {}
 retainers: dict[str, str] = {}
 detected = ""

@@ -146,7 +146,8 @@ def test_past_week_regenerates_with_the_same_numbers_after_the_books_change(demo
             {
                 "CustomerRef": {"value": invoice["party_id"]},
                 "TotalAmt": str(invoice["balance"]),
-                "TxnDate": week.friday.isoformat(),  # dated in the digest's week: it would change its figures
+                # dated in the digest's week: it would change its figures
+                "TxnDate": week.friday.isoformat(),
                 "Line": [
                     {
                         "Amount": str(invoice["balance"]),

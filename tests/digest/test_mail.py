@@ -1,5 +1,6 @@
-"""E-mail through a real SMTP server on loopback (aiosmtpd): the PDF arrives attached, one message
-per recipient; a failing server is retried, and the failure is recorded; the password never shows."""
+"""E-mail through a real SMTP server on loopback (aiosmtpd): the PDF arrives attached, one
+message per recipient; a failing server is retried, and the failure is recorded; the password
+never shows."""
 
 from __future__ import annotations
 
