@@ -30,6 +30,35 @@ OLD_DAYS = 90  # invoices this far past due are "very old": weighted by this com
 OVERDUE_COLLECT_DAYS = 6  # an invoice already past its usual payment day: expected within the week
 
 
+def days_after_due_for_line() -> pl.Expr:
+    """Whole days after due a bill is paid on each line: the vendor's (else the company's) median
+    on P50, the early end on P90 (paying sooner is the pessimistic case for cash), never before
+    the due date."""
+    return (
+        pl.when(pl.col("line") == "p50")
+        .then("p50_days_after_due")
+        .otherwise("early_days_after_due")
+        .fill_null(0.0)
+        .clip(lower_bound=0.0)
+        .round(0)
+        .cast(pl.Int64)
+    )
+
+
+def customer_lags(payers: pl.DataFrame, deposit_dtype: pl.DataType) -> pl.DataFrame:
+    """realm_id, party_id (the customer), P50/P90 days late and the usual days from payment to
+    bank deposit (0 where payments go straight to the bank): how any expected collection of a
+    customer is dated, open invoice or expected billing alike."""
+    deposit = pl.col("deposit_days") if "deposit_days" in payers.columns else pl.lit(0)
+    return payers.select(
+        "realm_id",
+        pl.col("customer_id").alias("party_id"),
+        "p50_days_late",
+        "p90_days_late",
+        deposit.fill_null(0).cast(deposit_dtype).alias("deposit_days"),
+    )
+
+
 def _lines() -> pl.DataFrame:
     return pl.DataFrame({"line": list(LINES)})
 
@@ -47,14 +76,7 @@ def invoice_items(
     the ``disputed`` column of ``ar_detail``, when present: disputed invoices and those more than
     90 days past due count on the P50 line at the share of such items this company collected,
     ``collect_days`` from now; the P90 line leaves them out."""
-    deposit = pl.col("deposit_days") if "deposit_days" in payers.columns else pl.lit(0)
-    lags = payers.select(
-        "realm_id",
-        pl.col("customer_id").alias("party_id"),
-        "p50_days_late",
-        "p90_days_late",
-        deposit.fill_null(0).cast(pl.Float64).alias("deposit_days"),
-    )
+    lags = customer_lags(payers, pl.Float64())
     lag = pl.when(pl.col("line") == "p50").then("p50_days_late").otherwise(
         "p90_days_late"
     ).fill_null(0.0).clip(lower_bound=0.0) + pl.col("deposit_days").fill_null(0.0)
@@ -133,15 +155,7 @@ def bill_items(
                 "early_days_after_due": pl.Float64,
             }
         )
-    lag = (
-        pl.when(pl.col("line") == "p50")
-        .then("p50_days_after_due")
-        .otherwise("early_days_after_due")
-        .fill_null(0.0)
-        .clip(lower_bound=0.0)
-        .round(0)
-        .cast(pl.Int64)
-    )
+    lag = days_after_due_for_line()
     usual = pl.col("aging_date") + pl.duration(days=lag)
     late = (
         pl.when(pl.col("line") == "p50")
@@ -191,15 +205,7 @@ def recurring_items(sched: pl.DataFrame, bill_lags: pl.DataFrame | None = None) 
             on=["realm_id", "party_id"],
             how="left",
         )
-        shift = (
-            pl.when(pl.col("line") == "p50")
-            .then("p50_days_after_due")
-            .otherwise("early_days_after_due")
-            .fill_null(0.0)
-            .clip(lower_bound=0.0)
-            .round(0)
-            .cast(pl.Int64)
-        )
+        shift = days_after_due_for_line()
     return frame.select(
         "realm_id",
         "line",

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from runway.common import to_home_currency
+from runway.forecast import customer_lags
 from runway.money import MONEY
 from runway.recurring import (
     CADENCE_DAYS,
@@ -472,14 +473,7 @@ def expected_billing(
             )
         )
     frame = pl.concat(parts, how="vertical_relaxed")
-    deposit = pl.col("deposit_days") if "deposit_days" in payers.columns else pl.lit(0)
-    lags = payers.select(
-        "realm_id",
-        pl.col("customer_id").alias("party_id"),
-        "p50_days_late",
-        "p90_days_late",
-        deposit.fill_null(0).cast(pl.Int64).alias("deposit_days"),
-    )
+    lags = customer_lags(payers, pl.Int64())
 
     def collect(lag: str, delay: int) -> pl.Expr:
         return pl.max_horizontal(
