@@ -52,6 +52,17 @@ PATTERN_SCHEMA = pl.Schema(
 )
 
 
+def balance_sheet_kinds(accounts: pl.DataFrame) -> pl.DataFrame:
+    """realm_id, account_id, bs_kind: which balance-sheet kind (card, loan, equity…) money sent to
+    an account pays down; null for every other account. One mapping for purchases, transfers and
+    journal entries alike."""
+    return accounts.select(
+        "realm_id",
+        pl.col("id").alias("account_id"),
+        pl.col("account_type").replace_strict(BALANCE_SHEET_KINDS, default=None).alias("bs_kind"),
+    )
+
+
 def outflow_events(
     purchases: pl.DataFrame,
     journal_entries: pl.DataFrame,
@@ -81,13 +92,7 @@ def outflow_events(
     sheet_kind = (
         buys.select("realm_id", "id", pl.col("lines").list.first().struct.field("account_id"))
         .join(
-            accounts.select(
-                "realm_id",
-                pl.col("id").alias("account_id"),
-                pl.col("account_type")
-                .replace_strict(BALANCE_SHEET_KINDS, default=None)
-                .alias("bs_kind"),
-            ),
+            balance_sheet_kinds(accounts),
             on=["realm_id", "account_id"],
             how="left",
         )
@@ -163,13 +168,7 @@ def outflow_events(
     # Money leaving the bank for a balance-sheet account is an outflow too: a card statement
     # payment, an owner's draw, a loan repayment. Bank to bank (own accounts) stays neutral.
     acct = accounts_classified(accounts).join(
-        accounts.select(
-            "realm_id",
-            pl.col("id").alias("account_id"),
-            pl.col("account_type")
-            .replace_strict(BALANCE_SHEET_KINDS, default=None)
-            .alias("bs_kind"),
-        ),
+        balance_sheet_kinds(accounts),
         on=["realm_id", "account_id"],
         how="left",
     )
