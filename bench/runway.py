@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 
 from runway.money import MONEY
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.snapshot import snapshot_from_frames
 
 AS_OF = date(2026, 11, 20)
@@ -337,9 +337,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     snap = snapshot_from_frames(frames)
     ndocs = sum(snap[t].height for t in ("invoice", "bill", "payment", "purchase"))
     print(f"firm: {companies} companies, {ndocs:,} documents (invoices {snap['invoice'].height:,})")
-    t_all = timed(lambda: compute(snap, AS_OF), repeat=2)
+    t_all = timed(lambda: compute(CalculatorInputs(snap, AS_OF)), repeat=2)
     cpu_start = time.process_time()
-    compute(snap, AS_OF)
+    compute(CalculatorInputs(snap, AS_OF))
     cpu_all = (
         time.process_time() - cpu_start
     )  # CPU seconds (both cores): steadier than wall time on a busy machine
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from runway.payers import payer_behaviour
 
     t_aging = timed(lambda: (ar_aging(snap, AS_OF), ap_aging(snap, AS_OF)))
-    view = compute(snap, AS_OF)
+    view = compute(CalculatorInputs(snap, AS_OF))
     plans = pl.DataFrame(
         schema={"realm_id": pl.String, "bill_id": pl.String, "planned_date": pl.Date}
     )
@@ -356,10 +356,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         lambda: forecast_items(
             view.aging_ar.detail,
             view.aging_ap.detail,
-            view.payers,
-            plans,
-            view.recurring_schedule,
-            AS_OF,
+            payers=view.payers,
+            bill_plans=plans,
+            sched=view.recurring_schedule,
+            as_of=AS_OF,
         )
     )
 
@@ -370,7 +370,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         payers = payer_behaviour(
             snap["invoice"], snap["payment"], snap["customer"], snap["company_info"], AS_OF
         )
-        items = forecast_items(ar.detail, ap.detail, payers, plans, view.recurring_schedule, AS_OF)
+        items = forecast_items(
+            ar.detail,
+            ap.detail,
+            payers=payers,
+            bill_plans=plans,
+            sched=view.recurring_schedule,
+            as_of=AS_OF,
+        )
         weekly(items, view.cash_position, view.runway.select("realm_id", "reserve"), AS_OF)
 
     t_same = timed(polars_same_work)

@@ -16,7 +16,7 @@ import polars as pl
 
 from digest import fmt
 from digest.model import Column, CompanyDigest, Kpi, Table
-from oodaloo.present import answer_chase, answer_payroll, answer_wait
+from oodaloo.present import answer_chase, answer_payroll, answer_wait, currency_notes
 
 Tone = Literal["good", "warn", "bad", "neutral"]  # a KPI tile's colour (digest.model.Kpi)
 
@@ -359,6 +359,7 @@ def build_company_digest(
         for r in rows_of(ar.detail, realm_id)
     }
     drift = rows_of(view.drift, realm_id)
+    accounts = rows_of(getattr(view, "cash", None), realm_id)
     forecast = [
         {
             k: r.get(k)
@@ -414,5 +415,11 @@ def build_company_digest(
             ),
         ],
         forecast=forecast,
-        exceptions=exception_reasons(runway, payroll, str(freshness.get("status") or ""), drift),
+        exceptions=exception_reasons(runway, payroll, str(freshness.get("status") or ""), drift)
+        + [
+            f"{n} bank account{'s' if n > 1 else ''} without an exchange rate left out of cash"
+            for n in [sum(1 for r in accounts if r.get("unconverted"))]
+            if n
+        ],
+        currency=currency_notes(accounts),
     )

@@ -67,6 +67,8 @@ class CompanyDigest:
     tables: list[Table]
     forecast: list[dict[str, Any]]  # the 13 weekly rows behind the chart
     exceptions: list[str] = field(default_factory=list)  # why this company heads the firm roll-up
+    # foreign-currency bank accounts: converted at which rate, or left out for want of one
+    currency: list[str] = field(default_factory=list)
     scope: str = "company"
 
     def table(self, key: str) -> Table:

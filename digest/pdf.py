@@ -210,6 +210,8 @@ def draw_company(pdf: DigestPDF, digest: CompanyDigest, chart_png: bytes | None)
         f"{_local_time(digest.data_as_of, digest.time_zone)} · {digest.freshness}",
     )
     pdf.kpi_row(digest.kpis)
+    if digest.currency:
+        pdf.bullets(digest.currency, "")
     pdf.section("This week in three questions")
     pdf.answers(digest.answers)
     pdf.section("13-week cash forecast", space_needed=80)

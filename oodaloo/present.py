@@ -14,7 +14,7 @@ Rules (tests in tests/ui/test_present.py):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -583,3 +583,29 @@ def csv_safe_frame(frame: Any) -> Any:
         for name, dtype in frame.schema.items()
         if dtype == pl.String
     )
+
+
+def currency_notes(accounts: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One sentence per bank account whose currency is not the home currency: converted ones say
+    at which rate and date (so the cash figure shows where it came from), and one without any rate
+    says it is left out of cash. The console's frame (every page) and the PDF show the same
+    sentences: an account is never dropped silently."""
+    notes: list[str] = []
+    for row in accounts:
+        if row.get("kind") not in (None, "bank"):
+            continue
+        name = str(row.get("account_name") or row.get("account_id") or "an account")
+        currency = str(row.get("currency") or "")
+        native = round_half_up(row.get("balance_foreign"), CENT)
+        native_text = DASH if native is None else f"{currency} {native:,.2f}"
+        if row.get("unconverted"):
+            notes.append(
+                f"{name} ({native_text}) has no {currency} exchange rate: it is not in the cash "
+                "figure until QuickBooks has a rate."
+            )
+        elif row.get("rate") is not None:
+            notes.append(
+                f"{name} ({native_text}) is in cash as {money(row.get('balance'))}, converted at "
+                f"{decimal(row.get('rate'))} per {currency} (rate of {day(row.get('rate_date'))})."
+            )
+    return notes

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # for type checkers; at run time each name is imported on fir
         selection_effect,
         snapshot_for,
     )
+    from runway.pipeline import CalculatorInputs, compute
     from runway.settings import (
         CompanySettings,
         get_company_settings,
@@ -50,6 +51,8 @@ __all__ = [
     "confirm_all_detected_inflows",
     "CompanyView",
     "FirmView",
+    "CalculatorInputs",
+    "compute",
     "CompanySettings",
     "get_company_settings",
     "save_company_settings",
@@ -72,6 +75,8 @@ _EXPORTS = {
     "confirm_all_detected_inflows": "runway.api",
     "CompanyView": "runway.views",
     "FirmView": "runway.views",
+    "CalculatorInputs": "runway.pipeline",
+    "compute": "runway.pipeline",
     "CompanySettings": "runway.settings",
     "get_company_settings": "runway.settings",
     "save_company_settings": "runway.settings",

@@ -209,6 +209,7 @@ def _with_later(docs: pl.DataFrame, later: pl.DataFrame | None) -> pl.DataFrame:
 
 def open_credits(
     credit_docs: pl.DataFrame,
+    *,
     kind: str,
     payments: pl.DataFrame | None,
     parties: pl.DataFrame,
@@ -328,6 +329,7 @@ SUM_COLUMNS = [*MONEY_COLUMNS, "documents", "credits", "unapplied"]
 
 def aging(
     docs: pl.DataFrame,
+    *,
     parties: pl.DataFrame,
     party_col: str,
     company_info: pl.DataFrame,
@@ -356,7 +358,14 @@ def aging(
             }
         )
     credits, credit_excluded = open_credits(
-        credit_docs, credit_kind, payments, parties, party_col, company_info, as_of, later
+        credit_docs,
+        kind=credit_kind,
+        payments=payments,
+        parties=parties,
+        party_col=party_col,
+        company_info=company_info,
+        as_of=as_of,
+        later=later,
     )
     excluded = pl.concat([excluded, credit_excluded]).sort("realm_id", "doc_id")
     unapplied = (
@@ -426,10 +435,10 @@ def ar_aging(tables: Tables, as_of: date) -> Aging:
     later = applied_after(t["payment"], ["Invoice", "CreditMemo"], as_of)
     return aging(
         t["invoice"],
-        t["customer"],
-        "customer_id",
-        t["company_info"],
-        as_of,
+        parties=t["customer"],
+        party_col="customer_id",
+        company_info=t["company_info"],
+        as_of=as_of,
         payments=t["payment"],
         later=later,
         credit_docs=t["credit_memo"],
@@ -442,10 +451,10 @@ def ap_aging(tables: Tables, as_of: date) -> Aging:
     later = applied_after(t["bill_payment"], ["Bill", "VendorCredit"], as_of)
     return aging(
         t["bill"],
-        t["vendor"],
-        "vendor_id",
-        t["company_info"],
-        as_of,
+        parties=t["vendor"],
+        party_col="vendor_id",
+        company_info=t["company_info"],
+        as_of=as_of,
         later=later,
         credit_docs=t["vendor_credit"],
         credit_kind="VendorCredit",

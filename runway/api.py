@@ -17,7 +17,7 @@ import polars as pl
 from oodaloo.config import Settings
 from oodaloo.timezone import DEFAULT_TZ
 from runway import settings as settings_mod
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.settings import (
     CompanySettings,
     all_company_settings,
@@ -153,14 +153,16 @@ def firm_view(
             previous = books_as_of(snapshot, as_of - timedelta(days=7))
     company, critical, plans, confirmed = _inputs(settings, snapshot)
     return compute(
-        snapshot,
-        as_of,
-        company,
-        critical,
-        plans,
-        previous=previous,
-        qbo_aging=qbo_aging,
-        confirmed=confirmed,
+        CalculatorInputs(
+            snapshot,
+            as_of,
+            company=company,
+            critical=critical,
+            plans=plans,
+            previous=previous,
+            qbo_aging=qbo_aging,
+            confirmed=confirmed,
+        )
     )
 
 
@@ -203,12 +205,12 @@ def selection_effect(
     run = view.runway
     effect = combined_effect(
         view.forecast_items,
-        view.cash_position,
-        run.select("realm_id", "reserve"),
-        run.select("realm_id", "avg_weekly_net_outflow"),
-        realm_id,
-        as_of,
-        changes,
+        cash=view.cash_position,
+        reserve=run.select("realm_id", "reserve"),
+        trend=run.select("realm_id", "avg_weekly_net_outflow"),
+        realm_id=realm_id,
+        as_of=as_of,
+        changes=changes,
     )
     return {**effect, "text": effect_text(effect)}
 

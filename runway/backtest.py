@@ -108,9 +108,9 @@ def run_backtest(
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, not {weeks}")
     if forecaster is None:
-        from runway.pipeline import compute
+        from runway.pipeline import CalculatorInputs, compute
 
-        forecaster = lambda books, as_of: compute(books, as_of, company)
+        forecaster = lambda books, as_of: compute(CalculatorInputs(books, as_of, company=company))
     fridays = fridays_before(today, weeks)
     start = fridays[0] - timedelta(days=7 * TRAILING_WEEKS)
     bank = daily_bank(snapshot, start, today)

@@ -258,6 +258,7 @@ def mark_disputed(
 def forecast_items(
     ar_detail: pl.DataFrame,
     ap_detail: pl.DataFrame,
+    *,
     payers: pl.DataFrame,
     bill_plans: pl.DataFrame,
     sched: pl.DataFrame,

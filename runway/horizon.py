@@ -165,6 +165,7 @@ def simple_runway_text(weeks: pl.Expr, outflow: pl.Expr) -> pl.Expr:
 
 def runway_table(
     stats: pl.DataFrame,
+    *,
     cash: pl.DataFrame,
     reserve: pl.DataFrame,
     trailing: pl.DataFrame,

@@ -387,6 +387,7 @@ def seasonal_factors(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 def expected_billing(
     events: pl.DataFrame,
+    *,
     payers: pl.DataFrame,
     confirmed: pl.DataFrame,
     as_of: date,
@@ -523,6 +524,7 @@ def expected_items(expected: pl.DataFrame) -> pl.DataFrame:
 
 def expected_for_companies(
     events: pl.DataFrame,
+    *,
     payers: pl.DataFrame,
     confirmed: pl.DataFrame,
     company: pl.DataFrame,
@@ -541,8 +543,8 @@ def expected_for_companies(
 
     return expected_billing(
         keep(events),
-        payers,
-        confirmed,
-        as_of,
-        None if estimates is None else keep(estimates),
+        payers=payers,
+        confirmed=confirmed,
+        as_of=as_of,
+        estimates=None if estimates is None else keep(estimates),
     )

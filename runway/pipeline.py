@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import TypeVar
 
@@ -131,20 +131,42 @@ def _inflows(
     return detect_inflows(events, confirmed, as_of), events
 
 
-def compute(
-    snapshot: Snapshot,
-    as_of: date,
-    company: pl.DataFrame | None = None,
-    critical: pl.DataFrame | None = None,
-    plans: pl.DataFrame | None = None,
-    previous: Snapshot | None = None,
-    qbo_aging: pl.DataFrame | None = None,
-    confirmed: pl.DataFrame | None = None,
-) -> FirmView:
-    """Run every calculator for every company at once; ``previous`` (last week's snapshot) feeds
-    drift; ``confirmed`` (realm_id, pattern_id) lists the recurring inflows the owner confirmed."""
+@dataclass(frozen=True)
+class CalculatorInputs:
+    """Everything one run of the calculators reads, as one typed value (so no call passes a row of
+    frames by position and a swapped pair cannot type-check).
+
+    - ``snapshot``: the books of every company being computed (the tables of ``runway.tables``).
+    - ``as_of``: the day the figures are computed for; no calculator reads a clock.
+    - ``company``: per-company settings (``SETTINGS_SCHEMA``); missing companies get the defaults.
+    - ``critical``: what the owner marked must-pay (``CRITICAL_SCHEMA``); none if ``None``.
+    - ``plans``: one-off cash movements the owner planned (``PLANS_SCHEMA``); none if ``None``.
+    - ``previous``: last week's snapshot, which feeds drift (what changed); none if ``None``.
+    - ``qbo_aging``: QuickBooks' own A/R aging, compared with ours in drift; none if ``None``.
+    - ``confirmed``: (realm_id, pattern_id) of the recurring inflows the owner confirmed
+      (``CONFIRMED_SCHEMA``); none if ``None``.
+    """
+
+    snapshot: Snapshot
+    as_of: date
+    company: pl.DataFrame | None = None
+    critical: pl.DataFrame | None = None
+    plans: pl.DataFrame | None = None
+    previous: Snapshot | None = None
+    qbo_aging: pl.DataFrame | None = None
+    confirmed: pl.DataFrame | None = None
+
+
+def compute(inputs: CalculatorInputs) -> FirmView:
+    """Run every calculator for every company at once (``CalculatorInputs`` says what is read)."""
+    if not isinstance(inputs, CalculatorInputs):
+        raise TypeError(f"compute takes CalculatorInputs, not {type(inputs).__name__}")
+    as_of = inputs.as_of
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
+    snapshot, previous, qbo_aging = inputs.snapshot, inputs.previous, inputs.qbo_aging
+    company, critical, plans = inputs.company, inputs.critical, inputs.plans
+    confirmed = inputs.confirmed
     t = snapshot
     info = t["company_info"]
     realms = companies(info)
@@ -165,11 +187,11 @@ def compute(
         )
         spend_events = outflow_events(
             t["purchase"],
-            t["journal_entry"],
-            t["bill"],
-            t["account"],
-            t["vendor"],
-            as_of,
+            journal_entries=t["journal_entry"],
+            bills=t["bill"],
+            accounts=t["account"],
+            vendors=t["vendor"],
+            as_of=as_of,
             transfers=t["transfer"] if "transfer" in TABLES else None,
             refunds=t["refund_receipt"] if "refund_receipt" in TABLES else None,
             customers=t["customer"],
@@ -190,19 +212,19 @@ def compute(
         bill_lags = bill_pay_lags(t["bill"], t["bill_payment"], as_of)
         expected = expected_for_companies(
             invoiced,
-            payers,
-            confirmed,
-            company,
-            as_of,
-            t["estimate"] if "estimate" in TABLES else None,
+            payers=payers,
+            confirmed=confirmed,
+            company=company,
+            as_of=as_of,
+            estimates=t["estimate"] if "estimate" in TABLES else None,
         )
         items = forecast_items(
             mark_disputed(ar.detail, t["invoice"], company),
             ap.detail,
-            payers,
-            plans,
-            sched,
-            as_of,
+            payers=payers,
+            bill_plans=plans,
+            sched=sched,
+            as_of=as_of,
             inflows=inflow_items(inflow_sched),
             expected=expected_items(expected),
             bill_lags=bill_lags,
@@ -227,21 +249,28 @@ def compute(
         pay, fc = f_pay.result(), f_fc.result()
         tray, fx = prep_tray(
             t,
-            bills,
-            ar.detail,
-            ar.credits,  # open credit memos and unapplied payments, one line each
-            payers,
-            sched,
-            plans,
-            company,
-            items,
-            position,
-            res,
-            pay,
-            as_of,
-            trend,
+            bills=bills,
+            ar_detail=ar.detail,
+            unapplied=ar.credits,  # open credit memos and unapplied payments, one line each
+            payers=payers,
+            sched=sched,
+            plans=plans,
+            company=company,
+            items=items,
+            position=position,
+            reserve=res,
+            payroll=pay,
+            as_of=as_of,
+            trend=trend,
         )
-        run = runway_table(f_stats.result(), position, res, trend, as_of, company)
+        run = runway_table(
+            f_stats.result(),
+            cash=position,
+            reserve=res,
+            trailing=trend,
+            as_of=as_of,
+            company=company,
+        )
         flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
     score = hygiene_score(flags, info, ar, ap, t["customer"])
     view = FirmView(
@@ -274,7 +303,14 @@ def compute(
     prev_view = None
     if previous is not None:
         prev_view = compute(
-            previous, as_of - timedelta(days=7), company, critical, plans, confirmed=confirmed
+            CalculatorInputs(
+                previous,
+                as_of - timedelta(days=7),
+                company=company,
+                critical=critical,
+                plans=plans,
+                confirmed=confirmed,
+            )
         )
     drifted = drift(view, prev_view, as_of, qbo_aging)
     firm = firm_rows(view, drifted)

@@ -65,6 +65,7 @@ def balance_sheet_kinds(accounts: pl.DataFrame) -> pl.DataFrame:
 
 def outflow_events(
     purchases: pl.DataFrame,
+    *,
     journal_entries: pl.DataFrame,
     bills: pl.DataFrame,
     accounts: pl.DataFrame,

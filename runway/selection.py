@@ -102,6 +102,7 @@ def _figures(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def combined_effect(
     items: pl.DataFrame,
+    *,
     cash: pl.DataFrame,
     reserve: pl.DataFrame,
     trend: pl.DataFrame | None,

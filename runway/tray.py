@@ -532,6 +532,7 @@ def invoice_rows(
 
 def tray_rows(
     tables: Tables,
+    *,
     bills: pl.DataFrame,
     ar_detail: pl.DataFrame,
     unapplied: pl.DataFrame,
@@ -658,6 +659,7 @@ def _paydays(payroll: pl.DataFrame | None, realms: pl.DataFrame, as_of: date) ->
 
 def effects(
     items: pl.DataFrame,
+    *,
     cash: pl.DataFrame,
     reserve: pl.DataFrame,
     scenarios: pl.DataFrame,
@@ -1130,6 +1132,7 @@ def _on_forecast_dates(rows: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
 
 def prep_tray(
     tables: Tables,
+    *,
     bills: pl.DataFrame,
     ar_detail: pl.DataFrame,
     unapplied: pl.DataFrame,
@@ -1146,7 +1149,17 @@ def prep_tray(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tray with effects, the re-run figures per scenario): the whole tray in one pass."""
     rows = _on_forecast_dates(
-        tray_rows(tables, bills, ar_detail, unapplied, payers, sched, plans, company, as_of),
+        tray_rows(
+            tables,
+            bills=bills,
+            ar_detail=ar_detail,
+            unapplied=unapplied,
+            payers=payers,
+            sched=sched,
+            plans=plans,
+            company=company,
+            as_of=as_of,
+        ),
         items,
     )
     payday = payroll.filter(pl.col("seq") == 1).select("realm_id", pl.col("date").alias("payday"))
@@ -1160,6 +1173,13 @@ def prep_tray(
         .select("realm_id", pl.col("sid").alias("scenario_id"))
     )
     fx = effects(
-        items, position, reserve, scenarios_of(rows, as_of), as_of, trend, payroll, uncounted
+        items,
+        cash=position,
+        reserve=reserve,
+        scenarios=scenarios_of(rows, as_of),
+        as_of=as_of,
+        trend=trend,
+        payroll=payroll,
+        uncounted=uncounted,
     )
     return with_effects(rows, fx, payroll), fx

@@ -216,3 +216,42 @@ def test_cli_writes_the_pdf_and_its_manifest(
         == 1
     )
     assert "OODALOO_SMTP_HOST" in capsys.readouterr().err
+
+
+def test_a_foreign_bank_account_is_converted_and_said_so_in_the_pdf(demo: Settings) -> None:
+    """Brightline's CAD account: the PDF names it, its native balance and the rate, and the cash
+    figure includes it — recomputed here from QuickBooks' own Account and ExchangeRate answers,
+    not from the calculators."""
+    from sync.client import QBOClient
+
+    now = clock.now(demo)
+    week = IsoWeek.of(clock.today(demo))
+    seen_foreign = 0
+    with QBOClient(demo) as client:
+        for realm_id in company_directory(demo):
+            home = "USD"
+            banks = client.query(realm_id, "SELECT * FROM Account WHERE AccountType = 'Bank'")
+            foreign = [b for b in banks if (b.get("CurrencyRef") or {}).get("value", home) != home]
+            if not foreign:
+                continue
+            seen_foreign += 1
+            expected_cash = sum(
+                (Decimal(str(b["CurrentBalance"])) for b in banks if b not in foreign),
+                Decimal(0),
+            )
+            _, text = flat(make_digest(demo, realm_id, week, now=now).pdf)
+            for account in foreign:
+                currency = account["CurrencyRef"]["value"]
+                answer = client.query(
+                    realm_id,
+                    f"SELECT * FROM ExchangeRate WHERE SourceCurrencyCode = '{currency}' "
+                    f"AND AsOfDate = '{clock.today(demo).isoformat()}'",
+                )
+                rate = Decimal(str(answer[0]["Rate"]))
+                native = Decimal(str(account["CurrentBalance"]))
+                assert account["Name"] in text
+                assert f"{currency} {native:,.2f}" in text
+                assert f"converted at {rate.normalize()}" in text or f"converted at {rate}" in text
+                expected_cash += (native * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+            assert fmt.money(expected_cash) in text  # the cash tile includes the converted account
+    assert seen_foreign >= 1  # Brightline Studio, the first demo company, holds CAD

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import polars as pl
+import pytest
 
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.settings import CompanySettings, frames_from_settings
 from tests.runway.conftest import AS_OF, agency_example, small_company
 from tests.runway.factory import Company, snapshot, ts
@@ -22,7 +23,7 @@ def view_of(*companies: Company, previous: list[Company] | None = None, **kw):
         {c.realm_id: CompanySettings(**kw) for c in companies}, snap.realm_ids
     )
     prev = snapshot(*previous) if previous else None
-    return compute(snap, AS_OF, company, critical, None, previous=prev)
+    return compute(CalculatorInputs(snap, AS_OF, company=company, critical=critical, previous=prev))
 
 
 def test_payers_history_and_company_fallback_flagged() -> None:
@@ -168,7 +169,7 @@ def test_hygiene_sees_deletions_from_a_snapshot_with_tombstones(settings) -> Non
     c.delete("Invoice", gone, ts(AS_OF - day(1)))
     write_warehouse(settings.warehouse_path, [c])
     snap = load_snapshot(settings)
-    flags = compute(snap, AS_OF).hygiene
+    flags = compute(CalculatorInputs(snap, AS_OF)).hygiene
     assert flags.filter(pl.col("flag") == "voided_or_deleted")["doc_id"].to_list() == [gone]
 
 
@@ -181,3 +182,13 @@ def test_drift_against_last_week() -> None:
     kinds = set(view.drift["kind"])
     assert {"new_large_bill", "breach_moved_earlier", "payroll_status_changed"} <= kinds
     assert view.firm["exception_score"][0] > 0
+
+
+def test_compute_names_what_is_wrong_with_its_inputs() -> None:
+    """The typed inputs value is the only way in: frames passed by position, or a day given as
+    text, are refused with an error naming the problem rather than computing on a wrong frame."""
+    snap = snapshot(small_company())
+    with pytest.raises(TypeError, match="CalculatorInputs"):
+        compute(snap)  # type: ignore[arg-type]  # the old positional call, now refused
+    with pytest.raises(TypeError, match="as_of must be a date, not str"):
+        compute(CalculatorInputs(snap, "2026-11-20"))  # type: ignore[arg-type]  # text, not a date

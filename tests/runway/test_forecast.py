@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.settings import CompanySettings, confirmed_inflows_frame, frames_from_settings
 from tests.runway.conftest import AS_OF, agency_example, small_company
 from tests.runway.factory import Company, snapshot
@@ -37,12 +37,14 @@ def run(
     }
     company, critical = frames_from_settings(by_realm, snap.realm_ids)
     return compute(
-        snap,
-        AS_OF,
-        company,
-        critical,
-        plans,
-        confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        CalculatorInputs(
+            snap,
+            AS_OF,
+            company=company,
+            critical=critical,
+            plans=plans,
+            confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        )
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from runway.businessdays import business_day_on_or_before, us_bank_holidays
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.reports import company_report
 from runway.settings import CompanySettings, confirmed_inflows_frame, frames_from_settings
 from tests.runway.conftest import AS_OF
@@ -31,12 +31,14 @@ def run(*companies: Company, **kw: Any):  # type: ignore[no-untyped-def]
     by_realm = {c.realm_id: CompanySettings(**kw) for c in companies}
     company, critical = frames_from_settings(by_realm, snap.realm_ids)
     return compute(
-        snap,
-        AS_OF,
-        company,
-        critical,
-        None,
-        confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        CalculatorInputs(
+            snap,
+            AS_OF,
+            company=company,
+            critical=critical,
+            plans=None,
+            confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        )
     )
 
 
@@ -159,7 +161,9 @@ def test_bills_leave_on_the_days_after_due_this_company_pays_them() -> None:
     company, critical = frames_from_settings(
         {"r-bills": CompanySettings(expected_billing=False)}, snap.realm_ids
     )
-    planned = compute(snap, AS_OF, company, critical, plans).forecast_items
+    planned = compute(
+        CalculatorInputs(snap, AS_OF, company=company, critical=critical, plans=plans)
+    ).forecast_items
     assert planned.filter(pl.col("source_id") == open_bill)["date"].unique().to_list() == [day(40)]
 
 
@@ -527,11 +531,11 @@ def test_refunds_paid_from_the_bank_are_outflow_events_and_cash_sales_are_billin
     snap = snapshot(c)
     events = outflow_events(
         snap["purchase"],
-        snap["journal_entry"],
-        snap["bill"],
-        snap["account"],
-        snap["vendor"],
-        AS_OF,
+        journal_entries=snap["journal_entry"],
+        bills=snap["bill"],
+        accounts=snap["account"],
+        vendors=snap["vendor"],
+        as_of=AS_OF,
         refunds=snap["refund_receipt"],
         customers=snap["customer"],
     )

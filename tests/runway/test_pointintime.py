@@ -15,7 +15,7 @@ import pytest
 
 from oodaloo.config import Settings, load_settings
 from runway import api
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.pointintime import books_as_of
 from runway.snapshot import load_snapshot
 from tests.runway.test_integration import our_totals, qbo_aging_totals
@@ -152,7 +152,7 @@ def test_past_aging_and_cash_for_every_company(synced_once: Settings) -> None:
     snap = load_snapshot(settings)
     assert len(snap.realm_ids) == 12
     for as_of in PAST:
-        view = compute(books_as_of(snap, as_of), as_of)
+        view = compute(CalculatorInputs(books_as_of(snap, as_of), as_of))
         for realm in snap.realm_ids:
             ar = our_totals(view.aging_ar, realm)
             assert ar == qbo_aging_totals(settings, realm, "AgedReceivables", as_of), (realm, as_of)
@@ -206,7 +206,7 @@ def test_forecast_as_of_t_uses_nothing_created_or_dated_after_t(synced_once: Set
     """Changing or removing anything dated or created after T leaves the forecast as of T alone."""
     snap = load_snapshot(synced_once)
     as_of = date(2026, 9, 4)
-    base = compute(books_as_of(snap, as_of, known_only=True), as_of)
+    base = compute(CalculatorInputs(books_as_of(snap, as_of, known_only=True), as_of))
     cut = pl.datetime(2026, 9, 5, time_zone="UTC")
     tables = {}
     for name, frame in snap.tables.items():
@@ -223,7 +223,7 @@ def test_forecast_as_of_t_uses_nothing_created_or_dated_after_t(synced_once: Set
     from dataclasses import replace
 
     shifted = replace(snap, tables=tables)
-    other = compute(books_as_of(shifted, as_of, known_only=True), as_of)
+    other = compute(CalculatorInputs(books_as_of(shifted, as_of, known_only=True), as_of))
     for frame in ("forecast", "forecast_items", "runway"):
         a, b = getattr(base, frame), getattr(other, frame)
         assert a.sort(a.columns).equals(b.sort(b.columns)), frame

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runway.pipeline import compute
+from runway.pipeline import CalculatorInputs, compute
 from runway.settings import CompanySettings, confirmed_inflows_frame, frames_from_settings
 from tests.runway.conftest import AS_OF
 from tests.runway.factory import Company, snapshot, ts
@@ -33,12 +33,14 @@ def run(*companies: Company, plans: pl.DataFrame | None = None, **kw: Any):
     by_realm = {c.realm_id: CompanySettings(**kw) for c in companies}
     company, critical = frames_from_settings(by_realm, snap.realm_ids)
     return compute(
-        snap,
-        AS_OF,
-        company,
-        critical,
-        plans,
-        confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        CalculatorInputs(
+            snap,
+            AS_OF,
+            company=company,
+            critical=critical,
+            plans=plans,
+            confirmed=confirmed_inflows_frame(by_realm, snap.realm_ids),
+        )
     )
 
 
