@@ -5,8 +5,10 @@ each other."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -77,6 +79,20 @@ class FirmView:
     # expected retainer invoices (see runway.inflows.inflow_schedule); the confirmed ones are in
     # the forecast
     recurring_inflow_schedule: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def only(self, realm_ids: Iterable[str]) -> FirmView:
+        """The same results restricted to some companies (whom a person may see): every frame
+        that carries a realm_id keeps only their rows; nothing is recomputed."""
+        keep = pl.col("realm_id").is_in(list(realm_ids))
+
+        def pick(value: Any) -> Any:
+            if isinstance(value, pl.DataFrame) and "realm_id" in value.columns:
+                return value.filter(keep)
+            if isinstance(value, Aging):
+                return Aging(*(pick(getattr(value, f.name)) for f in fields(Aging)))
+            return value
+
+        return replace(self, **{f.name: pick(getattr(self, f.name)) for f in fields(self)})
 
     def company(self, realm_id: str, settings: CompanySettings | None = None) -> CompanyView:
         keep = pl.col("realm_id") == realm_id

@@ -192,3 +192,21 @@ def test_compute_names_what_is_wrong_with_its_inputs() -> None:
         compute(snap)  # type: ignore[arg-type]  # the old positional call, now refused
     with pytest.raises(TypeError, match="as_of must be a date, not str"):
         compute(CalculatorInputs(snap, "2026-11-20"))  # type: ignore[arg-type]  # text, not a date
+
+
+def test_a_firm_view_restricted_to_some_companies_holds_only_their_rows() -> None:
+    """What a person without a role in a company sees of it: nothing, in any result."""
+    first, second = small_company("r-first"), small_company("r-second")
+    for c in (first, second):
+        c.invoice(c.customer("Client"), AS_OF - day(40), AS_OF - day(10), 1000)
+    view = view_of(first, second)
+    only = view.only(["r-first"])
+    frames = {
+        name: value
+        for name, value in vars(only).items()
+        if isinstance(value, pl.DataFrame) and "realm_id" in value.columns
+    }
+    assert frames and all(set(f["realm_id"].to_list()) <= {"r-first"} for f in frames.values())
+    assert only.aging_ar.totals["realm_id"].to_list() == ["r-first"]
+    assert set(view.aging_ar.totals["realm_id"].to_list()) == {"r-first", "r-second"}
+    assert only.firm["realm_id"].to_list() == ["r-first"]
