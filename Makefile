@@ -41,8 +41,7 @@ run: install demo
 	trap 'kill $$SANDBOX 2>/dev/null' EXIT INT TERM; \
 	OODALOO_QBO_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	OODALOO_QBO_REDIRECT_URI=http://127.0.0.1:$(PORT)/ \
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 \
-		--server.headless true --browser.gatherUsageStats false
+	$(PY) -m oodaloo.cli console --port $(PORT)
 
 # The quality gate runs first: a formatting slip, a lint finding or a type error fails the build
 # before the (long) test suite starts.

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "digest": "digest.cli",
     "access": "oodaloo.auth_cli",
     "keys": "oodaloo.auth_cli",
+    "console": "oodaloo.console_cli",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 GLOBAL_FLAGS = ("-v", "--verbose")
