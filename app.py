@@ -18,7 +18,7 @@ import streamlit as st  # noqa: E402  # after the sys.path set-up above
 
 from oodaloo import auth  # noqa: E402  # after the sys.path set-up above
 from oodaloo.config import load_settings  # noqa: E402  # after the sys.path set-up
-from pages import _frame  # noqa: E402  # after the sys.path set-up above
+from pages import _frame, _state  # noqa: E402  # after the sys.path set-up above
 
 st.set_page_config(
     page_title="Oodaloo — cash runway",
@@ -51,6 +51,7 @@ PAGES = {
 page = st.navigation(PAGES)
 on_firm_page = page.url_path == "firm"
 _frame.sidebar(firm_page=on_firm_page)
+_state.prefetch(_state.selected_realm(), page.url_path or "runway")  # overlaps the badge
 _frame.badge(firm_page=on_firm_page)
 with st.sidebar:
     auth.sign_out_button()  # who is signed in, and Sign out

@@ -61,7 +61,7 @@ def snapshot() -> Any:
     return _snapshot(str(s.data_dir), store_version(), s)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _company_view(
     data_dir: str, version: str, realm_id: str, day: date, settings_stamp: str, _settings: Settings
 ) -> Any:
@@ -142,6 +142,46 @@ def _write_atomically(frame: Any, path: Any) -> None:
             old.unlink(missing_ok=True)
 
 
+def prefetch(realm_id: str | None, page: str) -> None:
+    """Start computing the company view this run will show in a background thread, so the frame
+    (picker, freshness badge) and the view's computation overlap on a new session; the page then
+    waits for the same cached result (Streamlit computes one cache key once: the page's call
+    joins the computation in progress instead of starting a second one). The charting libraries
+    are imported there too, once per process. Not for the firm grid: measured in Chromium
+    (bench.ui --browser), overlapping it with the firm-wide badge made the first render slower.
+    Failures are left for the page, which reports them in words."""
+    import threading
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None:  # not inside a Streamlit run (a plain import): nothing to overlap with
+        return
+
+    def work() -> None:
+        try:
+            if page in ("runway", "console", "settings") and realm_id is not None:
+                _warm_imports()
+                company_view(realm_id)
+        except Exception:  # the page computes again and shows the error itself
+            return
+
+    thread = threading.Thread(target=work, name="oodaloo-prefetch", daemon=True)
+    add_script_run_ctx(thread, context)
+    thread.start()
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_imports() -> bool:
+    """Import the heavy charting modules once per process (not on the page's critical path)."""
+    import altair  # noqa: F401
+    import polars  # noqa: F401
+
+    from oodaloo import charts  # noqa: F401
+
+    return True
+
+
 def company_view(realm_id: str) -> Any:
     """``runway.api.company_view`` for today, cached per (store version, settings stamp)."""
     s = settings()
@@ -161,20 +201,38 @@ def firm_view() -> Any:
 
 
 def settings_stamp() -> str:
-    """Changes when a company setting or a bill plan is saved (they change the forecast)."""
-    return str(st.session_state.get("settings_stamp", "0")) + ":" + _state_mtime()
+    """Changes when a company setting or a bill plan is saved (they change the forecast), by
+    this session or by any other process (the CLI, another console)."""
+    return str(st.session_state.get("settings_stamp", "0")) + ":" + _saved_settings_stamp()
 
 
-def _state_mtime() -> str:
-    """state.sqlite runs in WAL mode: a committed write touches the -wal file, not the main one."""
-    base = settings().state_path
-    stamps = []
-    for path in (base, base.with_name(base.name + "-wal")):
+# Only these state.sqlite tables feed the views (runway.settings). The file's modification time
+# would also move with token refreshes and request counting, and every such write would make the
+# next session recompute every view.
+_STAMP_SQL = (
+    "SELECT (SELECT count(*) || '/' || coalesce(max(updated_at), '') "
+    "FROM runway_company_settings), (SELECT count(*) || '/' || coalesce(max(updated_at), '') "
+    "FROM runway_bill_plans)"
+)
+
+
+def _saved_settings_stamp() -> str:
+    """Count and newest save of the company settings and bill plans (one indexed read)."""
+    import sqlite3
+
+    path = settings().state_path
+    if not path.exists():
+        return "none"
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
-            stamps.append(str(path.stat().st_mtime_ns))
-        except FileNotFoundError:
-            stamps.append("0")
-    return "-".join(stamps)
+            row = con.execute(_STAMP_SQL).fetchone()
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # the tables appear with the first read of the settings
+        return "none"
+    stamp = f"{row[0]}|{row[1]}"
+    return "none" if stamp == "0/|0/" else stamp  # empty tables: as before they existed
 
 
 def clear_views() -> None:
