@@ -247,15 +247,35 @@ def badge(*, firm_page: bool = False) -> None:
     try:
         rows = freshness_rows(None if firm or realm is None else [realm], refresh=not firm)
     except Exception as exc:
-        st.warning("Data freshness is unknown right now.")
-        with st.expander("Details"):
-            st.code(f"{type(exc).__name__}: {exc}")
+        from oodaloo import auth
+
+        reference = auth.error_reference(exc, "reading data freshness")
+        st.warning(f"Data freshness is unknown right now (reference {reference}).")
         return
     status, text = badge_text(rows, firm)
     kind, icon = _BADGE_STYLE.get(status, ("info", ":material/info:"))
     getattr(st, kind)(text, icon=icon)
+    unconverted_accounts_flag(realm, firm)
     if st.session_state.get("scheduler_down"):
         st.caption("Automatic sync is not running in this process; 'Sync now' queues a sync.")
+
+
+def unconverted_accounts_flag(realm: str | None, firm: bool) -> None:
+    """A bank account left out of cash for want of an exchange rate is said on every page (and in
+    the PDF), never dropped silently; the sentences come from the one presentation layer."""
+    from oodaloo.present import currency_notes
+
+    try:
+        view = _state.firm_view() if firm or realm is None else _state.company_view(realm)
+        cash = view.cash
+        rows = cash.filter(cash["unconverted"]).to_dicts() if "unconverted" in cash.columns else []
+    except Exception:  # the page itself reports what cannot be read; the flag stays quiet
+        return
+    names = _state.company_names() if firm else {}
+    for row in rows:
+        prefix = f"{names.get(str(row.get('realm_id')), '')}: " if firm else ""
+        for note in currency_notes([row]):
+            st.warning(_escape(prefix + note), icon=":material/currency_exchange:")
 
 
 def _escape(text: str) -> str:

@@ -174,30 +174,57 @@ def prefetch(realm_id: str | None, page: str) -> None:
 @st.cache_resource(show_spinner=False)
 def _warm_imports() -> bool:
     """Import the heavy charting modules once per process (not on the page's critical path)."""
-    import altair  # noqa: F401
-    import polars  # noqa: F401
+    import altair  # noqa: F401  # imported for its side effect: loaded once per process
+    import polars  # noqa: F401  # imported for its side effect: loaded once per process
 
-    from oodaloo import charts  # noqa: F401
+    from oodaloo import charts  # noqa: F401  # imported for its side effect: loaded once per process
 
     return True
 
 
 def company_view(realm_id: str) -> Any:
-    """``runway.api.company_view`` for today, cached per (store version, settings stamp)."""
+    """``runway.api.company_view`` for today, cached per (store version, settings stamp); a
+    company the signed-in person holds no role in is refused (a deep link cannot reach it)."""
+    from oodaloo import auth
+
     s = settings()
+    if not visible_realms([realm_id]):
+        auth.require(s, auth.current_identity(), "view", realm_id)
     return _company_view(str(s.data_dir), store_version(), realm_id, as_of(), settings_stamp(), s)
 
 
-def firm_table() -> Any:
-    """The firm grid, exceptions first, with each company's 13-week P50 balance as a trend list."""
+def visible_realms(realm_ids: list[str]) -> list[str]:
+    """The companies the signed-in person holds a role in (all of them for a firm admin): a
+    company nobody gave them is left out of every firm-wide view, not only the picker."""
+    from oodaloo import auth
+
     s = settings()
-    return _firm_table(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+    identity = auth.current_identity()
+    if auth.is_admin(s, identity):
+        return list(realm_ids)
+    return [r for r in realm_ids if auth.can(s, identity, "view", r)]
+
+
+def firm_table() -> Any:
+    """The firm grid, exceptions first, with each company's 13-week P50 balance as a trend list
+    — the companies this person may see."""
+    import polars as pl
+
+    s = settings()
+    table = _firm_table(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+    every = table["realm_id"].to_list()
+    shown = visible_realms(every)
+    return table if len(shown) == len(every) else table.filter(pl.col("realm_id").is_in(shown))
 
 
 def firm_view() -> Any:
-    """``runway.api.firm_view`` for today (drift and hygiene of every company)."""
+    """``runway.api.firm_view`` for today (drift and hygiene of every company this person may
+    see)."""
     s = settings()
-    return _firm_view(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+    view = _firm_view(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+    every = view.companies["realm_id"].to_list()
+    shown = visible_realms(every)
+    return view if len(shown) == len(every) else view.only(shown)
 
 
 def settings_stamp() -> str:

@@ -167,3 +167,26 @@ def test_every_table_exports_csv(demo_settings: Settings) -> None:
     tables = ["connections", "sync_runs", "changes", "drift", "hygiene", "audit"]
     assert {f"{key}_csv" for key in tables} <= buttons
     assert len(at.dataframe) == len(tables)  # one export per table shown
+
+
+def test_a_viewer_of_one_company_sees_no_other_company_anywhere(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oodaloo import auth
+
+    companies = list_companies(demo_settings)
+    mine, theirs = companies[0], companies[-1]
+    monkeypatch.setenv("OODALOO_AUTH_LOCAL_IDENTITY", "viewer-one@example.com")
+    monkeypatch.setenv("OODALOO_AUTH_ADMINS", "")
+    auth.grant(demo_settings, "viewer-one@example.com", "viewer", mine.realm_id)
+
+    at = open_app("firm", mine.realm_id)
+    assert not at.exception
+    grid = at.dataframe(key="firm_grid").value
+    assert list(grid["realm_id"]) == [mine.realm_id]
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert theirs.name not in texts(at) and theirs.name not in table_texts(at)
+    # a deep link to a company without a role is refused, not shown
+    denied = open_app("runway", theirs.realm_id)
+    assert theirs.name not in texts(denied)

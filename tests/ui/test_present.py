@@ -109,3 +109,40 @@ def test_amounts_dates_days_and_emails_parse() -> None:
     assert present.parse_emails("a@b.co\nc@d.org", "R") == ["a@b.co", "c@d.org"]
     with pytest.raises(present.InputError, match="not an e-mail"):
         present.parse_emails("owner at example", "Digest recipients")
+
+
+def test_foreign_accounts_are_said_converted_or_left_out() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from oodaloo.present import currency_notes
+
+    rows = [
+        {
+            "kind": "bank",
+            "account_name": "CAD Operating",
+            "currency": "CAD",
+            "balance_foreign": Decimal("270950"),
+            "balance": Decimal("270950") * Decimal("0.7146"),
+            "rate": Decimal("0.7146"),
+            "rate_date": date(2026, 11, 20),
+            "unconverted": False,
+        },
+        {
+            "kind": "bank",
+            "account_name": "Euro float",
+            "currency": "EUR",
+            "balance_foreign": Decimal("1200.5"),
+            "balance": None,
+            "rate": None,
+            "unconverted": True,
+        },
+        {"kind": "bank", "account_name": "Checking", "currency": "USD", "rate": None},
+        {"kind": "credit_card", "account_name": "Card", "currency": "CAD", "rate": Decimal("1")},
+    ]
+    converted, left_out = currency_notes(rows)
+    # 270,950 × 0.7146 = 193,620.87 → $193,621 (half-up to the dollar on headlines)
+    assert "CAD Operating (CAD 270,950.00)" in converted and "$193,621" in converted
+    assert "0.7146 per CAD" in converted and "Fri 20 Nov 2026" in converted
+    assert left_out.startswith("Euro float (EUR 1,200.50) has no EUR exchange rate")
+    assert "not in the cash figure" in left_out
