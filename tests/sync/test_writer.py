@@ -134,7 +134,9 @@ def test_a_waiting_reader_ends_the_slice(tmp_path: Path, monkeypatch: pytest.Mon
             t.join()
         held.__exit__(None, None, None)
     assert len(read_waits) == 5  # every read got in (else LockTimeout after 20 s)
-    assert writer_for(wh).slices >= 5  # each read made the writer close its slice
+    # The held slice would otherwise last the whole run: the reads ended it. A read that arrives
+    # while the writer happens to be between slices needs no ending, so not every read counts.
+    assert writer_for(wh).slices >= 2
 
 
 def test_others_waiting_sees_a_queued_reader(tmp_path: Path) -> None:
