@@ -145,7 +145,7 @@ def bill_rows(
         .then(pl.format("likely duplicate: {}", "why"))
         .when(section == "must_pay")
         .then(pl.col("must_pay_reason"))
-        .otherwise(pl.format("can wait until {}", "latest_safe_date"))
+        .otherwise(pl.format("can wait until {}", _day("latest_safe_date")))
         .alias("reason"),
         "planned_date",
         "latest_safe_date",
@@ -806,6 +806,15 @@ def _grouped(whole: pl.Expr) -> pl.Expr:
     )
 
 
+def _day(column: str) -> pl.Expr:
+    """A date inside row text in the product's one date format ('Fri 4 Dec 2026', as
+    oodaloo.present.day writes it), so the tray's words match every other date on the page."""
+    when = pl.col(column)
+    return pl.concat_str(
+        when.dt.strftime("%a "), when.dt.day().cast(pl.String), when.dt.strftime(" %b %Y")
+    )
+
+
 def _dollars(value: pl.Expr) -> pl.Expr:
     """Money as whole dollars with separators and a sign ("$12,300", "-$4,100")."""
     whole = value.cast(pl.Float64).round(0).cast(pl.Int64)
@@ -960,7 +969,7 @@ def with_effects(
         pl.when(pl.col("payday_balance_before") != pl.col("payday_balance_after")).then(
             pl.format(
                 "payday {}: {} → {}",
-                "payday",
+                _day("payday"),
                 _dollars(pl.col("payday_balance_before")),
                 _dollars(pl.col("payday_balance_after")),
             )
@@ -1003,7 +1012,7 @@ def with_effects(
         .when(section == "apply_credit")
         .then(pl.lit("the cash is already in the bank: applying the credit changes the books"))
         .when((section == "can_delay") & pl.col("new_date").is_null() & ~rerun)
-        .then(pl.format("already planned for {}", "planned_date"))
+        .then(pl.format("already planned for {}", _day("planned_date")))
         .when(~rerun)
         .then(pl.format("not re-run: beyond the top {} rows", pl.lit(SCENARIOS_PER_SECTION)))
         .when(pl.col("payday").is_null())
@@ -1012,7 +1021,7 @@ def with_effects(
         .then(
             pl.format(
                 "falls after the next payday ({}) and does not move the weeks to the reserve",
-                "payday",
+                _day("payday"),
             )
         )
         .when(section == "can_delay")
@@ -1020,14 +1029,14 @@ def with_effects(
             pl.format(
                 "paid before the next payday ({}) either way, and the weeks to the reserve "
                 "do not change",
-                "payday",
+                _day("payday"),
             )
         )
         .otherwise(
             pl.format(
                 "collected after the next payday ({}) either way, and the weeks to the reserve "
                 "do not change",
-                "payday",
+                _day("payday"),
             )
         )
     )

@@ -357,5 +357,5 @@ def test_must_pay_effect_is_the_forecast_without_that_payment() -> None:
     assert payroll["effect_lowest_balance"] == D("-70000.00")
     # before → after paying it: 180k on the payday without the payroll, 110k with it; the
     # reserve is then reached on day 25 (3.6 weeks)
-    assert payroll["effect_text"].startswith("payday 2026-12-01: $180,000 → $110,000; ")
+    assert payroll["effect_text"].startswith("payday Tue 1 Dec 2026: $180,000 → $110,000; ")
     assert payroll["effect_text"].endswith("→ 3.6 weeks")

@@ -295,7 +295,7 @@ def test_delay_and_chase_effects_equal_independent_reruns() -> None:
         items, payday, {bill: AS_OF + day(17)}
     )
     assert delay["payday_balance_after"] - delay["payday_balance_before"] == D("8000.00")
-    assert delay["effect_text"] and "payday 2026-12-01" in delay["effect_text"]
+    assert delay["effect_text"] and "payday Tue 1 Dec 2026" in delay["effect_text"]
     # weeks to the reserve: the same as the whole pipeline re-run with the bill planned then
     plans = pl.DataFrame(
         {"realm_id": ["r-fx"], "bill_id": [bill], "planned_date": [AS_OF + day(17)], "note": [""]}
