@@ -31,8 +31,11 @@ ChartRenderer = Callable[[CompanyDigest], bytes | None]
 class DigestPDF(FPDF):
     """Letter pages with a running header naming the company (or the firm) and the ISO week."""
 
-    def __init__(self, week: str, week_span: str, footer_text: str) -> None:
+    def __init__(self, week: str, week_span: str, footer_text: str, made_from: datetime) -> None:
         super().__init__(orientation="P", unit="mm", format="Letter")
+        # fpdf2 stamps the wall clock into /CreationDate and the file /ID; the data's own time
+        # keeps the same books drawing the same bytes (a download equals the stored file).
+        self.set_creation_date(made_from)
         self.week = week
         self.week_span = week_span
         self.footer_text = footer_text
@@ -238,7 +241,9 @@ def _footer(data_as_of: datetime, tz: str) -> str:
 def render_company_pdf(
     digest: CompanyDigest, week_span: str, chart_png: bytes | None
 ) -> tuple[bytes, int]:
-    pdf = DigestPDF(digest.week, week_span, _footer(digest.data_as_of, digest.time_zone))
+    pdf = DigestPDF(
+        digest.week, week_span, _footer(digest.data_as_of, digest.time_zone), digest.data_as_of
+    )
     pdf.set_title(f"{digest.company_name} — digest {digest.week}")
     pdf.set_creator("Oodaloo")
     draw_company(pdf, digest, chart_png)
@@ -249,7 +254,7 @@ def render_firm_pdf(
     digest: FirmDigest, week_span: str, tz: str, charts: ChartRenderer
 ) -> tuple[bytes, int]:
     """Roll-up page (exceptions first), then every company's pages in the same order."""
-    pdf = DigestPDF(digest.week, week_span, _footer(digest.data_as_of, tz))
+    pdf = DigestPDF(digest.week, week_span, _footer(digest.data_as_of, tz), digest.data_as_of)
     pdf.set_title(f"Firm digest {digest.week}")
     pdf.set_creator("Oodaloo")
     pdf.header_title = "Firm roll-up — Friday digest"

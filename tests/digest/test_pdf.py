@@ -172,3 +172,31 @@ def test_firm_pdf_puts_exceptions_first_and_pages_every_company() -> None:
 )
 def test_money_format(value: Decimal | None, text: str) -> None:
     assert fmt.money(value) == text
+
+
+def test_the_same_digest_draws_the_same_bytes_whatever_the_wall_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A download must equal the stored file and a re-make from the same snapshot must equal the
+    first: fpdf2's own clock (creation date, file /ID) must not leak into the bytes."""
+    from datetime import timedelta
+    from typing import Any
+
+    from fpdf import FPDF
+
+    wall_clock = [DATA_AS_OF + timedelta(days=400)]
+    born = FPDF.__init__
+
+    def born_at_a_moving_wall_clock(self: FPDF, *args: Any, **kwargs: Any) -> None:
+        born(self, *args, **kwargs)
+        wall_clock[0] += timedelta(seconds=61)
+        self.creation_date = wall_clock[0]  # what fpdf2 takes from datetime.now()
+
+    monkeypatch.setattr(FPDF, "__init__", born_at_a_moving_wall_clock)
+    digest = company_digest("tight")
+    first, _ = render_company_pdf(digest, "16–20 Nov 2026", chart_for("tight"))
+    second, _ = render_company_pdf(digest, "16–20 Nov 2026", chart_for("tight"))
+    assert wall_clock[0] >= DATA_AS_OF + timedelta(days=400, seconds=122)  # it moved between
+    assert first == second
+    stamp = DATA_AS_OF.strftime("%Y%m%d%H%M%S").encode()
+    assert b"/CreationDate (D:" + stamp in first
