@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-AREAS = ("demo", "sandbox", "sync", "runway", "actions", "ui", "digest", "backtest")
+AREAS = ("demo", "sandbox", "sync", "runway", "tray", "actions", "ui", "digest", "backtest")
 
 
 def main(argv: list[str]) -> int:
@@ -19,6 +19,8 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.{area}")
         print(f"\n=== bench {area} ===", flush=True)
         started = time.perf_counter()
+        # each area runs with its own defaults: this command's arguments name areas, not options
+        sys.argv = [f"bench.{area}"]
         module.main()
         print(f"=== {area} done in {time.perf_counter() - started:.1f} s ===", flush=True)
     return 0

@@ -142,7 +142,7 @@ def payroll_table(payroll: list[dict[str, Any]], runway: dict[str, Any]) -> Tabl
             Column("cash_before_p90", "Cash before (late collections)", "money", 1.4),
             Column("must_pay_before", "Must-pay before", "money"),
             Column("coverage", "Coverage", "ratio", 0.8),
-            Column("status", "Status", "text", 0.7),
+            Column("status", "Status", "status", 0.9),
         ],
         [
             {

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-ColumnKind = Literal["text", "money", "date", "int", "ratio", "days", "weeks", "percent"]
+ColumnKind = Literal["text", "money", "date", "int", "ratio", "days", "weeks", "percent", "status"]
 MANIFEST_VERSION = 1
 
 

@@ -55,7 +55,7 @@ def waiting(service: Any, realm_id: str, on_done: Callable[[], None] | None = No
         return
     me = auth.current_identity()
     may_approve = auth.may("approve", realm_id)
-    st.subheader(f"Waiting for approval ({len(proposals)})")
+    st.header(f"Waiting for approval ({len(proposals)})")  # H2 under the page title (H1)
     for proposal in proposals:
         approvers = list(proposal["approvers"])
         needed = int(proposal["approvals_needed"])

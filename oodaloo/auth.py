@@ -456,7 +456,7 @@ def _sign_in_page(settings: Settings) -> None:
     import streamlit as st
 
     st.title("Oodaloo")
-    st.subheader("Sign in")
+    st.header("Sign in")  # H2 under the title: no level skipped
     st.write("The cash console is for the firm's people only.")
     if _auth_configured():
         st.button(

@@ -36,16 +36,50 @@ def streamlit_arguments(settings: Settings, port: int) -> list[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        # a served console is not a development session: no watching of the source files
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
     ]
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the console in this process, after warming it (``pages._warm``): the libraries,
+    the snapshot, the default company's views and charts and the firm grid are ready before
+    the port opens, so the first visitor of a fresh server does not wait for them."""
+    import os
     import sys
 
     from streamlit.web import cli as streamlit_cli
 
+    # the pages read their settings from the environment: the data folder chosen on this
+    # command line (``oodaloo --data-dir D console``) must be the one they serve
+    os.environ["OODALOO_DATA_DIR"] = str(settings.data_dir)
+    if not args.no_warm:
+        _warm()
     sys.argv = streamlit_arguments(settings, args.port)
     return int(streamlit_cli.main() or 0)
+
+
+def _warm() -> None:
+    """Run ``pages._warm`` in this (the server's) process; a failure only costs the speed."""
+    import sys
+
+    from oodaloo.config import load_settings
+
+    root = str(APP.parent)  # the pages live beside app.py, which puts this folder on the path
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        from pages._warm import warm
+
+        took = warm(load_settings())  # the settings exactly as a page will read them
+    except Exception as exc:  # the console starts anyway; its pages compute what they need
+        print(f"console warm-up skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items())
+    print(f"console warmed: {steps}", file=sys.stderr)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,4 +87,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "console", help="serve the console (on the configured address: loopback by default)"
     )
     console.add_argument("--port", type=int, default=8501)
+    console.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start listening at once, without computing the default views first",
+    )
     console.set_defaults(handler=_console)

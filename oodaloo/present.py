@@ -24,7 +24,7 @@ CENT = Decimal("0.01")
 DOLLAR = Decimal("1")
 MINUS = "−"  # a real minus sign: reads better than a hyphen next to a dollar sign
 
-Kind = Literal["text", "money", "date", "int", "ratio", "days", "weeks", "percent"]
+Kind = Literal["text", "money", "date", "int", "ratio", "days", "weeks", "percent", "status"]
 
 
 # ---- numbers ---------------------------------------------------------------------------
@@ -188,27 +188,52 @@ def week_start(value: date, first_weekday: int = 0) -> date:
 
 # ---- statuses --------------------------------------------------------------------------
 
-STATUS: dict[str, tuple[str, str]] = {
-    # status -> (colour dot, word); the word carries the meaning, the colour only repeats it
-    "green": ("🟢", "Covered"),
-    "amber": ("🟠", "Tight"),
-    "red": ("🔴", "Short"),
-    "none": ("⚪", "No payroll known"),
-    "fresh": ("🟢", "Synced recently"),
-    "stale": ("🟠", "Stale"),
-    "never": ("⚪", "Never synced"),
-    "unreachable": ("🔴", "QuickBooks unreachable"),
-    "reconnect_needed": ("🔴", "Reconnect needed"),
-    "executed": ("🟢", "Done"),
-    "succeeded": ("🟢", "Done"),
-    "pending": ("🟠", "Pending — will retry"),
-    "retrying": ("🟠", "Pending — will retry"),
-    "waiting": ("🟠", "Pending — will retry"),
-    "refused": ("🔴", "Refused"),
-    "failed": ("🔴", "Failed"),
-    "duplicate": ("⚪", "Already done earlier"),
-    "skipped": ("⚪", "Skipped"),
+# A status is a word with a mark before it. The marks are geometric shapes DejaVu Sans has (the
+# PDF's font, and the one a headless browser falls back to: emoji dots drew there as empty
+# boxes), one shape per tone so the mark means the same without its colour; a renderer that
+# can colour text repeats the tone with ``status_color`` (hex) or ``status_markdown``.
+TONE_MARK: dict[str, str] = {"good": "●", "warn": "▲", "bad": "■", "neutral": "○"}
+TONE_COLOR: dict[str, str] = {  # text colours at WCAG AA (>= 4.5:1) on white
+    "good": "#1e7b34",
+    "warn": "#9a5b00",
+    "bad": "#b3261e",
+    "neutral": "#5f6368",
 }
+TONE_MARKDOWN: dict[str, str] = {  # Streamlit's named Markdown colours for the same tones
+    "good": "green",
+    "warn": "orange",
+    "bad": "red",
+    "neutral": "gray",
+}
+STATUS_TONE: dict[str, tuple[str, str]] = {
+    # status -> (tone, word); the word carries the meaning, shape and colour repeat it
+    "green": ("good", "Covered"),
+    "amber": ("warn", "Tight"),
+    "red": ("bad", "Short"),
+    "none": ("neutral", "No payroll known"),
+    "fresh": ("good", "Synced recently"),
+    "stale": ("warn", "Stale"),
+    "never": ("neutral", "Never synced"),
+    "unreachable": ("bad", "QuickBooks unreachable"),
+    "reconnect_needed": ("bad", "Reconnect needed"),
+    "executed": ("good", "Done"),
+    "succeeded": ("good", "Done"),
+    "pending": ("warn", "Pending — will retry"),
+    "retrying": ("warn", "Pending — will retry"),
+    "waiting": ("warn", "Pending — will retry"),
+    "refused": ("bad", "Refused"),
+    "failed": ("bad", "Failed"),
+    "duplicate": ("neutral", "Already done earlier"),
+    "skipped": ("neutral", "Skipped"),
+    "already_succeeded": ("good", "Already done earlier"),
+    "in_progress": ("warn", "Pending"),
+    "unknown": ("warn", "Being checked with QuickBooks"),
+    "cancelled": ("neutral", "Cancelled"),
+}
+STATUS: dict[str, tuple[str, str]] = {
+    key: (TONE_MARK[tone], word) for key, (tone, word) in STATUS_TONE.items()
+}
+"""status -> (mark, word), the pair ``status`` prints."""
 
 
 def phrase(value: Any) -> str:
@@ -221,7 +246,7 @@ def phrase(value: Any) -> str:
 
 
 def status(value: Any) -> str:
-    """A status as colour and word: '🔴 Short'; unknown statuses read as their own words."""
+    """A status as mark and word: '■ Short'; unknown statuses read as their own words."""
     if value is None or value == "":
         return STATUS["none"][0] + " " + STATUS["none"][1]
     key = str(value).strip().lower()
@@ -229,6 +254,32 @@ def status(value: Any) -> str:
         dot, word = STATUS[key]
         return f"{dot} {word}"
     return words(key).capitalize()
+
+
+def status_tone(value: Any) -> str:
+    """'good', 'warn', 'bad' or 'neutral' (an unknown status is neutral)."""
+    key = "none" if value is None or value == "" else str(value).strip().lower()
+    return STATUS_TONE.get(key, ("neutral", ""))[0]
+
+
+def status_mark(value: Any) -> str:
+    """The status's mark alone (for a caller that words the status itself)."""
+    return TONE_MARK[status_tone(value)]
+
+
+def status_color(value: Any) -> str:
+    """The status's colour (hex) for renderers that colour text: the PDF, a styled cell."""
+    return TONE_COLOR[status_tone(value)]
+
+
+def status_markdown(value: Any) -> str:
+    """``status`` with its mark coloured, for Streamlit Markdown (captions, text)."""
+    text = status(value)
+    key = "none" if value is None or value == "" else str(value).strip().lower()
+    if key not in STATUS:
+        return text
+    mark, word = STATUS[key]
+    return f":{TONE_MARKDOWN[status_tone(value)]}[{mark}] {word}"
 
 
 # ---- labels ----------------------------------------------------------------------------
@@ -370,6 +421,8 @@ def cell(value: Any, kind: Kind | str) -> str:
         return percent(value)
     if kind == "int":
         return count(value)
+    if kind == "status":
+        return status(value)
     return str(value)
 
 

@@ -156,15 +156,8 @@ OUTCOME_WORDS = {
     "cancelled": "Cancelled",
     "unknown": "Being checked with QuickBooks",
 }
-OUTCOME_DOTS = {
-    "executed": "🟢",
-    "already_succeeded": "🟢",
-    "in_progress": "🟠",
-    "pending": "🟠",
-    "unknown": "🟠",
-    "refused": "🔴",
-    "failed": "🔴",
-    "cancelled": "⚪",
+OUTCOME_DOTS = {  # the presentation layer's marks (shapes DejaVu Sans has, one per tone)
+    outcome: present.status_mark(outcome) for outcome in OUTCOME_WORDS
 }
 SECTION_ACTION = {
     "must_pay": "pay_bill",
@@ -323,7 +316,7 @@ def result_rows(
             detail = message.split(": ", 1)[-1] if ": " in message else message
         out.append(
             {
-                "Result": f"{OUTCOME_DOTS.get(outcome, '⚪')} {word}",
+                "Result": f"{OUTCOME_DOTS.get(outcome, present.status_mark(None))} {word}",
                 "Action": what,
                 "Who": seen.get("Who", "—"),
                 "Document": seen.get("Document", "—"),
@@ -364,7 +357,8 @@ def pending_actions(realm_id: str | None, view: Any = None) -> list[dict[str, st
                 "Action": ACTION_WORDS.get(action, action),
                 "Who": present.text_or_dash((doc or {}).get("party")),
                 "Document": _number(doc, kind.capitalize(), doc_id),
-                "Status": "🟠 Pending" if not intent.get("reason") else "🟠 Waiting to retry",
+                "Status": present.status_mark("pending")
+                + (" Pending" if not intent.get("reason") else " Waiting to retry"),
                 "Next try": when,
             }
         )

@@ -241,6 +241,23 @@ def reserve(view: Any) -> Any:
     return first(view.runway).get("reserve")
 
 
+def forecast_chart(view: Any) -> Any:
+    """The 13-week chart of Runway (bars, both balance lines, reserve, payrolls, the daily low):
+    one definition, used by the page and by the console's warm-up."""
+    from oodaloo import charts
+
+    return charts.forecast_chart(
+        view.forecast, reserve(view), payroll_dates(view), low_point=daily_low(view)
+    )
+
+
+def aging_chart(view: Any, side: str) -> Any:
+    """The aging bars of one side ("ar" or "ap")."""
+    from oodaloo import charts
+
+    return charts.aging_chart((view.aging_ar if side == "ar" else view.aging_ap).totals)
+
+
 KIND_WORDS = {
     "invoice": "Invoice",
     "bill": "Bill",

@@ -190,15 +190,20 @@ _BADGE_STYLE = {
 _WORST_FIRST = ["reconnect_needed", "unreachable", "never", "stale", "fresh"]
 
 
+REFRESHED = ("stale", "never", "unreachable")  # the statuses ``ensure_fresh`` refreshes
+
+
 def freshness_rows(realm_ids: list[str] | None, *, refresh: bool = False) -> list[Any]:
     """The companies' freshness. ``refresh``: first bring a stale company up to date within the
     bounded wait of ``sync.freshness.ensure_fresh`` (the page then reads the refreshed store);
     a firm-wide page only reports (the scheduler keeps every company fresh)."""
     from sync.freshness import company_freshness, ensure_fresh
 
-    if refresh and realm_ids:
+    rows = list(company_freshness(_state.settings(), realm_ids))
+    if refresh and realm_ids and any(r.status in REFRESHED for r in rows):
+        # only a company that needs it pays for ensure_fresh's second reading (and its wait)
         return list(ensure_fresh(_state.settings(), realm_ids))
-    return list(company_freshness(_state.settings(), realm_ids))
+    return rows
 
 
 def badge_text(rows: list[Any], firm: bool) -> tuple[str, str]:
@@ -266,9 +271,12 @@ def unconverted_accounts_flag(realm: str | None, firm: bool) -> None:
     from oodaloo.present import currency_notes
 
     try:
-        view = _state.firm_view() if firm or realm is None else _state.company_view(realm)
-        cash = view.cash
-        rows = cash.filter(cash["unconverted"]).to_dicts() if "unconverted" in cash.columns else []
+        if firm or realm is None:  # precomputed with the firm grid: no calculator runs here
+            rows = _state.firm_unconverted().to_dicts()
+        else:
+            cash = _state.company_view(realm).cash
+            unconverted = "unconverted" in cash.columns
+            rows = cash.filter(cash["unconverted"]).to_dicts() if unconverted else []
     except Exception:  # the page itself reports what cannot be read; the flag stays quiet
         return
     names = _state.company_names() if firm else {}

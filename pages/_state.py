@@ -7,6 +7,7 @@ session reuses the same result. Only the sandbox clock ("today") is cached for a
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -20,8 +21,20 @@ CHOSEN_KEY = "chosen_realm"  # the choice itself, kept across page switches
 
 
 def settings() -> Settings:
-    """Settings from the environment (cheap to build; not cached so a test's environment wins)."""
-    return load_settings()
+    """Settings from the environment, built once per distinct environment: a page run asks for
+    them a dozen times and each build re-reads and validates every variable (about 20 ms); a
+    test that changes the environment gets settings built from its own."""
+    import os
+
+    environment = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("OODALOO_"))
+    )
+    return _settings_for(environment)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings()  # frozen: safe to share between runs and sessions
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -39,12 +52,37 @@ def as_of() -> date:
 
 def store_version() -> str:
     """The warehouse's version: the cache key of every view ('' before the first sync)."""
-    s = settings()
-    if not s.warehouse_path.exists():
+    return version_of(settings())
+
+
+def version_of(s: Settings) -> str:
+    """``store_version`` for these settings (the launcher's warm-up keys its views the same)."""
+    try:
+        inode = s.warehouse_path.stat().st_ino
+    except FileNotFoundError:
         return ""
+    import contextlib
+
     from sync.store import Warehouse
 
+    # only a cache-key optimisation: a busy or unreadable store is the page's to report when it
+    # reads; the version read below is right either way
+    with contextlib.suppress(Exception):
+        _schema_checked(str(s.warehouse_path), inode)
     return Warehouse(s.warehouse_path).version()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _schema_checked(path: str, inode: int) -> bool:
+    """Open the warehouse once per process (and file) before its version is first read: the
+    first read of a process checks the schema in a write slice (``sync.store``), which moves the
+    version; read before that, the version would change under the first session's views and
+    the next session would compute them all again."""
+    from sync.store import Warehouse
+
+    with Warehouse(path).read():
+        pass
+    return True
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -80,34 +118,68 @@ def _firm_view(
     return firm_view(_settings, day, _snapshot(data_dir, version, _settings))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _firm_table(
     data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings
 ) -> Any:
     """The firm grid, read from its precomputed file when a process already computed it for
     this store version, day and settings (a fresh server then skips every calculator: the
-    500-company grid is a file read), else computed once and written for the next process."""
+    500-company grid is a file read), else computed once and written for the next process.
+    Shared process-wide, not copied per hit (Polars frames are not changed in place)."""
+
+    def compute() -> Any:
+        import polars as pl
+
+        from runway.api import exceptions_first
+
+        view = _firm_view(data_dir, version, day, settings_stamp, _settings)
+        trend = (
+            view.forecast.filter(pl.col("line") == "p50")
+            .sort("realm_id", "week")
+            .group_by("realm_id", maintain_order=True)
+            .agg(pl.col("closing").cast(pl.Float64).alias("balance_trend"))
+        )
+        return exceptions_first(view.firm).join(trend, on="realm_id", how="left")
+
+    return _precomputed(_settings, "firm", version, day, settings_stamp, compute)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _firm_unconverted(
+    data_dir: str, version: str, day: date, settings_stamp: str, _settings: Settings
+) -> Any:
+    """Every company's bank accounts left out of cash for want of an exchange rate (the flag
+    the frame shows on firm-wide pages), precomputed like the grid: the firm page of a fresh
+    server then reads two small files instead of running every calculator for every company."""
+
+    def compute() -> Any:
+        import polars as pl
+
+        cash = _firm_view(data_dir, version, day, settings_stamp, _settings).cash
+        if "unconverted" not in cash.columns:
+            return cash.clear()
+        return cash.filter(pl.col("unconverted"))
+
+    return _precomputed(_settings, "unconverted", version, day, settings_stamp, compute)
+
+
+def _precomputed(
+    settings: Settings, name: str, version: str, day: date, settings_stamp: str, compute: Any
+) -> Any:
+    """``compute()``'s frame, read from its file under cache/views/ when a process already
+    wrote it for this store version, day and settings; else computed and written."""
     import polars as pl
 
-    stored = _precomputed_path(_settings, "firm", version, day, settings_stamp)
+    stored = _precomputed_path(settings, name, version, day, settings_stamp)
     if stored is not None and stored.exists():
         try:
             return pl.read_parquet(stored)
         except Exception:  # a torn or foreign file: recompute and replace it
             stored.unlink(missing_ok=True)
-    from runway.api import exceptions_first
-
-    view = _firm_view(data_dir, version, day, settings_stamp, _settings)
-    trend = (
-        view.forecast.filter(pl.col("line") == "p50")
-        .sort("realm_id", "week")
-        .group_by("realm_id", maintain_order=True)
-        .agg(pl.col("closing").cast(pl.Float64).alias("balance_trend"))
-    )
-    table = exceptions_first(view.firm).join(trend, on="realm_id", how="left")
+    frame = compute()
     if stored is not None:
-        _write_atomically(table, stored)
-    return table
+        _write_atomically(frame, stored)
+    return frame
 
 
 def _precomputed_path(
@@ -173,9 +245,12 @@ def prefetch(realm_id: str | None, page: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm_imports() -> bool:
-    """Import the heavy charting modules once per process (not on the page's critical path)."""
+    """Import the heavy modules a page needs once per process (not on the page's critical
+    path): charting, and pandas + pyarrow, which Streamlit loads for the first table."""
     import altair  # noqa: F401  # imported for its side effect: loaded once per process
+    import pandas  # noqa: F401  # imported for its side effect: loaded once per process
     import polars  # noqa: F401  # imported for its side effect: loaded once per process
+    import pyarrow  # noqa: F401  # imported for its side effect: loaded once per process
 
     from oodaloo import charts  # noqa: F401  # imported for its side effect: loaded once per process
 
@@ -217,6 +292,47 @@ def firm_table() -> Any:
     return table if len(shown) == len(every) else table.filter(pl.col("realm_id").is_in(shown))
 
 
+def firm_unconverted() -> Any:
+    """Bank accounts of every company this person may see that are left out of cash for want
+    of an exchange rate (realm_id, account_name, currency, ...)."""
+    import polars as pl
+
+    s = settings()
+    rows = _firm_unconverted(str(s.data_dir), store_version(), as_of(), settings_stamp(), s)
+    if rows.is_empty():
+        return rows
+    every = rows["realm_id"].unique().to_list()
+    shown = visible_realms(every)
+    return rows if len(shown) == len(every) else rows.filter(pl.col("realm_id").is_in(shown))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _chart_spec(
+    data_dir: str,
+    version: str,
+    realm_id: str,
+    day: date,
+    settings_stamp: str,
+    name: str,
+    _build: Any,
+) -> dict[str, Any]:
+    return dict(_build().to_dict())
+
+
+def chart_spec(realm_id: str, name: str, build: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of ``build()`` (an Altair chart of this company's view), built and
+    validated once per (company, store version, day, settings) and shared by every session:
+    building and validating an Altair chart takes longer than computing what it draws. A deep
+    copy is returned, so a caller (or Streamlit) changing it leaves the shared one intact."""
+    import copy
+
+    s = settings()
+    spec = _chart_spec(
+        str(s.data_dir), store_version(), realm_id, as_of(), settings_stamp(), name, build
+    )
+    return copy.deepcopy(spec)
+
+
 def firm_view() -> Any:
     """``runway.api.firm_view`` for today (drift and hygiene of every company this person may
     see)."""
@@ -243,11 +359,12 @@ _STAMP_SQL = (
 )
 
 
-def _saved_settings_stamp() -> str:
-    """Count and newest save of the company settings and bill plans (one indexed read)."""
+def _saved_settings_stamp(path: Any = None) -> str:
+    """Count and newest save of the company settings and bill plans (one indexed read) in
+    ``path`` (default: this environment's state.sqlite)."""
     import sqlite3
 
-    path = settings().state_path
+    path = settings().state_path if path is None else path
     if not path.exists():
         return "none"
     try:
@@ -294,9 +411,12 @@ def companies() -> list[dict[str, Any]]:
 
 
 def company_names() -> dict[str, str]:
-    from oodaloo import auth  # only the companies the signed-in person has a role in
-
-    return {c["realm_id"]: c["name"] for c in companies() if auth.may("view", c["realm_id"])}
+    """The connected companies the signed-in person has a role in, by realm id."""
+    listed = companies()
+    # one access check for the whole list (a firm admin sees every company without a lookup
+    # per company: 500 lookups took seconds on the firm grid)
+    shown = set(visible_realms([c["realm_id"] for c in listed]))
+    return {c["realm_id"]: c["name"] for c in listed if c["realm_id"] in shown}
 
 
 def selected_realm() -> str | None:

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from oodaloo import approval_panel, auth, present
-from pages import _approval, _company, _state, _ui
+from pages import _approval, _company, _state, _tray, _ui
 from pages._route import through_app
 
 through_app()
@@ -71,7 +71,8 @@ HELPS = {
     "score": "The cash collecting this invoice is likely to bring within the horizon: the "
     "open amount times the share this customer's history says arrives in time. Higher first.",
     "effect_payday": "The balance just before the next payday, before → after this one change "
-    "(the forecast re-run with it).",
+    "(the forecast re-run with it); when the payday is unchanged, the lowest balance among the "
+    "days the change does move.",
     "effect_coverage": "Cash before the next payroll ÷ the payroll, with late collections, "
     "before → after this one change.",
     "effect_reserve": "Weeks until the balance falls below the reserve, before → after.",
@@ -150,73 +151,6 @@ def _finished_label(done: list[dict]) -> str:
     return "Not finished: " + ", ".join(parts)
 
 
-def tray_table(view: object, rows: pl.DataFrame) -> pl.DataFrame:
-    """The tray rows with the words a reader needs: the document number and "due in 7 days"."""
-    numbers = {key[1]: (doc.get("number") or "—") for key, doc in _approval.documents(view).items()}
-    as_of = view.as_of  # type: ignore[attr-defined]  # a runway CompanyView
-    rows = rows.with_columns(
-        pl.Series("effect_payday", [_payday(r) for r in rows.iter_rows(named=True)], pl.String),
-        pl.Series("effect_coverage", [_cover(r) for r in rows.iter_rows(named=True)], pl.String),
-        pl.Series("effect_reserve", [_reserve(r) for r in rows.iter_rows(named=True)], pl.String),
-        pl.Series("contact_text", [_contact(r) for r in rows.iter_rows(named=True)], pl.String),
-        pl.Series("credit_text", [_credit(r) for r in rows.iter_rows(named=True)], pl.String),
-    )
-    if "payday" in rows.columns:  # the words above replace the tray's own effect sentence
-        rows = rows.drop("effect_text", strict=False)
-    return rows.with_columns(
-        pl.col("doc_id")
-        .map_elements(lambda d: numbers.get(str(d), "—"), return_dtype=pl.String)
-        .alias("doc_number"),
-        pl.col("due_date")
-        .map_elements(lambda d: present.due_phrase(d, as_of), return_dtype=pl.String)
-        .alias("due_text"),
-    )
-
-
-def _payday(row: dict) -> str | None:
-    if row.get("no_effect_reason"):
-        return str(row["no_effect_reason"])
-    if row.get("payday") is None:
-        return None
-    return (
-        f"{present.day(row['payday'])}: {present.money(row.get('payday_balance_before'))} → "
-        f"{present.money(row.get('payday_balance_after'))}"
-    )
-
-
-def _cover(row: dict) -> str | None:
-    if row.get("coverage_before") is None and row.get("coverage_after") is None:
-        return None
-    return (
-        f"{present.ratio(row.get('coverage_before'))} → {present.ratio(row.get('coverage_after'))}"
-    )
-
-
-def _reserve(row: dict) -> str | None:
-    if "reserve_weeks_before" not in row:
-        return None
-    never = "never below"
-    return (
-        f"{present.weeks(row.get('reserve_weeks_before'), none_text=never)} → "
-        f"{present.weeks(row.get('reserve_weeks_after'), none_text=never)}"
-    )
-
-
-def _contact(row: dict) -> str | None:
-    if row.get("reminded_on"):
-        return f"reminded {present.day(row['reminded_on'])}"
-    if row.get("contact") == "call":
-        return "call (no e-mail on file)"
-    return row.get("email")
-
-
-def _credit(row: dict) -> str | None:
-    if not row.get("credit_id"):
-        return None
-    kind = "Unapplied payment" if row.get("credit_type") == "Payment" else "Credit memo"
-    return f"{kind} of {present.money_exact(row.get('credit_amount'))}"
-
-
 realm = _state.selected_realm()
 st.title("Cash Console")
 if realm is None:
@@ -241,7 +175,7 @@ present_sections = set(view.tray["section"].unique().to_list()) if view.tray.hei
 for section, (title, blurb) in SECTIONS.items():
     if section in OPTIONAL and section not in present_sections:
         continue
-    rows = tray_table(view, _company.tray_section(view, section))
+    rows = _tray.tray_table(view, _company.tray_section(view, section))
     st.header(f"{title} ({rows.height})")
     st.caption(blurb)
     wanted = COLUMNS[section] + [c for c in EFFECT_COLUMNS if c in rows.columns]

@@ -50,8 +50,8 @@ with _ui.section("reading the pending actions"):
 
 st.header("This week's answers")
 with _ui.section("writing this week's answers"):
-    for question, answer in _company.answers(view).items():
-        st.markdown(f"**{question}** {answer}")
+    # one element per block, not per line: each element costs the browser a React render
+    st.markdown("\n\n".join(f"**{q}** {a}" for q, a in _company.answers(view).items()))
 
 with _ui.section("showing the key figures"):
     figures = _company.key_figures(view)
@@ -61,13 +61,12 @@ with _ui.section("showing the key figures"):
 
 st.header("Next 13 weeks")
 with _ui.section("drawing the forecast"):
-    for line in _company.runway_lines(view):
-        st.markdown(line)
+    st.markdown("\n\n".join(_company.runway_lines(view)))
     low = _company.daily_low(view)
     reserve = _company.reserve(view)
     payroll_dates = _company.payroll_dates(view)
-    chart = charts.forecast_chart(view.forecast, reserve, payroll_dates, low_point=low)
-    event = st.altair_chart(
+    chart = _state.chart_spec(realm, "forecast", functools.partial(_company.forecast_chart, view))
+    event = st.vega_lite_chart(
         chart, key="forecast_chart", on_select="rerun", selection_mode=charts.WEEK_SELECTION
     )
     st.caption(charts.describe_forecast(view.forecast, reserve, payroll_dates, low))
@@ -99,10 +98,21 @@ with _ui.section("showing the cash position"):
     )
 
 st.header("Aging")
-ar_tab, ap_tab = st.tabs(["Receivables (A/R)", "Payables (A/P)"])
+# Only the open tab is drawn (choosing the other reruns the page): a hidden tab's chart and
+# table would cost the browser as much as the shown ones on every first paint.
+ar_tab, ap_tab = st.tabs(
+    ["Receivables (A/R)", "Payables (A/P)"], key="aging_tab", on_change="rerun"
+)
 for tab, aging, side in ((ar_tab, view.aging_ar, "ar"), (ap_tab, view.aging_ap, "ap")):
+    if not tab.open:
+        continue
     with tab, _ui.section("showing the aging"):
-        st.altair_chart(charts.aging_chart(aging.totals), key=f"aging_chart_{side}")
+        st.vega_lite_chart(
+            _state.chart_spec(
+                realm, f"aging_{side}", functools.partial(_company.aging_chart, view, side)
+            ),
+            key=f"aging_chart_{side}",
+        )
         totals = _company.first(aging.totals)
         st.caption(
             "Chart: open amounts by days past due — "

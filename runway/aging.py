@@ -287,13 +287,18 @@ def open_credits(
 
 
 def _bucket_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    return frame.group_by(keys).agg(
-        *[
-            pl.col("balance").filter(pl.col("bucket") == name).sum().alias(col)
-            for name, col in BUCKET_COLUMNS.items()
-        ],
-        pl.col("balance").sum().alias("total"),
-        pl.len().alias("open_count"),
+    buckets = {
+        col: pl.when(pl.col("bucket") == name).then("balance")
+        for name, col in BUCKET_COLUMNS.items()
+    }
+    return (
+        frame.select(*keys, "balance", **buckets)
+        .group_by(keys)
+        .agg(
+            *(pl.col(c).sum() for c in buckets),
+            pl.col("balance").sum().alias("total"),
+            pl.len().alias("open_count"),
+        )
     )
 
 
@@ -311,16 +316,26 @@ def _net_sums(detail: pl.DataFrame, credits: pl.DataFrame, keys: list[str]) -> p
             ),
         ]
     )
-    return signed.group_by(keys).agg(
-        *[
-            pl.col("balance").filter(pl.col("bucket") == name).sum().alias(col)
+    # each sum's rows picked per row first, so the group-by runs plain (vectorised) sums
+    parts = {
+        **{
+            col: pl.when(pl.col("bucket") == name).then("balance")
             for name, col in BUCKET_COLUMNS.items()
-        ],
-        pl.col("balance").sum().alias("total"),
-        pl.col("balance").filter(~pl.col("is_credit")).sum().alias("documents"),
-        (-pl.col("balance").filter(pl.col("is_credit"))).sum().alias("credits"),
-        (~pl.col("is_credit")).sum().cast(pl.UInt32).alias("open_count"),
-        pl.col("is_credit").sum().cast(pl.UInt32).alias("credit_count"),
+        },
+        "total": pl.col("balance"),
+        "documents": pl.when(~pl.col("is_credit")).then("balance"),
+        "credits": pl.when(pl.col("is_credit")).then(-pl.col("balance")),
+        "open_count": ~pl.col("is_credit"),
+        "credit_count": pl.col("is_credit"),
+    }
+    counts = ("open_count", "credit_count")
+    return (
+        signed.select(*keys, **parts)
+        .group_by(keys)
+        .agg(
+            *(pl.col(c).sum() for c in parts if c not in counts),
+            *(pl.col(c).sum().cast(pl.UInt32) for c in counts),
+        )
     )
 
 
@@ -461,11 +476,11 @@ def ap_aging(tables: Tables, as_of: date) -> Aging:
     )
 
 
-def customer_open_credits(tables: Tables, as_of: date) -> pl.DataFrame:
+def customer_open_credits(tables: Tables, as_of: date, ar: Aging | None = None) -> pl.DataFrame:
     """realm_id, customer_id, open_credit (positive, home currency): each customer's open credit
     memos plus unapplied payments as of ``as_of`` — what could be applied to its open invoices
-    instead of chasing them."""
-    credits = ar_aging(tables, as_of).credits
+    instead of chasing them. ``ar``: ``ar_aging(tables, as_of)`` when the caller has it already."""
+    credits = (ar_aging(tables, as_of) if ar is None else ar).credits
     return (
         credits.group_by("realm_id", pl.col("party_id").alias("customer_id"))
         .agg(pl.col("amount").sum().cast(MONEY).alias("open_credit"))

@@ -76,3 +76,67 @@ def week_of(day: pl.Expr, as_of: date) -> pl.Expr:
 
 def days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return (later - earlier).dt.total_days().cast(pl.Int32)
+
+
+def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFrame:
+    """``frame`` sorted by ``keys`` then ``by``, with ``_g`` (the group's number, in that order),
+    ``_first`` (the group's first row) and ``_from_end`` (0 on the group's last row, 1 before it…).
+
+    Why: per-group statistics written as expressions inside ``group_by().agg`` (``diff``,
+    ``tail``, ``mode``) run group by group — slow with tens of thousands of groups. Computed once
+    on the ordered rows instead (a gap is ``diff`` where not ``_first``; the last three are
+    ``_from_end < 3``), the aggregation is left with plain sums, means and extremes that Polars
+    runs vectorised, grouped on one integer key. The sort is the same one the per-group version
+    used, so rows with equal ``by`` keep the same order and every figure stays the same."""
+    ordered = frame.sort(*keys, by)
+    first = pl.any_horizontal(pl.col(k) != pl.col(k).shift(1) for k in keys).fill_null(True)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    last = pl.col("_g") != pl.col("_g").shift(-1)
+    return (
+        ordered.with_columns(_first=first)
+        .with_columns(_g=pl.col("_first").cum_sum())
+        .with_columns(
+            _from_end=pl.when(last.fill_null(True)).then(row).backward_fill() - row,
+        )
+    )
+
+
+def gap_days(by: str = "date") -> pl.Expr:
+    """Days since the previous row of the same group (null on a group's first row) on frames from
+    ``in_group_order``."""
+    return pl.when(~pl.col("_first")).then(pl.col(by).diff().dt.total_days())
+
+
+def last_three(column: str) -> list[pl.Expr]:
+    """Aggregations (over frames from ``in_group_order``) of a group's last three ``column``
+    values, for ``middle_of_last_three``."""
+    last3 = pl.when(pl.col("_from_end") < 3).then(pl.col(column))
+    return [
+        last3.sum().alias("_l3_sum"),
+        last3.max().alias("_l3_max"),
+        last3.min().alias("_l3_min"),
+    ]
+
+
+def middle_of_last_three(count: str) -> pl.Expr:
+    """After ``last_three``: the middle of a group's last three values once sorted (with two, the
+    larger; with one, itself) — sum − largest − smallest, exact for money. ``count``: the
+    column holding the group's row count."""
+    return (
+        pl.when(pl.col(count) < 3)
+        .then(pl.col("_l3_max"))
+        .otherwise(pl.col("_l3_sum") - pl.col("_l3_max") - pl.col("_l3_min"))
+    )
+
+
+def with_usual_day_of_month(ordered: pl.DataFrame, by: str = "date") -> pl.DataFrame:
+    """``ordered`` (from ``in_group_order``) + ``_usual``: per row, its group's most frequent day
+    of the month of ``by`` (the smallest such day on a tie)."""
+    dom = pl.col(by).dt.day()
+    return (
+        ordered.with_columns(_seen=pl.len().over(pl.col("_g") * 32 + dom))
+        .with_columns(_top=pl.col("_seen").max().over("_g"))
+        .with_columns(_usual=pl.when(pl.col("_seen") == pl.col("_top")).then(dom))
+        .with_columns(_usual=pl.col("_usual").min().over("_g"))
+        .drop("_seen", "_top")
+    )

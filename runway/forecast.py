@@ -231,11 +231,9 @@ def mark_disputed(
     same rule as the tray's Disputed section)."""
     from runway.common import DISPUTE_NOTE
 
-    notes = invoices.select(
-        "realm_id",
-        pl.col("id").alias("doc_id"),
-        pl.col("private_note").fill_null("").str.contains(DISPUTE_NOTE).alias("_note"),
-    )
+    notes = invoices.filter(pl.col("private_note").fill_null("").str.contains(DISPUTE_NOTE)).select(
+        "realm_id", pl.col("id").alias("doc_id"), pl.lit(True).alias("_note")
+    )  # only the marked ones: the join below then carries a few rows, not every invoice
     flags = pl.DataFrame(schema={"realm_id": pl.String, "doc_id": pl.String, "_flag": pl.Boolean})
     if "disputed_invoices" in company.columns:
         flags = (
@@ -318,7 +316,45 @@ def forecast_items(
             "amount",
             "label",
         )
-        .sort("realm_id", "line", "date", "kind", "source_id")
+        .pipe(in_item_order)
+    )
+
+
+ITEM_ORDER = ("realm_id", "line", "date", "kind", "source_id")
+
+
+def in_item_order(items: pl.DataFrame) -> pl.DataFrame:
+    """``items`` sorted by ``ITEM_ORDER``, the order every consumer (and the view) sees.
+
+    A firm has ~660k items, and a sort on four string keys row-encodes every string. The first
+    four keys are few distinct values (companies, two lines, ~100 days, a handful of kinds), so
+    they are packed, as their lexical ranks, into one unsigned integer: the sort is then on that
+    integer and ``source_id`` alone (about 40% less work) and gives exactly the same order. Keys
+    with nulls, or too wide to pack, take the plain sort."""
+    head = ITEM_ORDER[:-1]
+    if items.height == 0 or items.select(pl.any_horizontal(pl.col(*head).is_null()).any()).item():
+        return items.sort(*ITEM_ORDER)
+    ranks: list[pl.Expr] = []
+    widths: list[int] = []
+    for name in ("realm_id", "line"):
+        values = items.get_column(name).unique().sort()  # lexical, as the string sort
+        ranks.append(pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64))
+        widths.append(max(values.len() - 1, 1).bit_length())
+    first, last = items.select(pl.col("date").min().alias("a"), pl.col("date").max()).row(0)
+    ranks.append((pl.col("date") - pl.lit(first)).dt.total_days().cast(pl.UInt64))
+    widths.append(max((last - first).days, 1).bit_length())
+    kinds = items.get_column("kind").unique().sort()
+    ranks.append(pl.col("kind").cast(pl.Enum(kinds)).to_physical().cast(pl.UInt64))
+    widths.append(max(kinds.len() - 1, 1).bit_length())
+    if sum(widths) > 64:
+        return items.sort(*ITEM_ORDER)
+    key = ranks[0]
+    for rank, width in zip(ranks[1:], widths[1:], strict=True):
+        key = key * (1 << width) + rank
+    return (
+        items.with_columns(key.alias("_item_order"))
+        .sort("_item_order", "source_id")
+        .drop("_item_order")
     )
 
 
@@ -344,32 +380,35 @@ def net_of_credits(
     credit = credits.group_by("realm_id", pl.col("customer_id").alias("_party")).agg(
         pl.col("open_credit").cast(pl.Float64).sum().alias("_credit")
     )
-    frame = (
-        items.with_row_index("_row")
+    # Only collections of customers holding a credit can change: found first (a few rows of
+    # many), their credit applied in date order, the result written back by row number.
+    frame = items.with_row_index("_row")
+    held = (
+        frame.filter((pl.col("direction") == "in") & pl.col("kind").is_in(COLLECTION_KINDS))
+        .select("_row", "realm_id", "line", "date", "kind", "source_id", "amount")
         .join(owner, on=["realm_id", "source_id"], how="left")
         .with_columns(
-            _party=pl.when(pl.col("direction") != "in")
-            .then(pl.lit(None, dtype=pl.String))
-            .when(pl.col("kind") == "invoice")
+            _party=pl.when(pl.col("kind") == "invoice")
             .then("_inv_party")
-            .when(pl.col("kind").is_in(COLLECTION_KINDS))
-            .then(pl.col("source_id").str.extract(PARTY_IN_SOURCE, 1))
-            .otherwise(pl.lit(None, dtype=pl.String))
+            .otherwise(pl.col("source_id").str.extract(PARTY_IN_SOURCE, 1))
         )
-        .join(credit, on=["realm_id", "_party"], how="left")
+        .join(credit, on=["realm_id", "_party"], how="inner")
     )
     keys = ["realm_id", "line", "_party"]
     amount = pl.col("amount").cast(pl.Float64)
     before = amount.cum_sum().over(keys, order_by=["date", "kind", "source_id"]) - amount
-    applied = (
-        pl.when(pl.col("_credit").is_not_null() & pl.col("_party").is_not_null())
-        .then(pl.min_horizontal(amount, (pl.col("_credit") - before).clip(lower_bound=0.0)))
-        .otherwise(0.0)
+    held = held.select(
+        "_row",
+        pl.min_horizontal(amount, (pl.col("_credit") - before).clip(lower_bound=0.0))
         .round(2)
+        .alias("_applied"),
+    )
+    applied = pl.Series("_applied", [0.0] * frame.height, dtype=pl.Float64).scatter(
+        held["_row"], held["_applied"]
     )
     label = pl.col("label").fill_null(pl.col("kind"))
     return (
-        frame.with_columns(_applied=applied)
+        frame.with_columns(applied)
         .with_columns(
             amount=(amount - pl.col("_applied")).round(2).cast(MONEY),
             label=pl.when(pl.col("_applied") <= 0)
@@ -378,7 +417,6 @@ def net_of_credits(
             .then(pl.format("{}; covered by this customer's open credit", label))
             .otherwise(pl.format("{}; less {} of this customer's open credit", label, "_applied")),
         )
-        .sort("_row")
         .select(items.columns)
     )
 
@@ -388,14 +426,28 @@ def signed(items: pl.DataFrame) -> pl.Expr:
 
 
 def weekly(
-    items: pl.DataFrame, opening: pl.DataFrame, reserve: pl.DataFrame, as_of: date
+    items: pl.DataFrame,
+    opening: pl.DataFrame,
+    reserve: pl.DataFrame,
+    as_of: date,
+    paths: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """realm_id, line, week, week_start, week_end, opening, inflows, outflows, net, closing,
     below_reserve, low, low_date: ``low`` is the lowest end-of-day balance inside the week (what
-    breaches a reserve mid-week even when the closing recovers); ``below_reserve`` uses it."""
-    sums = items.group_by("realm_id", "line", "week").agg(
-        pl.col("amount").filter(pl.col("direction") == "in").sum().alias("inflows"),
-        pl.col("amount").filter(pl.col("direction") == "out").sum().alias("outflows"),
+    breaches a reserve mid-week even when the closing recovers); ``below_reserve`` uses it.
+    ``paths``: ``daily_paths(items, opening, as_of)`` when the caller has them already."""
+    if paths is None:
+        paths = daily_paths(items, opening, as_of)
+    sums = (
+        items.select(
+            "realm_id",
+            "line",
+            "week",
+            pl.when(pl.col("direction") == "in").then("amount").alias("inflows"),
+            pl.when(pl.col("direction") == "out").then("amount").alias("outflows"),
+        )
+        .group_by("realm_id", "line", "week")  # on plain columns: vectorised sums
+        .agg(pl.col("inflows").sum(), pl.col("outflows").sum())
     )
     weeks = pl.DataFrame({"week": list(range(HORIZON_WEEKS))}, schema={"week": pl.Int32})
     grid = (
@@ -404,8 +456,7 @@ def weekly(
         .join(weeks, how="cross")
     )
     lows = (
-        daily_paths(items, opening, as_of)
-        .filter(pl.col("scenario_id") == BASE)
+        paths.filter(pl.col("scenario_id") == BASE)
         .with_columns(week=(pl.col("day") // 7).cast(pl.Int32))
         .group_by("realm_id", "line", "week")
         .agg(
@@ -496,8 +547,9 @@ def daily_paths(
     day_of = (pl.col("date") - pl.lit(as_of)).dt.total_days().clip(lower_bound=0).cast(pl.Int32)
     base = (
         items.filter(pl.col("line").is_in(list(lines)))
-        .group_by("realm_id", "line", day_of.alias("day"))
-        .agg(signed(items).sum().alias("flow"))
+        .select("realm_id", "line", day_of.alias("day"), signed(items).alias("flow"))
+        .group_by("realm_id", "line", "day")  # on plain columns: a vectorised sum
+        .agg(pl.col("flow").sum())
     )
     keys = opening.select("realm_id", "cash").with_columns(scenario_id=pl.lit(BASE))
     delta = None

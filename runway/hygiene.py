@@ -129,17 +129,31 @@ def likely_duplicates(bills: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
+def _without_terms(undated: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``undated`` (open documents without a due date: usually none or a few) whose
+    document has no terms either. The few documents' terms are picked out first, so no hash
+    table is built over every document of the firm."""
+    keys = ["realm_id", "doc_id"]
+    theirs = terms.join(undated.select(keys), on=keys, how="semi")
+    return undated.join(theirs, on=keys, how="left").filter(pl.col("term_id").is_null())
+
+
 def hygiene(
-    tables: Tables, ar: Aging, ap: Aging, deleted: pl.DataFrame, as_of: date
+    tables: Tables,
+    ar: Aging,
+    ap: Aging,
+    deleted: pl.DataFrame,
+    as_of: date,
+    duplicates: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
+    """``duplicates``: ``likely_duplicates`` of the bill table on ``as_of``, when the caller has it
+    (the pipeline computes it once for hygiene and the tray's Check first)."""
     t = tables
     inv_terms = t["invoice"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")
     bill_terms = t["bill"].select("realm_id", pl.col("id").alias("doc_id"), "term_id")
     no_due = [
         _rows(
-            detail.join(terms, on=["realm_id", "doc_id"], how="left").filter(
-                pl.col("due_date").is_null() & pl.col("term_id").is_null()
-            ),
+            _without_terms(detail.filter(pl.col("due_date").is_null()), terms),
             "no_due_date",
             kind,
             pl.lit("no due date or terms"),
@@ -159,7 +173,9 @@ def hygiene(
     vendors = t["vendor"].select(
         "realm_id", pl.col("id").alias("vendor_id"), pl.col("display_name").alias("party_name")
     )
-    pairs = likely_duplicates(bills, as_of).join(
+    if duplicates is None:
+        duplicates = likely_duplicates(bills, as_of)
+    pairs = duplicates.join(
         bills.select("realm_id", "id", "vendor_id", "total_amt"), on=["realm_id", "id"], how="left"
     )
     dup = pairs.join(vendors, on=["realm_id", "vendor_id"], how="left")

@@ -11,16 +11,72 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from runway.common import to_home_currency
-from runway.forecast import customer_lags
+from runway.billing import (  # expected billing: split out, still importable from here
+    ESTIMATE_INVOICE_DAYS,
+    EXPECTED_KIND,
+    EXPECTED_SCHEMA,
+    P90_BILLING_DELAY_DAYS,
+    P90_BILLING_SHARE,
+    SEASON_MIN_MONTHS,
+    SEASON_RANGE,
+    SEASON_WEIGHT,
+    dated_billing,
+    expected_billing,
+    expected_for_companies,
+    expected_items,
+    seasonal_factors,
+    undated_billing,
+    undated_for_companies,
+)
+from runway.common import (
+    gap_days,
+    in_group_order,
+    last_three,
+    middle_of_last_three,
+    to_home_currency,
+    with_usual_day_of_month,
+)
 from runway.money import MONEY
 from runway.recurring import (
     CADENCE_DAYS,
     HISTORY_DAYS,
     PATTERN_SCHEMA,
-    billing_rhythm,
     expected_dates,
 )
+
+__all__ = [
+    "CONFIRMED_SCHEMA",
+    "ESTIMATE_INVOICE_DAYS",
+    "EXPECTED_KIND",
+    "EXPECTED_SCHEMA",
+    "INFLOW_CADENCES",
+    "INFLOW_KIND",
+    "INFLOW_SCHEMA",
+    "ITEM_KIND",
+    "MAX_AMOUNT_SPREAD",
+    "MIN_OCCURRENCES",
+    "P90_BILLING_DELAY_DAYS",
+    "P90_BILLING_SHARE",
+    "PATTERN_ID",
+    "RECENT",
+    "SEASON_MIN_MONTHS",
+    "SEASON_RANGE",
+    "SEASON_WEIGHT",
+    "dated_billing",
+    "detect_inflows",
+    "expected_billing",
+    "expected_for_companies",
+    "expected_items",
+    "inflow_items",
+    "inflow_schedule",
+    "invoice_events",
+    "pattern_id",
+    "seasonal_factors",
+    "undated_billing",
+    "undated_for_companies",
+    "validate_pattern_ids",
+    "with_directions",
+]
 
 INFLOW_CADENCES = ("biweekly", "monthly", "quarterly")
 INFLOW_KIND = "retainer"
@@ -121,31 +177,38 @@ def detect_inflows(
     """Retainer patterns per customer (INFLOW_SCHEMA): cadence from the gaps between invoices,
     typical amount (median of the last three), confidence = calendar fit × history length ×
     amount steadiness; ``confirmed`` when the owner confirmed the pattern id."""
-    recent = pl.col("amount").cast(pl.Float64).tail(RECENT)
-    last3 = pl.col("amount").tail(3)
-    gap = pl.col("date").diff().dt.total_days()
+    keys = ["realm_id", "party_id"]
+    ordered = with_usual_day_of_month(
+        in_group_order(events.filter(pl.len().over(keys) >= MIN_OCCURRENCES), keys, "date")
+    ).with_columns(
+        _gap=gap_days(),
+        _recent=pl.when(pl.col("_from_end") < RECENT).then(pl.col("amount").cast(pl.Float64)),
+    )
+    gap = pl.col("_gap")
     pairs = (pl.len() - 1).clip(lower_bound=1)
-    # one sort + one group-by: only the statistics a retainer needs (big firms: ~0.5M invoices)
+    # one sort + one group-by on plain columns: only the statistics a retainer needs (big firms:
+    # ~0.5M invoices)
     stats = (
-        events.filter(pl.len().over("realm_id", "party_id") >= MIN_OCCURRENCES)
-        .sort("realm_id", "party_id", "date")
-        .group_by("realm_id", "party_id")
+        ordered.group_by("_g")
         .agg(
+            pl.col("realm_id").first(),
+            pl.col("party_id").first(),
             pl.len().cast(pl.UInt32).alias("occurrences"),
             pl.col("party").last(),
             pl.col("date").max().alias("last_date"),
             ((gap == 14).sum() / pairs).alias("s_biweekly"),
             (gap.is_between(26, 35).sum() / pairs).alias("s_monthly"),
             (gap.is_between(84, 98).sum() / pairs).alias("s_quarterly"),
-            last3.sort().get(last3.len() // 2).alias("amount"),
-            (recent.std() / recent.mean()).fill_null(0.0).fill_nan(1.0).alias("spread"),
+            *last_three("amount"),
+            (pl.col("_recent").std() / pl.col("_recent").mean())
+            .fill_null(0.0)
+            .fill_nan(1.0)
+            .alias("spread"),
             pl.col("terms_days").median().round(0).cast(pl.Int32).alias("terms_days"),
             # the calendar anchors on the usual day of month, not on an early or late one-off
-            pl.col("date")
-            .filter(pl.col("date").dt.day() == pl.col("date").dt.day().mode().min())
-            .max()
-            .alias("usual"),
+            pl.when(pl.col("date").dt.day() == pl.col("_usual")).then("date").max().alias("usual"),
         )
+        .with_columns(amount=middle_of_last_three("occurrences").cast(MONEY))
     )
     cadence = (
         pl.when(pl.col("s_biweekly") >= 0.7)
@@ -319,232 +382,3 @@ def validate_pattern_ids(pattern_ids: list[str]) -> list[str]:
             + ">')"
         )
     return sorted(set(pattern_ids))
-
-
-# ---- expected billing not yet invoiced -------------------------------------------------------
-EXPECTED_KIND = "expected"
-P90_BILLING_SHARE = 0.75  # the pessimistic line assumes a quarter less billing ...
-P90_BILLING_DELAY_DAYS = 7  # ... issued a week later
-ESTIMATE_INVOICE_DAYS = 14  # an accepted estimate not yet invoiced: invoiced within two weeks
-EXPECTED_SCHEMA = pl.Schema(
-    {
-        "realm_id": pl.String(),
-        "source_id": pl.String(),
-        "basis": pl.String(),
-        "party_id": pl.String(),
-        "party": pl.String(),
-        "invoice_date": pl.Date(),
-        "amount": MONEY,
-        "collect_p50": pl.Date(),
-        "collect_p90": pl.Date(),
-        "amount_p90": MONEY,
-        "label": pl.String(),
-    }
-)
-
-
-SEASON_MIN_MONTHS = 10  # months billed of the last 12: steady enough for one month to mean much
-SEASON_WEIGHT = 0.5  # how far toward last year's same month (one year of data: half-way)
-SEASON_RANGE = (0.5, 1.5)
-
-
-def seasonal_factors(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """realm_id, party_id, month (first day), factor: how a customer's billing in a calendar month
-    last year compared with its average month over the last 12, for customers seen a whole year
-    and billed in most months (where a month's difference is a season, not a lumpy project);
-    moved half-way toward 1 and kept within 0.5–1.5, since one year is all the data shows."""
-    year_ago = as_of - timedelta(days=365)
-    recent = events.filter((pl.col("date") > year_ago) & (pl.col("date") <= as_of))
-    steady = (
-        recent.group_by("realm_id", "party_id")
-        .agg(
-            (pl.col("amount").cast(pl.Float64).sum() / 12).alias("avg_month"),
-            pl.col("date").dt.month_start().n_unique().alias("months"),
-        )
-        .join(
-            events.group_by("realm_id", "party_id").agg(pl.col("date").min().alias("first")),
-            on=["realm_id", "party_id"],
-        )
-        .filter(
-            (pl.col("first") <= year_ago)
-            & (pl.col("months") >= SEASON_MIN_MONTHS)
-            & (pl.col("avg_month") > 0)
-        )
-    )
-    last_year = recent.group_by(
-        "realm_id", "party_id", pl.col("date").dt.month_start().alias("ly_month")
-    ).agg(pl.col("amount").cast(pl.Float64).sum().alias("ly"))
-    low, high = SEASON_RANGE
-    return (
-        steady.join(last_year, on=["realm_id", "party_id"], how="left")
-        .with_columns(
-            month=pl.col("ly_month").dt.offset_by("1y"),
-            factor=(1 + SEASON_WEIGHT * (pl.col("ly") / pl.col("avg_month") - 1)).clip(low, high),
-        )
-        .select("realm_id", "party_id", "month", "factor")
-    )
-
-
-def expected_billing(
-    events: pl.DataFrame,
-    *,
-    payers: pl.DataFrame,
-    confirmed: pl.DataFrame,
-    as_of: date,
-    estimates: pl.DataFrame | None = None,
-    horizon_days: int = 91,
-) -> pl.DataFrame:
-    """Invoices not yet issued that this company's history expects (EXPECTED_SCHEMA), each
-    collected at the customer's terms + P50 / P90 lag:
-
-    * per customer billed at least twice in the last 26 weeks and still on rhythm: the next
-      invoices every ``gap_days`` after its last one, each worth its recent run-rate × gap
-      ("Acme, about $12,000 every 30 days: 6 invoices in 26 weeks"); customers whose retainer the
-      owner confirmed are left to that pattern (never counted twice);
-    * accepted Estimates not yet invoiced (``txn_status`` Accepted, no linked invoice), invoiced
-      within two weeks;
-    * the P90 line bills less (× 0.75) and a week later, and collects at the P90 lag."""
-    rhythm = billing_rhythm(events, as_of)
-    if confirmed.height:
-        owned = confirmed.select(
-            "realm_id", pl.col("pattern_id").str.extract(r"^inflow:([^:]+):", 1).alias("party_id")
-        )
-        rhythm = rhythm.join(owned, on=["realm_id", "party_id"], how="anti")
-    steps = pl.DataFrame({"k": list(range(1, 60))}, schema={"k": pl.Int64})
-    first_due = pl.col("last_date") + pl.duration(days=pl.col("gap_days").cast(pl.Int64))
-    occ = (
-        rhythm.join(steps, how="cross")
-        .with_columns(
-            invoice_date=pl.max_horizontal(first_due, pl.lit(as_of + timedelta(days=1)))
-            + pl.duration(days=(pl.col("gap_days").cast(pl.Int64) * (pl.col("k") - 1)))
-        )
-        .filter(pl.col("invoice_date") <= as_of + timedelta(days=horizon_days))
-        .with_columns(month=pl.col("invoice_date").dt.month_start())
-        .join(seasonal_factors(events, as_of), on=["realm_id", "party_id", "month"], how="left")
-        .with_columns(season=pl.col("factor").fill_null(1.0).round(2))
-        .select(
-            "realm_id",
-            pl.format("expected:{}:{}", "party_id", pl.col("invoice_date")).alias("source_id"),
-            pl.lit("history").alias("basis"),
-            "party_id",
-            "party",
-            "invoice_date",
-            (pl.col("per_invoice") * pl.col("season")).round(2).cast(MONEY).alias("amount"),
-            "terms_days",
-            (
-                pl.format(
-                    "expected invoice: about {} every {} days ({} invoices in 26 weeks)",
-                    pl.col("per_invoice").round(0).cast(pl.Int64),
-                    pl.col("gap_days").cast(pl.Int64),
-                    "invoices",
-                )
-                + pl.when(pl.col("season") != 1.0)
-                .then(pl.format(", × {} for the season (same month last year)", "season"))
-                .otherwise(pl.lit(""))
-            ).alias("label"),
-        )
-    )
-    parts = [occ]
-    if estimates is not None and estimates.height and "txn_status" in estimates.columns:
-        accepted = estimates.filter(
-            (pl.col("txn_status") == "Accepted")
-            & pl.col("linked_invoice_id").is_null()
-            & (pl.col("txn_date") <= as_of)
-            & (pl.col("expiration_date").is_null() | (pl.col("expiration_date") >= as_of))
-        )
-        terms = events.group_by("realm_id", "party_id").agg(
-            pl.col("terms_days").median().round(0).cast(pl.Int32)
-        )
-        parts.append(
-            accepted.join(
-                terms,
-                left_on=["realm_id", "customer_id"],
-                right_on=["realm_id", "party_id"],
-                how="left",
-            ).select(
-                "realm_id",
-                pl.format("estimate:{}", "id").alias("source_id"),
-                pl.lit("estimate").alias("basis"),
-                pl.col("customer_id").alias("party_id"),
-                pl.col("customer_id").alias("party"),
-                pl.lit(as_of + timedelta(days=ESTIMATE_INVOICE_DAYS)).alias("invoice_date"),
-                pl.col("total_amt").cast(MONEY).alias("amount"),
-                pl.col("terms_days").fill_null(30),
-                pl.format("accepted estimate {} not yet invoiced", "id").alias("label"),
-            )
-        )
-    frame = pl.concat(parts, how="vertical_relaxed")
-    lags = customer_lags(payers, pl.Int64())
-
-    def collect(lag: str, delay: int) -> pl.Expr:
-        return pl.max_horizontal(
-            pl.col("invoice_date")
-            + pl.duration(
-                days=pl.col("terms_days").fill_null(0).cast(pl.Int64)
-                + pl.col(lag).fill_null(0.0).clip(lower_bound=0.0).ceil().cast(pl.Int64)
-                + pl.col("deposit_days").fill_null(0)
-                + delay
-            ),
-            pl.lit(as_of),
-        )
-
-    return (
-        frame.join(lags, on=["realm_id", "party_id"], how="left")
-        .with_columns(
-            collect_p50=collect("p50_days_late", 0),
-            collect_p90=collect("p90_days_late", P90_BILLING_DELAY_DAYS),
-            amount_p90=(pl.col("amount").cast(pl.Float64) * P90_BILLING_SHARE).round(2).cast(MONEY),
-        )
-        .select(EXPECTED_SCHEMA.names())
-        .cast(EXPECTED_SCHEMA)
-        .sort("realm_id", "invoice_date", "source_id")
-    )
-
-
-def expected_items(expected: pl.DataFrame) -> pl.DataFrame:
-    """Forecast items (kind "expected") of the expected billing: one per line, at that line's
-    collection date and amount; source_id names the customer and the expected invoice date."""
-    return pl.concat(
-        [
-            expected.select(
-                "realm_id",
-                pl.lit(line).alias("line"),
-                pl.col(f"collect_{line}").alias("date"),
-                pl.lit(EXPECTED_KIND).alias("kind"),
-                "source_id",
-                "party",
-                pl.lit("in").alias("direction"),
-                pl.col("amount" if line == "p50" else "amount_p90").alias("amount"),
-                "label",
-            )
-            for line in ("p50", "p90")
-        ]
-    )
-
-
-def expected_for_companies(
-    events: pl.DataFrame,
-    *,
-    payers: pl.DataFrame,
-    confirmed: pl.DataFrame,
-    company: pl.DataFrame,
-    as_of: date,
-    estimates: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """``expected_billing`` for the companies whose setting has it on (the default)."""
-    off = (
-        company.filter(~pl.col("expected_billing").fill_null(True)).select("realm_id")
-        if "expected_billing" in company.columns
-        else pl.DataFrame(schema={"realm_id": pl.String})
-    )
-
-    def keep(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(off, on="realm_id", how="anti")
-
-    return expected_billing(
-        keep(events),
-        payers=payers,
-        confirmed=confirmed,
-        as_of=as_of,
-        estimates=None if estimates is None else keep(estimates),
-    )

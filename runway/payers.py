@@ -26,9 +26,16 @@ def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def paid_invoices(invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Invoices fully paid by as_of: paid date = date of the latest payment applied to each."""
-    links = payment_links(payments, as_of)
+def paid_invoices(
+    invoices: pl.DataFrame,
+    payments: pl.DataFrame,
+    as_of: date,
+    links: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Invoices fully paid by as_of: paid date = date of the latest payment applied to each.
+    ``links``: ``payment_links(payments, as_of)`` when the caller has them already."""
+    if links is None:
+        links = payment_links(payments, as_of)
     applied = links.group_by("realm_id", "invoice_id").agg(
         pl.col("amount").sum().alias("applied"), pl.col("txn_date").max().alias("paid_date")
     )
@@ -56,10 +63,13 @@ def payer_behaviour(
     customers: pl.DataFrame,
     company_info: pl.DataFrame,
     as_of: date,
+    paid: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per customer: P50/P90 days late with the paid count behind them; thin history falls back
-    to the company-wide lag (flagged), no history at all to 0 days ("default")."""
-    paid = paid_invoices(invoices, payments, as_of)
+    to the company-wide lag (flagged), no history at all to 0 days ("default"). ``paid``: the
+    ``paid_invoices`` of the same books, when the caller already has them (computed once)."""
+    if paid is None:
+        paid = paid_invoices(invoices, payments, as_of)
     lag_p50 = pl.col("days_late").quantile(0.5, interpolation="linear")
     lag_p90 = pl.col("days_late").quantile(0.9, interpolation="linear")
     own = paid.group_by("realm_id", "customer_id").agg(
@@ -173,13 +183,19 @@ DEFAULT_DOUBTFUL_DAYS = 28
 
 
 def doubtful_collection(
-    invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date
+    invoices: pl.DataFrame,
+    payments: pl.DataFrame,
+    as_of: date,
+    paid: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """How this company fares with invoices more than 90 days past due: realm_id, collect_rate =
     amount of such invoices it collected ÷ (that + what is still open 91+ days), collect_days =
     median days from the 90th day past due to payment among those collected (at least a week).
-    No such history: rate 0 (the forecast then counts none of them)."""
-    paid = paid_invoices(invoices, payments, as_of).filter(pl.col("days_late") > DOUBTFUL_DAYS)
+    No such history: rate 0 (the forecast then counts none of them). ``paid``: as in
+    ``payer_behaviour``."""
+    if paid is None:
+        paid = paid_invoices(invoices, payments, as_of)
+    paid = paid.filter(pl.col("days_late") > DOUBTFUL_DAYS)
     collected = paid.group_by("realm_id").agg(
         pl.col("total_amt").sum().cast(pl.Float64).alias("collected"),
         (pl.col("days_late") - DOUBTFUL_DAYS).median().alias("collect_days"),

@@ -64,30 +64,47 @@ def coverage(
         .select("realm_id", "seq", "date", "amount")
     )
     last_payday = payrolls.group_by("realm_id").agg(pl.col("date").max().alias("last_payday"))
-    flagged = must_pay_items(  # only items before a company's last covered payday can matter
-        items.join(last_payday, on="realm_id", how="inner")
-        .filter(pl.col("date") < pl.col("last_payday"))
-        .drop("last_payday"),
-        bills,
+    # only items before a company's last covered payday can matter (looked up, not joined: the
+    # items are many and wide); a company without a payroll has no cut-off and drops out
+    cut_off = pl.col("realm_id").replace_strict(
+        last_payday["realm_id"], last_payday["last_payday"], default=None
     )
-    before = payrolls.select("realm_id", "seq", pl.col("date").alias("payday")).join(
-        flagged, on="realm_id", how="inner"
+    flagged = must_pay_items(
+        items.select("realm_id", "line", "date", "kind", "source_id", "direction", "amount").filter(
+            pl.col("date") < cut_off
+        ),
+        bills,
     )
     delayable = bills.filter(pl.col("latest_safe_date").is_not_null()).select(
         "realm_id", pl.col("doc_id").alias("source_id"), "latest_safe_date"
     )
-    before = before.join(delayable, on=["realm_id", "source_id"], how="left").filter(
-        # a bill the tray can delay past the payday is not counted against it
-        (pl.col("kind") != "bill")
-        | pl.col("latest_safe_date").is_null()
-        | (pl.col("latest_safe_date") < pl.col("payday"))
+    # Items summed per day and kind of rule first (money sums are exact, so the totals are the
+    # same), then set against each of the next paydays: a few rows per day, not every item
+    # three times. Only a bill's latest safe date matters (one the tray can delay past the payday
+    # is not counted against it).
+    compact = (
+        flagged.join(delayable, on=["realm_id", "source_id"], how="left")
+        .group_by(
+            "realm_id",
+            "date",
+            "line",
+            "must_pay",
+            (pl.col("kind") == "recurring").alias("_recurring"),
+            pl.when(pl.col("kind") == "bill").then("latest_safe_date").alias("_safe_until"),
+        )
+        .agg(signed(flagged).sum().alias("_flow"), pl.col("amount").sum().alias("_amount"))
+    )
+    before = (
+        payrolls.select("realm_id", "seq", pl.col("date").alias("payday"))
+        .join(compact, on="realm_id", how="inner")
+        .filter(pl.col("_safe_until").is_null() | (pl.col("_safe_until") < pl.col("payday")))
     )
     free = (
         before.filter((pl.col("date") < pl.col("payday")) & ~pl.col("must_pay"))
         .group_by("realm_id", "seq")
         .agg(
-            signed(before).filter(pl.col("line") == "p90").sum().alias("flow_p90"),
-            signed(before).filter(pl.col("line") == "p50").sum().alias("flow_p50"),
+            pl.col("_flow").filter(pl.col("line") == "p90").sum().alias("flow_p90"),
+            pl.col("_flow").filter(pl.col("line") == "p50").sum().alias("flow_p50"),
         )
     )
     must_bills = (
@@ -103,13 +120,13 @@ def coverage(
     )
     must_recurring = (
         before.filter(
-            (pl.col("kind") == "recurring")
+            pl.col("_recurring")
             & pl.col("must_pay")
             & (pl.col("line") == "p50")
             & (pl.col("date") < pl.col("payday"))
         )
         .group_by("realm_id", "seq")
-        .agg(pl.col("amount").sum().alias("must_recurring"))
+        .agg(pl.col("_amount").sum().alias("must_recurring"))
     )
     frame = (
         payrolls.join(cash.select("realm_id", "cash"), on="realm_id", how="left")

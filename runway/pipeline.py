@@ -12,6 +12,7 @@ from typing import TypeVar
 import polars as pl
 
 from runway import aging as aging_mod
+from runway.billing import dated_billing, expected_items, undated_for_companies
 from runway.cash import cash_accounts_for, cash_position
 from runway.common import companies
 from runway.drift import drift
@@ -19,12 +20,10 @@ from runway.dso import dpo, dso
 from runway.firm import firm_rows
 from runway.forecast import daily_paths, forecast_items, mark_disputed, path_stats, weekly
 from runway.horizon import runway_table, trailing_net_outflow
-from runway.hygiene import hygiene, hygiene_score
+from runway.hygiene import hygiene, hygiene_score, likely_duplicates
 from runway.inflows import (
     CONFIRMED_SCHEMA,
     detect_inflows,
-    expected_for_companies,
-    expected_items,
     inflow_items,
     inflow_schedule,
     invoice_events,
@@ -34,7 +33,9 @@ from runway.mustpay import classify_bills, reserve
 from runway.payers import (
     bill_pay_lags,
     doubtful_collection,
+    paid_invoices,
     payer_behaviour,
+    payment_links,
     undeposited_items,
     with_deposit_days,
 )
@@ -117,18 +118,70 @@ def complete_settings(company: pl.DataFrame | None, realms: pl.DataFrame) -> pl.
     )
 
 
-def _inflows(
-    t: Snapshot, confirmed: pl.DataFrame, as_of: date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(detected inflow patterns with their confirmation, the invoice events behind them)."""
-    events = invoice_events(
+def _invoice_events(t: Snapshot, as_of: date) -> pl.DataFrame:
+    """The invoice (and cash sale) events that recurring inflows and expected billing read."""
+    return invoice_events(
         t["invoice"],
         t["customer"],
         t["company_info"],
         as_of,
         t["sales_receipt"] if "sales_receipt" in TABLES else None,
     )
-    return detect_inflows(events, confirmed, as_of), events
+
+
+def _payers(t: Snapshot, links: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(payer behaviour, the paid invoices behind it): doubtful collection reads the same paid
+    invoices, so they are computed once."""
+    paid = paid_invoices(t["invoice"], t["payment"], as_of, links)
+    payers = payer_behaviour(
+        t["invoice"], t["payment"], t["customer"], t["company_info"], as_of, paid=paid
+    )
+    return payers, paid
+
+
+def _patterns(t: Snapshot, company: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(past cash outflow events, the recurring outflow patterns detected in them)."""
+    events = outflow_events(
+        t["purchase"],
+        journal_entries=t["journal_entry"],
+        bills=t["bill"],
+        accounts=t["account"],
+        vendors=t["vendor"],
+        as_of=as_of,
+        transfers=t["transfer"] if "transfer" in TABLES else None,
+        refunds=t["refund_receipt"] if "refund_receipt" in TABLES else None,
+        customers=t["customer"],
+    )
+    return events, detect_patterns(events, company, as_of)
+
+
+def _undated_billing(
+    events: Future[pl.DataFrame],
+    t: Snapshot,
+    confirmed: pl.DataFrame,
+    company: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
+    """Expected billing before its collection dates (the heavy part, which needs no payer
+    history), as soon as the invoice events are in."""
+    return undated_for_companies(
+        events.result(),
+        confirmed=confirmed,
+        company=company,
+        as_of=as_of,
+        estimates=t["estimate"] if "estimate" in TABLES else None,
+    )
+
+
+def _spend(
+    patterns: Future[tuple[pl.DataFrame, pl.DataFrame]],
+    bill_lags: Future[pl.DataFrame],
+    open_bills: pl.DataFrame,
+    as_of: date,
+) -> pl.DataFrame:
+    """Expected spending, as soon as the outflow patterns and bill lags it reads are in."""
+    events, found = patterns.result()
+    return expected_spend(events, found, as_of, bill_lags.result(), open_bills=open_bills)
 
 
 @dataclass(frozen=True)
@@ -180,46 +233,51 @@ def compute(inputs: CalculatorInputs) -> FirmView:
     ar = aging_mod.ar_aging(t, as_of)
     ap = aging_mod.ap_aging(t, as_of)
     # Independent calculators run side by side: Polars releases the GIL inside each operation, and
-    # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy.
+    # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy. The
+    # calling thread walks the longest chain (payer history → expected billing → forecast items);
+    # the pool takes the side work, queued in the order the chain needs it. A pool task waits only
+    # on tasks submitted before it (first in, first out: they have started by then), so the
+    # waits cannot deadlock, whatever the pool size.
     with CalculatorPool(PARALLEL) as pool:
-        f_payers = pool.submit(
-            payer_behaviour, t["invoice"], t["payment"], t["customer"], info, as_of
+        f_events = pool.submit(_invoice_events, t, as_of)
+        f_undated = pool.submit(_undated_billing, f_events, t, confirmed, company, as_of)
+        f_inflows = pool.submit(lambda: detect_inflows(f_events.result(), confirmed, as_of))
+        f_patterns = pool.submit(_patterns, t, company, as_of)
+        f_bills = pool.submit(classify_bills, ap.detail, t["bill"], t["account"], critical, company)
+        f_bill_lags = pool.submit(bill_pay_lags, t["bill"], t["bill_payment"], as_of)
+        f_spend = pool.submit(_spend, f_patterns, f_bill_lags, ap.detail, as_of)
+        f_disputed = pool.submit(mark_disputed, ar.detail, t["invoice"], company)
+        f_undeposited = pool.submit(
+            undeposited_items,
+            t["payment"],
+            t["deposit"],
+            t["account"],
+            t["customer"],
+            as_of,
+            t["sales_receipt"] if "sales_receipt" in TABLES else None,
         )
-        spend_events = outflow_events(
-            t["purchase"],
-            journal_entries=t["journal_entry"],
-            bills=t["bill"],
-            accounts=t["account"],
-            vendors=t["vendor"],
-            as_of=as_of,
-            transfers=t["transfer"] if "transfer" in TABLES else None,
-            refunds=t["refund_receipt"] if "refund_receipt" in TABLES else None,
-            customers=t["customer"],
-        )
-        f_patterns = pool.submit(detect_patterns, spend_events, company, as_of)
-        f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of)
-        f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
+        f_credits = pool.submit(aging_mod.customer_open_credits, t, as_of, ar)
         f_trend = pool.submit(trailing_net_outflow, t, as_of)
-        f_flags = pool.submit(hygiene, t, ar, ap, t.deleted, as_of)
-        f_inflows = pool.submit(lambda: _inflows(t, confirmed, as_of))
-        payers, patterns = f_payers.result(), f_patterns.result()
-        payers = with_deposit_days(payers, t["payment"], t["deposit"], t["account"], as_of)
-        inflows, invoiced = f_inflows.result()
-        inflow_sched = inflow_schedule(inflows, invoiced, payers, as_of)
-        sched = schedule(patterns, ap.detail, as_of)
-        bills = classify_bills(ap.detail, t["bill"], t["account"], critical, company)
-        res = reserve(company, bills, sched, as_of, plans)
-        bill_lags = bill_pay_lags(t["bill"], t["bill_payment"], as_of)
-        expected = expected_for_companies(
-            invoiced,
-            payers=payers,
-            confirmed=confirmed,
-            company=company,
-            as_of=as_of,
-            estimates=t["estimate"] if "estimate" in TABLES else None,
+        f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
+        # likely duplicate bills: hygiene's flags and the tray's Check first, computed once
+        f_dups = pool.submit(likely_duplicates, t["bill"], as_of)
+        f_flags = pool.submit(
+            lambda: hygiene(t, ar, ap, t.deleted, as_of, duplicates=f_dups.result())
         )
+        links = payment_links(t["payment"], as_of)  # read by payer history and DSO alike
+        f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of, links)
+        payers, paid = _payers(t, links, as_of)
+        doubtful = doubtful_collection(t["invoice"], t["payment"], as_of, paid=paid)
+        payers = with_deposit_days(payers, t["payment"], t["deposit"], t["account"], as_of)
+        inflows, invoiced = f_inflows.result(), f_events.result()
+        expected = dated_billing(f_undated.result(), payers, as_of)
+        inflow_sched = inflow_schedule(inflows, invoiced, payers, as_of)
+        patterns = f_patterns.result()[1]
+        sched = schedule(patterns, ap.detail, as_of)
+        bills, bill_lags = f_bills.result(), f_bill_lags.result()
+        res = reserve(company, bills, sched, as_of, plans)
         items = forecast_items(
-            mark_disputed(ar.detail, t["invoice"], company),
+            f_disputed.result(),
             ap.detail,
             payers=payers,
             bill_plans=plans,
@@ -228,25 +286,18 @@ def compute(inputs: CalculatorInputs) -> FirmView:
             inflows=inflow_items(inflow_sched),
             expected=expected_items(expected),
             bill_lags=bill_lags,
-            doubtful=doubtful_collection(t["invoice"], t["payment"], as_of),
-            spend=expected_spend(spend_events, patterns, as_of, bill_lags, open_bills=ap.detail),
-            undeposited=undeposited_items(
-                t["payment"],
-                t["deposit"],
-                t["account"],
-                t["customer"],
-                as_of,
-                t["sales_receipt"] if "sales_receipt" in TABLES else None,
-            ),
-            credits=aging_mod.customer_open_credits(t, as_of),
+            doubtful=doubtful,
+            spend=f_spend.result(),
+            undeposited=f_undeposited.result(),
+            credits=f_credits.result(),
         )
         trend = f_trend.result()
         f_pay = pool.submit(coverage, sched, items, bills, position, res)
-        f_fc = pool.submit(weekly, items, position, res, as_of)
-        f_stats = pool.submit(
-            lambda: path_stats(daily_paths(items, position, as_of), position, res, as_of, trend)
-        )
-        pay, fc = f_pay.result(), f_fc.result()
+        # the weeks and the runway read the same daily paths; both run beside the tray
+        f_paths = pool.submit(daily_paths, items, position, as_of)
+        f_fc = pool.submit(lambda: weekly(items, position, res, as_of, f_paths.result()))
+        f_stats = pool.submit(lambda: path_stats(f_paths.result(), position, res, as_of, trend))
+        pay = f_pay.result()
         tray, fx = prep_tray(
             t,
             bills=bills,
@@ -262,6 +313,8 @@ def compute(inputs: CalculatorInputs) -> FirmView:
             payroll=pay,
             as_of=as_of,
             trend=trend,
+            base_paths=f_paths.result().filter(pl.col("line") == "p50"),  # computed once
+            duplicates=f_dups.result(),
         )
         run = runway_table(
             f_stats.result(),
@@ -271,7 +324,12 @@ def compute(inputs: CalculatorInputs) -> FirmView:
             as_of=as_of,
             company=company,
         )
-        flags, dso_frame, dpo_frame = f_flags.result(), f_dso.result(), f_dpo.result()
+        fc, flags, dso_frame, dpo_frame = (
+            f_fc.result(),
+            f_flags.result(),
+            f_dso.result(),
+            f_dpo.result(),
+        )
     score = hygiene_score(flags, info, ar, ap, t["customer"])
     view = FirmView(
         as_of=as_of,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from runway.classify import accounts_classified, lines_kind, party_kind
+from runway.common import gap_days, in_group_order, last_three, middle_of_last_three
 from runway.money import MONEY
 
 HISTORY_DAYS = 400
@@ -84,7 +85,11 @@ def outflow_events(
     since = as_of - timedelta(days=HISTORY_DAYS)
     window = (pl.col("txn_date") <= as_of) & (pl.col("txn_date") > since)
     names = vendors.select(
-        "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("vendor_name")
+        "realm_id",
+        pl.col("id").alias("party_id"),
+        pl.col("display_name").alias("vendor_name"),
+        # classified once per vendor, not once per bill
+        party_kind(pl.col("display_name").fill_null("")).alias("vendor_kind"),
     )
 
     buys = purchases.filter(window & (pl.col("payment_type").fill_null("Cash") != "CreditCard"))
@@ -161,7 +166,7 @@ def outflow_events(
             pl.col("id").alias("doc_id"),
             "party_id",
             pl.coalesce("vendor_name", "party_id").alias("party"),
-            pl.coalesce(party_kind(pl.col("vendor_name").fill_null("")), "line_kind").alias("kind"),
+            pl.coalesce("vendor_kind", "line_kind").alias("kind"),
             pl.coalesce("due_date", "txn_date").alias("date"),
             pl.col("total_amt").alias("amount"),
         )
@@ -293,14 +298,20 @@ def _refund_events(
 
 
 def _cadence_stats(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    gap = pl.col("date").diff().dt.total_days()
-    dom = pl.col("date").dt.day()
+    # the estimated-tax test on each distinct day (a few hundred), looked up for every event
+    days = events.select(pl.col("date").unique().drop_nulls())
+    near_tax = days.select(near_estimated_tax_due(pl.col("date"))).to_series()
+    ordered = in_group_order(events, keys, "date").with_columns(
+        _gap=gap_days(),
+        _dom=pl.col("date").dt.day(),
+        _est=pl.col("date").replace_strict(days.to_series(), near_tax, default=None),
+    )
+    gap, dom = pl.col("_gap"), pl.col("_dom")
     pairs = (pl.len() - 1).clip(lower_bound=1)
-    last3 = pl.col("amount").tail(3)
     return (
-        events.sort(*keys, "date")
-        .group_by(keys)
+        ordered.group_by("_g")
         .agg(
+            *(pl.col(k).first() for k in keys),
             pl.len().cast(pl.UInt32).alias("occurrences"),
             pl.col("party").last(),
             pl.col("date").max().alias("last_date"),
@@ -311,9 +322,11 @@ def _cadence_stats(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
             (dom <= 5).mean().alias("s_early"),
             (dom >= 26).mean().alias("s_late"),
             ((dom <= 3) | dom.is_between(12, 16) | (dom >= 26)).mean().alias("s_semi_days"),
-            last3.sort().get(last3.len() // 2).alias("amount"),
-            near_estimated_tax_due(pl.col("date")).mean().alias("s_est_tax"),
+            *last_three("amount"),
+            pl.col("_est").mean().alias("s_est_tax"),
         )
+        .with_columns(amount=middle_of_last_three("occurrences").cast(MONEY))
+        .drop("_g", "_l3_sum", "_l3_max", "_l3_min")
     )
 
 
@@ -609,20 +622,27 @@ def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
     for expected billing, vendors' bills and payments for expected spending)."""
     since = as_of - timedelta(days=EXPECTED_WINDOW_DAYS)
     recent = events.filter((pl.col("date") > since) & (pl.col("date") <= as_of))
-    gap = pl.col("date").diff().dt.total_days()
+    month = pl.col("date").dt.month_start()
+    ordered = in_group_order(recent, ["realm_id", "party_id"], "date").with_columns(
+        _gap=gap_days(),
+        # dates ascend within a group: a month is new where it differs from the row before
+        _new_month=pl.col("_first") | (month != month.shift(1)),
+    )
     return (
-        recent.sort("realm_id", "party_id", "date")
-        .group_by("realm_id", "party_id")
+        ordered.group_by("_g")
         .agg(
+            pl.col("realm_id").first(),
+            pl.col("party_id").first(),
             pl.col("party").last(),
             pl.len().cast(pl.UInt32).alias("invoices"),
             pl.col("date").max().alias("last_date"),
             pl.col("date").min().alias("first_date"),
-            gap.drop_nulls().median().alias("gap_raw"),
+            pl.col("_gap").median().alias("gap_raw"),
             pl.col("amount").sum().cast(pl.Float64).alias("billed"),
-            pl.col("date").dt.month_start().n_unique().cast(pl.UInt32).alias("months_billed"),
+            pl.col("_new_month").sum().cast(pl.UInt32).alias("months_billed"),
             pl.col("terms_days").median().round(0).cast(pl.Int32).alias("terms_days"),
         )
+        .drop("_g")
         .filter(pl.col("invoices") >= MIN_EXPECTED_INVOICES)
         .with_columns(
             gap_days=pl.col("gap_raw").fill_null(30.0).clip(MIN_GAP_DAYS, MAX_GAP_DAYS).round(0)
@@ -652,6 +672,18 @@ def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
         )
         .drop("gap_raw", "first_date")
     )
+
+
+MAX_EXPECTED_STEPS = 59
+
+
+def expected_steps(horizon_days: int) -> pl.DataFrame:
+    """k = 1, 2, …: the expected documents a billing rhythm can place in the horizon — the first
+    after today, then one every ``gap_days`` (never under ``MIN_GAP_DAYS``), so no more than
+    horizon ÷ the shortest gap + 1 (at most ``MAX_EXPECTED_STEPS``); fewer rows to cross-join
+    than a fixed 59, the same documents."""
+    count = min(MAX_EXPECTED_STEPS, horizon_days // MIN_GAP_DAYS + 1)
+    return pl.DataFrame({"k": list(range(1, count + 1))}, schema={"k": pl.Int64})
 
 
 EXPECTED_SPEND_KIND = "expected_spend"
@@ -691,7 +723,7 @@ def expected_spend(
             schema={"realm_id": pl.String, "party_id": pl.String, "p50_days_after_due": pl.Float64}
         )
     lags = bill_lags.select("realm_id", "party_id", "p50_days_after_due")
-    steps = pl.DataFrame({"k": list(range(1, 60))}, schema={"k": pl.Int64})
+    steps = expected_steps(horizon_days)
     gap = pl.duration(days=pl.col("gap_days").cast(pl.Int64))
     due = pl.max_horizontal(pl.col("last_date") + gap, pl.lit(as_of + timedelta(days=1))) + (
         pl.duration(days=pl.col("gap_days").cast(pl.Int64) * (pl.col("k") - 1))
@@ -725,9 +757,9 @@ def expected_spend(
             .filter(pl.col("per_invoice") > 0)
         )
     lines = pl.DataFrame({"line": ["p50", "p90"]})
-    return occ.join(lines, how="cross").select(
+    # each document worded once, then set on both lines (the same on each)
+    worded = occ.select(
         "realm_id",
-        "line",
         "date",
         pl.lit(EXPECTED_SPEND_KIND).alias("kind"),
         pl.format("spend:{}:{}", "party_id", "due").alias("source_id"),
@@ -740,4 +772,7 @@ def expected_spend(
             pl.col("gap_days").cast(pl.Int64),
             "invoices",
         ).alias("label"),
+    )
+    return worded.join(lines, how="cross").select(
+        "realm_id", "line", "date", "kind", "source_id", "party", "direction", "amount", "label"
     )

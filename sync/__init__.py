@@ -6,9 +6,16 @@ is internal to it. ``sync.store`` and ``sync.schema`` are the store contract run
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from oodaloo.faces import export
+
+if "httpx" not in sys.modules:
+    # httpx imports its command-line client (click + pygments: ~35 ms of CPU, a tenth of a
+    # no-change ``oodaloo sync``) on every import, inside a try that expects it may be missing;
+    # nothing of ours uses it. A None entry is Python's "not importable" mark.
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]  # None: refuse the import
 
 if TYPE_CHECKING:  # for type checkers; at run time each name is imported on first use
     from sync.client import QBOClient

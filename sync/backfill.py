@@ -22,6 +22,7 @@ import duckdb
 from sync import store
 from sync.context import RunContext
 from sync.pages import fetch_pages, window_statement
+from sync.rawpages import Page
 from sync.schema import BY_QBO_NAME, ENTITIES, parse_ts
 from sync.writer import writer_for
 
@@ -57,19 +58,19 @@ def new_state(
 
 
 def advance(
-    cursor: dict[str, Any], rows: list[Doc], page_size: int, offset_overlap: int
+    cursor: dict[str, Any], page: Page, page_size: int, offset_overlap: int
 ) -> dict[str, Any]:
-    """The cursor after one page (pure: unit-tested on its own)."""
-    if len(rows) < page_size:
+    """The cursor after one page (pure: from the page's count and LastUpdatedTime stamps)."""
+    if len(page) < page_size:
         return {**cursor, "done": True}
-    stamps = [parse_ts((r.get("MetaData") or {}).get("LastUpdatedTime")) for r in rows]
+    stamps = [parse_ts(s) for s in page.stamps]
     known = [s for s in stamps if s is not None]
     if not known:
-        return {**cursor, "offset": cursor["offset"] + len(rows)}
+        return {**cursor, "offset": cursor["offset"] + len(page)}
     lo, hi = min(known), max(known)
     current = _ts(cursor.get("lo"))
     if lo == hi:  # the whole page is one timestamp: offsets inside it
-        step = max(1, len(rows) - offset_overlap)
+        step = max(1, len(page) - offset_overlap)
         if current == hi:
             offset = cursor["offset"] + step
         elif cursor["offset"] == 0:
@@ -162,7 +163,7 @@ def run_backfill(
         def write_round(
             con: duckdb.DuckDBPyConnection,
             pending: list[str] = pending,
-            pages: dict[str, list[Doc]] = pages,
+            pages: dict[str, Page] = pages,
             cursor: dict[str, Any] = new_state_,
             at: datetime = at,
         ) -> int:

@@ -12,7 +12,7 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,8 @@ from sync.errors import (
 )
 from sync.limiter import LimiterRegistry, Limits, RealmLimiter, registry
 from sync.quota import counter
-from sync.retry import RetryPolicy, classify_response, error_from_fault, transport_error
+from sync.rawpages import Page, batch_item_rows, batch_pages, query_page, rows_of
+from sync.retry import RetryPolicy, classify_raw, classify_response, transport_error
 from sync.token_endpoint import refresh_tokens
 from sync.tokens import AccessToken, TokenStore
 
@@ -162,8 +163,19 @@ class QBOClient:
                 realm_id=realm_id,
             )
 
-    def _send(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Any:
-        """One attempt: limiter slot, bearer token (refreshed once on 401), typed answer."""
+    def _send(
+        self,
+        realm_id: str,
+        method: str,
+        path: str,
+        lane: str,
+        what: str,
+        decode: Callable[[bytes], Any] | None = None,
+        **kw: Any,
+    ) -> Any:
+        """One attempt: limiter slot, bearer token (refreshed once on 401), typed answer: the
+        parsed JSON, or ``decode(body)`` of a success's raw bytes (query pages: see
+        ``sync.rawpages``)."""
         check_path(realm_id, path)
         url = f"{self.settings.api_base}/v3/company/{realm_id}/{path}"
         params = dict(kw.pop("params", None) or {})
@@ -192,7 +204,9 @@ class QBOClient:
                     token = self._refresh(realm_id, token.generation)
                     continue
                 try:
-                    return classify_response(response, realm_id, what)
+                    if decode is None:
+                        return classify_response(response, realm_id, what)
+                    raw = classify_raw(response, realm_id, what)
                 except ThrottledError as err:
                     throttled = True
                     limiter.penalize(err.retry_after)
@@ -204,19 +218,24 @@ class QBOClient:
                     raise
             finally:
                 limiter.release(throttled=throttled)
+            return decode(raw)  # outside the limiter's slot: the answer is in hand
         raise ReauthRequired(
             f"{what}: unauthorised after refresh", realm_id=realm_id
         )  # pragma: no cover
 
     def _call(self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any) -> Doc:
+        answer: Doc = self._attempts(realm_id, method, path, lane, what, **kw)
+        return answer
+
+    def _attempts(
+        self, realm_id: str, method: str, path: str, lane: str, what: str, **kw: Any
+    ) -> Any:
+        """``_send`` under the one retry policy (what ``decode`` returns, else the JSON)."""
         if lane not in ("sync", "user"):
             raise ValueError(f"lane must be 'sync' or 'user', not {lane!r}")
         if not realm_id:
             raise ValueError("realm_id is required")
-        answer: Doc = self.retry.call(
-            lambda: self._send(realm_id, method, path, lane, what, **dict(kw))
-        )
-        return answer
+        return self.retry.call(lambda: self._send(realm_id, method, path, lane, what, **dict(kw)))
 
     @staticmethod
     def _entity_path(entity: str) -> str:
@@ -249,6 +268,43 @@ class QBOClient:
     def query(self, realm_id: str, statement: str, *, lane: str = "sync") -> list[Doc]:
         """Rows of one query page (whatever entity it selects)."""
         return rows_of(self.query_raw(realm_id, statement, lane=lane).get("QueryResponse") or {})
+
+    def query_page(self, realm_id: str, statement: str, *, lane: str = "sync") -> Page:
+        """One query page read by DuckDB, not parsed into Python documents (``sync.rawpages``):
+        the sync path's way to page through an entity."""
+        page: Page = self._attempts(
+            realm_id,
+            "POST",
+            "query",
+            lane,
+            "query",
+            content=statement.encode(),
+            headers={"Content-Type": "application/text"},
+            decode=lambda body: query_page(body, realm_id),
+        )
+        return page
+
+    def batch_pages(
+        self, realm_id: str, statements: list[str], *, lane: str = "sync"
+    ) -> list[Page | QBOError]:
+        """Up to 30 query statements in one batch request: per statement, in order, its page
+        or its item's fault (returned, not raised)."""
+        if len(statements) > MAX_BATCH_ITEMS:
+            raise ValueError(
+                f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(statements)}"
+            )
+        bids = [f"q{i}" for i in range(len(statements))]
+        items = [{"bId": b, "Query": q} for b, q in zip(bids, statements, strict=True)]
+        pages: list[Page | QBOError] = self._attempts(
+            realm_id,
+            "POST",
+            "batch",
+            lane,
+            "batch",
+            json={"BatchItemRequest": items},
+            decode=lambda body: batch_pages(body, bids, realm_id),
+        )
+        return pages
 
     def read(self, realm_id: str, entity: str, id: str, *, lane: str = "sync") -> Doc:
         check_id(id, f"{entity} id")
@@ -432,14 +488,6 @@ class QBOClient:
         return self._unwrap(answer, "Invoice")
 
 
-def rows_of(query_response: Doc) -> list[Doc]:
-    """The documents in one ``QueryResponse`` (skipping startPosition/maxResults/totalCount)."""
-    for _key, value in query_response.items():
-        if isinstance(value, list):
-            return value
-    return []
-
-
 def cdc_changes(body: Doc) -> dict[str, list[Doc]]:
     """Flatten a CDC answer to {entity: [documents or deleted stubs]}."""
     out: dict[str, list[Doc]] = {}
@@ -451,14 +499,8 @@ def cdc_changes(body: Doc) -> dict[str, list[Doc]]:
     return out
 
 
-def batch_item_rows(item: Doc, realm_id: str) -> list[Doc]:
-    """Rows of one batch query item, or its fault raised as a typed error."""
-    if "Fault" in item or "fault" in item:
-        raise error_from_fault(item, None, realm_id, f"batch item {item.get('bId')}")
-    return rows_of(item.get("QueryResponse") or {})
-
-
 __all__ = [
+    "Page",
     "QBOClient",
     "QBOError",
     "TransientError",

@@ -83,12 +83,14 @@ def _require_reconcile(ctx: RunContext, entities: list[str] | None = None) -> No
 
 def _run(ctx: RunContext, kind: str) -> list[str]:
     steps: list[str] = []
+    window = timedelta(days=ctx.options.cdc_window_days)
     resume = stored_state(ctx)
     if resume is not None:
         steps.append("resume-backfill")
         run_backfill(ctx, resume=resume)
     since = cdc_checkpoint(ctx)
     reconcile = kind == "reconcile"
+    pulled = kind == "full" or since is None or ctx.now() - since > window
     if kind == "full" or since is None:
         steps.append("backfill")
         if since is not None:  # a re-pull of a store we already had: deletions need the Id check
@@ -107,12 +109,13 @@ def _run(ctx: RunContext, kind: str) -> list[str]:
                     at=at,
                 )
             )
-    elif ctx.now() - since > timedelta(days=ctx.options.cdc_window_days):
+    elif ctx.now() - since > window:
         steps.append("window-repull")
         _require_reconcile(ctx)
         run_backfill(ctx, since=since - timedelta(seconds=ctx.options.overlap_seconds))
         reconcile = True
-    since = cdc_checkpoint(ctx)
+    if pulled:  # a pull moved the CDC checkpoint; otherwise the one read above still holds
+        since = cdc_checkpoint(ctx)
     assert since is not None
     steps.append("cdc")
     saturated = run_cdc(ctx, since)

@@ -1,14 +1,16 @@
 """QBO documents -> rows of ``log_<table>``, typed by DuckDB in one vectorised pass per page.
 
-A page's documents go to DuckDB as ONE JSON array (``orjson.dumps`` of the list, a single C
-call); ``from_json`` reads every element against a structure DERIVED from the column extractors
-in sync/schema.py (``path``, ``ref``, ``money``, ``as_date``, ``as_ts``, ``as_bool`` and a few
-named helpers have SQL twins here), and each column is cast to its SQL type in the same
-statement. No Python runs per document, so schema.py stays the one contract: a new entity built
-from those extractors is typed here without any change. A column whose extractor has no SQL
-twin (an ad-hoc lambda) is computed in Python for that column only, then typed by DuckDB the
-same way. Casting rules: "" and unparsable values become NULL; money rounds half-up to the
-cent (DuckDB's string -> DECIMAL cast); timestamps without an offset are UTC."""
+A page's documents go to DuckDB as their JSON texts (query pages: as the client's DuckDB scan
+of the answer split them, see ``sync.rawpages``; documents already parsed: ONE JSON array,
+``orjson.dumps`` of the list, a single C call); ``from_json`` reads every element against a
+structure DERIVED from the column extractors in sync/schema.py (``path``, ``ref``, ``money``,
+``as_date``, ``as_ts``, ``as_bool`` and a few named helpers have SQL twins here), and each
+column is cast to its SQL type in the same statement. No Python runs per document, so
+schema.py stays the one contract: a new entity built from those extractors is typed here
+without any change. A column whose extractor has no SQL twin (an ad-hoc lambda) is computed in
+Python for that column only, then typed by DuckDB the same way. Casting rules: "" and
+unparsable values become NULL; money rounds half-up to the cent (DuckDB's string -> DECIMAL
+cast); timestamps without an offset are UTC."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import duckdb
 import orjson
 
 from sync import schema
+from sync.rawpages import Page
 from sync.schema import COMMON_COLUMNS, EntitySpec
 
 Doc = dict[str, Any]
@@ -330,19 +333,19 @@ def _python_structure(columns: tuple[schema.Column, ...]) -> str:
     return orjson.dumps({c.name: json_structure(c.sql_type) for c in columns}).decode()
 
 
-def stage_versions(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
+def versions_select(
     spec: EntitySpec,
     realm_id: str,
-    docs: list[Doc],
+    docs: list[Doc] | Page,
     *,
     ingested_at: datetime,
     run_id: int,
     source: str = "sync",
-) -> None:
-    """Make temp table ``name`` holding one typed row per document (``log_<table>`` columns;
-    deleted stubs excluded: see ``stage_tombstones``). Drop it with ``unstage``."""
+) -> tuple[str, dict[str, Any]]:
+    """A SELECT (and its parameters) giving one typed row per document (``log_<table>``
+    columns) of ``docs``: parsed documents, or a query ``Page`` whose documents' JSON texts, as
+    the client's scan of the answer left them (``sync.rawpages``), DuckDB reads here without
+    Python ever parsing them. Deleted stubs are not filtered out: see ``stage_tombstones``."""
     plan = entity_plan(spec)
     params: dict[str, Any] = {
         "realm": realm_id,
@@ -351,8 +354,9 @@ def stage_versions(
         "source": source,
     }
     if plan.python_columns:
+        listed = docs.docs() if isinstance(docs, Page) else docs
         wrapped = [
-            {"d": doc, "x": {c.name: c.extract(doc) for c in plan.python_columns}} for doc in docs
+            {"d": doc, "x": {c.name: c.extract(doc) for c in plan.python_columns}} for doc in listed
         ]
         params["page"] = orjson.dumps(wrapped, default=_json_default).decode()
         elements = (
@@ -360,15 +364,36 @@ def stage_versions(
             f"from_json(json_extract(e, '$.x'), '{_python_structure(plan.python_columns)}') AS x "
             "FROM (SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS e)"
         )
+    elif isinstance(docs, Page):
+        params["docs"] = docs.texts
+        elements = "SELECT unnest($docs::VARCHAR[]) AS d"
     else:
         params["page"] = orjson.dumps(docs).decode()
         elements = "SELECT unnest(from_json($page::JSON, '[\"JSON\"]')) AS d"
     structure = plan.structure.replace("'", "''")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(plan.selects)} "
-        f"FROM (SELECT *, from_json(d, '{structure}') AS j FROM ({elements}))",
-        params,
+    sql = (
+        f"SELECT {', '.join(plan.selects)} "
+        f"FROM (SELECT *, from_json(d, '{structure}') AS j FROM ({elements}))"
     )
+    return sql, params
+
+
+def stage_versions(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    spec: EntitySpec,
+    realm_id: str,
+    docs: list[Doc] | Page,
+    *,
+    ingested_at: datetime,
+    run_id: int,
+    source: str = "sync",
+) -> None:
+    """Make temp table ``name`` holding ``versions_select``'s rows. Drop it with ``unstage``."""
+    sql, params = versions_select(
+        spec, realm_id, docs, ingested_at=ingested_at, run_id=run_id, source=source
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
 
 
 def stage_tombstones(

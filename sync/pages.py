@@ -1,19 +1,17 @@
 """Fetching query pages: several statements packed into one batch request (≤ 30 items) when
 that saves requests, plain queries otherwise; a faulted batch item is asked again on its own
-(through the retry policy)."""
+(through the retry policy). Pages come back as ``Page``s: the documents' JSON text for the
+store plus what paging needs, read by DuckDB without parsing documents in Python."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
-from typing import Any
 
-from sync.client import MAX_BATCH_ITEMS, batch_item_rows, qbo_timestamp
+from sync.client import MAX_BATCH_ITEMS, qbo_timestamp
 from sync.context import RunContext
-from sync.errors import PermanentError, QBOError
+from sync.errors import PermanentError
+from sync.rawpages import Page
 from sync.schema import BY_QBO_NAME
-
-Doc = dict[str, Any]
 
 
 def window_statement(
@@ -35,9 +33,9 @@ def window_statement(
     )
 
 
-def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[Doc]]:
-    """Rows of each statement, keyed like the input; as few requests as possible."""
-    out: dict[str, list[Doc]] = {}
+def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, Page]:
+    """The page of each statement, keyed like the input; as few requests as possible."""
+    out: dict[str, Page] = {}
     keys = list(statements)
     use_batch = (
         ctx.options.use_batch and len(keys) > 1 and not ctx.client.refuses(ctx.realm_id, "batch")
@@ -45,17 +43,18 @@ def fetch_pages(ctx: RunContext, statements: dict[str, str]) -> dict[str, list[D
     if use_batch:
         for start in range(0, len(keys), MAX_BATCH_ITEMS):
             chunk = keys[start : start + MAX_BATCH_ITEMS]
-            items = [{"bId": f"q{i}", "Query": statements[k]} for i, k in enumerate(chunk)]
             try:
-                answers = ctx.client.batch(ctx.realm_id, items, lane="sync")
+                answers = ctx.client.batch_pages(
+                    ctx.realm_id, [statements[k] for k in chunk], lane="sync"
+                )
             except PermanentError:
                 ctx.client.mark_refused(ctx.realm_id, "batch")  # this company: plain queries
                 break
             for key, answer in zip(chunk, answers, strict=True):
                 # a faulty item is asked again below, on its own, with retries
-                with contextlib.suppress(QBOError):
-                    out[key] = batch_item_rows(answer, ctx.realm_id)
+                if isinstance(answer, Page):
+                    out[key] = answer
     for key in keys:
         if key not in out:
-            out[key] = ctx.client.query(ctx.realm_id, statements[key], lane="sync")
+            out[key] = ctx.client.query_page(ctx.realm_id, statements[key], lane="sync")
     return out

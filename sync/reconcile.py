@@ -54,10 +54,10 @@ def list_ids(ctx: RunContext, entities: list[str]) -> dict[str, set[str]]:
                 continue
             raise
         for entity in list(pending):
-            rows = pages[entity]
-            seen[entity].update(str(r["Id"]) for r in rows if "Id" in r)
-            offsets[entity] += len(rows)
-            if len(rows) < size:
+            page = pages[entity]
+            seen[entity].update(str(r["Id"]) for r in page.docs() if "Id" in r)
+            offsets[entity] += len(page)
+            if len(page) < size:
                 pending.remove(entity)
         ctx.beat()
     return seen

@@ -129,6 +129,19 @@ def classify_response(response: httpx.Response, realm_id: str | None, what: str)
     raise err
 
 
+SMALL_ANSWER = 4096  # bytes: a bare fault envelope is far smaller; a query page is not
+
+
+def classify_raw(response: httpx.Response, realm_id: str | None, what: str) -> bytes:
+    """The raw body of a success (for a reader that parses it itself, ``sync.rawpages``), or
+    the typed error for anything else. Only small successes are parsed here, to catch a bare
+    fault sent with a 2xx status; a page-sized answer is never one."""
+    if 200 <= response.status_code < 300 and len(response.content) > SMALL_ANSWER:
+        return response.content
+    classify_response(response, realm_id, what)
+    return response.content
+
+
 def transport_error(exc: httpx.TransportError, realm_id: str | None, what: str) -> TransientError:
     """Timeouts, resets, lost responses: transient (for a write: outcome unknown)."""
     return TransientError(f"{what}: network error ({type(exc).__name__})", realm_id=realm_id)

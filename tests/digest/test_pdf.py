@@ -77,7 +77,8 @@ def test_tight_company_pdf_shows_its_figures_and_chart() -> None:
     assert fmt.money(digest.kpi("cash").value) in body  # $180,000
     assert "2.6 weeks" in body
     assert digest.kpi("overdue_ar").value == Decimal("103900.25") and "$103,900" in body
-    assert "$70,000" in body and "0.83×" in body and "red" in body
+    assert "$70,000" in body and "0.83×" in body
+    assert "■ Short" in body and not re.search(r"\bred\b", body)  # status as mark + word
     assert "Zoë Café Ltd" in body and "INV-1042" in body and "$90,000" in body
     assert "Landlord LLC" in body and "Figma" in body and "Tue 8 Dec 2026" in body
     assert "BillPayment 5012" in body and "Paid bill B-77" in body

@@ -312,6 +312,61 @@ def test_delay_and_chase_effects_equal_independent_reruns() -> None:
     assert chase["coverage_before"] < chase["coverage_after"]
 
 
+def written(when: date) -> str:
+    """A date as the product writes it in row text ("Fri 20 Nov 2026"), restated here."""
+    return f"{when:%a} {when.day} {when:%b %Y}"
+
+
+def moved_low(
+    items: pl.DataFrame,
+    cash: Decimal,
+    days: list[date],
+    before: dict[str, date | None],
+    after: dict[str, date | None],
+) -> tuple[date, Decimal, Decimal]:
+    """The lowest "before" balance among ``days`` (the earliest on a tie) and the "after"
+    balance that day — both by plain summation of the items (``payday_balance``)."""
+    low = min(days, key=lambda d: (payday_balance(items, d, before), d))
+    return low, cash + payday_balance(items, low, before), cash + payday_balance(items, low, after)
+
+
+def test_a_delay_paid_before_the_payday_either_way_lifts_the_days_until_then() -> None:
+    c = Company("r-low")
+    c.bank(400000)
+    c.payroll_runs(
+        [date(2026, m, d) for m in range(5, 12) for d in (1, 15) if date(2026, m, d) <= AS_OF],
+        70000,
+    )
+    studio = c.vendor("Studio North")
+    bill = c.bill(studio, AS_OF - day(40), AS_OF - day(10), 3000)  # may wait until 11-24
+    c.bill(studio, AS_OF - day(30), AS_OF + day(1), 5000)  # paid tomorrow: a lower day after
+    view = run(c)
+    delay = row(view.tray, bill)
+    payday = view.payroll.row(0, named=True)["date"]
+    safe = AS_OF + day(4)
+    assert delay["section"] == "can_delay" and delay["latest_safe_date"] == safe < payday
+    # paid before the payday either way: the payday, its coverage and the reserve do not move
+    assert delay["payday_balance_before"] == delay["payday_balance_after"]
+    assert delay["reserve_weeks_before"] == delay["reserve_weeks_after"]
+    # what moves: the balance from today until the latest safe date, lifted by the bill
+    items = view.forecast_items
+    (paid_on,) = items.filter((pl.col("source_id") == bill) & (pl.col("line") == "p50"))["date"]
+    later = max(paid_on, safe)
+    moved = [AS_OF + day(k) for k in range((later - AS_OF).days)]
+    low, before, after = moved_low(
+        items, view.cash_position["cash"][0], moved, {bill: AS_OF}, {bill: later}
+    )
+    assert low == AS_OF + day(1)  # the 5,000 bill of tomorrow makes it the low point
+    assert (delay["moved_low_date"], delay["moved_low_before"], delay["moved_low_after"]) == (
+        low,
+        before,
+        after,
+    )
+    assert after - before == D("3000.00")
+    assert delay["effect_text"] == (f"balance on {written(low)}: ${before:,.0f} → ${after:,.0f}")
+    assert delay["no_effect_reason"] is None
+
+
 def test_rows_without_an_effect_say_why() -> None:
     c, docs = chase_company()
     tray = run(c, disputed_invoices=[docs["flagged"]]).tray
@@ -499,8 +554,36 @@ def test_demo_firm_tray_invariants(demo_view) -> None:
         pay.filter((pl.col("coverage") < 1) & pl.col("label").str.starts_with("covered ")).height
         == 0
     )
-    # effects where the owner feels them: at least 80% of Can Delay and Chase rows
-    rows = tray.filter(pl.col("section").is_in(["can_delay", "chase"]))
-    with_effect = rows.filter(pl.col("effect_text").is_not_null()).height
-    assert with_effect >= 0.8 * rows.height
-    assert rows.filter(pl.col("effect_text").is_null())["no_effect_reason"].null_count() == 0
+    # a row whose change moves neither the payday, the coverage nor the weeks to the reserve
+    # shows the low point it moves, the same as re-running the items by hand
+    items, cash = view.forecast_items, dict(view.cash_position.select("realm_id", "cash").rows())
+    felt = tray.filter(pl.col("effect_text").str.starts_with("balance on "))
+    assert felt.filter(pl.col("section") == "can_delay").height > 0
+    for r in felt.filter(pl.col("section") == "can_delay").iter_rows(named=True):
+        own = items.filter(pl.col("realm_id") == r["realm_id"])
+        (paid_on,) = own.filter((pl.col("source_id") == r["doc_id"]) & (pl.col("line") == "p50"))[
+            "date"
+        ]
+        later = max(paid_on, r["latest_safe_date"])
+        moved = [view.as_of + day(k) for k in range((later - view.as_of).days)]
+        low = moved_low(
+            own, cash[r["realm_id"]], moved, {r["doc_id"]: view.as_of}, {r["doc_id"]: later}
+        )
+        assert (r["moved_low_date"], r["moved_low_before"], r["moved_low_after"]) == low
+    # an expected recurring payment (rent, payroll) is re-run on the day the forecast pays it:
+    # paying it lowers the balance it moves by exactly its amount
+    expected = tray.filter(
+        (pl.col("doc_type") == "recurring") & pl.col("scenario_id").is_not_null()
+    )
+    assert expected.height > 0
+    for r in expected.iter_rows(named=True):
+        assert r["moved_low_date"] is not None, r["scenario_id"]  # the re-run moved it
+        assert r["moved_low_before"] - r["moved_low_after"] == r["amount"], r["doc_id"]
+        assert r["moved_low_date"] >= r["due_date"] and r["effect_text"]
+    # effects where the owner feels them: at least 80% of the Can Delay rows and, apart, of the
+    # Chase rows (one section's long tail must not hide behind the other's)
+    for section in ("can_delay", "chase"):
+        rows = tray.filter(pl.col("section") == section)
+        with_effect = rows.filter(pl.col("effect_text").is_not_null()).height
+        assert rows.height > 0 and with_effect >= 0.8 * rows.height, (section, with_effect)
+        assert rows.filter(pl.col("effect_text").is_null())["no_effect_reason"].null_count() == 0

@@ -10,6 +10,8 @@ from sandbox.testing import api_client
 from sandbox.transport import embedded_transport
 from sync.backfill import advance
 from sync.engine import sync_company
+from sync.errors import QBOError
+from sync.rawpages import Page
 from tests.sync.conftest import (
     SMALL_PAGES,
     World,
@@ -19,8 +21,10 @@ from tests.sync.conftest import (
 from tests.sync.mutations import Mutator
 
 
-def rows(*stamps: str) -> list[dict]:
-    return [{"Id": str(i), "MetaData": {"LastUpdatedTime": s}} for i, s in enumerate(stamps)]
+def rows(*stamps: str) -> Page:
+    return Page.of(
+        [{"Id": str(i), "MetaData": {"LastUpdatedTime": s}} for i, s in enumerate(stamps)]
+    )
 
 
 T1, T2, T3 = "2026-11-20T09:00:00-08:00", "2026-11-20T09:00:01-08:00", "2026-11-20T09:00:02-08:00"
@@ -119,13 +123,13 @@ def test_reconciliation_lists_1000_rows_a_page_and_every_request_counts(demo_wor
     # the run says so
     assert first.outcome == "ok" and first.requests == client.requests_for(realm) - sent_before >= 3
     statements: list[str] = []
-    real_batch = client.batch
+    real_batch = client.batch_pages
 
-    def spy(realm_id: str, items: list[dict], **kw: object) -> list[dict]:
-        statements.extend(item["Query"] for item in items)
-        return real_batch(realm_id, items, **kw)  # type: ignore[arg-type]
+    def spy(realm_id: str, queries: list[str], **kw: object) -> list[Page | QBOError]:
+        statements.extend(queries)
+        return real_batch(realm_id, queries, **kw)  # type: ignore[arg-type]
 
-    client.batch = spy  # type: ignore[method-assign]
+    client.batch_pages = spy  # type: ignore[method-assign]
     used_before, sent_before = (
         quota.requests_on(demo_world.settings, realm),
         client.requests_for(realm),

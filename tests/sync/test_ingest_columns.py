@@ -1,6 +1,8 @@
 """The vectorised ingest (DuckDB ``from_json`` with the structure derived from schema.py) gives
 the same columns, value by value, as the previous per-row Python path (kept in
-tests/sync/rowwise.py only for this comparison), on the demo firm and on awkward documents."""
+tests/sync/rowwise.py only for this comparison), on the demo firm and on awkward documents —
+both from parsed documents and from a query page as the sync path stores it (the documents'
+JSON texts out of the client's DuckDB scan of the answer, never parsed by Python)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
+import orjson
 import pytest
 
 from oodaloo.config import Settings
-from sync import frames, store
+from sync import frames, rawpages, store
 from sync.schema import BY_QBO_NAME, ENTITIES
 from tests.sync import rowwise
 from tests.sync.conftest import build_world, truth
@@ -22,11 +25,20 @@ from tests.sync.test_awkward_data import add_awkward_documents
 AT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
 
-def _new_rows(spec_name: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _new_rows(
+    spec_name: str, docs: list[dict[str, Any]], *, as_served: bool = False
+) -> list[dict[str, Any]]:
+    """The typed rows of ``docs``: parsed documents, or (``as_served``) the page the sync path
+    stores — the documents' texts as the client's DuckDB scan of a query answer left them."""
+    page: list[dict[str, Any]] | rawpages.Page = docs
+    if as_served:
+        body = orjson.dumps({"QueryResponse": {spec_name: docs, "startPosition": 1}})
+        page = rawpages.query_page(body, "r1")
+        assert page.count == len(docs)
     con = duckdb.connect()
     try:
         frames.stage_versions(
-            con, "_v", BY_QBO_NAME[spec_name], "r1", docs, ingested_at=AT, run_id=3, source="t"
+            con, "_v", BY_QBO_NAME[spec_name], "r1", page, ingested_at=AT, run_id=3, source="t"
         )
         return con.sql("SELECT * FROM _v").to_arrow_table().to_pylist()
     finally:
@@ -41,18 +53,22 @@ def _old_rows(spec_name: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 def assert_same_columns(spec_name: str, docs: list[dict[str, Any]]) -> int:
-    new, old = _new_rows(spec_name, docs), _old_rows(spec_name, docs)
-    assert len(new) == len(old) == len(docs)
+    """Both ways into the store (parsed documents; a served page's texts) against the oracle."""
+    old = _old_rows(spec_name, docs)
     names = [n for n, _ in frames.log_columns(BY_QBO_NAME[spec_name])]
-    assert list(new[0]) == names if new else True
-    for a, b in zip(new, old, strict=True):
-        for name in names:
-            if name == "raw":  # the same document, whichever serialiser wrote it
-                assert json.loads(a[name]) == json.loads(b[name])
-            else:
-                assert a[name] == b[name], (
-                    f"{spec_name} {a['id']} {name}: {a[name]!r} != {b[name]!r}"
-                )
+    for as_served in (False, True):
+        new = _new_rows(spec_name, docs, as_served=as_served)
+        assert len(new) == len(old) == len(docs)
+        assert list(new[0]) == names if new else True
+        for a, b in zip(new, old, strict=True):
+            for name in names:
+                if name == "raw":  # the same document, whichever serialiser wrote it
+                    assert json.loads(a[name]) == json.loads(b[name])
+                else:
+                    assert a[name] == b[name], (
+                        f"{spec_name} {a['id']} {name} (served: {as_served}): "
+                        f"{a[name]!r} != {b[name]!r}"
+                    )
     return len(docs)
 
 

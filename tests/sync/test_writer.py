@@ -176,3 +176,17 @@ def test_heavy_units_are_not_grouped_beyond_the_row_cap(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert writer.units == 6 and writer.transactions == 6
+
+
+def test_join_returns_once_the_slice_is_closed(tmp_path: Path) -> None:
+    """``join`` (the benchmark's way to count the checkpoint) waits for the writer thread to
+    end, which is after its slice closed the file: another connection may then open it."""
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    writer = writer_for(wh)
+    with writer.hold():  # the slice stays open while held, whatever the pace of the units
+        assert writer.submit_async(page_unit("r", 1, 3, 1)).result() == 3
+    writer.join(timeout=30)
+    names = {t.name for t in threading.enumerate()}
+    assert f"warehouse-writer:{wh.path.name}" not in names
+    with duckdb.connect(str(wh.path)) as con:  # DuckDB's own file lock is free again
+        assert con.execute("SELECT count(*) FROM log_invoice").fetchone() == (3,)

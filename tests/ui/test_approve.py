@@ -115,7 +115,7 @@ def test_approve_executes_each_action_exactly_once(demo_settings: Settings) -> N
     ]
     assert at.button(key="approve_run").disabled  # a second click cannot reach the server
     outcome = table_with(at, "Result", "Detail")
-    assert set(outcome["Result"]) == {"🟢 Done"} and "Finished" in texts(at)
+    assert set(outcome["Result"]) == {"● Done"} and "Finished" in texts(at)
 
     at.session_state[_approval.RUN_KEY] = ident  # the approve fires again (stale click, rerun)
     at.run()
@@ -184,7 +184,7 @@ def test_an_action_quickbooks_does_not_confirm_stays_pending_on_console_and_runw
     words = texts(at)
     assert "Finished" not in words and "Not finished" in words, words
     results = table_with(at, "Result", "Detail")
-    assert results["Result"].iloc[0] == "🟠 Pending", results.to_dict("records")
+    assert results["Result"].iloc[0] == "▲ Pending", results.to_dict("records")
 
     intents = ActionService(demo_settings).list_intents(realm)
     assert intents and not intents[0]["terminal"]  # the ledger agrees: not finished

@@ -62,7 +62,7 @@ def test_labels_and_statuses_are_words() -> None:
     assert present.label("source_id") == "Document"
     assert present.label("some_new_column") == "Some new column"
     red = present.status("red")
-    assert red.startswith("🔴") and "Short" in red  # colour AND word
+    assert red.startswith("■") and "Short" in red  # mark AND word
     assert present.phrase("open_91_plus") == "Open 91+"
 
 
@@ -146,3 +146,23 @@ def test_foreign_accounts_are_said_converted_or_left_out() -> None:
     assert "0.7146 per CAD" in converted and "Fri 20 Nov 2026" in converted
     assert left_out.startswith("Euro float (EUR 1,200.50) has no EUR exchange rate")
     assert "not in the cash figure" in left_out
+
+
+def test_status_marks_are_glyphs_of_the_pdf_font_and_tell_tones_apart() -> None:
+    """Emoji dots drew as empty boxes in a browser without an emoji font (and in the PDF's
+    DejaVu Sans): every mark must be a glyph the font has, one distinct mark per tone, so the
+    mark still means something without its colour."""
+    from pathlib import Path
+
+    from fontTools.ttLib import TTFont
+
+    font = Path(__file__).resolve().parents[2] / "digest" / "fonts" / "DejaVuSans.ttf"
+    glyphs = TTFont(font).getBestCmap()
+    marks = {key: present.status(key).split(" ", 1)[0] for key in present.STATUS}
+    assert all(len(mark) == 1 and ord(mark) in glyphs for mark in marks.values()), marks
+    by_tone = {present.status_tone(key): mark for key, mark in marks.items()}
+    assert len(set(by_tone.values())) == len(by_tone) == 4  # good, warn, bad, neutral
+    assert present.status_mark("failed") == marks["red"]  # one mark per tone, whatever the word
+    assert present.cell("amber", "status") == present.status("amber")
+    assert present.status_markdown("red") == ":red[■] Short"
+    assert present.status_color("green") != present.status_color("red")
