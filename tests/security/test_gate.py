@@ -17,7 +17,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 def _texts(at: AppTest) -> str:
     parts = [
         e.value
-        for kind in ("title", "subheader", "markdown", "warning", "info")
+        for kind in ("title", "header", "subheader", "markdown", "warning", "info")
         for e in getattr(at, kind)
     ]
     return "\n".join(str(p) for p in parts)
