@@ -21,6 +21,24 @@ def as_money(expr: pl.Expr) -> pl.Expr:
     return expr.round(2, mode="half_away_from_zero").cast(MONEY)
 
 
+def whole_dollars_text(value: pl.Expr, *, sign: bool = True) -> pl.Expr:
+    """Money in row text as whole dollars, rounded half-up (the house rule), with thousands
+    separators: "$12,345", "-$4,100" (``sign=False``: the digits only, "12,345"), vectorised so
+    a firm's rows are worded in one pass."""
+    whole = value.round(0, mode="half_away_from_zero").cast(pl.Int64)
+    digits = (
+        whole.abs()
+        .cast(pl.String)
+        .str.reverse()
+        .str.replace_all(r"(\d{3})", "$1,")
+        .str.strip_suffix(",")
+        .str.reverse()
+    )
+    if not sign:
+        return digits
+    return pl.format("{}${}", pl.when(whole < 0).then(pl.lit("-")).otherwise(pl.lit("")), digits)
+
+
 def lit_money(value: Decimal | int | str | None) -> pl.Expr:
     return pl.lit(None if value is None else Decimal(str(value)).quantize(CENT), dtype=MONEY)
 

@@ -6,7 +6,7 @@ import polars as pl
 
 from runway.classify import MUST_PAY_KINDS
 from runway.forecast import signed
-from runway.money import MONEY, as_money, zero
+from runway.money import MONEY, as_money, whole_dollars_text, zero
 
 NEXT_PAYROLLS = 3
 
@@ -176,7 +176,7 @@ def coverage(
             covered=covered,
             shortfall=as_money(pl.max_horizontal(pl.col("amount") - avail90, zero())),
         )
-        .with_columns(sf=_whole_dollars(pl.col("shortfall")))
+        .with_columns(sf=whole_dollars_text(pl.col("shortfall"), sign=False))
         .with_columns(label=label)
         .sort("realm_id", "seq")
         .with_columns(
@@ -205,18 +205,6 @@ def coverage(
             "label",
             "payrolls_covered",
         )
-    )
-
-
-def _whole_dollars(value: pl.Expr) -> pl.Expr:
-    """Whole dollars, rounded half-up, with thousands separators ("12,345")."""
-    whole = value.round(0, mode="half_away_from_zero").cast(pl.Int64).abs()
-    return (
-        whole.cast(pl.String)
-        .str.reverse()
-        .str.replace_all(r"(\d{3})", "$1,")
-        .str.strip_suffix(",")
-        .str.reverse()
     )
 
 

@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-
-def grouped(whole: pl.Expr) -> pl.Expr:
-    """A non-negative integer with thousands separators (5800 -> "5,800"), vectorised."""
-    return (
-        whole.cast(pl.String)
-        .str.reverse()
-        .str.replace_all(r"(\d{3})", "$1,")
-        .str.strip_suffix(",")
-        .str.reverse()
-    )
+from runway.money import whole_dollars_text
 
 
 def day(column: str) -> pl.Expr:
@@ -27,11 +18,8 @@ def day(column: str) -> pl.Expr:
 
 
 def dollars(value: pl.Expr) -> pl.Expr:
-    """Money as whole dollars with separators and a sign ("$12,300", "-$4,100")."""
-    whole = value.cast(pl.Float64).round(0).cast(pl.Int64)
-    return pl.format(
-        "{}${}", pl.when(whole < 0).then(pl.lit("-")).otherwise(pl.lit("")), grouped(whole.abs())
-    )
+    """Money as whole dollars with separators and a sign ("$12,300", "-$4,100"), half-up."""
+    return whole_dollars_text(value)
 
 
 def weeks(value: pl.Expr) -> pl.Expr:

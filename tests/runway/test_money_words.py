@@ -1,0 +1,31 @@
+"""Money in the calculators' row text (tray effects, payroll shortfalls) rounds like every other
+figure the product shows: half-up to the whole dollar, checked against the presentation layer's
+own (Decimal-based) formatting over ties, signs and separators."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import polars as pl
+
+from oodaloo import present
+from runway.money import MONEY, whole_dollars_text
+
+
+def test_row_text_dollars_match_the_presentation_layer() -> None:
+    rng = random.Random(20261130)
+    values = [Decimal("12344.50"), Decimal("-4100.50"), Decimal("0.49"), Decimal("-0.50")]
+    values += [Decimal("999.50"), Decimal("1000000.00"), Decimal("2.50"), Decimal("3.50")]
+    values += [Decimal(rng.randint(-(10**9), 10**9)) / 100 for _ in range(500)]
+    frame = pl.DataFrame({"v": values}, schema={"v": MONEY})
+    worded = frame.select(
+        signed=whole_dollars_text(pl.col("v")),
+        digits=whole_dollars_text(pl.col("v"), sign=False),
+    )
+    for value, signed, digits in zip(values, worded["signed"], worded["digits"], strict=True):
+        expected = present.money(value).replace("−", "-")
+        if expected == "-$0":  # -0.49 rounds to nothing: no sign on zero
+            expected = "$0"
+        assert signed == expected, value
+        assert digits == expected.lstrip("-$"), value
