@@ -75,9 +75,9 @@ def version_of(s: Settings) -> str:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _schema_checked(path: str, inode: int) -> bool:
     """Open the warehouse once per process (and file) before its version is first read: the
-    first read of a process checks the schema in a write slice (``sync.store``), which moves the
-    version; read before that, the version would change under the first session's views and
-    the next session would compute them all again."""
+    first read of a process checks the schema (``sync.store``), and a file it has to upgrade
+    gets a new version; read before that, the version would change under the first session's
+    views and the next session would compute them all again."""
     from sync.store import Warehouse
 
     with Warehouse(path).read():
