@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from runway.money import MONEY
+from runway.words import day, dollars
 
 if TYPE_CHECKING:  # the type only: the view is built from what this module returns
     from runway.views import FirmView
@@ -23,6 +24,7 @@ DRIFT_SCHEMA = pl.Schema(
     }
 )
 STATUS_RANK = {"green": 0, "amber": 1, "red": 2}
+PAYROLL_WORDS = {"green": "covered", "amber": "tight", "red": "short"}  # oodaloo.present's words
 
 
 def _frame(
@@ -65,7 +67,7 @@ def drift(
                 moved,
                 "breach_moved_earlier",
                 "high",
-                pl.format("projected reserve breach now {}", "breach_date"),
+                pl.format("projected reserve breach now {}", day("breach_date")),
                 pl.col("prev_breach"),
                 pl.col("breach_date"),
             )
@@ -87,7 +89,10 @@ def drift(
                 p,
                 "payroll_status_changed",
                 pl.when(pl.col("status") == "red").then(pl.lit("high")).otherwise(pl.lit("medium")),
-                pl.format("next payroll turned {}", "status"),
+                pl.format(
+                    "next payroll now {}",
+                    pl.col("status").replace_strict(PAYROLL_WORDS, default=pl.col("status")),
+                ),
                 pl.col("prev_status"),
                 pl.col("status"),
             )
@@ -106,7 +111,12 @@ def drift(
                 large,
                 "new_large_bill",
                 "medium",
-                pl.format("new bill {} from {}: {}", "doc_id", "party_name", "balance"),
+                pl.format(
+                    "new bill {} from {}: {}",
+                    pl.col("doc_number").fill_null(pl.col("doc_id")),
+                    "party_name",
+                    dollars(pl.col("balance")),
+                ),
                 pl.lit(None),
                 pl.col("balance"),
             )
@@ -124,7 +134,11 @@ def drift(
             broke,
             "customer_lag_broken",
             "medium",
-            pl.format("{} is later than usual on invoice {}", "party_name", "doc_id"),
+            pl.format(
+                "{} is later than usual on invoice {}",
+                "party_name",
+                pl.col("doc_number").fill_null(pl.col("doc_id")),
+            ),
             pl.col("p90_days_late").round(0),
             pl.col("days_past_due"),
         )

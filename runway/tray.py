@@ -15,7 +15,7 @@ Sections, so that nothing falls between them:
 Built by concept: the row shape (``runway.tray_schema``), the bill sections
 (``runway.tray_bills``), the invoice sections and chase ranking (``runway.tray_chase``), the
 re-runs each row's one change needs (``runway.tray_scenarios``), their reading as effects
-(``runway.tray_effects``) and the row words (``runway.tray_words``); this module puts them together
+(``runway.tray_effects``) and the row words (``runway.words``); this module puts them together
 and keeps every name importable from ``runway.tray``.
 """
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from runway.hygiene import likely_duplicates
 from runway.tray_schema import PAYROLL_PROVIDER_NOTE, TRAY_HORIZON_DAYS, conform
-from runway.tray_words import day
+from runway.words import day
 
 
 def bill_rows(

@@ -14,7 +14,7 @@ from runway.common import DISPUTE_NOTE, Tables
 from runway.money import MONEY, as_money, zero
 from runway.mustpay import SOON_DAYS
 from runway.tray_schema import conform
-from runway.tray_words import dollars
+from runway.words import dollars
 
 COLLECT_HORIZON_DAYS = SOON_DAYS  # chase: cash a reminder is likely to bring within two weeks
 REMINDER_HISTORY_MIN = 2  # reminded-then-paid invoices a customer needs for its own response rate

@@ -18,7 +18,7 @@ from runway.tray_scenarios import (
     prior_id,
 )
 from runway.tray_schema import SECTIONS, TRAY_SCHEMA
-from runway.tray_words import day, dollars, weeks
+from runway.words import day, dollars, weeks
 
 EFFECT_COLUMNS = (  # after the tray's own columns and its rank, in this order
     "effect_runway_days",

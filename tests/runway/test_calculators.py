@@ -182,6 +182,17 @@ def test_drift_against_last_week() -> None:
     kinds = set(view.drift["kind"])
     assert {"new_large_bill", "breach_moved_earlier", "payroll_status_changed"} <= kinds
     assert view.firm["exception_score"][0] > 0
+    # the changes read like the rest of the product: its money, its dates, status in words
+    from oodaloo import present
+
+    said = {row["kind"]: row for row in view.drift.iter_rows(named=True)}
+    bill = said["new_large_bill"]
+    assert bill["message"].endswith(": " + present.money(bill["after"]).replace("−", "-"))
+    assert "Harbor Properties" in bill["message"]
+    breach = view.runway.row(0, named=True)["breach_date"]
+    assert said["breach_moved_earlier"]["message"].endswith(present.day(breach))
+    turned = said["payroll_status_changed"]["message"]
+    assert turned.split()[-1] in {"tight", "short"}, turned
 
 
 def test_compute_names_what_is_wrong_with_its_inputs() -> None:

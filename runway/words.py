@@ -1,5 +1,6 @@
-"""The words of tray rows: money as whole dollars, dates in the product's one format, weeks to
-the reserve — vectorised Polars expressions, so a firm's tray is worded in one pass."""
+"""Words inside calculator rows (the tray's reasons and effects, drift's changes): money as whole
+dollars, dates in the product's one format, weeks to the reserve — vectorised Polars
+expressions, so a firm's rows are worded in one pass and read like the rest of the page."""
 
 from __future__ import annotations
 
