@@ -286,6 +286,8 @@ def test_sign_in_and_roles_in_a_real_browser(served: Served) -> None:
             settled(owner)
             assert [p["approvers"] for p in waiting_for(served, realm)] == [["owner@demo.local"]]
             assert intents(served) == []
+            # the approval is stored before the page's rerun redraws it: wait, bounded, for that
+            owner.get_by_text("You approved this").first.wait_for(timeout=60_000)
             assert owner.get_by_text("You approved this").count() == 1
 
             # 6. ... a second, different approver is, and the actions run under both names.
