@@ -49,23 +49,41 @@ def to_home_currency(
         if "exchange_rate" in frame.columns
         else pl.lit(None, dtype=pl.Decimal(18, 6))
     )
+    home = pl.col("_home")
     return (
-        frame.join(homes, on="realm_id", how="left")
+        _with_home_currency(frame, homes)
+        .with_columns(currency=pl.col("currency").fill_null(home))
+        .with_columns(fx_ok=(pl.col("currency") == home) | rate.is_not_null())
         .with_columns(
-            currency=pl.col("currency").fill_null(pl.col("home_currency").fill_null("USD"))
-        )
-        .with_columns(
-            fx_ok=(pl.col("currency") == pl.col("home_currency").fill_null("USD"))
-            | rate.is_not_null(),
-        )
-        .with_columns(
-            pl.when(pl.col("currency") == pl.col("home_currency").fill_null("USD"))
+            pl.when(pl.col("currency") == home)
             .then(pl.col(amount))
             .otherwise(as_money(pl.col(amount) * rate))
             .cast(MONEY)
             .alias(out)
         )
-        .drop("home_currency")
+        .drop("_home")
+    )
+
+
+def _with_home_currency(frame: pl.DataFrame, homes: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` + ``_home``: its company's home currency (USD for a company not in ``homes``).
+    Why not always a join: most firms keep every company in one home currency, and then a
+    constant does it without joining half a million rows on ``realm_id`` (this runs in many
+    calculators)."""
+    distinct = homes["home_currency"].unique()
+    if distinct.len() != 1:
+        return (
+            frame.join(homes, on="realm_id", how="left")
+            .with_columns(_home=pl.col("home_currency").fill_null("USD"))
+            .drop("home_currency")
+        )
+    only = str(distinct[0])
+    if only == "USD":
+        return frame.with_columns(_home=pl.lit("USD"))
+    return frame.with_columns(
+        _home=pl.when(pl.col("realm_id").is_in(homes["realm_id"].implode()))
+        .then(pl.lit(only))
+        .otherwise(pl.lit("USD"))
     )
 
 

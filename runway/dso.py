@@ -8,11 +8,16 @@ import polars as pl
 
 from runway.common import companies, to_home_currency
 from runway.money import MONEY, zero
-from runway.payers import payment_links
+from runway.payers import invoice_payments, payment_links
 
 WINDOW_DAYS = 91
 COUNTBACK_MONTHS = 12
 TREND_DAYS = 28
+
+
+def trend_day(as_of: date) -> date:
+    """The day DSO's trend compares with: 28 days before ``as_of``."""
+    return as_of - timedelta(days=TREND_DAYS)
 
 
 def _window_sum(
@@ -31,27 +36,21 @@ def ar_at(
     company_info: pl.DataFrame,
     day: date,
     links: pl.DataFrame | None = None,
+    applications: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """A/R as it stood on ``day``, rebuilt from invoice totals minus payments applied by then.
     ``links``: ``payment_links`` of these payments up to ``day`` or any later day (the ones after
-    ``day`` are left out here), when the caller has them already."""
-    applied = (
-        (
-            payment_links(payments, day).lazy()
-            if links is None
-            else links.lazy().filter(pl.col("txn_date") <= day)
-        )
-        .group_by("realm_id", "invoice_id")
-        .agg(pl.col("amount").sum().alias("applied"))
-    )
-    read = ["realm_id", "id", "txn_date", "total_amt", "currency", "exchange_rate", "voided"]
-    frame = (  # one plan over the columns read (the join copies all it carries): ~25% less work
-        invoices.lazy()
-        .select(c for c in read if c in invoices.columns)
-        .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= day))
-        .join(applied, left_on=["realm_id", "id"], right_on=["realm_id", "invoice_id"], how="left")
+    ``day`` are left out here), when the caller has them already; ``applications``:
+    ``invoice_payments`` of these invoices with ``earlier=day``, likewise."""
+    if applications is None:
+        if links is None:
+            links = payment_links(payments, day)
+        applications = invoice_payments(invoices, links, earlier=day)
+    frame = (
+        applications.lazy()
+        .filter(pl.col("txn_date") <= day)
         .with_columns(
-            open_amt=(pl.col("total_amt") - pl.col("applied").fill_null(zero()))
+            open_amt=(pl.col("total_amt") - pl.col("applied_earlier").fill_null(zero()))
             .clip(lower_bound=0)
             .cast(MONEY)
         )
@@ -132,13 +131,17 @@ def dso(
     ar_totals: pl.DataFrame,
     as_of: date,
     links: pl.DataFrame | None = None,
+    applications: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """DSO simple (A/R ÷ revenue per day over 91 days), countback, and the simple figure 28 days
-    earlier. ``links``: as in ``ar_at``."""
-    prev_day = as_of - timedelta(days=TREND_DAYS)
+    earlier (``trend_day``). ``links``: as in ``ar_at``; ``applications``: ``invoice_payments``
+    with ``earlier=trend_day(as_of)``, when the caller has them."""
+    prev_day = trend_day(as_of)
     revenue = _window_sum(invoices, company_info, as_of, "revenue_window")
     prev_rev = _window_sum(invoices, company_info, prev_day, "prev_revenue")
-    prev_ar = ar_at(invoices, payments, company_info, prev_day, links).rename({"ar": "prev_ar"})
+    prev_ar = ar_at(invoices, payments, company_info, prev_day, links, applications).rename(
+        {"ar": "prev_ar"}
+    )
     frame = (
         companies(company_info)
         .select("realm_id")

@@ -26,23 +26,62 @@ def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
+def invoice_payments(
+    invoices: pl.DataFrame, links: pl.DataFrame, *, earlier: date | None = None
+) -> pl.DataFrame:
+    """Every invoice not voided with what was applied to it: ``applied`` (every payment in
+    ``links``), ``paid_date`` (the latest of them) and, with ``earlier``, ``applied_earlier`` (the
+    ones dated by ``earlier``); null where nothing was applied.
+
+    Why one frame: payer history (which invoices were paid, and when) and DSO (A/R as it stood
+    ``earlier``) both need each invoice's payment sums — one grouping of the links and one join of
+    half a million invoices, instead of one each."""
+    sums = [pl.col("amount").sum().alias("applied"), pl.col("txn_date").max().alias("paid_date")]
+    if earlier is not None:
+        sums.append(
+            pl.col("amount").filter(pl.col("txn_date") <= earlier).sum().alias("applied_earlier")
+        )
+    applied = links.group_by("realm_id", "invoice_id").agg(sums)
+    read = [
+        "realm_id",
+        "id",
+        "customer_id",
+        "txn_date",
+        "due_date",
+        "total_amt",
+        "currency",
+        "exchange_rate",
+    ]
+    return (
+        invoices.lazy()
+        .filter(~pl.col("voided").fill_null(False))
+        .select(c for c in read if c in invoices.columns)
+        .join(
+            applied.lazy(),
+            left_on=["realm_id", "id"],
+            right_on=["realm_id", "invoice_id"],
+            how="left",
+        )
+        .collect()
+    )
+
+
 def paid_invoices(
     invoices: pl.DataFrame,
     payments: pl.DataFrame,
     as_of: date,
     links: pl.DataFrame | None = None,
+    applications: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Invoices fully paid by as_of: paid date = date of the latest payment applied to each.
-    ``links``: ``payment_links(payments, as_of)`` when the caller has them already."""
-    if links is None:
-        links = payment_links(payments, as_of)
-    applied = links.group_by("realm_id", "invoice_id").agg(
-        pl.col("amount").sum().alias("applied"), pl.col("txn_date").max().alias("paid_date")
-    )
+    ``links``: ``payment_links(payments, as_of)`` when the caller has them already;
+    ``applications``: ``invoice_payments`` of these invoices and links, likewise."""
+    if applications is None:
+        if links is None:
+            links = payment_links(payments, as_of)
+        applications = invoice_payments(invoices, links)
     return (
-        invoices.filter(~pl.col("voided").fill_null(False) & (pl.col("total_amt") > 0))
-        .join(applied, left_on=["realm_id", "id"], right_on=["realm_id", "invoice_id"], how="inner")
-        .filter(pl.col("applied") >= pl.col("total_amt"))
+        applications.filter((pl.col("total_amt") > 0) & (pl.col("applied") >= pl.col("total_amt")))
         .with_columns(
             days_late=days_between(pl.col("paid_date"), pl.coalesce("due_date", "txn_date"))
         )

@@ -16,7 +16,7 @@ from runway.billing import dated_billing, expected_items, undated_for_companies
 from runway.cash import cash_accounts_for, cash_position
 from runway.common import companies
 from runway.drift import drift
-from runway.dso import dpo, dso
+from runway.dso import dpo, dso, trend_day
 from runway.firm import firm_rows
 from runway.forecast import daily_paths, forecast_items, mark_disputed, path_stats, weekly
 from runway.horizon import runway_table, trailing_net_outflow
@@ -33,6 +33,7 @@ from runway.mustpay import classify_bills, reserve
 from runway.payers import (
     bill_pay_lags,
     doubtful_collection,
+    invoice_payments,
     paid_invoices,
     payer_behaviour,
     payment_links,
@@ -129,10 +130,12 @@ def _invoice_events(t: Snapshot, as_of: date) -> pl.DataFrame:
     )
 
 
-def _payers(t: Snapshot, links: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _payers(
+    t: Snapshot, applications: pl.DataFrame, as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(payer behaviour, the paid invoices behind it): doubtful collection reads the same paid
     invoices, so they are computed once."""
-    paid = paid_invoices(t["invoice"], t["payment"], as_of, links)
+    paid = paid_invoices(t["invoice"], t["payment"], as_of, applications=applications)
     payers = payer_behaviour(
         t["invoice"], t["payment"], t["customer"], t["company_info"], as_of, paid=paid
     )
@@ -264,9 +267,14 @@ def compute(inputs: CalculatorInputs) -> FirmView:
         f_flags = pool.submit(
             lambda: hygiene(t, ar, ap, t.deleted, as_of, duplicates=f_dups.result())
         )
-        links = payment_links(t["payment"], as_of)  # read by payer history and DSO alike
-        f_dso = pool.submit(dso, t["invoice"], t["payment"], info, ar.totals, as_of, links)
-        payers, paid = _payers(t, links, as_of)
+        # each invoice's payment sums, read by payer history and DSO alike
+        applications = invoice_payments(
+            t["invoice"], payment_links(t["payment"], as_of), earlier=trend_day(as_of)
+        )
+        f_dso = pool.submit(
+            dso, t["invoice"], t["payment"], info, ar.totals, as_of, None, applications
+        )
+        payers, paid = _payers(t, applications, as_of)
         doubtful = doubtful_collection(t["invoice"], t["payment"], as_of, paid=paid)
         payers = with_deposit_days(payers, t["payment"], t["deposit"], t["account"], as_of)
         inflows, invoiced = f_inflows.result(), f_events.result()
