@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import TypeVar
 
 import polars as pl
 
 from runway import aging as aging_mod
+from runway.aging import Aging
 from runway.billing import dated_billing, expected_items, undated_for_companies
 from runway.cash import cash_accounts_for, cash_position
 from runway.common import companies
@@ -213,14 +214,99 @@ class CalculatorInputs:
     confirmed: pl.DataFrame | None = None
 
 
-def compute(inputs: CalculatorInputs) -> FirmView:
-    """Run every calculator for every company at once (``CalculatorInputs`` says what is read)."""
+PART_MIN_COMPANIES = 100  # a firm of twice this many companies is computed in two halves
+
+
+def compute(inputs: CalculatorInputs, *, parts: int | None = None) -> FirmView:
+    """Run every calculator for every company at once (``CalculatorInputs`` says what is read).
+
+    ``parts``: into how many groups of companies the firm is split, each group computed side by
+    side with the others (default: two from ``2 × PART_MIN_COMPANIES`` companies, else one).
+    Why: every calculator is per company, and one pass over a large firm ends in a long chain
+    (forecast items → payroll coverage → the tray) that keeps only one core busy; two halves
+    keep both busy throughout. The results are the same whatever the split (realm ids are
+    split in order, so the concatenated frames keep their order), checked by a test."""
     if not isinstance(inputs, CalculatorInputs):
         raise TypeError(f"compute takes CalculatorInputs, not {type(inputs).__name__}")
     as_of = inputs.as_of
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
-    snapshot, previous, qbo_aging = inputs.snapshot, inputs.previous, inputs.qbo_aging
+    if parts is not None and parts < 1:
+        raise ValueError(f"parts must be at least 1, not {parts}")
+    realm_ids = inputs.snapshot.realm_ids
+    count = parts if parts is not None else (2 if len(realm_ids) >= 2 * PART_MIN_COMPANIES else 1)
+    groups = _in_groups(realm_ids, count)
+    if len(groups) <= 1:
+        view = _compute_part(inputs)
+    else:
+        with CalculatorPool(len(groups)) as pool:
+            futures = [pool.submit(_compute_part, _only(inputs, group)) for group in groups]
+            views = [future.result() for future in futures]
+        view = _merged(views)
+    prev_view = None
+    if inputs.previous is not None:
+        prev_view = compute(
+            CalculatorInputs(
+                inputs.previous,
+                as_of - timedelta(days=7),
+                company=view.company_settings,
+                critical=inputs.critical,
+                plans=inputs.plans,
+                confirmed=inputs.confirmed,
+            ),
+            parts=parts,
+        )
+    drifted = drift(view, prev_view, as_of, inputs.qbo_aging)
+    firm = firm_rows(view, drifted)
+    return replace(view, drift=drifted, firm=firm)
+
+
+def _in_groups(realm_ids: list[str], count: int) -> list[list[str]]:
+    """``count`` runs of the sorted realm ids, as even as can be (none empty)."""
+    size = -(-len(realm_ids) // max(count, 1))
+    return [realm_ids[i : i + size] for i in range(0, len(realm_ids), size)] if size else []
+
+
+def _only(inputs: CalculatorInputs, realm_ids: list[str]) -> CalculatorInputs:
+    """The inputs of some companies: every frame keyed by realm_id keeps only their rows."""
+    keep = pl.col("realm_id").is_in(realm_ids)
+
+    def pick(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        return None if frame is None else frame.filter(keep)
+
+    return replace(
+        inputs,
+        snapshot=inputs.snapshot.only(realm_ids),
+        company=pick(inputs.company),
+        critical=pick(inputs.critical),
+        plans=pick(inputs.plans),
+        confirmed=pick(inputs.confirmed),
+        previous=None,  # drift reads the previous week of the whole firm, after the merge
+        qbo_aging=None,
+    )
+
+
+def _merged(views: list[FirmView]) -> FirmView:
+    """The views of groups of companies (in realm order) as one view of them all."""
+
+    def concat(values: list[object]) -> object:
+        first = values[0]
+        if isinstance(first, Aging):
+            return Aging(*(concat([getattr(v, f.name) for v in values]) for f in fields(Aging)))
+        if isinstance(first, pl.DataFrame):
+            frames = [v for v in values if isinstance(v, pl.DataFrame) and v.width]
+            return pl.concat(frames, how="vertical_relaxed") if frames else first
+        return first
+
+    return FirmView(
+        **{f.name: concat([getattr(v, f.name) for v in views]) for f in fields(FirmView)}
+    )
+
+
+def _compute_part(inputs: CalculatorInputs) -> FirmView:
+    """Every calculator for the companies of ``inputs`` (drift and the firm rows left empty)."""
+    as_of = inputs.as_of
+    snapshot = inputs.snapshot
     company, critical, plans = inputs.company, inputs.critical, inputs.plans
     confirmed = inputs.confirmed
     t = snapshot
@@ -339,7 +425,7 @@ def compute(inputs: CalculatorInputs) -> FirmView:
             f_dpo.result(),
         )
     score = hygiene_score(flags, info, ar, ap, t["customer"])
-    view = FirmView(
+    return FirmView(
         as_of=as_of,
         companies=realms,
         company_settings=company,
@@ -365,25 +451,4 @@ def compute(inputs: CalculatorInputs) -> FirmView:
         drift=pl.DataFrame(),
         firm=pl.DataFrame(),
         recurring_inflow_schedule=inflow_sched,
-    )
-    prev_view = None
-    if previous is not None:
-        prev_view = compute(
-            CalculatorInputs(
-                previous,
-                as_of - timedelta(days=7),
-                company=company,
-                critical=critical,
-                plans=plans,
-                confirmed=confirmed,
-            )
-        )
-    drifted = drift(view, prev_view, as_of, qbo_aging)
-    firm = firm_rows(view, drifted)
-    return FirmView(
-        **{
-            **{f.name: getattr(view, f.name) for f in fields(FirmView)},
-            "drift": drifted,
-            "firm": firm,
-        }
     )

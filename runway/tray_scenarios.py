@@ -288,7 +288,8 @@ def effects(
     moves = (
         # only the kinds scenarios move (a firm's items are mostly expected billing and spend)
         scenario_items(
-            items.filter(pl.col("kind").is_in(scenarios.get_column("kind").unique())), scenarios
+            items.filter(pl.col("kind").is_in(scenarios.get_column("kind").unique().implode())),
+            scenarios,
         )
         .join(realms, on="realm_id", how="inner")
         .with_columns(a=day_of("date"), b=day_of("new_date").fill_null(HORIZON_DAYS))

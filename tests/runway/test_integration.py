@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from oodaloo.config import Settings, load_settings
 from runway import api
@@ -150,3 +151,38 @@ def test_past_snapshot_reproduces_figures_after_edits(demo: Settings) -> None:
     assert (
         past.runway.select("realm_id", "cash", "breach_date").sort("realm_id").equals(before_runway)
     )
+
+
+def _frames(view: object) -> dict[str, pl.DataFrame]:
+    """Every frame of a FirmView by name (an aging's frames as ``aging_ar.detail`` …)."""
+    from dataclasses import fields, is_dataclass
+
+    out: dict[str, pl.DataFrame] = {}
+    for f in fields(view):  # type: ignore[arg-type]  # views and agings are dataclass instances
+        value = getattr(view, f.name)
+        if isinstance(value, pl.DataFrame):
+            out[f.name] = value
+        elif is_dataclass(value):
+            out.update({f"{f.name}.{k}": v for k, v in _frames(value).items()})
+    return out
+
+
+def test_a_firm_computed_in_groups_of_companies_equals_one_pass(demo: Settings) -> None:
+    """Large firms are computed in groups of companies side by side (``compute(parts=…)``): every
+    frame, in its order, equals the one-pass figures — for two groups and for one per company —
+    and drift (which reads last week's books of the whole firm) too."""
+    from runway.pipeline import CalculatorInputs, compute
+
+    snap = load_snapshot(demo)
+    assert len(snap.realm_ids) == COMPANIES
+    today = demo.demo_today
+    inputs = CalculatorInputs(snap, today, previous=snap, company=None)
+    whole = _frames(compute(inputs, parts=1))
+    assert whole["tray"].height and whole["forecast_items"].height and whole["drift"].width
+    for parts in (2, COMPANIES):
+        split = _frames(compute(inputs, parts=parts))
+        assert split.keys() == whole.keys()
+        for name, frame in whole.items():
+            assert_frame_equal(split[name], frame), name
+    with pytest.raises(ValueError, match="parts must be at least 1"):
+        compute(inputs, parts=0)
