@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
@@ -96,17 +97,61 @@ def days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return (later - earlier).dt.total_days().cast(pl.Int32)
 
 
+def packed_order_key(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Expr | None:
+    """One unsigned integer that sorts ``frame``'s rows as ``columns`` (strings and dates) do, or
+    None when a column holds nulls, is of another type, or the ranks do not fit in 64 bits.
+
+    Why: a sort on string keys row-encodes every string; these keys have few distinct values
+    (companies, customer ids, ~100 or ~1000 days), so each is replaced by its lexical rank (a
+    string's rank among the sorted distinct values, a date's day number from the first) and
+    the ranks are packed, most significant first — the same order at the cost of integers."""
+    if (
+        frame.height == 0
+        or frame.select(pl.any_horizontal(pl.col(*columns).is_null()).any()).item()
+    ):
+        return None
+    key: pl.Expr | None = None
+    total = 0
+    for name in columns:
+        dtype = frame.schema[name]
+        if dtype == pl.String:
+            values = frame.get_column(name).unique().sort()  # lexical, as the string sort
+            rank = pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64)
+            width = max(values.len() - 1, 1).bit_length()
+        elif dtype == pl.Date:
+            first, last = frame.select(pl.col(name).min().alias("a"), pl.col(name).max()).row(0)
+            rank = (pl.col(name) - pl.lit(first)).dt.total_days().cast(pl.UInt64)
+            width = max((last - first).days, 1).bit_length()
+        else:
+            return None
+        total += width
+        if total > 64:
+            return None
+        key = rank if key is None else key * (1 << width) + rank
+    return key
+
+
 def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFrame:
-    """``frame`` sorted by ``keys`` then ``by``, with ``_g`` (the group's number, in that order),
-    ``_first`` (the group's first row) and ``_from_end`` (0 on the group's last row, 1 before it…).
+    """``frame`` sorted by ``keys`` then ``by`` (rows equal in all of them keep their order in
+    ``frame``), with ``_g`` (the group's number, in that order), ``_first`` (the group's first
+    row) and ``_from_end`` (0 on the group's last row, 1 before it…).
 
     Why: per-group statistics written as expressions inside ``group_by().agg`` (``diff``,
     ``tail``, ``mode``) run group by group — slow with tens of thousands of groups. Computed once
     on the ordered rows instead (a gap is ``diff`` where not ``_first``; the last three are
     ``_from_end < 3``), the aggregation is left with plain sums, means and extremes that Polars
-    runs vectorised, grouped on one integer key. The sort is the same one the per-group version
-    used, so rows with equal ``by`` keep the same order and every figure stays the same."""
-    ordered = frame.sort(*keys, by)
+    runs vectorised, grouped on one integer key. The sort is on the keys' packed ranks
+    (``packed_order_key``) where they pack, else on the keys themselves; stable either way, so
+    the order, and every figure read from it, does not depend on how the sort is done."""
+    packed = packed_order_key(frame, [*keys, by])
+    if packed is None:
+        ordered = frame.sort(*keys, by, maintain_order=True)
+    else:
+        ordered = (
+            frame.with_columns(packed.alias("_order"))
+            .sort("_order", maintain_order=True)
+            .drop("_order")
+        )
     first = pl.any_horizontal(pl.col(k) != pl.col(k).shift(1) for k in keys).fill_null(True)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
     last = pl.col("_g") != pl.col("_g").shift(-1)

@@ -46,18 +46,25 @@ def ar_at(
         if links is None:
             links = payment_links(payments, day)
         applications = invoice_payments(invoices, links, earlier=day)
+    open_amt = pl.col("total_amt") - pl.col("applied_earlier").fill_null(zero())
+    # only invoices still open that day (a few of many): a paid one adds nothing to the sum
     frame = (
         applications.lazy()
-        .filter(pl.col("txn_date") <= day)
-        .with_columns(
-            open_amt=(pl.col("total_amt") - pl.col("applied_earlier").fill_null(zero()))
-            .clip(lower_bound=0)
-            .cast(MONEY)
-        )
+        .filter((pl.col("txn_date") <= day) & (open_amt > 0))
+        .with_columns(open_amt=open_amt.cast(MONEY))
         .collect()
     )
     frame = to_home_currency(frame, company_info, "open_amt", "home_open").filter(pl.col("fx_ok"))
-    return frame.group_by("realm_id").agg(pl.col("home_open").sum().alias("ar"))
+    return (
+        companies(company_info)
+        .select("realm_id")
+        .join(
+            frame.group_by("realm_id").agg(pl.col("home_open").sum().alias("ar")),
+            on="realm_id",
+            how="left",
+        )
+        .with_columns(pl.col("ar").fill_null(zero()))
+    )
 
 
 def _ratio_days(amount: pl.Expr, flow: pl.Expr) -> pl.Expr:
