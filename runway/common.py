@@ -164,6 +164,14 @@ def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFram
     )
 
 
+def group_size() -> pl.Expr:
+    """Each row's group size, on frames from ``in_group_order``: its groups are runs of rows, so
+    the size is read from the row's position (``_first``, ``_from_end``) without hashing keys."""
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    start = pl.when(pl.col("_first")).then(row).forward_fill()
+    return row - start + pl.col("_from_end") + 1
+
+
 def gap_days(by: str = "date") -> pl.Expr:
     """Days since the previous row of the same group (null on a group's first row) on frames from
     ``in_group_order``."""

@@ -285,9 +285,14 @@ def forecast_items(
     for extra in (inflows, expected, spend, undeposited):
         if extra is not None:
             parts.append(extra)
+    # an item past the horizon is left out before the parts are put together (a fifth of a
+    # firm's); an open credit is taken off the earliest collections first, so the items left
+    # out never changed what it takes off the ones kept
+    within = pl.col("date") < as_of + timedelta(days=HORIZON_DAYS)
     items = pl.concat(
         [
-            frame.with_columns(
+            frame.filter(within)
+            .with_columns(
                 *(
                     []
                     if "label" in frame.columns
@@ -302,8 +307,7 @@ def forecast_items(
     if credits is not None:
         items = net_of_credits(items, credits, ar_detail)
     return (
-        items.filter(pl.col("date") < as_of + timedelta(days=HORIZON_DAYS))
-        .with_columns(week=week_of(pl.col("date"), as_of))
+        items.with_columns(week=week_of(pl.col("date"), as_of))
         .select(
             "realm_id",
             "line",

@@ -30,6 +30,7 @@ from runway.billing import (  # expected billing: split out, still importable fr
 )
 from runway.common import (
     gap_days,
+    group_size,
     in_group_order,
     last_three,
     middle_of_last_three,
@@ -179,7 +180,7 @@ def detect_inflows(
     amount steadiness; ``confirmed`` when the owner confirmed the pattern id."""
     keys = ["realm_id", "party_id"]
     ordered = with_usual_day_of_month(
-        in_group_order(events.filter(pl.len().over(keys) >= MIN_OCCURRENCES), keys, "date")
+        in_group_order(events, keys, "date").filter(group_size() >= MIN_OCCURRENCES)
     ).with_columns(
         _gap=gap_days(),
         _recent=pl.when(pl.col("_from_end") < RECENT).then(pl.col("amount").cast(pl.Float64)),
