@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,7 +53,7 @@ from runway.recurring import (
 from runway.settings import CRITICAL_SCHEMA, PLANS_SCHEMA, SETTINGS_SCHEMA
 from runway.snapshot import Snapshot
 from runway.tables import TABLES
-from runway.tray import prep_tray
+from runway.tray import draft_rows, prep_tray
 from runway.views import DEFAULTS, FirmView
 
 PARALLEL = 3  # calculator threads (Polars' own pool does the heavy lifting inside each)
@@ -370,6 +371,22 @@ def _compute_part(inputs: CalculatorInputs) -> FirmView:
         sched = schedule(patterns, ap.detail, as_of)
         bills, bill_lags = f_bills.result(), f_bill_lags.result()
         res = reserve(company, bills, sched, as_of, plans)
+        # the tray's rows read no forecast: drawn up beside the forecast items
+        f_draft = pool.submit(
+            functools.partial(
+                draft_rows,
+                t,
+                bills=bills,
+                ar_detail=ar.detail,
+                unapplied=ar.credits,
+                payers=payers,
+                sched=sched,
+                plans=plans,
+                company=company,
+                as_of=as_of,
+                duplicates=f_dups.result(),
+            )
+        )
         items = forecast_items(
             f_disputed.result(),
             ap.detail,
@@ -409,6 +426,7 @@ def _compute_part(inputs: CalculatorInputs) -> FirmView:
             trend=trend,
             base_paths=f_paths.result().filter(pl.col("line") == "p50"),  # computed once
             duplicates=f_dups.result(),
+            draft=f_draft.result(),
         )
         run = runway_table(
             f_stats.result(),

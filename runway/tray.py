@@ -72,9 +72,11 @@ __all__ = [
     "SECTIONS",
     "TRAY_HORIZON_DAYS",
     "TRAY_SCHEMA",
+    "TrayDraft",
     "bill_rows",
     "cap_scenarios",
     "collect_likelihood",
+    "draft_rows",
     "effects",
     "invoice_rows",
     "open_credits",
@@ -84,6 +86,31 @@ __all__ = [
     "tray_rows",
     "with_effects",
 ]
+
+
+TrayDraft = tuple[pl.DataFrame, pl.DataFrame]  # (bill rows, invoice rows) before the forecast
+
+
+def draft_rows(
+    tables: Tables,
+    *,
+    bills: pl.DataFrame,
+    ar_detail: pl.DataFrame,
+    unapplied: pl.DataFrame,
+    payers: pl.DataFrame,
+    sched: pl.DataFrame,
+    plans: pl.DataFrame,
+    company: pl.DataFrame,
+    as_of: date,
+    duplicates: pl.DataFrame | None = None,
+) -> TrayDraft:
+    """(bill rows, invoice rows) of every company: what the tray's sections hold before the
+    forecast dates the bills are paid on. Why apart: none of it reads the forecast, so the
+    pipeline draws it up while the forecast items are still being computed."""
+    return (
+        bill_rows(bills, tables["bill"], sched, plans, as_of, duplicates),
+        invoice_rows(tables, ar_detail, unapplied, payers, company, as_of),
+    )
 
 
 def tray_rows(
@@ -99,16 +126,29 @@ def tray_rows(
     as_of: date,
     items: pl.DataFrame | None = None,
     duplicates: pl.DataFrame | None = None,
+    draft: TrayDraft | None = None,
 ) -> pl.DataFrame:
     """Every tray row of every company (sections in the module doc), scenarios capped; with the
     forecast's ``items``, each bill planned on the day the forecast pays it. ``duplicates``: the
-    bill table's ``likely_duplicates`` on ``as_of``, if the caller has it (hygiene reads it too)."""
-    bill_part = bill_rows(bills, tables["bill"], sched, plans, as_of, duplicates)
+    bill table's ``likely_duplicates`` on ``as_of``, and ``draft``: the ``draft_rows`` of these
+    inputs, if the caller has them."""
+    if draft is None:
+        draft = draft_rows(
+            tables,
+            bills=bills,
+            ar_detail=ar_detail,
+            unapplied=unapplied,
+            payers=payers,
+            sched=sched,
+            plans=plans,
+            company=company,
+            as_of=as_of,
+            duplicates=duplicates,
+        )
+    bill_part, invoice_part = draft
     if items is not None:  # the bill rows only: the invoice rows are the larger part
         bill_part = _on_forecast_dates(bill_part, items)
-    return cap_scenarios(
-        pl.concat([bill_part, invoice_rows(tables, ar_detail, unapplied, payers, company, as_of)])
-    )
+    return cap_scenarios(pl.concat([bill_part, invoice_part]))
 
 
 def _on_forecast_dates(rows: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
@@ -146,11 +186,13 @@ def prep_tray(
     trend: pl.DataFrame | None = None,
     base_paths: pl.DataFrame | None = None,
     duplicates: pl.DataFrame | None = None,
+    draft: TrayDraft | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(tray with effects, the re-run figures per scenario): the whole tray in one pass.
     ``base_paths``: the P50 daily paths of ``items`` from ``position``, and ``duplicates``: the
     bill table's ``likely_duplicates`` on ``as_of``, if the caller has them (the pipeline computes
-    them for the runway and hygiene; the tray then need not)."""
+    them for the runway and hygiene; the tray then need not); ``draft``: the ``draft_rows`` of
+    these inputs, likewise (the pipeline draws them up beside the forecast)."""
     rows = tray_rows(
         tables,
         bills=bills,
@@ -163,6 +205,7 @@ def prep_tray(
         as_of=as_of,
         items=items,
         duplicates=duplicates,
+        draft=draft,
     )
     payday = payroll.filter(pl.col("seq") == 1).select("realm_id", pl.col("date").alias("payday"))
     uncounted = (  # coverage already leaves out a bill the tray can delay past the payday

@@ -1,9 +1,11 @@
 """Work the pipeline does once and hands on (the base P50 daily paths and the likely duplicate
-bills, read by the tray, the runway and hygiene) against the same work done by each reader
-itself; and the forecast items' packed-key sort against the plain sort on the five keys."""
+bills, read by the tray, the runway and hygiene; the tray rows drawn up beside the forecast)
+against the same work done by each reader itself; and the forecast items' packed-key sort
+against the plain sort on the five keys."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,7 @@ import runway.pipeline as pipeline
 from runway.forecast import ITEM_ORDER, daily_paths, in_item_order
 from runway.hygiene import likely_duplicates
 from runway.pipeline import CalculatorInputs, compute
-from runway.tray import prep_tray
+from runway.tray import draft_rows, prep_tray
 from tests.runway.conftest import AS_OF, agency_example, days
 from tests.runway.factory import snapshot
 
@@ -81,7 +83,12 @@ def test_the_tray_reads_the_paths_and_duplicates_the_pipeline_computed_once() ->
     own_dups = likely_duplicates(snap["bill"], AS_OF)
     assert own_dups.height == 1
     assert_frame_equal(kw["duplicates"], own_dups)
-    alone = {k: v for k, v in kw.items() if k not in ("base_paths", "duplicates")}
+    alone = {k: v for k, v in kw.items() if k not in ("base_paths", "duplicates", "draft")}
+    own_draft = draft_rows(
+        tables, **{k: v for k, v in alone.items() if k in inspect.signature(draft_rows).parameters}
+    )
+    for handed, own in zip(kw["draft"], own_draft, strict=True):
+        assert_frame_equal(handed, own)
     tray, fx = prep_tray(tables, **alone)
     assert_frame_equal(view.tray, tray)
     assert_frame_equal(view.tray_effects, fx)
