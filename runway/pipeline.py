@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -290,7 +290,7 @@ def _only(inputs: CalculatorInputs, realm_ids: list[str]) -> CalculatorInputs:
 def _merged(views: list[FirmView]) -> FirmView:
     """The views of groups of companies (in realm order) as one view of them all."""
 
-    def concat(values: list[object]) -> object:
+    def concat(values: list[Any]) -> Any:
         first = values[0]
         if isinstance(first, Aging):
             return Aging(*(concat([getattr(v, f.name) for v in values]) for f in fields(Aging)))
@@ -302,6 +302,38 @@ def _merged(views: list[FirmView]) -> FirmView:
     return FirmView(
         **{f.name: concat([getattr(v, f.name) for v in views]) for f in fields(FirmView)}
     )
+
+
+TRAY_PART_MIN_COMPANIES = 50  # a group of twice this many companies draws its tray in halves
+
+
+def _tray_in_parts(
+    pool: CalculatorPool, tables: Snapshot, realm_ids: list[str], **inputs: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``prep_tray`` of these companies, in two halves side by side once there are many (the tray
+    is the last calculator to finish: drawn in one piece it leaves a core idle at the end). Every
+    input frame is keyed by realm_id and the tray is sorted by company first, so the halves put
+    together are the tray drawn in one piece."""
+    if len(realm_ids) < 2 * TRAY_PART_MIN_COMPANIES:
+        return prep_tray(tables, **inputs)
+
+    def part(group: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        keep = pl.col("realm_id").is_in(group)
+
+        def only(value: Any) -> Any:
+            if isinstance(value, pl.DataFrame):
+                return value.filter(keep)
+            if isinstance(value, tuple):  # the draft: (bill rows, invoice rows)
+                return tuple(only(frame) for frame in value)
+            return value
+
+        return prep_tray(tables, **{k: only(v) for k, v in inputs.items()})
+
+    first, second = _in_groups(realm_ids, 2)
+    later = pool.submit(part, second)
+    tray, fx = part(first)
+    tray_2, fx_2 = later.result()
+    return pl.concat([tray, tray_2]), pl.concat([fx, fx_2])
 
 
 def _compute_part(inputs: CalculatorInputs) -> FirmView:
@@ -409,8 +441,10 @@ def _compute_part(inputs: CalculatorInputs) -> FirmView:
         f_fc = pool.submit(lambda: weekly(items, position, res, as_of, f_paths.result()))
         f_stats = pool.submit(lambda: path_stats(f_paths.result(), position, res, as_of, trend))
         pay = f_pay.result()
-        tray, fx = prep_tray(
+        tray, fx = _tray_in_parts(
+            pool,
             t,
+            realms.get_column("realm_id").to_list(),
             bills=bills,
             ar_detail=ar.detail,
             unapplied=ar.credits,  # open credit memos and unapplied payments, one line each

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -171,6 +172,7 @@ def test_a_firm_computed_in_groups_of_companies_equals_one_pass(demo: Settings) 
     """Large firms are computed in groups of companies side by side (``compute(parts=…)``): every
     frame, in its order, equals the one-pass figures — for two groups and for one per company —
     and drift (which reads last week's books of the whole firm) too."""
+    from runway import pipeline
     from runway.pipeline import CalculatorInputs, compute
 
     snap = load_snapshot(demo)
@@ -184,5 +186,10 @@ def test_a_firm_computed_in_groups_of_companies_equals_one_pass(demo: Settings) 
         assert split.keys() == whole.keys()
         for name, frame in whole.items():
             assert_frame_equal(split[name], frame), name
+    # the tray drawn in halves (a group of many companies does so): the same tray and re-runs
+    with mock.patch.object(pipeline, "TRAY_PART_MIN_COMPANIES", 1):
+        halves = _frames(compute(inputs, parts=1))
+    for name in ("tray", "tray_effects"):
+        assert_frame_equal(halves[name], whole[name]), name
     with pytest.raises(ValueError, match="parts must be at least 1"):
         compute(inputs, parts=0)
