@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from runway.common import Tables, companies, days_between, to_home_currency
+from runway.common import Tables, companies, days_between, sorted_by, to_home_currency
 from runway.money import MONEY, zero
 
 BUCKETS = ["Current", "1-30", "31-60", "61-90", "91+"]
@@ -145,7 +145,7 @@ def open_documents(
             "currency",
             "exchange_rate",
         )
-        .sort("realm_id", "party_name", "aging_date", "doc_id")
+        .pipe(sorted_by, "realm_id", "party_name", "aging_date", "doc_id")
     )
     excluded = (
         frame.filter(~pl.col("fx_ok"))

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from runway.common import sorted_by
 from runway.forecast import customer_lags
 from runway.money import MONEY
 from runway.recurring import billing_rhythm, expected_steps
@@ -222,7 +223,7 @@ def dated_billing(undated: pl.DataFrame, payers: pl.DataFrame, as_of: date) -> p
         )
         .select(EXPECTED_SCHEMA.names())
         .cast(EXPECTED_SCHEMA)
-        .sort("realm_id", "invoice_date", "source_id")
+        .pipe(sorted_by, "realm_id", "invoice_date", "source_id")
     )
 
 

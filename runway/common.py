@@ -131,6 +131,18 @@ def packed_order_key(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Expr | N
     return key
 
 
+def sorted_by(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """``frame`` sorted by ``columns`` (rows equal in all of them keep their order): on their
+    packed ranks (``packed_order_key``) where they pack — a large frame sorted on strings
+    row-encodes every one — else on the columns themselves. The same order either way."""
+    key = packed_order_key(frame, columns)
+    if key is None:
+        return frame.sort(*columns, maintain_order=True)
+    return (
+        frame.with_columns(key.alias("_order")).sort("_order", maintain_order=True).drop("_order")
+    )
+
+
 def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFrame:
     """``frame`` sorted by ``keys`` then ``by`` (rows equal in all of them keep their order in
     ``frame``), with ``_g`` (the group's number, in that order), ``_first`` (the group's first
@@ -143,15 +155,7 @@ def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFram
     runs vectorised, grouped on one integer key. The sort is on the keys' packed ranks
     (``packed_order_key``) where they pack, else on the keys themselves; stable either way, so
     the order, and every figure read from it, does not depend on how the sort is done."""
-    packed = packed_order_key(frame, [*keys, by])
-    if packed is None:
-        ordered = frame.sort(*keys, by, maintain_order=True)
-    else:
-        ordered = (
-            frame.with_columns(packed.alias("_order"))
-            .sort("_order", maintain_order=True)
-            .drop("_order")
-        )
+    ordered = sorted_by(frame, *keys, by)
     first = pl.any_horizontal(pl.col(k) != pl.col(k).shift(1) for k in keys).fill_null(True)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
     last = pl.col("_g") != pl.col("_g").shift(-1)

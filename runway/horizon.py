@@ -60,20 +60,34 @@ def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
     count in and refunds paid from one count out (those waiting in Undeposited Funds arrive with
     their Deposit); transfers between the company's own bank accounts are neutral, those to a
     card, loan or equity account count out and line-of-credit draws in."""
+    since = as_of - timedelta(days=TRAILING_DAYS)
+    window = (pl.col("txn_date") > since) & (pl.col("txn_date") <= as_of)
+
+    def recent(table: str) -> pl.DataFrame:
+        """A table's documents of the trailing weeks (``_flows`` keeps only those): taken first,
+        so the joins below carry 13 weeks of documents, not years."""
+        return tables[table].filter(window)
+
     t = tables
     info = t["company_info"]
     acct = accounts_classified(t["account"])
     banks = acct.filter(pl.col("is_bank")).select(
         "realm_id", pl.col("account_id").alias("deposit_account_id")
     )
-    payments = t["payment"].join(
-        banks.with_columns(bank=pl.lit(True)), on=["realm_id", "deposit_account_id"], how="left"
+    payments = (
+        recent("payment")
+        .drop("links", strict=False)
+        .join(
+            banks.with_columns(bank=pl.lit(True)),
+            on=["realm_id", "deposit_account_id"],
+            how="left",
+        )
     )
     payments = payments.filter(
         pl.col("bank").fill_null(False) | pl.col("deposit_account_id").is_null()
     )
     je = (
-        t["journal_entry"]
+        recent("journal_entry")
         .select("realm_id", "id", "txn_date", "currency", "lines")
         .explode("lines")
         .unnest("lines")
@@ -109,21 +123,21 @@ def trailing_net_outflow(tables: Tables, as_of: date) -> pl.DataFrame:
         ),
         _flows(je, info, "out", 1, as_of),
         _flows(
-            t["sales_receipt"].join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
+            recent("sales_receipt").join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
             info,
             "total_amt",
             -1,
             as_of,
         ),
         _flows(
-            t["refund_receipt"].join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
+            recent("refund_receipt").join(banks, on=["realm_id", "deposit_account_id"], how="semi"),
             info,
             "total_amt",
             1,
             as_of,
         ),
     ]
-    parts.append(_flows(_transfer_out(t["transfer"], acct), info, "out", 1, as_of))
+    parts.append(_flows(_transfer_out(recent("transfer"), acct), info, "out", 1, as_of))
     net = pl.concat(parts).group_by("realm_id").agg(pl.col("flow").sum().alias("net_out"))
     return (
         companies(info)

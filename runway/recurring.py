@@ -8,7 +8,13 @@ from datetime import date, timedelta
 import polars as pl
 
 from runway.classify import accounts_classified, lines_kind, party_kind
-from runway.common import gap_days, in_group_order, last_three, middle_of_last_three
+from runway.common import (
+    gap_days,
+    in_group_order,
+    last_three,
+    middle_of_last_three,
+    sorted_by,
+)
 from runway.money import MONEY
 
 HISTORY_DAYS = 400
@@ -216,7 +222,7 @@ def outflow_events(
     events = pl.concat(parts, how="vertical_relaxed")
     return events.with_columns(
         pl.col("amount").cast(MONEY), pl.col("kind").fill_null("other")
-    ).sort("realm_id", "date", "source", "doc_id")
+    ).pipe(sorted_by, "realm_id", "date", "source", "doc_id")
 
 
 def _transfer_events(
