@@ -112,16 +112,21 @@ def open_documents(
         "realm_id", pl.col("id").alias("party_id"), pl.col("display_name").alias("party_name")
     )
     docs = _with_later(docs, later)
+    read = ["realm_id", "id", "doc_number", party_col, "txn_date", "due_date", "balance"]
+    read += [c for c in ("currency", "exchange_rate") if c in docs.columns]
     frame = (
-        docs.filter(
+        docs.lazy()
+        .filter(
             (pl.col("balance") != 0)
             & _not_voided(docs)
             & (pl.col("txn_date") <= as_of)
             & pl.col("balance").is_not_null()
         )
+        .select(read)  # the open ones' columns read here only, not the whole wide table
         .rename({party_col: "party_id", "id": "doc_id", "balance": "balance_foreign"})
-        .join(names, on=["realm_id", "party_id"], how="left")
+        .join(names.lazy(), on=["realm_id", "party_id"], how="left")
         .with_columns(pl.col("party_name").fill_null(pl.col("party_id")))
+        .collect()
     )
     frame = to_home_currency(frame, company_info, "balance_foreign", "balance")
     detail = (
