@@ -88,13 +88,15 @@ def applied_after(
     if payments is None or payments.height == 0:
         return pl.DataFrame(schema=schema)
     return (
-        payments.filter(_not_voided(payments) & (pl.col("txn_date") > as_of))
+        payments.lazy()  # only the columns read are filtered
+        .filter(_not_voided(payments) & (pl.col("txn_date") > as_of))
         .select("realm_id", "links")
         .explode("links")
         .unnest("links")
         .filter(pl.col("txn_type").is_in([txn_type] if isinstance(txn_type, str) else txn_type))
         .group_by("realm_id", pl.col("txn_id").alias("doc_id"))
         .agg(pl.col("amount").sum().cast(MONEY).alias("later_amt"))
+        .collect()
     )
 
 

@@ -20,12 +20,20 @@ def trend_day(as_of: date) -> date:
     return as_of - timedelta(days=TREND_DAYS)
 
 
+WINDOW_READ = ("realm_id", "txn_date", "total_amt", "currency", "exchange_rate")
+
+
 def _window_sum(
     docs: pl.DataFrame, company_info: pl.DataFrame, end: date, name: str
 ) -> pl.DataFrame:
     start = end - timedelta(days=WINDOW_DAYS)
     voided = ~pl.col("voided").fill_null(False) if "voided" in docs.columns else pl.lit(True)
-    frame = docs.filter(voided & (pl.col("txn_date") > start) & (pl.col("txn_date") <= end))
+    frame = (  # a lazy plan filters only the columns read, not the whole table
+        docs.lazy()
+        .filter(voided & (pl.col("txn_date") > start) & (pl.col("txn_date") <= end))
+        .select(c for c in WINDOW_READ if c in docs.columns)
+        .collect()
+    )
     frame = to_home_currency(frame, company_info, "total_amt", "home_amt").filter(pl.col("fx_ok"))
     return frame.group_by("realm_id").agg(pl.col("home_amt").sum().alias(name))
 
@@ -91,7 +99,10 @@ def countback(
     )
     sales = (
         to_home_currency(
-            invoices.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of)),
+            invoices.lazy()  # only the columns read are filtered
+            .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+            .select(c for c in WINDOW_READ if c in invoices.columns)
+            .collect(),
             company_info,
             "total_amt",
             "home_amt",

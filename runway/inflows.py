@@ -139,19 +139,24 @@ def invoice_events(
             ],
             how="vertical_relaxed",
         )
-    frame = invoices.filter(
-        (pl.col("txn_date") <= as_of)
-        & (pl.col("txn_date") > since)
-        & ~pl.col("voided").fill_null(False)
-        & (pl.col("total_amt") > 0)
-    ).select(
-        "realm_id",
-        pl.col("customer_id").alias("party_id"),
-        "txn_date",
-        "due_date",
-        "total_amt",
-        "currency",
-        "exchange_rate",
+    frame = (
+        invoices.lazy()  # a lazy plan filters only the columns read, not the whole table
+        .filter(
+            (pl.col("txn_date") <= as_of)
+            & (pl.col("txn_date") > since)
+            & ~pl.col("voided").fill_null(False)
+            & (pl.col("total_amt") > 0)
+        )
+        .select(
+            "realm_id",
+            pl.col("customer_id").alias("party_id"),
+            "txn_date",
+            "due_date",
+            "total_amt",
+            "currency",
+            "exchange_rate",
+        )
+        .collect()
     )
     return (
         to_home_currency(frame, company_info, "total_amt", "amount")

@@ -15,7 +15,8 @@ def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """realm_id, payment_id, invoice_id, amount, txn_date: one row per payment application up to
     as_of."""
     return (
-        payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        payments.lazy()  # a lazy plan filters only the columns read, not the whole table
+        .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
         .select("realm_id", pl.col("id").alias("payment_id"), "txn_date", "links")
         .explode("links")
         .unnest("links")
@@ -23,6 +24,7 @@ def payment_links(payments: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .select(
             "realm_id", "payment_id", pl.col("txn_id").alias("invoice_id"), "amount", "txn_date"
         )
+        .collect()
     )
 
 
@@ -173,13 +175,15 @@ def bill_pay_lags(bills: pl.DataFrame, bill_payments: pl.DataFrame, as_of: date)
     the company's), early_days_after_due (the 10th percentile: the P90 line pays that early),
     paid_count. Days before the due date count as negative (early payers stay early)."""
     links = (
-        bill_payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        bill_payments.lazy()
+        .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
         .select("realm_id", "txn_date", "links")
         .explode("links")
         .unnest("links")
         .filter(pl.col("txn_type") == "Bill")
         .group_by("realm_id", pl.col("txn_id").alias("bill_id"))
         .agg(pl.col("amount").sum().alias("applied"), pl.col("txn_date").max().alias("paid_date"))
+        .collect()
     )
     paid = (
         bills.filter(pl.col("total_amt") > 0)
@@ -307,15 +311,16 @@ def with_deposit_days(
     Undeposited Funds), so a collection is forecast on the day the bank sees it."""
     parked = _undeposited_accounts(accounts).with_columns(parked=pl.lit(True))
     frame = (
-        payments.filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        payments.lazy()
+        .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
         .join(
-            parked,
+            parked.lazy(),
             left_on=["realm_id", "deposit_account_id"],
             right_on=["realm_id", "account_id"],
             how="left",
         )
         .join(
-            _deposited(deposits.filter(pl.col("txn_date") <= as_of)),
+            _deposited(deposits.filter(pl.col("txn_date") <= as_of)).lazy(),
             left_on=["realm_id", "id"],
             right_on=["realm_id", "payment_id"],
             how="left",
@@ -329,6 +334,7 @@ def with_deposit_days(
         )
         .group_by("realm_id", "customer_id")
         .agg(pl.col("days").median().round(0).cast(pl.Int32).alias("deposit_days"))
+        .collect()
     )
     return payers.join(frame, on=["realm_id", "customer_id"], how="left").with_columns(
         pl.col("deposit_days").fill_null(0)
