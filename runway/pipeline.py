@@ -350,25 +350,24 @@ def _compute_part(inputs: CalculatorInputs) -> FirmView:
     plans = pl.DataFrame(schema=PLANS_SCHEMA) if plans is None else plans
     confirmed = pl.DataFrame(schema=CONFIRMED_SCHEMA) if confirmed is None else confirmed
 
-    accounts = cash_accounts_for(t, as_of)  # foreign accounts at the rates known on as_of
-    position = cash_position(t["account"], info, t.freshness, per_account=accounts)
-    ar = aging_mod.ar_aging(t, as_of)
-    ap = aging_mod.ap_aging(t, as_of)
     # Independent calculators run side by side: Polars releases the GIL inside each operation, and
     # many of them are single-threaded joins/group-bys on string keys, so two cores stay busy. The
     # calling thread walks the longest chain (payer history → expected billing → forecast items);
-    # the pool takes the side work, queued in the order the chain needs it. A pool task waits only
-    # on tasks submitted before it (first in, first out: they have started by then), so the
-    # waits cannot deadlock, whatever the pool size.
+    # the pool takes the side work, the work that reads nothing computed here first (expected
+    # billing, the longest of it, from the very start), then the rest in the order the chain needs
+    # it. A pool task waits only on tasks submitted before it (first in, first out: they have
+    # started by then), so the waits cannot deadlock, whatever the pool size.
     with CalculatorPool(PARALLEL) as pool:
+        f_ap = pool.submit(aging_mod.ap_aging, t, as_of)  # short, and the calling thread waits
         f_events = pool.submit(_invoice_events, t, as_of)
+        f_patterns = pool.submit(_patterns, t, company, as_of)
         f_undated = pool.submit(_undated_billing, f_events, t, confirmed, company, as_of)
         f_inflows = pool.submit(lambda: detect_inflows(f_events.result(), confirmed, as_of))
-        f_patterns = pool.submit(_patterns, t, company, as_of)
-        f_bills = pool.submit(classify_bills, ap.detail, t["bill"], t["account"], critical, company)
         f_bill_lags = pool.submit(bill_pay_lags, t["bill"], t["bill_payment"], as_of)
-        f_spend = pool.submit(_spend, f_patterns, f_bill_lags, ap.detail, as_of)
-        f_disputed = pool.submit(mark_disputed, ar.detail, t["invoice"], company)
+        f_bills = pool.submit(
+            lambda: classify_bills(f_ap.result().detail, t["bill"], t["account"], critical, company)
+        )
+        f_spend = pool.submit(lambda: _spend(f_patterns, f_bill_lags, f_ap.result().detail, as_of))
         f_undeposited = pool.submit(
             undeposited_items,
             t["payment"],
@@ -378,11 +377,16 @@ def _compute_part(inputs: CalculatorInputs) -> FirmView:
             as_of,
             t["sales_receipt"] if "sales_receipt" in TABLES else None,
         )
-        f_credits = pool.submit(aging_mod.customer_open_credits, t, as_of, ar)
         f_trend = pool.submit(trailing_net_outflow, t, as_of)
-        f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
         # likely duplicate bills: hygiene's flags and the tray's Check first, computed once
         f_dups = pool.submit(likely_duplicates, t["bill"], as_of)
+        ar = aging_mod.ar_aging(t, as_of)
+        f_disputed = pool.submit(mark_disputed, ar.detail, t["invoice"], company)
+        f_credits = pool.submit(aging_mod.customer_open_credits, t, as_of, ar)
+        accounts = cash_accounts_for(t, as_of)  # foreign accounts at the rates known on as_of
+        position = cash_position(t["account"], info, t.freshness, per_account=accounts)
+        ap = f_ap.result()
+        f_dpo = pool.submit(dpo, t["bill"], info, ap.totals, as_of)
         f_flags = pool.submit(
             lambda: hygiene(t, ar, ap, t.deleted, as_of, duplicates=f_dups.result())
         )
