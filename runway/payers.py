@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from runway.common import companies, days_between
+from runway.common import companies, days_between, shared_codes
 
 MIN_HISTORY = 3  # paid invoices a customer needs before its own lag is trusted
 
@@ -43,7 +43,6 @@ def invoice_payments(
         sums.append(
             pl.col("amount").filter(pl.col("txn_date") <= earlier).sum().alias("applied_earlier")
         )
-    applied = links.group_by("realm_id", "invoice_id").agg(sums)
     read = [
         "realm_id",
         "id",
@@ -54,18 +53,25 @@ def invoice_payments(
         "currency",
         "exchange_rate",
     ]
-    return (
+    live = (
         invoices.lazy()
         .filter(~pl.col("voided").fill_null(False))
         .select(c for c in read if c in invoices.columns)
-        .join(
-            applied.lazy(),
-            left_on=["realm_id", "id"],
-            right_on=["realm_id", "invoice_id"],
-            how="left",
-        )
-        .collect()
     )
+    codes = shared_codes(invoices, links, ["realm_id", "id"], ["realm_id", "invoice_id"])
+    if codes is None:  # keys too many to number: joined on the strings themselves
+        applied = links.lazy().group_by("realm_id", "invoice_id").agg(sums)
+        joined = live.join(
+            applied, left_on=["realm_id", "id"], right_on=["realm_id", "invoice_id"], how="left"
+        )
+    else:
+        applied = links.lazy().group_by(codes[1].alias("_pair")).agg(sums)
+        joined = (
+            live.with_columns(codes[0].alias("_pair"))
+            .join(applied, on="_pair", how="left")
+            .drop("_pair")
+        )
+    return joined.collect()
 
 
 def paid_invoices(

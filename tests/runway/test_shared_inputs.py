@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import runway.pipeline as pipeline
+from runway.common import shared_codes
 from runway.forecast import ITEM_ORDER, daily_paths, in_item_order
 from runway.hygiene import likely_duplicates
+from runway.payers import invoice_payments, payment_links
 from runway.pipeline import CalculatorInputs, compute
 from runway.tray import draft_rows, prep_tray
 from tests.runway.conftest import AS_OF, agency_example, days
@@ -110,3 +112,45 @@ def test_date_range_of_items_is_not_assumed() -> None:
         }
     )
     assert_frame_equal(in_item_order(frame), frame.sort(*ITEM_ORDER))
+
+
+keys = st.lists(
+    st.tuples(st.sampled_from(["1", "10", "2", "é", None]), st.sampled_from(["a", "b", "", None])),
+    max_size=30,
+)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(keys, keys)
+def test_a_join_on_shared_codes_is_the_join_on_the_strings(
+    left: list[Any], right: list[Any]
+) -> None:
+    """Numbered keys match exactly where the strings do (a null matches nothing)."""
+    schema = {"r": pl.String, "k": pl.String}
+    a = pl.DataFrame(left, schema=schema, orient="row").with_row_index("i")
+    b = pl.DataFrame(right, schema={"r2": pl.String, "k2": pl.String}, orient="row")
+    b = b.with_row_index("j")
+    codes = shared_codes(a, b, ["r", "k"], ["r2", "k2"])
+    assert codes is not None
+    by_codes = (
+        a.with_columns(codes[0].alias("_c"))
+        .join(b.with_columns(codes[1].alias("_c")), on="_c", how="inner")
+        .select("i", "j")
+        .sort("i", "j")
+    )
+    by_strings = a.join(b, left_on=["r", "k"], right_on=["r2", "k2"], how="inner").select("i", "j")
+    assert_frame_equal(by_codes, by_strings.sort("i", "j"))
+
+
+def test_invoice_payments_without_codes_is_the_same() -> None:
+    """When the keys are too many to number, the sums come from a join on the strings: the same
+    frame."""
+    c = agency_example()
+    snap = snapshot(c)
+    links = payment_links(snap["payment"], AS_OF)
+    assert links.height
+    coded = invoice_payments(snap["invoice"], links, earlier=AS_OF - timedelta(days=28))
+    with mock.patch("runway.payers.shared_codes", return_value=None):
+        plain = invoice_payments(snap["invoice"], links, earlier=AS_OF - timedelta(days=28))
+    assert coded["applied"].drop_nulls().len() > 0
+    assert_frame_equal(coded.sort("realm_id", "id"), plain.sort("realm_id", "id"))
