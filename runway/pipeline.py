@@ -6,14 +6,13 @@ import functools
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import polars as pl
 
 from runway import aging as aging_mod
-from runway.aging import Aging
 from runway.billing import dated_billing, expected_items, undated_for_companies
 from runway.cash import cash_accounts_for, cash_position
 from runway.common import companies
@@ -215,35 +214,14 @@ class CalculatorInputs:
     confirmed: pl.DataFrame | None = None
 
 
-PART_MIN_COMPANIES = 100  # a firm of twice this many companies is computed in two halves
-
-
-def compute(inputs: CalculatorInputs, *, parts: int | None = None) -> FirmView:
-    """Run every calculator for every company at once (``CalculatorInputs`` says what is read).
-
-    ``parts``: into how many groups of companies the firm is split, each group computed side by
-    side with the others (default: two from ``2 × PART_MIN_COMPANIES`` companies, else one).
-    Why: every calculator is per company, and one pass over a large firm ends in a long chain
-    (forecast items → payroll coverage → the tray) that keeps only one core busy; two halves
-    keep both busy throughout. The results are the same whatever the split (realm ids are
-    split in order, so the concatenated frames keep their order), checked by a test."""
+def compute(inputs: CalculatorInputs) -> FirmView:
+    """Run every calculator for every company at once (``CalculatorInputs`` says what is read)."""
     if not isinstance(inputs, CalculatorInputs):
         raise TypeError(f"compute takes CalculatorInputs, not {type(inputs).__name__}")
     as_of = inputs.as_of
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
-    if parts is not None and parts < 1:
-        raise ValueError(f"parts must be at least 1, not {parts}")
-    realm_ids = inputs.snapshot.realm_ids
-    count = parts if parts is not None else (2 if len(realm_ids) >= 2 * PART_MIN_COMPANIES else 1)
-    groups = _in_groups(realm_ids, count)
-    if len(groups) <= 1:
-        view = _compute_part(inputs)
-    else:
-        with CalculatorPool(len(groups)) as pool:
-            futures = [pool.submit(_compute_part, _only(inputs, group)) for group in groups]
-            views = [future.result() for future in futures]
-        view = _merged(views)
+    view = _calculators(inputs)
     prev_view = None
     if inputs.previous is not None:
         prev_view = compute(
@@ -254,8 +232,7 @@ def compute(inputs: CalculatorInputs, *, parts: int | None = None) -> FirmView:
                 critical=inputs.critical,
                 plans=inputs.plans,
                 confirmed=inputs.confirmed,
-            ),
-            parts=parts,
+            )
         )
     drifted = drift(view, prev_view, as_of, inputs.qbo_aging)
     firm = firm_rows(view, drifted)
@@ -268,52 +245,18 @@ def _in_groups(realm_ids: list[str], count: int) -> list[list[str]]:
     return [realm_ids[i : i + size] for i in range(0, len(realm_ids), size)] if size else []
 
 
-def _only(inputs: CalculatorInputs, realm_ids: list[str]) -> CalculatorInputs:
-    """The inputs of some companies: every frame keyed by realm_id keeps only their rows."""
-    keep = pl.col("realm_id").is_in(realm_ids)
-
-    def pick(frame: pl.DataFrame | None) -> pl.DataFrame | None:
-        return None if frame is None else frame.filter(keep)
-
-    return replace(
-        inputs,
-        snapshot=inputs.snapshot.only(realm_ids),
-        company=pick(inputs.company),
-        critical=pick(inputs.critical),
-        plans=pick(inputs.plans),
-        confirmed=pick(inputs.confirmed),
-        previous=None,  # drift reads the previous week of the whole firm, after the merge
-        qbo_aging=None,
-    )
-
-
-def _merged(views: list[FirmView]) -> FirmView:
-    """The views of groups of companies (in realm order) as one view of them all."""
-
-    def concat(values: list[Any]) -> Any:
-        first = values[0]
-        if isinstance(first, Aging):
-            return Aging(*(concat([getattr(v, f.name) for v in values]) for f in fields(Aging)))
-        if isinstance(first, pl.DataFrame):
-            frames = [v for v in values if isinstance(v, pl.DataFrame) and v.width]
-            return pl.concat(frames, how="vertical_relaxed") if frames else first
-        return first
-
-    return FirmView(
-        **{f.name: concat([getattr(v, f.name) for v in views]) for f in fields(FirmView)}
-    )
-
-
-TRAY_PART_MIN_COMPANIES = 50  # a group of twice this many companies draws its tray in halves
+TRAY_PART_MIN_COMPANIES = 50  # a group of twice this many companies draws its tray in parts
+TRAY_PARTS = 2  # how many: the calling thread draws one, the pool the others
 
 
 def _tray_in_parts(
     pool: CalculatorPool, tables: Snapshot, realm_ids: list[str], **inputs: Any
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``prep_tray`` of these companies, in two halves side by side once there are many (the tray
-    is the last calculator to finish: drawn in one piece it leaves a core idle at the end). Every
-    input frame is keyed by realm_id and the tray is sorted by company first, so the halves put
-    together are the tray drawn in one piece."""
+    """``prep_tray`` of these companies, in ``TRAY_PARTS`` groups of companies side by side once
+    there are many (the tray is the last calculator to finish: drawn in one piece it leaves a
+    core idle at the end; two parts measured best). Every input frame is keyed by realm_id and
+    the tray is sorted by company first, so the parts put together are the tray drawn in one
+    piece."""
     if len(realm_ids) < 2 * TRAY_PART_MIN_COMPANIES:
         return prep_tray(tables, **inputs)
 
@@ -329,14 +272,13 @@ def _tray_in_parts(
 
         return prep_tray(tables, **{k: only(v) for k, v in inputs.items()})
 
-    first, second = _in_groups(realm_ids, 2)
-    later = pool.submit(part, second)
-    tray, fx = part(first)
-    tray_2, fx_2 = later.result()
-    return pl.concat([tray, tray_2]), pl.concat([fx, fx_2])
+    first, *rest = _in_groups(realm_ids, TRAY_PARTS)
+    later = [pool.submit(part, group) for group in rest]
+    parts = [part(first), *(future.result() for future in later)]
+    return pl.concat([tray for tray, _ in parts]), pl.concat([fx for _, fx in parts])
 
 
-def _compute_part(inputs: CalculatorInputs) -> FirmView:
+def _calculators(inputs: CalculatorInputs) -> FirmView:
     """Every calculator for the companies of ``inputs`` (drift and the firm rows left empty)."""
     as_of = inputs.as_of
     snapshot = inputs.snapshot

@@ -168,28 +168,23 @@ def _frames(view: object) -> dict[str, pl.DataFrame]:
     return out
 
 
-def test_a_firm_computed_in_groups_of_companies_equals_one_pass(demo: Settings) -> None:
-    """Large firms are computed in groups of companies side by side (``compute(parts=…)``): every
-    frame, in its order, equals the one-pass figures — for two groups and for one per company —
-    and drift (which reads last week's books of the whole firm) too."""
+def test_a_tray_drawn_in_parts_equals_one_piece(demo: Settings) -> None:
+    """A large firm's tray is drawn in groups of companies side by side: every frame, in its
+    order, equals the one-piece figures (forced here on the demo's few companies)."""
     from runway import pipeline
     from runway.pipeline import CalculatorInputs, compute
 
     snap = load_snapshot(demo)
     assert len(snap.realm_ids) == COMPANIES
-    today = demo.demo_today
-    inputs = CalculatorInputs(snap, today, previous=snap, company=None)
-    whole = _frames(compute(inputs, parts=1))
-    assert whole["tray"].height and whole["forecast_items"].height and whole["drift"].width
+    inputs = CalculatorInputs(snap, demo.demo_today)
+    whole = _frames(compute(inputs))
+    assert whole["tray"].height and whole["tray_effects"].height
     for parts in (2, COMPANIES):
-        split = _frames(compute(inputs, parts=parts))
+        with (
+            mock.patch.object(pipeline, "TRAY_PART_MIN_COMPANIES", 1),
+            mock.patch.object(pipeline, "TRAY_PARTS", parts),
+        ):
+            split = _frames(compute(inputs))
         assert split.keys() == whole.keys()
         for name, frame in whole.items():
             assert_frame_equal(split[name], frame), name
-    # the tray drawn in halves (a group of many companies does so): the same tray and re-runs
-    with mock.patch.object(pipeline, "TRAY_PART_MIN_COMPANIES", 1):
-        halves = _frames(compute(inputs, parts=1))
-    for name in ("tray", "tray_effects"):
-        assert_frame_equal(halves[name], whole[name]), name
-    with pytest.raises(ValueError, match="parts must be at least 1"):
-        compute(inputs, parts=0)
