@@ -6,10 +6,11 @@ timestamp come again and are dropped by the (realm, id, sync_token) dedupe), and
 only inside one identical timestamp (stepping back a little to survive rows leaving mid-scan).
 Rows changing mid-scan leave the window with a timestamp > hi and are caught by the CDC pass that
 follows. Each round's pages (one batch request for all entities) and the cursor pointing past them
-commit in ONE DuckDB transaction (checkpoint '_backfill'). The next round is fetched while this
-round is being written (its cursor follows from the pages alone); a round is handed to the
-writer only once the previous one committed, so a failed write never lets a later cursor pass
-rows that were not stored."""
+commit in ONE DuckDB transaction (checkpoint '_backfill'), written with the rounds other
+companies handed to the coalescing writer at the same time: one statement per entity. The next
+round is fetched while this round is being written (its cursor follows from the pages alone); a
+round is handed to the writer only once the previous one committed, so a failed write never lets
+a later cursor pass rows that were not stored."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sync.context import RunContext
 from sync.pages import fetch_pages, window_statement
 from sync.rawpages import Page
 from sync.schema import BY_QBO_NAME, ENTITIES, parse_ts
-from sync.writer import writer_for
+from sync.writer import Deferred, writer_for
 
 Doc = dict[str, Any]
 BACKFILL_KEY = "_backfill"
@@ -166,18 +167,16 @@ def run_backfill(
             pages: dict[str, Page] = pages,
             cursor: dict[str, Any] = new_state_,
             at: datetime = at,
-        ) -> int:
-            rows = sum(
-                store.ingest_into(
-                    con,
-                    ctx.realm_id,
-                    name,
-                    pages[name],
-                    run_id=ctx.run_id,
-                    ingested_at=at,
-                    source="backfill",
-                )
-                for name in pending
+        ) -> Deferred[int]:
+            # the pages join the other companies' rounds of the same transaction: one
+            # statement per entity for all of them (store.ingest_pages)
+            rows = store.ingest_pages(
+                con,
+                ctx.realm_id,
+                [(name, pages[name]) for name in pending],
+                run_id=ctx.run_id,
+                ingested_at=at,
+                source="backfill",
             )
             store.set_checkpoint(con, ctx.realm_id, BACKFILL_KEY, cursor, run_id=ctx.run_id, at=at)
             return rows
@@ -186,7 +185,7 @@ def run_backfill(
             ctx.rows += writing.result()  # the previous round is durable before this one goes
         weight = sum(len(pages[name]) for name in pending)
         # the round's pages and their cursor: one transaction
-        writing = writer.submit_async(write_round, weight=weight)
+        writing = writer.submit_gathered(write_round, weight=weight)
         state = new_state_
         ctx.beat()
     if writing is not None:

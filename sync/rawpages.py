@@ -4,8 +4,9 @@ A 1000-document page parsed by ``orjson`` costs as much as typing it, so the cli
 parses query and batch answers itself: one DuckDB statement per HTTP answer (an in-memory
 connection per thread) splits it into its pages and returns, per page, the documents' JSON text
 (handed as is to the store, which types it with ``from_json``) and the little the client pages
-on — the number of documents, each one's ``MetaData.LastUpdatedTime``, whether an
-(Id, SyncToken) pair repeats, how many deleted stubs it holds — plus each batch item's fault.
+on — the number of documents, each one's ``MetaData.LastUpdatedTime`` and store key
+(Id, SyncToken: does one repeat, within the page or across the pages the store writes in one
+statement?), how many deleted stubs it holds — plus each batch item's fault.
 Answers of any other shape (a lowercase ``fault`` envelope, no ``QueryResponse``) go through
 the Python parse and the original helpers, so the semantics stay those of ``rows_of`` and
 ``batch_item_rows``."""
@@ -36,17 +37,19 @@ _TOKEN = "coalesce(TRY_CAST(nullif(r.SyncToken, '') AS BIGINT), 0)"
 _SCAN = f"""
 SELECT i.bId, i.Fault, i.QueryResponse IS NULL, e.value, len(k),
        list_transform(k, lambda r: r.MetaData.LastUpdatedTime),
-       len(list_distinct(list_transform(k, lambda r: [r.Id, {_TOKEN}::VARCHAR]))),
+       list_transform(k, lambda r: r.Id || ':' || {_TOKEN}::VARCHAR),
        len(list_filter(k, lambda r: lower(r.status) = 'deleted'))
 FROM (SELECT i, e, list_transform(e.value, lambda d: from_json(d, '{_KEYS}')) AS k
       FROM (SELECT i, list_filter(map_entries(i.QueryResponse),
                                   lambda x: x.value IS NOT NULL)[1] AS e
             FROM ({{items}})))
 """
-_QUERY_SCAN = _SCAN.replace("{items}", f"SELECT from_json($body, '{_ITEM}') AS i")
+# the body goes in as bytes, made text by DuckDB (``decode``: UTF-8, checked) rather than by
+# Python, which would copy a 6 MB answer once more
+_QUERY_SCAN = _SCAN.replace("{items}", f"SELECT from_json(decode($body), '{_ITEM}') AS i")
 _BATCH_SCAN = _SCAN.replace(
     "{items}",
-    "SELECT unnest(from_json($body, "
+    "SELECT unnest(from_json(decode($body), "
     f"'{{\"BatchItemResponse\": [{_ITEM}]}}').BatchItemResponse) AS i",
 )
 
@@ -60,6 +63,9 @@ class Page:
     stamps: list[str | None]  # each document's MetaData.LastUpdatedTime, in order
     unique: bool  # no (Id, SyncToken) twice: the store may skip its within-page dedupe
     stubs: int  # deleted stubs (``status: Deleted``) among the documents
+    # each document's store key "Id:SyncToken" (None without an Id); empty when not scanned
+    # (``of``: such a page is never ``unique``)
+    keys: list[str | None] = field(default_factory=list, repr=False)
     _docs: list[Doc] | None = field(default=None, repr=False)
 
     @classmethod
@@ -98,7 +104,9 @@ def _scanner() -> duckdb.DuckDBPyConnection:
     if con is None:
         with _database_lock:
             if _database is None:
-                _database = duckdb.connect(":memory:")
+                # one thread: the fetch threads are the parallelism; DuckDB's own pool on a
+                # page-sized scan only adds CPU (measured: bench.sync's ingest)
+                _database = duckdb.connect(":memory:", config={"threads": 1})
             con = _database.cursor()
         _local.con = con
     return con
@@ -106,19 +114,21 @@ def _scanner() -> duckdb.DuckDBPyConnection:
 
 def _scan(sql: str, body: bytes, realm_id: str | None) -> list[tuple[Any, ...]]:
     try:
-        return _scanner().execute(sql, {"body": body.decode() or "{}"}).fetchall()
-    except (duckdb.Error, UnicodeDecodeError):
+        return _scanner().execute(sql, {"body": body or b"{}"}).fetchall()
+    except duckdb.Error:  # not JSON, not UTF-8 (decode checks it)
         raise TransientError("query: unreadable answer", realm_id=realm_id) from None
 
 
 def _page(row: tuple[Any, ...]) -> Page:
-    _bid, _fault, _no_response, texts, count, stamps, distinct, stubs = row
+    _bid, _fault, _no_response, texts, count, stamps, keys, stubs = row
+    keys = list(keys or [])
     return Page(
         texts=list(texts or []),
         count=count or 0,
         stamps=list(stamps or []),
-        unique=(distinct or 0) == (count or 0),
+        unique=None not in keys and len(set(keys)) == len(keys),
         stubs=stubs or 0,
+        keys=keys,
     )
 
 
