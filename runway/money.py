@@ -13,6 +13,7 @@ MONEY = pl.Decimal(18, 2)
 RATE = pl.Decimal(18, 6)
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+MINUS = "−"  # a real minus sign (U+2212), in row text and on every page: reads better than "-"
 
 
 def as_money(expr: pl.Expr) -> pl.Expr:
@@ -23,8 +24,8 @@ def as_money(expr: pl.Expr) -> pl.Expr:
 
 def whole_dollars_text(value: pl.Expr, *, sign: bool = True) -> pl.Expr:
     """Money in row text as whole dollars, rounded half-up (the house rule), with thousands
-    separators: "$12,345", "-$4,100" (``sign=False``: the digits only, "12,345"), vectorised so
-    a firm's rows are worded in one pass."""
+    separators: "$12,345", "−$4,100" (``sign=False``: the digits only, "12,345"), vectorised so
+    a firm's rows are worded in one pass; the sign is ``MINUS``, as the presentation layer's."""
     whole = value.round(0, mode="half_away_from_zero").cast(pl.Int64)
     digits = (
         whole.abs()
@@ -36,7 +37,7 @@ def whole_dollars_text(value: pl.Expr, *, sign: bool = True) -> pl.Expr:
     )
     if not sign:
         return digits
-    return pl.format("{}${}", pl.when(whole < 0).then(pl.lit("-")).otherwise(pl.lit("")), digits)
+    return pl.format("{}${}", pl.when(whole < 0).then(pl.lit(MINUS)).otherwise(pl.lit("")), digits)
 
 
 def lit_money(value: Decimal | int | str | None) -> pl.Expr:

@@ -19,7 +19,7 @@ def day(column: str) -> pl.Expr:
 
 
 def dollars(value: pl.Expr) -> pl.Expr:
-    """Money as whole dollars with separators and a sign ("$12,300", "-$4,100"), half-up."""
+    """Money as whole dollars with separators and a sign ("$12,300", "−$4,100"), half-up."""
     return whole_dollars_text(value)
 
 

@@ -24,8 +24,8 @@ def test_row_text_dollars_match_the_presentation_layer() -> None:
         digits=whole_dollars_text(pl.col("v"), sign=False),
     )
     for value, signed, digits in zip(values, worded["signed"], worded["digits"], strict=True):
-        expected = present.money(value).replace("−", "-")
-        if expected == "-$0":  # -0.49 rounds to nothing: no sign on zero
+        expected = present.money(value)  # the same minus sign (U+2212) as every page
+        if expected == present.MINUS + "$0":  # -0.49 rounds to nothing: no sign on zero
             expected = "$0"
         assert signed == expected, value
-        assert digits == expected.lstrip("-$"), value
+        assert digits == expected.lstrip(present.MINUS + "$"), value
