@@ -316,9 +316,16 @@ def with_deposit_days(
     the bank (0 for payments deposited straight to the bank; the later deposit for those parked in
     Undeposited Funds), so a collection is forecast on the day the bank sees it."""
     parked = _undeposited_accounts(accounts).with_columns(parked=pl.lit(True))
+    # a company without an Undeposited Funds account banks every payment the day it is made:
+    # 0 days for all its customers (the default below), so only the others' payments are read
+    parking = parked.get_column("realm_id").unique().implode()
     frame = (
         payments.lazy()
-        .filter(~pl.col("voided").fill_null(False) & (pl.col("txn_date") <= as_of))
+        .filter(
+            ~pl.col("voided").fill_null(False)
+            & (pl.col("txn_date") <= as_of)
+            & pl.col("realm_id").is_in(parking)
+        )
         .join(
             parked.lazy(),
             left_on=["realm_id", "deposit_account_id"],
