@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from runway.common import sorted_by
+from runway.common import shared_codes, sorted_by
 from runway.forecast import customer_lags
 from runway.money import MONEY
 from runway.recurring import billing_rhythm, expected_steps
@@ -55,17 +55,25 @@ def seasonal_factors(
     ``months``: only the factors of the months from … to (first days) — the horizon's few,
     where a caller needs no others; every month by default."""
     year_ago = as_of - timedelta(days=365)
+    # customers numbered once: the groupings and joins below run on that number, not on two
+    # strings per row of a firm's half million invoices
     keys = ["realm_id", "party_id"]
-    recent = events.filter((pl.col("date") > year_ago) & (pl.col("date") <= as_of))
-    last_year = recent.group_by(*keys, pl.col("date").dt.month_start().alias("ly_month")).agg(
+    codes = shared_codes(events, events, keys, keys)
+    party = pl.struct(keys) if codes is None else codes[0]
+    ev = events.select(*keys, "date", "amount", party.alias("_k"))
+    recent = ev.filter((pl.col("date") > year_ago) & (pl.col("date") <= as_of))
+    last_year = recent.group_by("_k", pl.col("date").dt.month_start().alias("ly_month")).agg(
         pl.col("amount").cast(pl.Float64).sum().alias("ly")
     )
-    seen_a_year = events.filter(pl.col("date") <= year_ago).select(keys).unique()
+    seen_a_year = ev.filter(pl.col("date") <= year_ago).select("_k").unique()
     steady = (
-        recent.group_by(keys)
-        .agg((pl.col("amount").cast(pl.Float64).sum() / 12).alias("avg_month"))
-        .join(last_year.group_by(keys).agg(pl.len().alias("months")), on=keys)
-        .join(seen_a_year, on=keys, how="semi")  # first billed a year ago or earlier
+        recent.group_by("_k")
+        .agg(
+            *(pl.col(k).first() for k in keys),
+            (pl.col("amount").cast(pl.Float64).sum() / 12).alias("avg_month"),
+        )
+        .join(last_year.group_by("_k").agg(pl.len().alias("months")), on="_k")
+        .join(seen_a_year, on="_k", how="semi")  # first billed a year ago or earlier
         .filter((pl.col("months") >= SEASON_MIN_MONTHS) & (pl.col("avg_month") > 0))
     )
     if months is not None:
@@ -73,7 +81,7 @@ def seasonal_factors(
         last_year = last_year.filter(pl.col("ly_month").is_between(first, last))
     low, high = SEASON_RANGE
     return (
-        steady.join(last_year, on=["realm_id", "party_id"], how="inner")
+        steady.join(last_year, on="_k", how="inner")
         .with_columns(
             month=pl.col("ly_month").dt.offset_by("1y"),
             factor=(1 + SEASON_WEIGHT * (pl.col("ly") / pl.col("avg_month") - 1)).clip(low, high),
