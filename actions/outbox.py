@@ -44,7 +44,7 @@ class OutboxApplier:
         return self._warehouse
 
     def ingest(self, realm_id: str, entity: str, docs: list[dict[str, Any]], source: str) -> None:
-        from sync.store import ingest_documents
+        from sync.ingest import ingest_documents
 
         unique = {
             (str(d.get("Id")), str(d.get("SyncToken"))): d for d in docs

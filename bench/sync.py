@@ -36,7 +36,7 @@ from oodaloo.config import Settings, load_settings
 from sandbox.demo.build import build_demo_firm
 from sandbox.testing import api_client
 from sandbox.transport import embedded_transport, forget
-from sync import frames, rawpages, store
+from sync import frames, ingest, rawpages, store
 from sync.engine import sync_all, sync_company
 from sync.oauth import connect_sandbox_companies
 from sync.schema import BY_QBO_NAME, ENTITIES
@@ -178,7 +178,7 @@ def _ingest_once(by_realm: dict[str, list[Round]], path: Path, now: datetime) ->
                 def unit(
                     con: duckdb.DuckDBPyConnection, realm: str = realm, pages: list = pages
                 ) -> Deferred[int]:
-                    return store.ingest_pages(
+                    return ingest.ingest_pages(
                         con, realm, pages, run_id=1, ingested_at=now, source="bench"
                     )
 
@@ -254,7 +254,7 @@ def ingest_throughput(
 ) -> tuple[int, float, float, float]:
     """Rows per CPU-second of our ingest — the client's reading of the batch answers
     (``rawpages.batch_pages``: one DuckDB scan per answer, no Python parse of the documents)
-    + ``store.ingest_pages`` of each company's pages into a warehouse file, round by round,
+    + ``ingest.ingest_pages`` of each company's pages into a warehouse file, round by round,
     each round one write unit handed to the coalescing writer as ``sync.backfill`` hands it
     (the units of a transaction written one statement per entity) — and of the baseline:
     DuckDB's typed ``from_json`` of the same page texts, page by page, into an in-memory table

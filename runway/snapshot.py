@@ -189,7 +189,7 @@ def read_snapshot(
     store_version: str = "memory",
 ) -> Snapshot:
     """The snapshot inside an open read of a store (``load_snapshot``'s, or a test's in-memory
-    DuckDB filled through ``sync.store.ingest_into``): one reading for both."""
+    DuckDB filled through ``sync.ingest.ingest_into``): one reading for both."""
     realms = None if realm_ids is None else sorted(set(realm_ids))
     tables: dict[str, pl.DataFrame] = {}
     tombs: list[pl.DataFrame] = [pl.DataFrame(schema=DELETED_SCHEMA)]

@@ -30,10 +30,11 @@ if TYPE_CHECKING:  # for type checkers; at run time each name is imported on fir
         TransientError,
     )
     from sync.freshness import Freshness, company_freshness, ensure_fresh
+    from sync.ingest import ingest_documents
     from sync.oauth import authorize_url, complete_connect, connect_sandbox_companies
     from sync.queue import request_sync
     from sync.scheduler import build_scheduler
-    from sync.store import Warehouse, ingest_documents, warehouse_for
+    from sync.store import Warehouse, warehouse_for
 
 __all__ = [
     "QBOClient",
@@ -63,7 +64,7 @@ __all__ = [
 _EXPORTS = {
     "QBOClient": "sync.client",
     "Warehouse": "sync.store",
-    "ingest_documents": "sync.store",
+    "ingest_documents": "sync.ingest",
     "warehouse_for": "sync.store",
     "Freshness": "sync.freshness",
     "company_freshness": "sync.freshness",

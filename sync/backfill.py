@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from sync import store
+from sync import ingest, store
 from sync.context import RunContext
 from sync.pages import fetch_pages, window_statement
 from sync.rawpages import Page
@@ -169,8 +169,8 @@ def run_backfill(
             at: datetime = at,
         ) -> Deferred[int]:
             # the pages join the other companies' rounds of the same transaction: one
-            # statement per entity for all of them (store.ingest_pages)
-            rows = store.ingest_pages(
+            # statement per entity for all of them (ingest.ingest_pages)
+            rows = ingest.ingest_pages(
                 con,
                 ctx.realm_id,
                 [(name, pages[name]) for name in pending],

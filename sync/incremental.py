@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from sync import store
+from sync import ingest, store
 from sync.backfill import CDC_KEY, mark_reconcile_pending, run_backfill
 from sync.client import cdc_changes
 from sync.context import RunContext, server_time
@@ -67,7 +67,7 @@ def run_cdc(ctx: RunContext, since: datetime) -> list[str]:
 
     def write_changes(con: duckdb.DuckDBPyConnection) -> int:
         rows = sum(
-            store.ingest_into(
+            ingest.ingest_into(
                 con, ctx.realm_id, entity, docs, run_id=ctx.run_id, ingested_at=at, source="cdc"
             )
             for entity, docs in collected.items()

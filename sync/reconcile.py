@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from sync import store
+from sync import ingest, store
 from sync.backfill import RECONCILE_KEY, RECONCILE_PENDING_KEY
 from sync.client import quote
 from sync.context import RunContext
@@ -103,7 +103,7 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
     def write_outcome(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, int]]:
         rows, tombstones = 0, {}
         if info:
-            rows += store.ingest_into(
+            rows += ingest.ingest_into(
                 con,
                 ctx.realm_id,
                 "CompanyInfo",
@@ -114,7 +114,7 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
             )
         for entity in entities:
             if alive[entity]:
-                rows += store.ingest_into(
+                rows += ingest.ingest_into(
                     con,
                     ctx.realm_id,
                     entity,
@@ -125,7 +125,7 @@ def run_reconcile(ctx: RunContext, entities: list[str] | None = None) -> dict[st
                 )
             stubs = [{"Id": i} for i in gone[entity]]
             n = (
-                store.append_tombstones(
+                ingest.append_tombstones(
                     con,
                     store.spec_for(entity),
                     ctx.realm_id,

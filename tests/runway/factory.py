@@ -1,5 +1,5 @@
 """Fixture factory: QBO-like documents with their version history, stored through the product's
-own write path (``sync.store.ingest_into`` inside ``Warehouse.transact``) and read back through
+own write path (``sync.ingest.ingest_into`` inside ``Warehouse.transact``) and read back through
 its own snapshot reader — as in-memory snapshots or real warehouse files."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import duckdb
 
 from runway.snapshot import Snapshot, read_snapshot
 from runway.tables import TABLES
+from sync.ingest import ingest_into
 from sync.schema import BY_TABLE
-from sync.store import Warehouse, create_schema, ingest_into, mark_success
+from sync.store import Warehouse, create_schema, mark_success
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -218,7 +219,7 @@ class Company:
 
     # ---- outputs ----------------------------------------------------------------------------
     def ingest(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Append every version through the product's own path (``sync.store.ingest_into``, as a
+        """Append every version through the product's own path (``sync.ingest.ingest_into``, as a
         sync would): each stored ``ingest_lag`` after QBO wrote it; a delete as QBO's stub."""
         groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
         for version in self.versions:

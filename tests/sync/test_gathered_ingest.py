@@ -1,6 +1,6 @@
-"""Pages gathered across the units of one coalesced transaction (``store.ingest_pages``: one
+"""Pages gathered across the units of one coalesced transaction (``ingest.ingest_pages``: one
 statement per entity for every company's pages) land exactly as the same pages stored one at a
-time (``store.ingest_into``, a transaction each), with each caller's row count; a unit whose
+time (``ingest.ingest_into``, a transaction each), with each caller's row count; a unit whose
 pages cannot be written fails only its own caller."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import duckdb
 import orjson
 import pytest
 
-from sync import rawpages, store
+from sync import ingest, rawpages, store
 from sync.writer import Deferred, writer_for
 from tests.sync.conftest import World
 
@@ -76,7 +76,7 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
                 run: int = run,
                 at: datetime = at,
             ) -> int:
-                return store.ingest_into(
+                return ingest.ingest_into(
                     con, realm, entity, page, run_id=run, ingested_at=at, source="backfill"
                 )
 
@@ -86,19 +86,19 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
     assert expected[0] == len(distinct) > 60 and expected[-1] == 0
 
     statements: list[tuple[str, int]] = []
-    write = store._EntityGroup.write
+    write = ingest._EntityGroup.write
 
-    def counted(group: store._EntityGroup, con: duckdb.DuckDBPyConnection) -> None:
+    def counted(group: ingest._EntityGroup, con: duckdb.DuckDBPyConnection) -> None:
         statements.append((group.spec.qbo_name, len(group.parts)))
         write(group, con)
 
-    monkeypatch.setattr(store._EntityGroup, "write", counted)
+    monkeypatch.setattr(ingest._EntityGroup, "write", counted)
     gathered = store.Warehouse(tmp_path / "gathered.duckdb")
 
     def all_units(con: duckdb.DuckDBPyConnection) -> Deferred[list[int]]:
         """Every unit's pages in ONE transaction, as the coalescing writer runs them."""
         tickets = [
-            store.ingest_pages(
+            ingest.ingest_pages(
                 con,
                 realm,
                 [(entity, _page(entity, docs)) for entity, docs in pages],
@@ -145,7 +145,7 @@ def test_a_unit_whose_gathered_pages_fail_fails_only_its_caller(tmp_path: Path) 
         barrier.wait()
         try:
             outcomes[name] = writer.submit_gathered(
-                lambda con: store.ingest_pages(
+                lambda con: ingest.ingest_pages(
                     con, name, [("Invoice", page)], run_id=1, ingested_at=AT
                 ),
                 weight=page.count,

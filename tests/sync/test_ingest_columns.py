@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from oodaloo.config import Settings
-from sync import frames, rawpages, store
+from sync import frames, ingest, rawpages, store
 from sync.schema import BY_QBO_NAME, ENTITIES
 from tests.sync import rowwise
 from tests.sync.conftest import build_world, truth
@@ -200,7 +200,7 @@ def test_every_entity_of_the_schema_has_a_plan_and_stores(tmp_path: Any) -> None
     for spec in ENTITIES:
         doc = {"Id": "1", "SyncToken": "0", "MetaData": _stamp(1)}
         n = wh.transact(
-            lambda con, spec=spec, doc=doc: store.ingest_into(
+            lambda con, spec=spec, doc=doc: ingest.ingest_into(
                 con, "r1", spec.qbo_name, [spec.keyed(doc)], run_id=1, ingested_at=AT
             )
         )

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from sync import rawpages, store
+from sync import ingest, rawpages, store
 from sync.client import batch_item_rows, rows_of
 from sync.errors import PermanentError, QBOError, TransientError
 from sync.retry import error_from_fault
@@ -171,12 +171,12 @@ def test_a_page_stored_from_its_text_equals_the_parsed_documents_stored(
     for entity, docs in pages:
         page = rawpages.query_page(_body(entity, docs), realm)
         added_text += by_text.transact(
-            lambda con, e=entity, p=page: store.ingest_into(
+            lambda con, e=entity, p=page: ingest.ingest_into(
                 con, realm, e, p, run_id=1, ingested_at=AT
             )
         )
         added_docs += by_docs.transact(
-            lambda con, e=entity, d=docs: store.ingest_into(
+            lambda con, e=entity, d=docs: ingest.ingest_into(
                 con, realm, e, d, run_id=1, ingested_at=AT
             )
         )

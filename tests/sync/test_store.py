@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from sync.ingest import ingest_documents
 from sync.store import (
     Warehouse,
     as_of_frame,
     as_of_query,
     current_frame,
     get_checkpoint,
-    ingest_documents,
     set_checkpoint,
 )
 from tests.sync.factories import customer, deleted, invoice
@@ -188,7 +188,7 @@ def test_awkward_values_are_typed_exactly(wh: Warehouse) -> None:
 def test_checkpoint_commits_with_its_page_or_not_at_all(wh: Warehouse) -> None:
     with pytest.raises(RuntimeError), wh.write() as con:
         con.begin()
-        from sync.store import ingest_into
+        from sync.ingest import ingest_into
 
         ingest_into(con, "r1", "Invoice", [invoice("1")], run_id=1, ingested_at=at(2))
         set_checkpoint(con, "r1", "_backfill", {"lo": "x"}, run_id=1, at=at(2))

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sync import store
+from sync import ingest, store
 from sync import writer as writer_module
 from sync.store import Warehouse
 from sync.writer import writer_for
@@ -22,7 +22,7 @@ def page_unit(realm: str, first_id: int, n: int, cursor: int):  # type: ignore[n
     docs = [invoice(str(first_id + i)) for i in range(n)]
 
     def unit(con: duckdb.DuckDBPyConnection) -> int:
-        rows = store.ingest_into(
+        rows = ingest.ingest_into(
             con, realm, "Invoice", docs, run_id=1, ingested_at=store.frames.utc_now(), source="test"
         )
         store.set_checkpoint(
@@ -69,7 +69,7 @@ def test_a_failing_unit_fails_only_its_caller(tmp_path: Path) -> None:
         wh.transact(page_unit(f"ok{c}", 1, 3, 1))
 
     def bad(con: duckdb.DuckDBPyConnection) -> None:
-        store.ingest_into(
+        ingest.ingest_into(
             con,
             "bad",
             "Invoice",
