@@ -285,19 +285,30 @@ class Session:
     rerun: float | None = None  # seconds of a rerun in the open page (keyboard "r")
 
 
-# Records the app's script-state changes, so a rerun is seen to start and to finish.
-_WATCH_STATES = """() => {
-  window.__states = [];
-  const app = document.querySelector("[data-testid='stApp']");
-  window.__watch?.disconnect();
-  window.__watch = new MutationObserver(
-    () => window.__states.push(app.getAttribute('data-test-script-state')));
-  window.__watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-}"""
-_RERUN_DONE = """() => {
-  const states = window.__states, at = states.indexOf('running');
-  return at >= 0 && states.slice(at).includes('notRunning');
-}"""
+class _RunsFinished:
+    """Counts the "script finished" messages a page's WebSocket receives from the console.
+    A rerun is timed until the next one arrives: watching the page's script-state attribute
+    missed fast reruns, whose "running" and "finished" states the browser drew in one render
+    (the attribute never changed, and the wait ran out)."""
+
+    def __init__(self, page: Any) -> None:
+        self.count = 0
+        page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
+
+    def _frame(self, payload: Any) -> None:
+        if not isinstance(payload, bytes):
+            return
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            self.count += 1
+
+    def wait_after(self, page: Any, seen: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count <= seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no script run finished within {timeout:.0f} s")
+            page.wait_for_timeout(10)  # lets Playwright deliver the page's events
 
 
 def _chromium_cpu(browser_cdp: Any) -> float:
@@ -320,6 +331,7 @@ def _render(
     "r" key, as a person refreshing the figures: the page's JavaScript is loaded, only the
     script and the redraw remain), from the key press until the script has finished again."""
     page = context.new_page()
+    runs = _RunsFinished(page)
     try:
         cpu, chromium = _cpu_seconds(server_pid), _chromium_cpu(browser_cdp)
         started = time.perf_counter()
@@ -335,11 +347,14 @@ def _render(
         if not rerun:
             return session
         page.wait_for_timeout(1000)  # let the first draw settle
-        page.evaluate(_WATCH_STATES)
         page.mouse.click(700, 5)  # focus the page (not a widget), where "r" means rerun
+        seen = runs.count
         started = time.perf_counter()
         page.keyboard.press("r")
-        page.wait_for_function(_RERUN_DONE, timeout=300_000)
+        runs.wait_after(page, seen)
+        page.wait_for_selector(
+            "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000
+        )
         page.wait_for_selector(ready, state="attached", timeout=300_000)
         return dataclasses.replace(session, rerun=time.perf_counter() - started)
     finally:

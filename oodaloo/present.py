@@ -14,15 +14,16 @@ Rules (tests in tests/ui/test_present.py):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from runway.money import MINUS  # one minus sign for row text and pages
+
 DASH = "—"
 CENT = Decimal("0.01")
 DOLLAR = Decimal("1")
-MINUS = "−"  # a real minus sign: reads better than a hyphen next to a dollar sign
 
 Kind = Literal["text", "money", "date", "int", "ratio", "days", "weeks", "percent", "status"]
 
@@ -610,6 +611,75 @@ def escape_markdown(value: Any) -> str:
     text = text.replace("\r", " ").replace("\n", " ")
     out = "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in text)
     return out.replace("\\:\\/\\/", "\\:\u2060//").replace("\\:/", "\\:\u2060/")
+
+
+HtmlCell = str | tuple[str, str]
+"""A cell of ``html_table``: its text, or (text, tone) for a status coloured by its tone."""
+
+
+def html_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[HtmlCell]],
+    *,
+    name: str = "",
+    label: str = "",
+    right: Collection[int] = (),
+    helps: Mapping[int, str] | None = None,
+    scroll: bool = False,
+) -> str:
+    """A read-only table as static HTML: the browser draws it at once, with no data-grid
+    JavaScript to load and start (~1.4 MB that a page with one ``st.dataframe`` pays on its
+    first paint), and its text is read aloud, found and copied. Every header and cell is
+    escaped here: QuickBooks-supplied text stays data, never markup. ``name`` tags the table
+    (``data-table``) for tests and styles; ``label`` names it for screen readers; ``right``
+    holds the columns (by position) aligned as numbers; ``helps`` explains a column in its
+    header's tooltip; ``scroll`` keeps a long table in a box that scrolls (focusable, so it
+    scrolls from the keyboard too)."""
+    from html import escape
+
+    helps = helps or {}
+    heads = []
+    for at, title in enumerate(header):
+        attributes = ' scope="col"' + (' class="oo-num"' if at in right else "")
+        if at in helps:
+            attributes += f' title="{escape(helps[at])}"'
+        heads.append(f"<th{attributes}>{escape(title)}</th>")
+    body = []
+    for row in rows:
+        cells = []
+        for at, value in enumerate(row):
+            css = ["oo-num"] if at in right else []
+            if isinstance(value, tuple):
+                text, tone = value
+                css.append(f"oo-{tone if tone in TONE_MARK else 'neutral'}")
+            else:
+                text = value
+            kind = f' class="{" ".join(css)}"' if css else ""
+            cells.append(f"<td{kind}>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    box = f' role="region" aria-label="{escape(label or name)}" tabindex="0"' if scroll else ""
+    return (
+        f'<div class="oo-table{" oo-scroll" if scroll else ""}" data-table="{escape(name)}"'
+        f"{box}><table><thead><tr>"
+        + "".join(heads)
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
+
+
+def html_figures(figures: Iterable[tuple[str, str, str]], *, name: str = "") -> str:
+    """Headline figures, each a (label, value, note), as one static HTML row (a description
+    list: label, then value and note): one element for the browser to draw instead of a
+    column, a metric and a caption per figure. Escaped like ``html_table``."""
+    from html import escape
+
+    items = "".join(
+        f'<div class="oo-figure"><dt>{escape(label)}</dt><dd class="oo-value">{escape(value)}'
+        f'</dd><dd class="oo-note">{escape(note)}</dd></div>'
+        for label, value, note in figures
+    )
+    return f'<dl class="oo-figures" data-figures="{escape(name)}">{items}</dl>'
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

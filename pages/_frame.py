@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from oodaloo.present import TONE_COLOR
 from pages import _state
 
 FLASH_KEY = "flash"
@@ -236,10 +237,44 @@ ACCESSIBLE_CSS = """<style>
   opacity: 1 !important; }
 </style>"""
 
+# The static tables (``_ui.static_table``): body text #31333f on white (12:1), headers on
+# #f0f2f6 (11:1), status words in the presentation layer's AA colours; the header stays in
+# view while a long table scrolls in its box, and the first column while a wide one does.
+# The headline figures (``present.html_figures``) as st.metric draws them, notes at 8:1.
+TABLE_CSS = (
+    """<style>
+.oo-table { overflow: auto; max-width: 100%; }
+.oo-table.oo-scroll { max-height: 27rem; }
+.oo-table:focus-visible { outline: 2px solid #1f5fa8; outline-offset: 2px; }
+.oo-table table { border-collapse: separate; border-spacing: 0; width: 100%;
+  font-size: 0.875rem; color: #31333f; }
+.oo-table th, .oo-table td { padding: 0.35rem 0.6rem; text-align: left; vertical-align: top;
+  border-bottom: 1px solid #e6e9ef; background: #ffffff; }
+.oo-table th { position: sticky; top: 0; z-index: 2; background: #f0f2f6; font-weight: 600;
+  white-space: nowrap; }
+.oo-table th:first-child, .oo-table td:first-child { position: sticky; left: 0; z-index: 1; }
+.oo-table th:first-child { z-index: 3; }
+.oo-table .oo-num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.oo-figures { display: flex; flex-wrap: wrap; gap: 1rem; margin: 0; padding: 0 !important;
+  color: #31333f; }
+.oo-figure { flex: 1 1 9rem; min-width: 0; }
+.oo-figures dt { font-size: 0.875rem; }
+.oo-figures dd { margin: 0; }
+.oo-figures .oo-value { font-size: 2.25rem; line-height: 1.4; white-space: nowrap; }
+.oo-figures .oo-note { font-size: 0.875rem; color: #4d5160; }
+"""
+    + "".join(
+        f".oo-table .oo-{tone} {{ color: {colour}; font-weight: 600; }}\n"
+        for tone, colour in TONE_COLOR.items()
+    )
+    + "</style>"
+)
+
 
 def accessible_styles() -> None:
-    """Text contrast at WCAG AA for the quiet text (captions, help)."""
-    st.html(ACCESSIBLE_CSS)
+    """Text contrast at WCAG AA for the quiet text (captions, help), and the static tables'
+    look (one element: each element costs the browser a render)."""
+    st.html(ACCESSIBLE_CSS + TABLE_CSS)
 
 
 def badge(*, firm_page: bool = False) -> None:

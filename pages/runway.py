@@ -54,10 +54,9 @@ with _ui.section("writing this week's answers"):
     st.markdown("\n\n".join(f"**{q}** {a}" for q, a in _company.answers(view).items()))
 
 with _ui.section("showing the key figures"):
-    figures = _company.key_figures(view)
-    for column, (label, value, note) in zip(st.columns(len(figures)), figures, strict=True):
-        column.metric(label, value)
-        column.caption(note)
+    # one static element (label, value, note per figure) where columns of metrics and captions
+    # were sixteen: each costs the browser a render on the first paint
+    st.html(present.html_figures(_company.key_figures(view), name="key_figures"))
 
 st.header("Next 13 weeks")
 with _ui.section("drawing the forecast"):
@@ -79,7 +78,7 @@ with _ui.section("drawing the forecast"):
     )
     st.subheader(f"What is behind {label}")
     st.caption("Click a week's bars to narrow the list; double-click to show every week.")
-    _ui.table(
+    _ui.static_table(
         items,
         f"forecast_items_{realm}",
         key="forecast_items",
@@ -89,7 +88,7 @@ with _ui.section("drawing the forecast"):
 st.header("Cash position")
 with _ui.section("showing the cash position"):
     accounts = _company.accounts_table(view)
-    _ui.table(
+    _ui.static_table(
         accounts,
         f"cash_accounts_{realm}",
         key="cash_accounts",
@@ -129,7 +128,7 @@ for tab, aging, side in ((ar_tab, view.aging_ar, "ar"), (ap_tab, view.aging_ap, 
             + "."
         )
         by_party = aging.by_party.drop("realm_id", "party_id", strict=False)
-        _ui.table(
+        _ui.static_table(
             by_party,
             f"aging_{side}_{realm}",
             key=f"aging_{side}",

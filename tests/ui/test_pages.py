@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 import pytest
-from ui_support import PAGES, frame_with, open_app, qbo_all, table_texts, texts
+from ui_support import PAGES, open_app, qbo_all, static_figures, static_rows, table_texts, texts
 
 from oodaloo import present
 from oodaloo.clock import today
@@ -97,20 +97,36 @@ def bank_cash(settings: Settings, realm: str, as_of: date) -> Decimal:
     return total
 
 
+def shown_money(text: str) -> Decimal:
+    """An amount as a table shows it ('−$1,200.50') back as a Decimal."""
+    return Decimal(text.replace(present.MINUS, "-").replace("$", "").replace(",", ""))
+
+
 def test_runway_page_figures_match_quickbooks(demo_settings: Settings) -> None:
     realm = first_realm(demo_settings)
     at = open_app("runway", realm)
     as_of = today(demo_settings)
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = {label: value for label, (value, _note) in static_figures(at).items()}
     assert metrics["Overdue A/R"] == present.money(overdue_receivables(demo_settings, realm, as_of))
     assert metrics["Cash"] == present.money(bank_cash(demo_settings, realm, as_of))
     page_text = texts(at)
     assert "(P90" in page_text and "(P50" in page_text  # both runway dates, each labelled
     assert "Forecast chart, 13 weeks" in page_text  # the chart's text alternative
     assert at.get("vega_lite_chart"), "the 13-week chart is drawn"
-    items = frame_with(at, "direction", "source_id")
-    view = company_view(demo_settings, realm, as_of)
-    assert len(items) == view.forecast_items.filter(pl.col("line") == "p50").height
+    # the static tables: every forecast item to the cent, the bills by their QuickBooks number,
+    # and the accounts counted in cash adding up to QuickBooks' bank balances
+    items = static_rows(at, "forecast_items")
+    p50 = company_view(demo_settings, realm, as_of).forecast_items.filter(pl.col("line") == "p50")
+    assert len(items) == p50.height
+    assert sorted(shown_money(r["Amount"]) for r in items) == sorted(
+        Decimal(str(a)).quantize(Decimal("0.01"), ROUND_HALF_UP) for a in p50["amount"]
+    )
+    bills = {str(b.get("DocNumber")) for b in qbo_all(demo_settings, realm, "Bill")}
+    named = [r["Document"].removeprefix("Bill ") for r in items if r["Document"].startswith("Bill")]
+    assert named and set(named) <= bills
+    counted = [r for r in static_rows(at, "cash_accounts") if r["In cash"] == "Counted in cash"]
+    assert sum(shown_money(r["Balance"]) for r in counted) == bank_cash(demo_settings, realm, as_of)
+    assert {r["Date"] for r in items} <= {present.day(d) for d in p50["date"]}  # one date format
 
 
 def test_selecting_a_week_lists_its_items(demo_settings: Settings) -> None:
@@ -121,9 +137,9 @@ def test_selecting_a_week_lists_its_items(demo_settings: Settings) -> None:
     busy = p50["week"].mode().sort()[0]
     at.session_state["forecast_chart"] = {"selection": {"week": [{"week": busy}]}}
     at.run()
-    items = frame_with(at, "direction", "source_id")
+    items = static_rows(at, "forecast_items")
     assert len(items) == p50.filter(pl.col("week") == busy).height > 0
-    assert set(items["week"]) == {busy + 1}  # weeks are counted from 1 on the page
+    assert {int(r["Week"]) for r in items} == {busy + 1}  # weeks are counted from 1 on the page
 
 
 def test_firm_grid_lists_every_company_exceptions_first(demo_settings: Settings) -> None:

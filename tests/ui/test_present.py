@@ -166,3 +166,85 @@ def test_status_marks_are_glyphs_of_the_pdf_font_and_tell_tones_apart() -> None:
     assert present.cell("amber", "status") == present.status("amber")
     assert present.status_markdown("red") == ":red[■] Short"
     assert present.status_color("green") != present.status_color("red")
+
+
+def test_static_tables_keep_quickbooks_text_as_text() -> None:
+    """The static HTML tables: every header and cell escaped (a payee named like markup is read,
+    never run), numbers aligned, a status coloured by a known tone only, a long table scrolling
+    in a focusable box; read back by a parser the cells are the texts that went in."""
+    from ui_support import _TableReader
+
+    hostile = '<img src=x onerror="alert(1)"> & Co <b>'
+    html = present.html_table(
+        ["Who", "Amount", "Status <i>"],
+        [[hostile, "$1,200.50", ("■ Short", "bad")], ["Café", "$0.00", ("x", "evil onclick")]],
+        name="t<1>",
+        label="2 rows shown",
+        right={1},
+        helps={1: 'Owed "today"'},
+        scroll=True,
+    )
+    assert "<img" not in html and "<b>" not in html and "<i>" not in html and "onclick" not in html
+    assert '<td class="oo-bad">■ Short</td>' in html and '<td class="oo-neutral">x</td>' in html
+    assert '<th scope="col" class="oo-num" title="Owed &quot;today&quot;">Amount</th>' in html
+    assert 'tabindex="0"' in html and 'aria-label="2 rows shown"' in html
+    reader = _TableReader()
+    reader.feed(html)
+    header, rows = reader.tables["t<1>"]
+    assert header == ["Who", "Amount", "Status <i>"]
+    assert rows == [[hostile, "$1,200.50", "■ Short"], ["Café", "$0.00", "x"]]
+    short = present.html_table(["A"], [["1"]], name="s")
+    assert "tabindex" not in short and "role=" not in short  # a short table is not a region
+
+
+def test_static_table_cells_read_as_the_grid_does() -> None:
+    """``_ui.text_cells``: human labels, internal ids hidden, "—" for unknowns, the one date
+    format, money to the cent (half-up), codes as words, statuses as mark, word and tone."""
+    from datetime import UTC, datetime
+
+    from pages import _ui
+
+    frame = pl.DataFrame(
+        {
+            "realm_id": ["9130", "9130"],
+            "party_name": ["Acme", None],
+            "amount": [Decimal("1200.505"), None],
+            "due_date": [date(2026, 11, 20), None],
+            "finished_at": [datetime(2026, 11, 20, 14, 5, tzinfo=UTC), None],
+            "payroll_status": ["red", None],
+            "kind": ["open_91_plus", "bill"],
+            "week": [1, 12],
+        },
+        schema_overrides={"amount": pl.Decimal(18, 3)},
+    )
+    header, rows, right = _ui.text_cells(frame, {"party_name": "Customer"})
+    assert header == ["Customer", "Amount", "Due", "Finished", "Next payroll", "Kind", "Week"]
+    assert right == {1, 6}  # amount and week: numbers, aligned right
+    assert rows[0] == [
+        "Acme",
+        "$1,200.51",
+        "Fri 20 Nov 2026",
+        "Fri 20 Nov 2026, 14:05 UTC",
+        ("■ Short", "bad"),
+        "Open 91+",
+        "1",
+    ]
+    assert rows[1][:4] == [present.DASH] * 4 and rows[1][5:] == ["Bill", "12"]
+    assert rows[1][4] == (present.status(None), "neutral")  # a status never reads "—"
+
+
+def test_headline_figures_are_escaped_and_read_back() -> None:
+    """``present.html_figures``: label, value and note per figure, QuickBooks text escaped."""
+    from ui_support import _FiguresReader
+
+    html = present.html_figures(
+        [("Cash", "$1,200", 'in 1 account <script>alert("x")</script>'), ("Runway", "4.1 wk", "")],
+        name="key_figures",
+    )
+    assert "<script>" not in html and 'data-figures="key_figures"' in html
+    reader = _FiguresReader()
+    reader.feed(html)
+    assert reader.figures == {
+        "Cash": ("$1,200", 'in 1 account <script>alert("x")</script>'),
+        "Runway": ("4.1 wk", ""),
+    }

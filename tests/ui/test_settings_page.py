@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ui_support import open_app
+from ui_support import open_app, static_figures
 
 from oodaloo.clock import today
 from oodaloo.config import Settings
@@ -31,7 +31,7 @@ def test_saving_a_reserve_moves_the_runway_figures(demo_settings: Settings) -> N
     at.switch_page("pages/runway.py").run()
     reserve = company_view(demo_settings, realm, today(demo_settings)).runway["reserve"][0]
     assert reserve == Decimal("250000.00")
-    assert any(c.value.endswith("reserve $250,000") for c in at.caption)
+    assert static_figures(at)["Cash"][1].endswith("reserve $250,000")  # the Cash figure's note
 
 
 def test_bad_input_is_refused_in_words_and_nothing_is_stored(demo_settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,6 @@ def open_app(page: str | None = None, realm_id: str | None = None, timeout: floa
     return at.run()
 
 
-def frame_with(at: AppTest, *columns: str) -> Any:
-    """The first table (pandas) showing all these columns (read-only tables carry no key)."""
-    for frame in at.dataframe:
-        if set(columns) <= set(frame.value.columns):
-            return frame.value
-    raise AssertionError(f"no table with columns {columns}")
-
-
 def texts(at: AppTest) -> str:
     """Every visible text of a run, for assertions on copy."""
     parts: list[str] = []
@@ -68,6 +61,7 @@ def texts(at: AppTest) -> str:
     ):
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [f"{label} {value} {note}" for label, (value, note) in static_figures(at).items()]
     return "\n".join(parts)
 
 
@@ -90,11 +84,118 @@ def qbo_all(settings: Any, realm_id: str, entity: str) -> list[dict[str, Any]]:
 
 def table_texts(at: AppTest) -> str:
     """Every cell of every table of a run, as text (to look for "None" and raw identifiers); the
-    headers are the frames' own names, which the column config relabels, so they are left out."""
+    headers are the frames' own names, which the column config relabels, so they are left out.
+    The static HTML tables (``_ui.static_table``) count too, headers included (their labels)."""
     frames = [f.value for f in at.dataframe] + [t.value.reset_index() for t in at.table]
-    return "\n".join(
+    parts = [
         frame.astype(str).to_string(header=False, index=False) for frame in frames if len(frame)
-    )
+    ]
+    for header, rows in static_tables(at).values():
+        parts.append("\n".join(" | ".join(row) for row in [header, *rows]))
+    return "\n".join(parts)
+
+
+class _TableReader(HTMLParser):
+    """The tables of an ``st.html`` body as the browser shows them: character references
+    decoded, so a test sees the text a person reads (and markup that was escaped stays text)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, tuple[list[str], list[list[str]]]] = {}
+        self._name = ""
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in_head = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "div" and dict(attrs).get("data-table") is not None:
+            self._name = str(dict(attrs)["data-table"])
+            self.tables[self._name] = ([], [])
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tbody":
+            self._in_head = False
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._name in self.tables:
+            header, rows = self.tables[self._name]
+            if self._in_head:
+                header.extend(self._row)
+            else:
+                rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+class _FiguresReader(HTMLParser):
+    """The headline figures of an ``st.html`` body (``present.html_figures``): label -> (value,
+    note), character references decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.figures: dict[str, tuple[str, str]] = {}
+        self._part: str | None = None
+        self._texts: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = dict(attrs).get("class") or ""
+        if tag == "dt":
+            self._texts = {"label": [], "oo-value": [], "oo-note": []}
+            self._part = "label"
+        elif tag == "dd" and kind in ("oo-value", "oo-note"):
+            self._part = kind
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "dd" and self._part == "oo-note":  # the note closes a figure
+            texts = {k: "".join(v) for k, v in self._texts.items()}
+            self.figures[texts["label"]] = (texts["oo-value"], texts["oo-note"])
+            self._texts = {}
+        if tag in ("dt", "dd"):
+            self._part = None
+
+    def handle_data(self, data: str) -> None:
+        if self._part is not None and self._texts:
+            self._texts[self._part].append(data)
+
+
+def static_figures(at: AppTest) -> dict[str, tuple[str, str]]:
+    """label -> (value, note) of the headline figures (``present.html_figures``) of a run."""
+    found: dict[str, tuple[str, str]] = {}
+    for element in at.html:
+        reader = _FiguresReader()
+        reader.feed(element.value)
+        reader.close()
+        found.update(reader.figures)
+    return found
+
+
+def static_tables(at: AppTest) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """name (``data-table``) -> (header labels, rows of cell texts) of every static table."""
+    found: dict[str, tuple[list[str], list[list[str]]]] = {}
+    for element in at.html:
+        reader = _TableReader()
+        reader.feed(element.value)
+        reader.close()
+        found.update(reader.tables)
+    return found
+
+
+def static_rows(at: AppTest, name: str) -> list[dict[str, str]]:
+    """The rows of the static table ``name``, each as {header label: cell text}."""
+    tables = static_tables(at)
+    assert name in tables, f"no static table {name!r} (found {sorted(tables)})"
+    header, rows = tables[name]
+    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def table_with(at: AppTest, *columns: str) -> Any:
