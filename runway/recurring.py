@@ -16,6 +16,7 @@ from runway.common import (
     sorted_by,
 )
 from runway.money import MONEY
+from runway.words import kind_words
 
 HISTORY_DAYS = 400
 SCHEDULE_DAYS = 120
@@ -145,7 +146,7 @@ def outflow_events(
                 "vendor_name",
                 "entity_name",
                 "party_id",
-                pl.format("Checks and cash ({})", pl.col("kind").fill_null("other")),
+                pl.format("Checks and cash ({})", kind_words(pl.col("kind").fill_null("other"))),
             ).alias("party"),
             "kind",
             pl.col("txn_date").alias("date"),
@@ -208,7 +209,7 @@ def outflow_events(
             pl.lit("journal_entry").alias("source"),
             pl.col("id").alias("doc_id"),
             pl.format("je:{}", pl.col("kind")).alias("party_id"),
-            pl.format("Journal entries ({})", pl.col("kind")).alias("party"),
+            pl.format("Journal entries ({})", kind_words(pl.col("kind"))).alias("party"),
             "kind",
             pl.col("txn_date").alias("date"),
             pl.col("cash_out").cast(MONEY).alias("amount"),

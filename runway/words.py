@@ -23,6 +23,23 @@ def dollars(value: pl.Expr) -> pl.Expr:
     return whole_dollars_text(value)
 
 
+KIND_WORDS = {
+    "card_payment": "card payments",
+    "owner_draw": "owner draws",
+    "estimated_tax": "estimated tax",
+    "loan": "loan payments",
+    "subscription": "subscriptions",
+    "refund": "refunds",
+    "other": "other spending",
+}
+
+
+def kind_words(kind: pl.Expr) -> pl.Expr:
+    """A kind of spending in words inside a row's name ("owner draws", never "owner_draw");
+    a kind without words of its own reads as itself, its underscores as spaces."""
+    return kind.replace_strict(KIND_WORDS, default=kind.str.replace_all("_", " "))
+
+
 def weeks(value: pl.Expr) -> pl.Expr:
     """Weeks to the reserve to one decimal ("4.3 weeks"), "not reached" when it never is."""
     return (

@@ -29,3 +29,16 @@ def test_row_text_dollars_match_the_presentation_layer() -> None:
             expected = "$0"
         assert signed == expected, value
         assert digits == expected.lstrip(present.MINUS + "$"), value
+
+
+def test_every_kind_of_spending_reads_as_words() -> None:
+    """Names built from a kind ("Checks and cash (owner draws)") never show a raw code."""
+    from runway.classify import KINDS
+    from runway.recurring import BALANCE_SHEET_KINDS
+    from runway.words import kind_words
+
+    kinds = [k for k, *_ in KINDS] + list(BALANCE_SHEET_KINDS.values())
+    kinds += ["estimated_tax", "refund", "other"]
+    worded = pl.DataFrame({"kind": kinds}).select(kind_words(pl.col("kind")))["kind"]
+    assert all("_" not in w and w.strip() == w and w for w in worded), list(worded)
+    assert dict(zip(kinds, worded, strict=True))["owner_draw"] == "owner draws"
