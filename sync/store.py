@@ -326,11 +326,6 @@ def mark_success(
     )
 
 
-def last_success(warehouse: Warehouse, realm_ids: list[str] | None = None) -> dict[str, datetime]:
-    with warehouse.read() as con:
-        return last_success_in(con, realm_ids)
-
-
 def last_success_in(
     con: duckdb.DuckDBPyConnection,
     realm_ids: Sequence[str] | None = None,
