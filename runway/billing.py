@@ -256,22 +256,6 @@ def expected_items(expected: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def expected_for_companies(
-    events: pl.DataFrame,
-    *,
-    payers: pl.DataFrame,
-    confirmed: pl.DataFrame,
-    company: pl.DataFrame,
-    as_of: date,
-    estimates: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """``expected_billing`` for the companies whose setting has it on (the default)."""
-    undated = undated_for_companies(
-        events, confirmed=confirmed, company=company, as_of=as_of, estimates=estimates
-    )
-    return dated_billing(undated, payers, as_of)
-
-
 def undated_for_companies(
     events: pl.DataFrame,
     *,

@@ -272,7 +272,7 @@ def forecast_items(
     """Every item behind the forecast: realm_id, line, week, date, kind, source_id, party,
     direction, amount, label. ``inflows``: confirmed recurring inflow items
     (``runway.inflows.inflow_items``, kind "recurring_inflow"); ``expected``: billing not yet
-    invoiced (``runway.inflows.expected_items``, kind "expected"); ``spend``: spending not yet
+    invoiced (``runway.billing.expected_items``, kind "expected"); ``spend``: spending not yet
     entered (``runway.recurring.expected_spend``); ``undeposited``: money received but not yet
     in the bank (``runway.payers.undeposited_items``); ``bill_lags`` and ``doubtful``: see
     ``bill_items`` and ``invoice_items``; ``credits``: each customer's open credit

@@ -11,23 +11,6 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from runway.billing import (  # expected billing: split out, still importable from here
-    ESTIMATE_INVOICE_DAYS,
-    EXPECTED_KIND,
-    EXPECTED_SCHEMA,
-    P90_BILLING_DELAY_DAYS,
-    P90_BILLING_SHARE,
-    SEASON_MIN_MONTHS,
-    SEASON_RANGE,
-    SEASON_WEIGHT,
-    dated_billing,
-    expected_billing,
-    expected_for_companies,
-    expected_items,
-    seasonal_factors,
-    undated_billing,
-    undated_for_companies,
-)
 from runway.common import (
     gap_days,
     group_size,
@@ -47,34 +30,19 @@ from runway.recurring import (
 
 __all__ = [
     "CONFIRMED_SCHEMA",
-    "ESTIMATE_INVOICE_DAYS",
-    "EXPECTED_KIND",
-    "EXPECTED_SCHEMA",
     "INFLOW_CADENCES",
     "INFLOW_KIND",
     "INFLOW_SCHEMA",
     "ITEM_KIND",
     "MAX_AMOUNT_SPREAD",
     "MIN_OCCURRENCES",
-    "P90_BILLING_DELAY_DAYS",
-    "P90_BILLING_SHARE",
     "PATTERN_ID",
     "RECENT",
-    "SEASON_MIN_MONTHS",
-    "SEASON_RANGE",
-    "SEASON_WEIGHT",
-    "dated_billing",
     "detect_inflows",
-    "expected_billing",
-    "expected_for_companies",
-    "expected_items",
     "inflow_items",
     "inflow_schedule",
     "invoice_events",
     "pattern_id",
-    "seasonal_factors",
-    "undated_billing",
-    "undated_for_companies",
     "validate_pattern_ids",
     "with_directions",
 ]

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from runway.hygiene import likely_duplicates
-from runway.tray_schema import PAYROLL_PROVIDER_NOTE, TRAY_HORIZON_DAYS, conform
+from runway.tray_schema import PAYROLL_PROVIDER_NOTE, TRAY_HORIZON_DAYS, conform, row_head
 from runway.words import day
 
 
@@ -54,15 +54,7 @@ def bill_rows(
     provider = (section == "must_pay") & (pl.col("bill_kind") == "payroll")
     delay_moves = (section == "can_delay") & (pl.col("latest_safe_date") > pl.col("planned_date"))
     docs = frame.select(
-        "realm_id",
-        "section",
-        pl.lit("bill").alias("doc_type"),
-        "doc_id",
-        "party_id",
-        "party_name",
-        pl.col("balance").alias("amount"),
-        pl.col("aging_date").alias("due_date"),
-        "days_past_due",
+        *row_head("bill"),
         pl.when(section == "check_first")
         .then(pl.format("likely duplicate: {}", "why"))
         .when(section == "must_pay")

@@ -10,10 +10,10 @@ from datetime import date
 
 import polars as pl
 
-from runway.common import DISPUTE_NOTE, Tables
+from runway.common import DISPUTE_NOTE, Tables, to_home_currency
 from runway.money import MONEY, as_money, zero
 from runway.mustpay import SOON_DAYS
-from runway.tray_schema import conform
+from runway.tray_schema import conform, row_head
 from runway.words import dollars
 
 COLLECT_HORIZON_DAYS = SOON_DAYS  # chase: cash a reminder is likely to bring within two weeks
@@ -50,8 +50,6 @@ def open_credits(tables: Tables, unapplied: pl.DataFrame, as_of: date) -> pl.Dat
     ]
     memos = _table(tables, "credit_memo")
     if memos is not None and memos.height:
-        from runway.common import to_home_currency
-
         live = memos.filter(
             (pl.col("balance").fill_null(0) > 0)
             & ~pl.col("voided").fill_null(False)
@@ -280,15 +278,7 @@ def invoice_rows(
     late = pl.format("{} days overdue", "days_past_due")
     return conform(
         frame.select(
-            "realm_id",
-            "section",
-            pl.lit("invoice").alias("doc_type"),
-            "doc_id",
-            "party_id",
-            "party_name",
-            pl.col("balance").alias("amount"),
-            pl.col("aging_date").alias("due_date"),
-            "days_past_due",
+            *row_head("invoice"),
             pl.when(section == "apply_credit")
             .then(
                 pl.format(

@@ -55,6 +55,23 @@ TRAY_SCHEMA = pl.Schema(
 )
 
 
+def row_head(doc_type: str) -> list[pl.Expr]:
+    """The columns every tray row starts with, from an aging detail frame (realm_id, section,
+    doc_id, party_id, party_name, balance, aging_date, days_past_due): bill and invoice rows
+    read them the same way."""
+    return [
+        pl.col("realm_id"),
+        pl.col("section"),
+        pl.lit(doc_type).alias("doc_type"),
+        pl.col("doc_id"),
+        pl.col("party_id"),
+        pl.col("party_name"),
+        pl.col("balance").alias("amount"),
+        pl.col("aging_date").alias("due_date"),
+        pl.col("days_past_due"),
+    ]
+
+
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` in the tray's columns and types (a column it lacks is null)."""
     return frame.select(

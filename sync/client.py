@@ -255,15 +255,7 @@ class QBOClient:
     # ---- reads ------------------------------------------------------------------------------
     def query_raw(self, realm_id: str, statement: str, *, lane: str = "sync") -> Doc:
         """The whole answer (``QueryResponse`` and the server's ``time``)."""
-        return self._call(
-            realm_id,
-            "POST",
-            "query",
-            lane,
-            "query",
-            content=statement.encode(),
-            headers={"Content-Type": "application/text"},
-        )
+        return self._call(realm_id, "POST", "query", lane, "query", **_query_body(statement))
 
     def query(self, realm_id: str, statement: str, *, lane: str = "sync") -> list[Doc]:
         """Rows of one query page (whatever entity it selects)."""
@@ -278,8 +270,7 @@ class QBOClient:
             "query",
             lane,
             "query",
-            content=statement.encode(),
-            headers={"Content-Type": "application/text"},
+            **_query_body(statement),
             decode=lambda body: query_page(body, realm_id),
         )
         return page
@@ -537,3 +528,8 @@ def check_path(realm_id: str, path: str) -> None:
         raise InvalidQBOId(f"company id {str(realm_id)[:40]!r} is not a QuickBooks realm id")
     if not PATH.fullmatch(path):
         raise InvalidQBOId(f"request path {path[:60]!r} holds characters a QBO path never has")
+
+
+def _query_body(statement: str) -> dict[str, Any]:
+    """A query's request body as QBO takes it: the statement as plain text."""
+    return {"content": statement.encode(), "headers": {"Content-Type": "application/text"}}
