@@ -262,7 +262,8 @@ def aging_table(
         title,
         columns,
         rows,
-        total_rows=len(by_party) + (1 if totals else 0),
+        total_rows=len(by_party),
+        summary_rows=1 if totals else 0,
         empty_text="Nothing open.",
         note=note,
     )

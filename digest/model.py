@@ -27,7 +27,9 @@ class Column:
 
 @dataclass
 class Table:
-    """A titled table; ``total_rows`` counts the rows before the digest kept only the top ones."""
+    """A titled table; ``total_rows`` counts the rows before the digest kept only the top ones,
+    and ``summary_rows`` is how many rows at the end sum the others (an aging's "All"): those
+    are counted in neither, so the caption says how many parties are shown of how many."""
 
     key: str
     title: str
@@ -36,9 +38,15 @@ class Table:
     total_rows: int = 0
     empty_text: str = "Nothing this week."
     note: str = ""
+    summary_rows: int = 0
 
     def __post_init__(self) -> None:
-        self.total_rows = max(self.total_rows, len(self.rows))
+        self.total_rows = max(self.total_rows, self.shown_rows)
+
+    @property
+    def shown_rows(self) -> int:
+        """Rows of the table's own items shown (its summary rows left out)."""
+        return len(self.rows) - self.summary_rows
 
 
 @dataclass

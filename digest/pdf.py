@@ -189,9 +189,9 @@ class DigestPDF(FPDF):
                 pdf_row = pdf_table.row()
                 for col in table.columns:
                     pdf_row.cell(fmt.cell(row.get(col.key), col.kind))
-        if table.total_rows > len(table.rows):
+        if table.total_rows > table.shown_rows:
             self.paragraph(
-                f"Top {len(table.rows)} of {table.total_rows} shown.", size=7.5, color=MUTED
+                f"Top {table.shown_rows} of {table.total_rows} shown.", size=7.5, color=MUTED
             )
         if table.note:
             self.paragraph(table.note, size=7.5, color=MUTED)

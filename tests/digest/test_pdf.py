@@ -201,3 +201,26 @@ def test_the_same_digest_draws_the_same_bytes_whatever_the_wall_clock(
     assert first == second
     stamp = DATA_AS_OF.strftime("%Y%m%d%H%M%S").encode()
     assert b"/CreationDate (D:" + stamp in first
+
+
+def test_an_aging_caption_counts_parties_not_its_all_row() -> None:
+    """Eleven customers, the top eight kept: the caption says 8 of 11, not 9 of 12 (the "All"
+    row under them sums every customer, it is not one of them)."""
+    from digest.figures import TOP_AGING, aging_table
+
+    parties = [
+        {"party_name": f"Customer {i:02d}", "current": Decimal(100 * (i + 1)), "total": None}
+        for i in range(11)
+    ]
+    for p in parties:
+        p["total"] = p["current"]
+    totals = {"current": sum(p["current"] for p in parties), "total": None}
+    totals["total"] = totals["current"]
+    table = aging_table("aging_ar", "Receivables aging (A/R)", "Customer", totals, parties)
+    assert [r["name"] for r in table.rows][-1] == "All" and len(table.rows) == TOP_AGING + 1
+    digest = company_digest("tight")
+    digest.tables = [t for t in digest.tables if t.key != "aging_ar"] + [table]
+    pdf, _ = render_company_pdf(digest, "16–22 Nov 2026", None)
+    _, text = pdf_text(pdf)
+    assert f"Top {TOP_AGING} of 11 shown." in flat(text)
+    assert "Top 9 of 12" not in flat(text)
