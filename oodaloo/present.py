@@ -73,9 +73,9 @@ def money_exact(value: Any, *, currency: str = "$") -> str:
 
 
 def ratio(value: Any) -> str:
-    """Coverage ratios: '1.35×'."""
+    """Coverage ratios: '1.35×', '−0.05×' (the same minus sign as money)."""
     number = round_half_up(value, CENT)
-    return DASH if number is None else f"{number}×"
+    return DASH if number is None else f"{number}×".replace("-", MINUS)
 
 
 def percent(value: Any) -> str:

@@ -248,3 +248,12 @@ def test_headline_figures_are_escaped_and_read_back() -> None:
         "Cash": ("$1,200", 'in 1 account <script>alert("x")</script>'),
         "Runway": ("4.1 wk", ""),
     }
+
+
+def test_a_negative_coverage_ratio_signs_like_money() -> None:
+    """A payroll the cash cannot reach reads '−0.05×', with money's minus sign, never '-0.05×'."""
+    assert present.ratio(Decimal("-0.054")) == present.MINUS + "0.05×"
+    assert present.ratio(Decimal("1.355")) == "1.36×"
+    assert present.money(-5).startswith(present.MINUS) and present.ratio(-1).startswith(
+        present.MINUS
+    )
