@@ -14,6 +14,7 @@ from oodaloo import present
 from oodaloo.config import Settings
 
 PICKER_GENERATION = "digest_picker_generation"
+MAKE_SCOPE_KEY = "digest_make_scope"  # the "Make it now" picker, read when the click arrives
 
 
 def stored_weeks(settings: Settings) -> list[str]:
@@ -56,12 +57,16 @@ def _scope_label(scope: str, manifest: dict[str, Any] | None) -> str:
     return str(name) if name else "Company digest"
 
 
-def _make_now(settings: Settings, scope: str) -> None:
+def _make_now(settings: Settings) -> None:
+    """Make the digest the picker shows *now*: read from the picker's state when the click
+    arrives, not bound at the last render (a click that lands before the picker's own rerun
+    finished would otherwise make the previously chosen company's digest)."""
     from digest.make import make_digest
     from digest.weeks import IsoWeek
     from oodaloo.clock import now as clock_now
     from oodaloo.clock import today
 
+    scope = str(st.session_state.get(MAKE_SCOPE_KEY, FIRM))
     now = clock_now(settings)
     week = IsoWeek.of(today(settings))
     before = ledger.record(settings, scope, str(week))
@@ -79,12 +84,17 @@ def _make_now(settings: Settings, scope: str) -> None:
         )
     st.session_state["digest_message"] = (
         "success",
-        f"Made the {week} digest ({produced.pages} pages){note}.",
+        f"Made the {week} digest — {_made_label(settings, scope)} ({produced.pages} pages){note}.",
     )
     st.session_state["digest_pick"] = (str(week), scope)
     # The week and company pickers below are widgets whose value the browser sends back with
     # every click; new keys make them start again from what was just made.
     st.session_state[PICKER_GENERATION] = st.session_state.get(PICKER_GENERATION, 0) + 1
+
+
+def _made_label(settings: Settings, scope: str) -> str:
+    """Which digest was made, in the message that says so: the firm or the company's name."""
+    return "Firm roll-up" if scope == FIRM else _companies(settings).get(scope, scope)
 
 
 def _companies(settings: Settings) -> dict[str, str]:
@@ -112,17 +122,17 @@ def render_digest_page(settings: Settings, realm_id: str | None = None) -> None:
     with st.container():
         companies = _companies(settings)
         options = [FIRM, *sorted(companies, key=lambda r: companies[r])]
-        scope = st.selectbox(
+        st.selectbox(
             "Digest",
             options,
             format_func=lambda s: "Firm roll-up" if s == FIRM else companies.get(s, s),
-            key="digest_make_scope",
+            key=MAKE_SCOPE_KEY,
         )
         st.button(
             "Make it now",
             key="digest_make_now",
             on_click=_make_now,
-            args=(settings, scope),
+            args=(settings,),
             type="primary",
         )
 

@@ -258,3 +258,31 @@ def test_a_foreign_bank_account_is_converted_and_said_so_in_the_pdf(demo: Settin
                 expected_cash += (native * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
             assert fmt.money(expected_cash) in text  # the cash tile includes the converted account
     assert seen_foreign >= 1  # Brightline Studio, the first demo company, holds CAD
+
+
+def make_now_page() -> None:
+    from digest.ui import render_digest_page
+    from oodaloo.config import load_settings
+
+    render_digest_page(load_settings())
+
+
+def test_make_now_makes_the_company_picked_in_the_same_click(demo: Settings) -> None:
+    """A click that reaches the server with a new choice in the picker (before the picker's own
+    rerun drew the page again) makes the digest of that choice, not of the one shown before."""
+    from streamlit.testing.v1 import AppTest
+
+    directory = company_directory(demo)
+    realm_id = sorted(directory, key=lambda r: directory[r]["name"])[-1]
+    at = AppTest.from_function(make_now_page, default_timeout=120)
+    at.run()
+    assert at.selectbox(key="digest_make_scope").value == FIRM  # the page opens on the firm
+    at.selectbox(key="digest_make_scope").select(realm_id)
+    at.button(key="digest_make_now").click().run()  # one round trip carries both
+    assert not at.exception
+    name = directory[realm_id]["name"]
+    assert any(f"digest — {name} (" in s.value for s in at.success), [s.value for s in at.success]
+    week = IsoWeek.of(clock.today(demo))
+    assert ledger.record(demo, realm_id, str(week)) is not None
+    scope_box = next(s for s in at.selectbox if s.key.startswith("digest_scope"))
+    assert scope_box.value == realm_id  # the preview below shows what was just made

@@ -403,7 +403,8 @@ def test_digest_make_now_and_settings_bad_input(
             for company in (first, other):  # the second make must replace what is shown
                 choose(page, "Digest", company.name or company.realm_id)
                 page.get_by_role("button", name="Make it now").click()
-                page.get_by_text("Made the").first.wait_for(timeout=120_000)
+                made = f"digest — {company.name or company.realm_id} ("  # names what was made
+                page.get_by_text(made).first.wait_for(timeout=120_000)
                 settled(page)
                 shown = eventually(page, lambda name=company.name: name in main_text(page))
                 assert shown, main_text(page)  # the preview's caption names it
