@@ -125,10 +125,12 @@ def undated_billing(
     as_of: date,
     estimates: pl.DataFrame | None = None,
     horizon_days: int = 91,
+    in_order: bool = False,
 ) -> pl.DataFrame:
     """The invoices ``expected_billing`` expects, before their collection dates: realm_id,
-    source_id, basis, party_id, party, invoice_date, amount, terms_days, label."""
-    rhythm = billing_rhythm(events, as_of)
+    source_id, basis, party_id, party, invoice_date, amount, terms_days, label. ``in_order``:
+    ``events`` in ``invoice_events``' order already."""
+    rhythm = billing_rhythm(events, as_of, in_order=in_order)
     if confirmed.height:
         owned = confirmed.select(
             "realm_id", pl.col("pattern_id").str.extract(r"^inflow:([^:]+):", 1).alias("party_id")
@@ -263,9 +265,11 @@ def undated_for_companies(
     company: pl.DataFrame,
     as_of: date,
     estimates: pl.DataFrame | None = None,
+    in_order: bool = False,
 ) -> pl.DataFrame:
     """``undated_billing`` for the companies whose setting has expected billing on (the
-    default); ``dated_billing`` then dates them."""
+    default); ``dated_billing`` then dates them. ``in_order``: ``events`` in ``invoice_events``'
+    order already (the companies left out are filtered away, which keeps it)."""
     off = (
         company.filter(~pl.col("expected_billing").fill_null(True)).select("realm_id")
         if "expected_billing" in company.columns
@@ -273,11 +277,12 @@ def undated_for_companies(
     )
 
     def keep(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(off, on="realm_id", how="anti") if off.height else frame
+        return frame.filter(~pl.col("realm_id").is_in(off["realm_id"])) if off.height else frame
 
     return undated_billing(
         keep(events),
         confirmed=confirmed,
         as_of=as_of,
         estimates=None if estimates is None else keep(estimates),
+        in_order=in_order,
     )

@@ -171,7 +171,9 @@ def sorted_by(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     )
 
 
-def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFrame:
+def in_group_order(
+    frame: pl.DataFrame, keys: list[str], by: str, *, in_order: bool = False
+) -> pl.DataFrame:
     """``frame`` sorted by ``keys`` then ``by`` (rows equal in all of them keep their order in
     ``frame``), with ``_g`` (the group's number, in that order), ``_first`` (the group's first
     row) and ``_from_end`` (0 on the group's last row, 1 before it…).
@@ -182,8 +184,10 @@ def in_group_order(frame: pl.DataFrame, keys: list[str], by: str) -> pl.DataFram
     ``_from_end < 3``), the aggregation is left with plain sums, means and extremes that Polars
     runs vectorised, grouped on one integer key. The sort is on the keys' packed ranks
     (``packed_order_key``) where they pack, else on the keys themselves; stable either way, so
-    the order, and every figure read from it, does not depend on how the sort is done."""
-    ordered = sorted_by(frame, *keys, by)
+    the order, and every figure read from it, does not depend on how the sort is done.
+    ``in_order``: ``frame`` is already in that order (``sorted_by`` it, then perhaps filtered):
+    not sorted again — a stable sort then a filter is the filter then the stable sort."""
+    ordered = frame if in_order else sorted_by(frame, *keys, by)
     first = pl.any_horizontal(pl.col(k) != pl.col(k).shift(1) for k in keys).fill_null(True)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
     last = pl.col("_g") != pl.col("_g").shift(-1)

@@ -13,32 +13,29 @@ NEXT_PAYROLLS = 3
 
 def must_pay_items(items: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
     """Forecast items + must_pay (bills marked must-pay; recurring payroll/tax/rent/loan/utilities)
-    and item_kind (payroll, tax, … or other)."""
+    and ``safe_until`` (a bill's latest safe date: one the tray can delay past a payday is not
+    counted against it; null for every other item).
+
+    Why two parts: only bill items read the bill table, so only they are joined to it (once, on
+    the item's bill) — a third of a firm's items — and the rest are flagged by their kind."""
     flags = bills.select(
         "realm_id",
         pl.col("doc_id").alias("source_id"),
-        pl.col("must_pay").alias("bill_must"),
-        pl.col("bill_kind"),
+        pl.col("must_pay").fill_null(False),
+        pl.col("latest_safe_date").alias("safe_until"),
     )
+    is_bill = pl.col("kind") == "bill"
     pattern_kind = pl.col("source_id").str.split(":").list.first()
-    return (
-        items.join(flags, on=["realm_id", "source_id"], how="left")
-        .with_columns(
-            item_kind=pl.when(pl.col("kind") == "recurring")
-            .then(pattern_kind)
-            .when(pl.col("kind") == "bill")
-            .then(pl.col("bill_kind"))
-            .otherwise(None),
-        )
-        .with_columns(
-            must_pay=pl.when(pl.col("kind") == "bill")
-            .then(pl.col("bill_must").fill_null(False))
-            .when(pl.col("kind") == "recurring")
-            .then(pl.col("item_kind").is_in(list(MUST_PAY_KINDS)))
-            .otherwise(False)
-        )
-        .drop("bill_must", "bill_kind")
+    other = items.filter(~is_bill).with_columns(
+        must_pay=(pl.col("kind") == "recurring") & pattern_kind.is_in(list(MUST_PAY_KINDS)),
+        safe_until=pl.lit(None, dtype=pl.Date),
     )
+    of_bills = (
+        items.filter(is_bill)
+        .join(flags, on=["realm_id", "source_id"], how="left")
+        .with_columns(pl.col("must_pay").fill_null(False))
+    )
+    return pl.concat([of_bills, other])
 
 
 def coverage(
@@ -75,25 +72,18 @@ def coverage(
         ),
         bills,
     )
-    delayable = bills.filter(pl.col("latest_safe_date").is_not_null()).select(
-        "realm_id", pl.col("doc_id").alias("source_id"), "latest_safe_date"
-    )
     # Items summed per day and kind of rule first (money sums are exact, so the totals are the
     # same), then set against each of the next paydays: a few rows per day, not every item
     # three times. Only a bill's latest safe date matters (one the tray can delay past the payday
     # is not counted against it).
-    compact = (
-        flagged.join(delayable, on=["realm_id", "source_id"], how="left")
-        .group_by(
-            "realm_id",
-            "date",
-            "line",
-            "must_pay",
-            (pl.col("kind") == "recurring").alias("_recurring"),
-            pl.when(pl.col("kind") == "bill").then("latest_safe_date").alias("_safe_until"),
-        )
-        .agg(signed(flagged).sum().alias("_flow"), pl.col("amount").sum().alias("_amount"))
-    )
+    compact = flagged.group_by(
+        "realm_id",
+        "date",
+        "line",
+        "must_pay",
+        (pl.col("kind") == "recurring").alias("_recurring"),
+        pl.col("safe_until").alias("_safe_until"),
+    ).agg(signed(flagged).sum().alias("_flow"), pl.col("amount").sum().alias("_amount"))
     before = (
         payrolls.select("realm_id", "seq", pl.col("date").alias("payday"))
         .join(compact, on="realm_id", how="inner")

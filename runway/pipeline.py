@@ -174,6 +174,7 @@ def _undated_billing(
         company=company,
         as_of=as_of,
         estimates=t["estimate"] if "estimate" in TABLES else None,
+        in_order=True,  # invoice_events gives them in order
     )
 
 
@@ -304,7 +305,9 @@ def _calculators(inputs: CalculatorInputs) -> FirmView:
         f_events = pool.submit(_invoice_events, t, as_of)
         f_patterns = pool.submit(_patterns, t, company, as_of)
         f_undated = pool.submit(_undated_billing, f_events, t, confirmed, company, as_of)
-        f_inflows = pool.submit(lambda: detect_inflows(f_events.result(), confirmed, as_of))
+        f_inflows = pool.submit(
+            lambda: detect_inflows(f_events.result(), confirmed, as_of, in_order=True)
+        )
         f_bill_lags = pool.submit(bill_pay_lags, t["bill"], t["bill_payment"], as_of)
         f_bills = pool.submit(
             lambda: classify_bills(f_ap.result().detail, t["bill"], t["account"], critical, company)

@@ -621,16 +621,18 @@ def next_dates(patterns: pl.DataFrame, sched: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def billing_rhythm(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def billing_rhythm(events: pl.DataFrame, as_of: date, *, in_order: bool = False) -> pl.DataFrame:
     """Per party billed (or paid) recently: realm_id, party_id, party, invoices, last_date,
     gap_days (median days between its documents), per_invoice (run-rate × gap: what one more
     document is worth on average), billed (recent total), months_billed, terms_days; from the last
     26 weeks. ``events``: realm_id, party_id, party, date, amount, terms_days (customers' invoices
-    for expected billing, vendors' bills and payments for expected spending)."""
+    for expected billing, vendors' bills and payments for expected spending); ``in_order``: in
+    (realm_id, party_id, date) order already (``in_group_order``)."""
     since = as_of - timedelta(days=EXPECTED_WINDOW_DAYS)
     recent = events.filter((pl.col("date") > since) & (pl.col("date") <= as_of))
     month = pl.col("date").dt.month_start()
-    ordered = in_group_order(recent, ["realm_id", "party_id"], "date").with_columns(
+    ordered = in_group_order(recent, ["realm_id", "party_id"], "date", in_order=in_order)
+    ordered = ordered.with_columns(
         _gap=gap_days(),
         # dates ascend within a group: a month is new where it differs from the row before
         _new_month=pl.col("_first") | (month != month.shift(1)),

@@ -5,6 +5,7 @@ unshortened computation."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,10 +22,12 @@ from runway.common import (
     in_group_order,
     last_three,
     middle_of_last_three,
+    sorted_by,
     with_usual_day_of_month,
 )
+from runway.inflows import EVENT_ORDER, detect_inflows
 from runway.money import MONEY
-from runway.recurring import MIN_GAP_DAYS
+from runway.recurring import MIN_GAP_DAYS, billing_rhythm
 
 AS_OF = date(2026, 11, 20)
 
@@ -143,3 +146,67 @@ def test_seasonal_factors_for_some_months_are_those_months_of_all() -> None:
     assert_frame_equal(some.sort(key), every.filter(pl.col("month").is_between(*window)).sort(key))
     december = some.filter(pl.col("month") == date(2026, 12, 1))["factor"][0]
     assert december > 1.0
+
+
+cadences = st.lists(  # customers billed on a rhythm (retainers are found only then), jittered
+    st.tuples(
+        st.sampled_from(["r1", "r2"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from([14, 30, 91]),  # days between invoices
+        st.integers(2, 9),  # invoices
+        st.lists(st.integers(-2, 2), min_size=9, max_size=9),  # each one's jitter in days
+        st.integers(1, 999),  # amount in dollars
+        st.sampled_from([0, 15, 30]),  # terms in days
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _billed(groups: list[tuple[str, str, int, int, list[int], int, int]]) -> list[tuple]:
+    return [
+        (realm, party, -gap * k + jitter[k], amount + k, terms)
+        for realm, party, gap, count, jitter, amount, terms in groups
+        for k in range(count)
+    ]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(cadences, st.randoms(use_true_random=False))
+def test_events_read_in_order_give_what_sorting_them_again_gives(
+    groups: list[tuple[str, str, int, int, list[int], int, int]], rng: random.Random
+) -> None:
+    """The pipeline hands retainers and billing rhythms the invoice events in ``EVENT_ORDER``
+    and they skip their sort (``in_order``): the same figures as sorting the events again, in
+    whatever order they came."""
+    data = _billed(groups)
+    shuffled = [data[i] for i in rng.sample(range(len(data)), len(data))]
+    events = pl.DataFrame(
+        {
+            "realm_id": [r for r, *_ in shuffled],
+            "party_id": [p for _, p, *_ in shuffled],
+            "party": [f"Customer {p.upper()}" for _, p, *_ in shuffled],
+            "date": [AS_OF + timedelta(days=d) for *_, d, _, _ in shuffled],
+            "amount": [Decimal(a) for *_, a, _ in shuffled],
+            "terms_days": [t for *_, t in shuffled],
+        },
+        schema={
+            "realm_id": pl.String,
+            "party_id": pl.String,
+            "party": pl.String,
+            "date": pl.Date,
+            "amount": MONEY,
+            "terms_days": pl.Int32,
+        },
+    )
+    ordered = sorted_by(events, *EVENT_ORDER)
+    by_key = sorted(range(len(shuffled)), key=lambda i: shuffled[i][:3])  # Python's sort: stable
+    assert ordered.equals(events[by_key])  # ties keep the order they came in
+    assert_frame_equal(
+        detect_inflows(ordered, None, AS_OF, in_order=True), detect_inflows(events, None, AS_OF)
+    )
+    assert_frame_equal(  # one row per party, in no particular order
+        billing_rhythm(ordered, AS_OF, in_order=True),
+        billing_rhythm(events, AS_OF),
+        check_row_order=False,
+    )
