@@ -45,21 +45,13 @@ if view is None:
 
 st.title(present.escape_markdown(view.company_name))  # QBO text is data, not markup
 st.caption(f"Figures as of {_ui.day(view.as_of)} · 13-week direct-method forecast")
-with _ui.section("reading the pending actions"):
-    _company.show_pending(realm, view)
-
-st.header("This week's answers")
-with _ui.section("writing this week's answers"):
-    # one element per block, not per line: each element costs the browser a React render
-    st.markdown("\n\n".join(f"**{q}** {a}" for q, a in _company.answers(view).items()))
-
-with _ui.section("showing the key figures"):
-    # one static element (label, value, note per figure) where columns of metrics and captions
-    # were sixteen: each costs the browser a render on the first paint
-    st.html(present.html_figures(_company.key_figures(view), name="key_figures"))
-
+# The page's blocks in reading order; the forecast's is filled first, so its chart reaches the
+# browser first and the chart's JavaScript loads while the text above it is drawn.
+pending_block, answers_block = st.container(), st.container()
 st.header("Next 13 weeks")
-with _ui.section("drawing the forecast"):
+forecast_block = st.container()
+
+with forecast_block, _ui.section("drawing the forecast"):
     st.markdown("\n\n".join(_company.runway_lines(view)))
     low = _company.daily_low(view)
     reserve = _company.reserve(view)
@@ -84,6 +76,19 @@ with _ui.section("drawing the forecast"):
         key="forecast_items",
         caption=f"{present.plural(items.height, 'item')} shown",
     )
+
+with pending_block, _ui.section("reading the pending actions"):
+    _company.show_pending(realm, view)
+
+with answers_block:
+    st.header("This week's answers")
+    with _ui.section("writing this week's answers"):
+        # one element per block, not per line: each element costs the browser a React render
+        st.markdown("\n\n".join(f"**{q}** {a}" for q, a in _company.answers(view).items()))
+    with _ui.section("showing the key figures"):
+        # one static element (label, value, note per figure) where columns of metrics and
+        # captions were sixteen: each costs the browser a render on the first paint
+        st.html(present.html_figures(_company.key_figures(view), name="key_figures"))
 
 st.header("Cash position")
 with _ui.section("showing the cash position"):
