@@ -253,8 +253,10 @@ def ingest_throughput(
     sandbox: Path, work: Path, repeats: int = 3
 ) -> tuple[int, float, float, float]:
     """Rows per CPU-second of our ingest — the client's reading of the batch answers
-    (``rawpages.batch_pages``: one DuckDB scan per answer, no Python parse of the documents)
-    + ``ingest.ingest_pages`` of each company's pages into a warehouse file, round by round,
+    (``rawpages.batch_pages``: one DuckDB statement per answer stages its documents in the
+    process's DuckDB instance, no Python parse of them) + ``ingest.ingest_pages`` of each
+    company's pages into a warehouse file (attached to that same instance for the write
+    slice, so the pages are typed where they were staged), round by round,
     each round one write unit handed to the coalescing writer as ``sync.backfill`` hands it
     (the units of a transaction written one statement per entity) — and of the baseline:
     DuckDB's typed ``from_json`` of the same page texts, page by page, into an in-memory table

@@ -1,8 +1,9 @@
 """QBO documents -> rows of ``log_<table>``, typed by DuckDB in one vectorised pass per page.
 
 A page's documents go to DuckDB as their JSON texts (query pages: as the client's DuckDB scan
-of the answer split them, see ``sync.rawpages``; documents already parsed: ONE JSON array,
-``orjson.dumps`` of the list, a single C call); ``from_json`` reads every element against a
+of the answer split them, read where it staged them when the connection is of the same DuckDB
+instance — the coalescing writer's — see ``sync.rawpages``; documents already parsed: ONE JSON
+array, ``orjson.dumps`` of the list, a single C call); ``from_json`` reads every element against a
 structure DERIVED from the column extractors in sync/schema.py (``path``, ``ref``, ``money``,
 ``as_date``, ``as_ts``, ``as_bool`` and a few named helpers have SQL twins here), and each
 column is cast to its SQL type in the same statement. No Python runs per document, so
@@ -386,6 +387,9 @@ class PagePart:
     ingested_at: datetime
     source: str
     texts: list[str]
+    # or, for a connection of the scans' DuckDB instance, where the client's scan staged the
+    # documents (``rawpages.Page.source``: table, answer, item): ``texts`` is then unused
+    staged: tuple[str, int, int] | None = None
 
 
 # the columns a page's rows share, each a parameter of ``entity_plan``'s selects
@@ -401,12 +405,17 @@ def pages_select(spec: EntitySpec, parts: Sequence[PagePart]) -> tuple[str, dict
     """``versions_select`` of several query pages of one entity at once — of several companies
     and runs: DuckDB spends a fixed 5-9 ms binding and optimising each statement, more than it
     takes to type a small page. A value shared by every page stays a constant; one that differs
-    (the realm, the run...) is a list indexed by each document's page number ``p``. The
-    entity's columns must all have SQL twins (no ``python_columns``)."""
+    (the realm, the run...) is a list indexed by each document's page number ``p``. Pages whose
+    parts are all ``staged`` are read where the client's scan left them (a connection of the
+    scans' instance only), otherwise from their texts as a list parameter. The entity's
+    columns must all have SQL twins (no ``python_columns``)."""
     plan = entity_plan(spec)
     if plan.python_columns:
         raise ValueError(f"{spec.qbo_name}: columns computed in Python, not a pages_select")
-    params: dict[str, Any] = {"docs": [text for part in parts for text in part.texts]}
+    staged = [part.staged for part in parts]
+    params: dict[str, Any] = {}
+    if not parts or None in staged:
+        params["docs"] = [text for part in parts for text in part.texts]
     selects = list(plan.selects)
     varying = False
     for name, attribute in _PAGE_CONSTANTS:
@@ -419,16 +428,43 @@ def pages_select(spec: EntitySpec, parts: Sequence[PagePart]) -> tuple[str, dict
         selects = [
             s.replace(f"CAST(${name} AS", f"CAST(list_extract(${name}, p) AS") for s in selects
         ]
-    elements = "SELECT unnest($docs::VARCHAR[]) AS d"
-    if varying:
-        params["page"] = [n for n, part in enumerate(parts, 1) for _ in part.texts]
-        elements += ", unnest($page::INTEGER[]) AS p"
+    if "docs" not in params:  # each page read where it is staged, numbered p = 1, 2...
+        elements = _staged_elements([s for s in staged if s is not None])
+    else:
+        elements = "SELECT unnest($docs::VARCHAR[]) AS d"
+        if varying:
+            params["page"] = [n for n, part in enumerate(parts, 1) for _ in part.texts]
+            elements += ", unnest($page::INTEGER[]) AS p"
     structure = entity_plan(spec).structure.replace("'", "''")
     sql = (
         f"SELECT {', '.join(selects)} "
         f"FROM (SELECT *, from_json(d, '{structure}') AS j FROM ({elements}))"
     )
     return sql, params
+
+
+def _staged_elements(staged: list[tuple[str, int, int]]) -> str:
+    """The documents ``d`` of staged pages with their page number ``p``: one scan per stage
+    table (a page's row picked by a join on (answer, item)), not one per page — a scan costs
+    DuckDB ~0.35 ms to plan in each statement."""
+    by_table: dict[str, list[tuple[int, int, int]]] = {}
+    for p, (table, answer, item) in enumerate(staged, 1):
+        by_table.setdefault(table, []).append((int(answer), int(item), p))
+    scans = []
+    for table, rows in by_table.items():
+        if len(rows) == 1:  # a filter alone is cheaper than a join
+            ((answer, item, p),) = rows
+            scans.append(
+                f"SELECT docs, {p} AS p FROM {table} WHERE answer = {answer} AND n = {item}"
+            )
+            continue
+        answers = ", ".join(str(a) for a in sorted({answer for answer, _, _ in rows}))
+        values = ", ".join(f"({answer}, {item}, {p})" for answer, item, p in rows)
+        scans.append(
+            f"SELECT t.docs, v.p FROM {table} t JOIN (VALUES {values}) v(answer, n, p) "
+            f"USING (answer, n) WHERE t.answer IN ({answers})"
+        )
+    return f"SELECT unnest(docs) AS d, p FROM ({' UNION ALL '.join(scans)})"
 
 
 def stage_versions(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from sync import frames
+from sync import frames, rawpages
 from sync.rwlock import FileRWLock
 from sync.schema import BY_QBO_NAME, BY_TABLE, ENTITIES, EntitySpec
 
@@ -175,20 +175,28 @@ class Warehouse:
         """A read-write connection under the exclusive lock: the coalescing writer's primitive
         (one write slice). Product code writes through ``transact``, the one write path."""
         with self._lock.exclusive(self.lock_timeout if timeout is None else timeout):
-            con = duckdb.connect(str(self.path))
+            if _file_key(self.path) not in _ready_files:
+                # on a connection of its own: the slice's instance may have other files attached
+                # (``create_schema`` reads information_schema, which lists them all)
+                fresh = duckdb.connect(str(self.path))
+                try:
+                    create_schema(fresh)
+                finally:
+                    fresh.close()
+                created = _file_key(self.path)  # the file exists now that DuckDB opened it
+                if created is not None:
+                    _ready_files.add(created)
+            # the file attached to the instance where the client's scans stage the pages, so the
+            # writer types them where they are (``sync.rawpages``); detached (checkpointed) at
+            # the slice's end
+            con = rawpages.open_file(self.path)
             try:
                 # the one writer types small pages: DuckDB's thread pool only adds CPU to them
-                # (and the fetch threads want the cores); the file's instance ends with the slice
+                # (and the fetch threads want the cores)
                 con.execute("SET threads = 1")
-                key = _file_key(self.path)
-                if key not in _ready_files:
-                    create_schema(con)
-                    created = _file_key(self.path)  # the file exists now that DuckDB opened it
-                    if created is not None:
-                        _ready_files.add(created)
                 yield con
             finally:
-                con.close()
+                rawpages.close_file(con)
                 self._bump_version()
 
     def transact(self, unit: Callable[[duckdb.DuckDBPyConnection], T], *, weight: int = 1) -> T:

@@ -1,6 +1,8 @@
 """Pages gathered across the units of one coalesced transaction (``ingest.ingest_pages``: one
-statement per entity for every company's pages) land exactly as the same pages stored one at a
-time (``ingest.ingest_into``, a transaction each), with each caller's row count; a unit whose
+statement per entity for every company's pages, typed where the client's scan staged them) land
+exactly as the same documents stored one page at a time by the parsed-document path
+(``ingest.ingest_into`` of a list of documents: Python-parsed, handed to DuckDB as one JSON
+array, a transaction each — no stage, no page scan), with each caller's row count; a unit whose
 pages cannot be written fails only its own caller."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import duckdb
 import orjson
 import pytest
 
-from sync import ingest, rawpages, store
+from sync import frames, ingest, rawpages, store
 from sync.writer import Deferred, writer_for
 from tests.sync.conftest import World
 
@@ -66,18 +68,17 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
     for realm, run, at, pages in units:
         added = 0
         for entity, docs in pages:
-            page = _page(entity, docs)
 
             def one_page(
                 con: duckdb.DuckDBPyConnection,
-                page: rawpages.Page = page,
+                docs: list[Any] = docs,
                 entity: str = entity,
                 realm: str = realm,
                 run: int = run,
                 at: datetime = at,
             ) -> int:
                 return ingest.ingest_into(
-                    con, realm, entity, page, run_id=run, ingested_at=at, source="backfill"
+                    con, realm, entity, docs, run_id=run, ingested_at=at, source="backfill"
                 )
 
             added += one_by_one.transact(one_page)
@@ -87,12 +88,21 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
 
     statements: list[tuple[str, int]] = []
     write = ingest._EntityGroup.write
+    select = frames.pages_select
+    staged: list[bool] = []
 
-    def counted(group: ingest._EntityGroup, con: duckdb.DuckDBPyConnection) -> None:
+    def counted(
+        group: ingest._EntityGroup, con: duckdb.DuckDBPyConnection, stored: bool | None = None
+    ) -> None:
         statements.append((group.spec.qbo_name, len(group.parts)))
-        write(group, con)
+        write(group, con, stored)
+
+    def seen(spec: Any, parts: list[frames.PagePart]) -> tuple[str, dict[str, Any]]:
+        staged.extend(part.staged is not None for part in parts)
+        return select(spec, parts)
 
     monkeypatch.setattr(ingest._EntityGroup, "write", counted)
+    monkeypatch.setattr(frames, "pages_select", seen)
     gathered = store.Warehouse(tmp_path / "gathered.duckdb")
 
     def all_units(con: duckdb.DuckDBPyConnection) -> Deferred[list[int]]:
@@ -112,6 +122,7 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
 
     counts = writer_for(gathered).submit_gathered(all_units).result()
     assert counts == expected
+    assert staged and all(staged)  # every page typed where the client's scan left it
     for table in ("log_invoice", "log_customer", "log_bill", "log_account"):
         assert _log_rows(gathered, table) == _log_rows(one_by_one, table), table
     # one statement per entity for all companies; the company whose pages came from two
