@@ -203,21 +203,17 @@ class _Stage:
         weakref.finalize(self, _release, generation)
 
     def keys(self, item: int) -> list[str | None]:
-        row = (
-            _scanner()
-            .execute(
-                f"SELECT {_KEY} FROM {self.table} WHERE answer = $answer AND n = $n",
-                {"answer": self.answer, "n": item},
-            )
-            .fetchone()
-        )
-        return list(row[0] or []) if row else []
+        return self._item(_KEY, item)
 
     def texts(self, item: int) -> list[str]:
+        return self._item("docs::VARCHAR[]", item)
+
+    def _item(self, column: str, item: int) -> list[Any]:
+        """One list column (``column``: an expression) of this answer's item ``item``."""
         row = (
             _scanner()
             .execute(
-                f"SELECT docs::VARCHAR[] FROM {self.table} WHERE answer = $answer AND n = $n",
+                f"SELECT {column} FROM {self.table} WHERE answer = $answer AND n = $n",
                 {"answer": self.answer, "n": item},
             )
             .fetchone()
