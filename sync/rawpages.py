@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import struct
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
 
 from sync.errors import QBOError, TransientError
 from sync.retry import error_from_fault
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Doc = dict[str, Any]
 Staged = tuple[str, int, int]  # a staged page: (table, answer, item)
@@ -50,18 +54,20 @@ _KEY = (
     "list_transform(k, lambda r: "
     "r.Id || ':' || coalesce(TRY_CAST(nullif(r.SyncToken, '') AS BIGINT), 0)::VARCHAR)"
 )
-# An answer's items, numbered n = 1, 2... in answer order; the body goes in as bytes, made
-# text by DuckDB (``decode``: UTF-8, checked) rather than by Python, which would copy a 6 MB
-# answer once more
+# An answer's items, numbered n = 1, 2... in answer order. The body is scanned from an Arrow
+# array over the bytes as received (``_answer``: no copy) and made text by DuckDB (``decode``:
+# UTF-8, checked): as a parameter it was copied, as a constant of the plan, several times over
+# (measured: 4-7 ms and ~2,500 page faults less for the three 1000-document answers of one
+# company at scale 8)
 _QUERY_ITEMS = (
     f"SELECT from_json(b, '{_ITEM}') AS i, from_json(b, '{_ITEM_KEYS}') AS j, 1 AS n "
-    "FROM (SELECT decode($body) AS b)"
+    "FROM (SELECT decode(body) AS b FROM @answer)"
 )
 _BATCH_ITEMS = (
     "SELECT unnest(r) AS i, unnest(rk) AS j, unnest(range(1, len(r) + 1)) AS n FROM ("
     f"SELECT from_json(b, '{{\"BatchItemResponse\": [{_ITEM}]}}').BatchItemResponse AS r, "
     f"from_json(b, '{{\"BatchItemResponse\": [{_ITEM_KEYS}]}}').BatchItemResponse AS rk "
-    "FROM (SELECT decode($body) AS b))"
+    "FROM (SELECT decode(body) AS b FROM @answer))"
 )
 # the stage: per item of an answer, its fault and its documents. QueryResponse's members read
 # as lists of documents: its list-valued one (``rows_of``) is the only one that is not NULL
@@ -94,8 +100,12 @@ _attached: dict[int, str] = {}  # id of a connection opened by ``open_file`` -> 
 _retired: list[str] = []  # full generations no page refers to any more, dropped by the next scan
 _numbers = itertools.count(1)
 # answers staged in one generation's table before the next one starts: bounds the memory held
-# by answers no page refers to any more (their table is dropped only as a whole)
-GENERATION_BYTES = 32 * 1024 * 1024
+# by answers no page refers to any more (their table is dropped only as a whole), and what each
+# of the writer's statements reads — DuckDB's scan of a stage fetches every row's documents
+# before keeping the statement's few, so a statement's cost grew with its table (measured, 1 ×
+# scale 8: 146 ms of statements with a table of one run's answers, 162 ms with five; 32 MB
+# tables made the benchmark's later runs in one process 3-5% slower than its first)
+GENERATION_BYTES = 8 * 1024 * 1024
 
 
 def _instance() -> duckdb.DuckDBPyConnection:
@@ -189,7 +199,7 @@ class _Stage:
             if generation is None or generation.bytes >= GENERATION_BYTES:
                 con = _scanner()  # first: the instance (and its catalog's name) exists
                 made = _Generation()
-                con.execute(_TABLE.replace("@table", made.table))
+                con.execute(_TABLE.replace("@table", made.table)).fetchall()
                 if generation is not None:
                     generation.full = True
                     if not generation.live:
@@ -209,16 +219,18 @@ class _Stage:
         return self._item("docs::VARCHAR[]", item)
 
     def _item(self, column: str, item: int) -> list[Any]:
-        """One list column (``column``: an expression) of this answer's item ``item``."""
-        row = (
+        """One list column (``column``: an expression) of this answer's item ``item``. Every
+        statement of the scans' cursors is read to its end: a cursor with a result left open
+        cannot ``register`` the next answer."""
+        rows = (
             _scanner()
             .execute(
                 f"SELECT {column} FROM {self.table} WHERE answer = $answer AND n = $n",
                 {"answer": self.answer, "n": item},
             )
-            .fetchone()
+            .fetchall()
         )
-        return list(row[0] or []) if row else []
+        return list(rows[0][0] or []) if rows else []
 
 
 def _release(generation: _Generation) -> None:
@@ -233,7 +245,7 @@ def _drop_retired(con: duckdb.DuckDBPyConnection) -> None:
         tables = _retired[:]
         del _retired[:]
     for table in tables:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
 
 
 class Page:
@@ -315,18 +327,34 @@ class Page:
         return f"Page(count={self.count}, unique={self.unique}, stubs={self.stubs})"
 
 
+def _answer(body: bytes) -> pa.Table:
+    """The answer as a one-row table DuckDB scans in place: an Arrow binary array whose data
+    buffer is ``body`` itself (kept alive by the array). pyarrow is imported here, on the first
+    page read: a run that reads no page (an incremental sync with nothing new) never pays its
+    ~70 ms import."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(body)))
+    array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)])
+    return pa.Table.from_arrays([array], names=["body"])
+
+
 def _scan(items: str, body: bytes, realm_id: str | None) -> tuple[_Stage, list[tuple[Any, ...]]]:
     """Stage an answer's items and read what the client needs of each."""
     con = _scanner()
     _drop_retired(con)
     stage = _Stage(len(body))
+    name = f"_answer_{stage.answer}"  # a view of this thread's cursor, for this statement only
+    con.register(name, _answer(body or b"{}"))
     try:
         return stage, con.execute(
-            _STAGE.replace("@table", stage.table).replace("@items", items),
-            {"body": body or b"{}", "answer": stage.answer},
+            _STAGE.replace("@table", stage.table).replace("@items", items.replace("@answer", name)),
+            {"answer": stage.answer},
         ).fetchall()
     except duckdb.Error:  # not JSON, not UTF-8 (decode checks it)
         raise TransientError("query: unreadable answer", realm_id=realm_id) from None
+    finally:
+        con.unregister(name)
 
 
 def _page(stage: _Stage, row: tuple[Any, ...]) -> Page:

@@ -59,13 +59,14 @@ def test_a_missing_value_is_a_clear_error(capsys: pytest.CaptureFixture[str]) ->
 
 def test_the_sync_command_loads_no_dataframe_library_or_streamlit() -> None:
     """What ``oodaloo sync`` imports before it runs: the dispatcher, sync's command and the sync
-    engine its handler calls — none of Polars, pandas or Streamlit."""
+    engine its handler calls — none of Polars, pandas, pyarrow (imported on the first page read:
+    an incremental sync with nothing new reads none) or Streamlit."""
     code = (
         "import sys\n"
         "from oodaloo.cli import parse\n"
         "args = parse(['sync', '--all'])\n"
         "import sync.engine\n"
-        "heavy = [m for m in ('polars', 'pandas', 'streamlit') if m in sys.modules]\n"
+        "heavy = [m for m in ('polars', 'pandas', 'pyarrow', 'streamlit') if m in sys.modules]\n"
         "print(','.join(heavy) or 'none')\n"
     )
     out = subprocess.run(

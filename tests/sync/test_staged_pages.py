@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from sync import ingest, rawpages, store
+from sync.errors import TransientError
 from sync.writer import writer_for
 
 AT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -142,3 +143,36 @@ def test_a_page_repeating_a_version_or_lacking_an_id_is_not_unique() -> None:
         expected = [f"{d['Id']}:{int(d['SyncToken'])}" if "Id" in d else None for d in listed]
         assert page.keys == expected, name
         assert page.unique == (None not in expected and len(set(expected)) == len(expected)), name
+
+
+def test_an_answer_that_is_not_utf8_or_not_json_is_a_transient_error() -> None:
+    """The scan reads the body as received (bytes, not copied into a parameter): DuckDB still
+    checks it is UTF-8 before reading it as JSON, so a garbled answer is asked again, never
+    staged as text."""
+    good = _batch(("Invoice", _docs(2)))
+    garbled = good.replace(b"INV-1", b"INV-\xff\xfe")
+    for body in (garbled, b"<html>busy</html>", good[: len(good) // 2]):
+        with pytest.raises(TransientError):
+            rawpages.batch_pages(body, ["q0"], "r")
+        with pytest.raises(TransientError):
+            rawpages.query_page(body, "r")
+    page = rawpages.batch_pages(good, ["q0"], "r")[0]  # the thread's scans go on
+    assert isinstance(page, rawpages.Page)
+    assert [orjson.loads(t) for t in page.texts] == _docs(2)
+
+
+def test_scans_go_on_after_a_page_s_texts_and_keys_were_read() -> None:
+    """Reading a page out of its stage (texts, keys) leaves nothing open on the thread's
+    cursor, so the thread's next answer can be scanned (each scan hands DuckDB its body as a
+    view of that cursor)."""
+    first = rawpages.batch_pages(
+        _batch(("Invoice", _docs(4)), ("Bill", _docs(2))), ["q0", "q1"], "r"
+    )
+    for page in first:
+        assert isinstance(page, rawpages.Page)
+        assert len(page.keys) == len(page)
+    second = rawpages.query_page(orjson.dumps({"QueryResponse": {"Invoice": _docs(3, "5")}}), "r")
+    assert [orjson.loads(t) for t in second.texts] == _docs(3, "5")
+    assert second.keys == [f"{i}:5" for i in range(1, 4)]
+    third = rawpages.query_page(orjson.dumps({"QueryResponse": {"Invoice": _docs(1)}}), "r")
+    assert [orjson.loads(t) for t in third.texts] == _docs(1)
