@@ -194,6 +194,13 @@ def display_frame(
     return pl.DataFrame(columns) if columns else frame, config
 
 
+def _counting_caption(frame: pl.DataFrame) -> str:
+    """A table's default caption: how many rows it shows (or that there are none yet)."""
+    return (
+        f"{present.plural(frame.height, 'row')} shown" if frame.height else "Nothing to show yet."
+    )
+
+
 def _is_money(name: str) -> bool:
     return name in {"amount", "balance", "cash", "total", "reserve", "open_amount"}
 
@@ -223,12 +230,7 @@ def table(
         column_order=order,
         **kwargs,
     )
-    if caption is None:
-        caption = (
-            f"{present.plural(frame.height, 'row')} shown"
-            if frame.height
-            else "Nothing to show yet."
-        )
+    caption = _counting_caption(frame) if caption is None else caption
     st.caption(caption)
     csv_button(frame, name, key=f"{key}_csv")
     return event
@@ -296,12 +298,7 @@ def static_table(
     words as ``table`` (``text_cells``), the same caption counting the rows and the same CSV
     export; more than ``scroll_after`` rows scroll inside a box under a fixed header. ``key``
     tags the table (``data-table``) for tests."""
-    if caption is None:
-        caption = (
-            f"{present.plural(frame.height, 'row')} shown"
-            if frame.height
-            else "Nothing to show yet."
-        )
+    caption = _counting_caption(frame) if caption is None else caption
     if frame.height:
         header, rows, right = text_cells(frame, labels, hide=hide)
         tips = {

@@ -171,3 +171,13 @@ def assert_no_duplicate_versions(warehouse: Warehouse) -> None:
                 f"FROM {spec.log_table} GROUP BY ALL HAVING count(*) > 1)"
             ).fetchone()[0]
             assert dupes == 0, f"duplicate versions in {spec.log_table}"
+
+
+def log_rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
+    """Every row of a change-log table as text (each column, the document by its JSON value), in
+    one order: two stores written different ways compare equal exactly when these do."""
+    with wh.read() as con:
+        return con.execute(
+            f"SELECT COLUMNS(lambda c: c <> 'raw')::VARCHAR, raw::JSON::VARCHAR FROM {table} "
+            "ORDER BY ALL"
+        ).fetchall()

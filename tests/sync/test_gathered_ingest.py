@@ -18,7 +18,7 @@ import pytest
 
 from sync import frames, ingest, rawpages, store
 from sync.writer import Deferred, writer_for
-from tests.sync.conftest import World
+from tests.sync.conftest import World, log_rows
 
 AT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
@@ -27,14 +27,6 @@ def _page(entity: str, docs: list[dict[str, Any]]) -> rawpages.Page:
     """The page as the client reads it off a query answer (``rawpages``'s DuckDB scan)."""
     body = orjson.dumps({"QueryResponse": {entity: docs, "startPosition": 1}})
     return rawpages.query_page(body, "r")
-
-
-def _log_rows(wh: store.Warehouse, table: str) -> list[tuple[Any, ...]]:
-    with wh.read() as con:
-        return con.execute(
-            f"SELECT COLUMNS(lambda c: c <> 'raw')::VARCHAR, raw::JSON::VARCHAR FROM {table} "
-            "ORDER BY ALL"
-        ).fetchall()
 
 
 def _rounds(demo_world: World) -> list[tuple[str, int, datetime, list[tuple[str, list[Any]]]]]:
@@ -124,7 +116,7 @@ def test_pages_gathered_in_one_transaction_equal_pages_stored_one_by_one(
     assert counts == expected
     assert staged and all(staged)  # every page typed where the client's scan left it
     for table in ("log_invoice", "log_customer", "log_bill", "log_account"):
-        assert _log_rows(gathered, table) == _log_rows(one_by_one, table), table
+        assert log_rows(gathered, table) == log_rows(one_by_one, table), table
     # one statement per entity for all companies; the company whose pages came from two
     # callers: their second caller's pages in a statement of their own, after the first
     companies = len(demo_world.realms)

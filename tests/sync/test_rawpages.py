@@ -16,7 +16,7 @@ from sync.client import batch_item_rows, rows_of
 from sync.errors import PermanentError, QBOError, TransientError
 from sync.retry import error_from_fault
 from sync.schema import ENTITIES
-from tests.sync.conftest import World
+from tests.sync.conftest import World, log_rows
 
 AT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
@@ -136,15 +136,6 @@ def test_batch_faults_missing_answers_and_lowercase_envelopes() -> None:
     assert isinstance(read[1], rawpages.Page) and read[1].count == 0
 
 
-def _log_rows(wh: store.Warehouse, table: str) -> list[tuple[Any, ...]]:
-    with wh.read() as con:
-        return con.execute(
-            # as text: every column, the document by its JSON value
-            f"SELECT COLUMNS(lambda c: c <> 'raw')::VARCHAR, raw::JSON::VARCHAR FROM {table} "
-            "ORDER BY ALL"
-        ).fetchall()
-
-
 def test_a_page_stored_from_its_text_equals_the_parsed_documents_stored(
     tmp_path: Any, demo_world: World
 ) -> None:
@@ -182,7 +173,7 @@ def test_a_page_stored_from_its_text_equals_the_parsed_documents_stored(
         )
     assert added_text == added_docs > 40
     for table in ("log_invoice", "log_customer", "log_exchange_rate"):
-        assert _log_rows(by_text, table) == _log_rows(by_docs, table), table
+        assert log_rows(by_text, table) == log_rows(by_docs, table), table
     with by_text.read() as con:
         kept = con.execute(
             "SELECT private_note FROM log_invoice WHERE id = ? AND sync_token = 99",

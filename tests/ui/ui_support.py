@@ -102,6 +102,7 @@ class _TableReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: dict[str, tuple[list[str], list[list[str]]]] = {}
+        self.found = self.tables  # what ``_read_html`` gathers
         self._name = ""
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
@@ -144,6 +145,7 @@ class _FiguresReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.figures: dict[str, tuple[str, str]] = {}
+        self.found = self.figures  # what ``_read_html`` gathers
         self._part: str | None = None
         self._texts: dict[str, list[str]] = {}
 
@@ -168,26 +170,25 @@ class _FiguresReader(HTMLParser):
             self._texts[self._part].append(data)
 
 
+def _read_html(at: AppTest, reader: type[_FiguresReader] | type[_TableReader]) -> dict[str, Any]:
+    """What ``reader`` finds (its ``found``) in every ``st.html`` body of a run, put together."""
+    found: dict[str, Any] = {}
+    for element in at.html:
+        parser = reader()
+        parser.feed(element.value)
+        parser.close()
+        found.update(parser.found)
+    return found
+
+
 def static_figures(at: AppTest) -> dict[str, tuple[str, str]]:
     """label -> (value, note) of the headline figures (``present.html_figures``) of a run."""
-    found: dict[str, tuple[str, str]] = {}
-    for element in at.html:
-        reader = _FiguresReader()
-        reader.feed(element.value)
-        reader.close()
-        found.update(reader.figures)
-    return found
+    return _read_html(at, _FiguresReader)
 
 
 def static_tables(at: AppTest) -> dict[str, tuple[list[str], list[list[str]]]]:
     """name (``data-table``) -> (header labels, rows of cell texts) of every static table."""
-    found: dict[str, tuple[list[str], list[list[str]]]] = {}
-    for element in at.html:
-        reader = _TableReader()
-        reader.feed(element.value)
-        reader.close()
-        found.update(reader.tables)
-    return found
+    return _read_html(at, _TableReader)
 
 
 def static_rows(at: AppTest, name: str) -> list[dict[str, str]]:
