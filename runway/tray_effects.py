@@ -18,7 +18,7 @@ from runway.tray_scenarios import (
     prior_id,
 )
 from runway.tray_schema import SECTIONS, TRAY_SCHEMA
-from runway.words import day, dollars, weeks
+from runway.words import day, dollars, ratio, weeks
 
 EFFECT_COLUMNS = (  # after the tray's own columns and its rank, in this order
     "effect_runway_days",
@@ -155,11 +155,11 @@ def with_effects(
                 dollars(pl.col("payday_balance_after")),
             )
         ),
-        pl.when(pl.col("coverage_before").round(2) != pl.col("coverage_after").round(2)).then(
+        pl.when(ratio(pl.col("coverage_before")) != ratio(pl.col("coverage_after"))).then(
             pl.format(
-                "payroll coverage {}× → {}×",
-                pl.col("coverage_before").round(2),
-                pl.col("coverage_after").round(2),
+                "payroll coverage {} → {}",
+                ratio(pl.col("coverage_before")),
+                ratio(pl.col("coverage_after")),
             )
         ),
         pl.when(

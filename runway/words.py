@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from runway.money import whole_dollars_text
+from runway.money import MINUS, whole_dollars_text
 
 
 def day(column: str) -> pl.Expr:
@@ -46,4 +46,20 @@ def weeks(value: pl.Expr) -> pl.Expr:
         pl.when(value.is_null())
         .then(pl.lit("not reached"))
         .otherwise(pl.format("{} weeks", value.round(1)))
+    )
+
+
+def ratio(value: pl.Expr) -> pl.Expr:
+    """A coverage ratio inside row text as every table writes it (``oodaloo.present.ratio``):
+    two decimals, half-up, the product's minus sign ("1.80×", "−0.05×"), never "1.8×" beside a
+    table's "1.81×". Coverage ratios are exact thousandths (``runway.payroll.coverage_ratio``):
+    rounded to cents in integers, so no float decides a tie."""
+    thousandths = (value * 1000).round(0, mode="half_away_from_zero").cast(pl.Int64)
+    cents = (thousandths.abs() + 5) // 10
+    sign = pl.when((thousandths < 0) & (cents > 0)).then(pl.lit(MINUS)).otherwise(pl.lit(""))
+    return pl.format(
+        "{}{}.{}×",
+        sign,
+        cents // 100,
+        (cents % 100).cast(pl.String).str.zfill(2),
     )

@@ -42,3 +42,19 @@ def test_every_kind_of_spending_reads_as_words() -> None:
     worded = pl.DataFrame({"kind": kinds}).select(kind_words(pl.col("kind")))["kind"]
     assert all("_" not in w and w.strip() == w and w for w in worded), list(worded)
     assert dict(zip(kinds, worded, strict=True))["owner_draw"] == "owner draws"
+
+
+def test_row_text_ratios_match_the_presentation_layer() -> None:
+    """Coverage in a tray row's words reads as the payroll table writes it: "1.80×", not "1.8×"
+    beside "1.81×"; ties half-up; a negative one with the product's minus sign."""
+    from runway.words import ratio
+
+    rng = random.Random(20261201)
+    values = [1.805, 1.8, -0.05, -0.005, 0.004, 0.0, 18.925, 2.0, -1.115, 10.0]
+    values += [rng.randint(-5000, 50000) / 1000 for _ in range(500)]  # exact thousandths
+    worded = pl.DataFrame({"v": values}).select(w=ratio(pl.col("v")))["w"]
+    for value, text in zip(values, worded, strict=True):
+        expected = present.ratio(value)
+        if expected == present.MINUS + "0.00×":  # -0.004 rounds to nothing: no sign on zero
+            expected = "0.00×"
+        assert text == expected, value
